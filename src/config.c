@@ -184,6 +184,9 @@ static const struct config_key config_keys[] = {
 	  "cap on buffered payload bytes" },
 	{ "store", "max_age", CT_DURATION, "7d", 60000, 3650 * DAY_MS, NULL,
 	  NULL, CF_RELOAD, "unsent messages older than this are dropped" },
+	{ "store", "raw_retention", CT_DURATION, "24h", 0, 3650 * DAY_MS,
+	  NULL, NULL, CF_RELOAD,
+	  "summarized raw messages are kept this long; 0 = delete at once" },
 	{ "store", "sync", CT_ENUM, "normal", NOBOUND, config_syncs, NULL, 0,
 	  "normal | full" },
 

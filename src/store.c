@@ -53,12 +53,13 @@
 #define STORE_DROP_LOG_MS	10000	/* at most one drop line per this */
 #define STORE_RETRY_MS		5000	/* refusing mode: re-probe period */
 #define STORE_MIN_FREE		(1024 * 1024)	/* bytes free to recover */
+#define STORE_MAX_HOOKS		4
 
 /* Prepared statements, by index. */
 enum {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_MSG_INS, Q_OUT_INS, Q_OUT_FETCH,
 	Q_OUT_DEL, Q_OUT_EVICT, Q_MSG_EVICT, Q_OUT_AGE, Q_MSG_AGE,
-	Q_OUT_OLDEST, Q_COUNT
+	Q_OUT_OLDEST, Q_MSG_RETIRE, Q_COUNT
 };
 
 static const char *const store_sql[Q_COUNT] = {
@@ -66,7 +67,7 @@ static const char *const store_sql[Q_COUNT] = {
 	"COMMIT",
 	"ROLLBACK",
 	"INSERT OR IGNORE INTO msg(node, boot, seq, kind, prio, rx_ms, ts_ms, "
-	    "body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "body, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	"INSERT INTO outbox(id, prio, created_ms, retain, topic, payload) "
 	    "VALUES (?6, ?1, ?2, ?3, ?4, ?5)",
 	"SELECT id, topic, payload, retain, created_ms FROM outbox "
@@ -82,6 +83,8 @@ static const char *const store_sql[Q_COUNT] = {
 	"DELETE FROM msg WHERE id IN (SELECT id FROM msg ORDER BY id "
 	    "LIMIT 256) AND rx_ms < ?1 RETURNING prio, length(body)",
 	"SELECT created_ms FROM outbox ORDER BY id LIMIT 1",
+	"DELETE FROM msg WHERE id IN (SELECT id FROM msg WHERE id <= ?1 AND "
+	    "rx_ms < ?2 ORDER BY id LIMIT 1024) RETURNING prio, length(body)",
 };
 
 /* A put waiting for the commit of its transaction. */
@@ -123,8 +126,21 @@ static struct {
 	uint64_t		 last_age_ms;
 	int			 dirty;		/* written since checkpoint */
 	store_notify_cb		 notify;
-	store_msg_hook		 hook;
-	void			*hook_arg;
+	store_msg_hook		 hook[STORE_MAX_HOOKS];
+	void			*hook_arg[STORE_MAX_HOOKS];
+	size_t			 nhooks;
+	/*
+	 * Message ids are ours too, never reused: a row deleted once
+	 * summarized must not have its id handed out again, or the summary
+	 * cursor would skip the new row.  msg_next never drops below the
+	 * cursor.
+	 */
+	int64_t			 msg_last;	/* committed */
+	int64_t			 msg_next;	/* assigned, maybe not yet */
+	int64_t			 cursor;	/* committed */
+	int64_t			 dcursor;	/* this transaction */
+	uint64_t		 raw_retention_ms;
+	uint64_t		 last_retain_ms;
 } st;
 
 static void	store_commit(void);
@@ -171,6 +187,16 @@ store_load_totals(void)
 	rc = store_db_query_int(st.db, "SELECT coalesce(max(id), 0) FROM "
 	    "outbox", &st.last_id);
 	st.next_id = st.last_id;
+	if (rc == SQLITE_OK)
+		rc = store_db_query_int(st.db, "SELECT coalesce(max(id), 0) "
+		    "FROM msg", &st.msg_last);
+	if (rc == SQLITE_OK)
+		rc = store_db_query_int(st.db, "SELECT coalesce((SELECT val "
+		    "FROM state WHERE key = 'msg_cursor'), 0)", &st.cursor);
+	if (st.msg_last < st.cursor)
+		st.msg_last = st.cursor;
+	st.msg_next = st.msg_last;
+	st.dcursor = st.cursor;
 	return (rc);
 }
 
@@ -184,6 +210,7 @@ store_close_db(void)
 		sqlite3_finalize(st.q[i]);
 		st.q[i] = NULL;
 	}
+	store_state_close();
 	if (st.db != NULL)
 		sqlite3_close(st.db);
 	st.db = NULL;
@@ -226,6 +253,7 @@ store_read_caps(const struct config *cf)
 {
 	st.max_bytes = config_bytes(cf, "store", "max_bytes");
 	st.max_age_ms = config_ms(cf, "store", "max_age");
+	st.raw_retention_ms = config_ms(cf, "store", "raw_retention");
 }
 
 /* Start: open (moving a damaged file aside), set up the commit handles. */
@@ -355,6 +383,8 @@ store_abort(int rc)
 	st.ddropped = 0;
 	st.grew = 0;
 	st.next_id = st.last_id;
+	st.msg_next = st.msg_last;
+	st.dcursor = st.cursor;
 	uv_check_stop(&st.check);
 	uv_idle_stop(&st.idle);
 	store_refuse(rc);
@@ -414,6 +444,8 @@ store_commit(void)
 	st.dropped += st.ddropped;
 	st.ddropped = 0;
 	st.last_id = st.next_id;
+	st.msg_last = st.msg_next;
+	st.cursor = st.dcursor;
 	st.in_txn = 0;
 	st.dirty = 1;
 	st.last_write_ms = daemon_now_ms();
@@ -554,6 +586,7 @@ int
 store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = st.q[Q_MSG_INS];
+	size_t		 i;
 	int		 prio, rc;
 
 	if (st.db == NULL || st.refusing || store_begin() != 0)
@@ -572,6 +605,7 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 	sqlite3_bind_int64(s, 7, m->ts_ms);
 	sqlite3_bind_blob(s, 8, m->len ? m->body : "", (int)m->len,
 	    SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, st.msg_next + 1);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -581,6 +615,7 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 		store_pend(cb, arg, STORE_DUPLICATE);
 		return (0);
 	}
+	st.msg_next++;
 	st.drows[prio]++;
 	st.dbytes[prio] += (int64_t)m->len;
 	if ((rc = store_enforce_cap()) != 0)
@@ -589,18 +624,109 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 	 * Stages after the store (events, summaries) see each new message
 	 * inside this transaction, so what they derive commits with it.
 	 */
-	if (st.hook != NULL)
-		st.hook(m, st.hook_arg);
+	for (i = 0; i < st.nhooks; i++)
+		st.hook[i](m, st.msg_next, st.hook_arg[i]);
 	store_pend(cb, arg, STORE_OK);
 	return (0);
 }
 
 /* Call fn for every newly stored message, inside its transaction. */
 void
-store_set_message_hook(store_msg_hook fn, void *arg)
+store_add_message_hook(store_msg_hook fn, void *arg)
 {
-	st.hook = fn;
-	st.hook_arg = arg;
+	if (st.nhooks == STORE_MAX_HOOKS)
+		fatalx("store: too many message hooks");
+	st.hook[st.nhooks] = fn;
+	st.hook_arg[st.nhooks++] = arg;
+}
+
+/* Stop calling fn. */
+void
+store_remove_message_hook(store_msg_hook fn)
+{
+	size_t	i;
+
+	for (i = 0; i < st.nhooks; i++) {
+		if (st.hook[i] != fn)
+			continue;
+		st.nhooks--;
+		memmove(&st.hook[i], &st.hook[i + 1], (st.nhooks - i) *
+		    sizeof st.hook[0]);
+		memmove(&st.hook_arg[i], &st.hook_arg[i + 1], (st.nhooks - i) *
+		    sizeof st.hook_arg[0]);
+		return;
+	}
+}
+
+/* Delete consumed messages (id <= cursor) received before rx_before. */
+static int
+store_retire(int64_t upto, uint64_t rx_before)
+{
+	sqlite3_stmt	*s = st.q[Q_MSG_RETIRE];
+	uint64_t	 n;
+	int		 rc;
+
+	do {
+		sqlite3_bind_int64(s, 1, upto);
+		sqlite3_bind_int64(s, 2, rx_before > INT64_MAX ? INT64_MAX :
+		    (int64_t)rx_before);
+		if ((rc = store_delete_step(s, 0, &n)) != 0)
+			return (rc);
+	} while (n > 0);
+	return (0);
+}
+
+/*
+ * The summary stage has accounted for every message up to id upto: move
+ * the cursor there, in the open transaction, and with raw_retention = 0
+ * delete those rows in the same transaction.
+ */
+int
+store_msg_consume(int64_t upto)
+{
+	int	rc;
+
+	if (upto <= st.dcursor)
+		return (0);
+	if (st.db == NULL || st.refusing || store_begin() != 0)
+		return (-1);
+	if (store_state_set_int("msg_cursor", upto) != 0)
+		return (-1);
+	st.dcursor = upto;
+	if (st.raw_retention_ms == 0 && (rc = store_retire(upto,
+	    UINT64_MAX)) != 0)
+		return (store_write_failed(rc));
+	return (0);
+}
+
+/* How far the summary stage has consumed the message table. */
+int64_t
+store_msg_cursor(void)
+{
+	return (st.dcursor);
+}
+
+/* Non-NULL with the transaction open, for store_state.c; NULL: refusing. */
+sqlite3 *
+store_write_begin(void)
+{
+	if (st.db == NULL || st.refusing || store_begin() != 0)
+		return (NULL);
+	return (st.db);
+}
+
+/* The open database for reads (store_state.c). */
+sqlite3 *
+store_handle(void)
+{
+	return (st.db);
+}
+
+/* A write in store_state.c failed: same handling as ours. */
+int
+store_write_error(int rc)
+{
+	return (store_write_failed(rc));
 }
 
 /*
@@ -795,6 +921,7 @@ void
 store_check(uint64_t mono)
 {
 	uint64_t	now = daemon_now_ms();
+	int		rc;
 
 	(void)mono;
 	if (st.db == NULL)
@@ -807,6 +934,13 @@ store_check(uint64_t mono)
 			store_prune_age(now);
 	}
 	store_log_drops(0, 0);
+	if (st.raw_retention_ms > 0 && !st.refusing && now > st.raw_retention_ms &&
+	    now - st.last_retain_ms >= STORE_AGE_EVERY_MS) {
+		st.last_retain_ms = now;
+		if (store_begin() == 0 && (rc = store_retire(st.dcursor,
+		    now - st.raw_retention_ms)) != 0)
+			store_write_failed(rc);
+	}
 	/* Keep the WAL small on SD cards: truncate it once writes pause. */
 	if (st.dirty && !st.in_txn && now - st.last_write_ms >=
 	    STORE_IDLE_CKPT_MS) {

@@ -14,6 +14,14 @@
  * disk, the callbacks of the turn's earlier puts run (REFUSED) before the
  * failing put returns -1.  store_flush() commits at once instead of at the
  * end of the turn.
+ *
+ * Stages after the store (summaries, tier 2) register message hooks: each
+ * newly stored message is handed to them, with its row id, inside the
+ * transaction that stores it, so what they write (outbox rows, state
+ * records) commits with it or not at all.  The summary stage records how
+ * far it has consumed the message table (store_msg_consume()); rows up to
+ * that cursor are kept for store.raw_retention, the rest are replayed to
+ * it at start (store_msg_scan()).
  */
 #ifndef TE_STORE_H
 #define TE_STORE_H
@@ -28,6 +36,7 @@ enum store_kind {
 	STORE_KIND_INFERENCE = 1,
 	STORE_KIND_WINDOW = 2,
 	STORE_KIND_HEARTBEAT = 3,
+	STORE_KIND_TIER2 = 4,		/* the gateway's own second-tier result */
 };
 
 /* Outbox priority classes: under max_bytes the lowest class goes first. */
@@ -79,7 +88,8 @@ struct store_stats {
 typedef void	(*store_done_cb)(enum store_result, void *);
 typedef void	(*store_row_cb)(const struct store_row *, void *);
 typedef void	(*store_notify_cb)(void);
-typedef void	(*store_msg_hook)(const struct store_msg *, void *);
+typedef void	(*store_msg_hook)(const struct store_msg *, int64_t, void *);
+typedef void	(*store_state_cb)(const char *, const void *, size_t, void *);
 
 int	store_start(const struct config *, char **);
 void	store_reload(const struct config *);
@@ -94,7 +104,14 @@ int	store_accepting(void);
 void	store_flush(void);
 
 void	store_set_notify(store_notify_cb);
-void	store_set_message_hook(store_msg_hook, void *);
+void	store_add_message_hook(store_msg_hook, void *);
+void	store_remove_message_hook(store_msg_hook);
+int	store_msg_scan(int64_t, store_msg_hook, void *);
+int	store_msg_consume(int64_t);
+int64_t	store_msg_cursor(void);
+int	store_state_set(const char *, const void *, size_t);
+int	store_state_delete(const char *);
+int	store_state_scan(const char *, store_state_cb, void *);
 size_t	store_outbox_fetch(int64_t, int64_t, size_t, store_row_cb, void *);
 int64_t	store_outbox_last_id(void);
 void	store_outbox_delete(int64_t, int64_t);

@@ -48,6 +48,14 @@ static const char *const store_db_migrations[] = {
 	"  retain INTEGER NOT NULL DEFAULT 0,"
 	"  topic TEXT NOT NULL,"		/* relative to topic_prefix */
 	"  payload BLOB NOT NULL);",
+	/*
+	 * 1 -> 2: small named records the later stages keep across restarts
+	 * (the summary cursor, open events), written in the same
+	 * transaction as the data they describe.
+	 */
+	"CREATE TABLE state ("
+	"  key TEXT PRIMARY KEY,"
+	"  val BLOB NOT NULL) WITHOUT ROWID;",
 };
 #define STORE_VERSION	((int)(sizeof store_db_migrations / \
 			    sizeof store_db_migrations[0]))

@@ -15,4 +15,11 @@ int	store_db_query_int(sqlite3 *, const char *, int64_t *);
 int	store_db_is_corrupt(int);
 int	store_db_is_refusal(int);
 
+/* Between store.c and store_state.c only. */
+sqlite3	*store_write_begin(void);
+sqlite3	*store_handle(void);
+int	 store_write_error(int);
+int	 store_state_set_int(const char *, int64_t);
+void	 store_state_close(void);
+
 #endif

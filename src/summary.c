@@ -139,7 +139,7 @@ summary_close(size_t i)
 
 /* Store hook: a new message was stored in the open transaction. */
 void
-summary_on_message(const struct store_msg *m, void *arg)
+summary_on_message(const struct store_msg *m, int64_t id, void *arg)
 {
 	struct summary_event	 ev, *e;
 	const cJSON		*label, *score, *model;
@@ -147,6 +147,7 @@ summary_on_message(const struct store_msg *m, void *arg)
 	size_t			 i;
 
 	(void)arg;
+	(void)id;
 	if (m->kind != STORE_KIND_INFERENCE)
 		return;
 	o = cJSON_ParseWithLength(m->body, m->len);
@@ -217,7 +218,7 @@ summary_start(const struct config *cf, char **cause)
 {
 	(void)cause;
 	summary_read_config(cf);
-	store_set_message_hook(summary_on_message, NULL);
+	store_add_message_hook(summary_on_message, NULL);
 	return (0);
 }
 
@@ -234,7 +235,7 @@ summary_stop(void)
 {
 	while (sm.nopen > 0)
 		summary_close(sm.nopen - 1);
-	store_set_message_hook(NULL, NULL);
+	store_remove_message_hook(summary_on_message);
 	free(sm.open);
 	sm.open = NULL;
 	sm.ignore = NULL;

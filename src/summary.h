@@ -14,7 +14,7 @@ int	summary_start(const struct config *, char **);
 void	summary_reload(const struct config *);
 void	summary_stop(void);
 void	summary_check(uint64_t);
-void	summary_on_message(const struct store_msg *, void *);
+void	summary_on_message(const struct store_msg *, int64_t, void *);
 size_t	summary_open_events(void);
 
 #endif

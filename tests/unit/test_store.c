@@ -347,7 +347,7 @@ START_TEST(test_migration)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_close(db);
 	start();
-	ck_assert_int_eq(count_sql("PRAGMA user_version"), 1);
+	ck_assert_int_eq(count_sql("PRAGMA user_version"), 2);
 	put_row(STORE_CLASS_EVENT, "e", 20);
 	turn();
 	stop();
