@@ -129,6 +129,7 @@ static struct {
 	store_msg_hook		 hook[STORE_MAX_HOOKS];
 	void			*hook_arg[STORE_MAX_HOOKS];
 	size_t			 nhooks;
+	store_rollback_cb	 rollback;
 	/*
 	 * Message ids are ours too, never reused: a row deleted once
 	 * summarized must not have its id handed out again, or the summary
@@ -388,6 +389,9 @@ store_abort(int rc)
 	uv_check_stop(&st.check);
 	uv_idle_stop(&st.idle);
 	store_refuse(rc);
+	/* Stages that keep state derived from this transaction rebuild it. */
+	if (st.rollback != NULL)
+		st.rollback();
 	/* Callbacks may put again: hand them a detached array. */
 	st.pend = NULL;
 	st.npend = st.szpend = 0;
@@ -638,6 +642,13 @@ store_add_message_hook(store_msg_hook fn, void *arg)
 		fatalx("store: too many message hooks");
 	st.hook[st.nhooks] = fn;
 	st.hook_arg[st.nhooks++] = arg;
+}
+
+/* Tell fn (once per rollback) when a transaction's writes are undone. */
+void
+store_set_rollback(store_rollback_cb fn)
+{
+	st.rollback = fn;
 }
 
 /* Stop calling fn. */

@@ -89,6 +89,7 @@ typedef void	(*store_done_cb)(enum store_result, void *);
 typedef void	(*store_row_cb)(const struct store_row *, void *);
 typedef void	(*store_notify_cb)(void);
 typedef void	(*store_msg_hook)(const struct store_msg *, int64_t, void *);
+typedef void	(*store_rollback_cb)(void);
 typedef void	(*store_state_cb)(const char *, const void *, size_t, void *);
 
 int	store_start(const struct config *, char **);
@@ -106,6 +107,7 @@ void	store_flush(void);
 void	store_set_notify(store_notify_cb);
 void	store_add_message_hook(store_msg_hook, void *);
 void	store_remove_message_hook(store_msg_hook);
+void	store_set_rollback(store_rollback_cb);
 int	store_msg_scan(int64_t, store_msg_hook, void *);
 int	store_msg_consume(int64_t);
 int64_t	store_msg_cursor(void);

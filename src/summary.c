@@ -1,26 +1,21 @@
 /*
- * summary.c - turn stored inferences into events on P/events/{node}.
+ * summary.c - the stage after the store: events, per-interval summaries
+ * and forwarded windows ([summary], SPEC sections 2 and 5).
  *
- * The store calls summary_on_message() for every message it newly stores,
- * inside the transaction that stores it; a repeated (node, boot, seq) never
- * reaches us.  An inference whose score is at least event_min_score and
- * whose label is not in ignore_labels qualifies:
+ * The store hands every newly stored message to summary_on_message(),
+ * inside the transaction that stores it; a repeated (node, boot, seq)
+ * never reaches us.  Inferences (the nodes' and tier 2's own, kind
+ * STORE_KIND_TIER2) feed the events (summary_event.c) and the interval
+ * summaries (summary_interval.c); with forward_windows a window is written
+ * to the outbox as JSON.  Whatever this stage writes joins the message's
+ * transaction, so it commits with the message or not at all.
  *
- * - debounce = 0: it becomes one event at once, written to the outbox in the
- *   same transaction as the inference itself, so an acknowledged inference
- *   and its event are on disk together or not at all;
- * - debounce > 0: it opens an event for (node, label), or extends the open
- *   one (count, highest score, last_ts); the housekeeping check closes an
- *   event when debounce has passed without a repeat and writes it to the
- *   outbox.  A graceful stop closes every open event.
- *
- * Event ids derive from the inference that opened the event (node, boot,
- * seq), so one event always carries one id however often it is sent.
- * Timestamps are the gateway's receive times (node clocks drift).
- *
- * Not yet: open events survive a crash only as their raw inference rows
- * (the summaries issue rebuilds them from the database), and per-interval
- * summaries on P/summary/{node}.
+ * Crash recovery: open events are records in the store's state table and
+ * open intervals are rebuilt at start by replaying the messages after the
+ * store's cursor.  If the store rolls back a transaction (disk full), the
+ * in-memory state may hold messages that were never stored; the store
+ * tells us and the next housekeeping run rebuilds everything from the
+ * database the same way.
  */
 #include <cJSON.h>
 #include <inttypes.h>
@@ -31,194 +26,243 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "message.h"
 #include "store.h"
 #include "summary.h"
+#include "summary_int.h"
 #include "xmalloc.h"
 
-/* An event still collecting repeats. */
-struct summary_event {
-	char		*node;
-	char		*label;
-	char		*model;
-	uint32_t	 boot;
-	int64_t		 seq;
-	double		 score;
-	uint64_t	 count;
-	uint64_t	 first_ms;
-	uint64_t	 last_ms;
-};
-
 static struct {
-	double			 min_score;
-	/*
-	 * Borrowed from the configuration in force: the daemon hands us a
-	 * new one in summary_reload() before it frees the old one.
-	 */
-	char *const		*ignore;
-	size_t			 nignore;
-	uint64_t		 debounce_ms;
-	struct summary_event	*open;
-	size_t			 nopen;
-	uint64_t		 dropped;
+	int		forward_windows;
+	uint64_t	interval_ms;
+	int		stale;		/* rebuild from the database */
+	int		started;
 } sm;
 
-/* Take the [summary] keys we use from a configuration. */
+/* Take the [summary] keys from a configuration. */
 static void
 summary_read_config(const struct config *cf)
 {
-	sm.ignore = config_list(cf, "summary", "ignore_labels", &sm.nignore);
-	sm.min_score = config_double(cf, "summary", "event_min_score");
-	sm.debounce_ms = config_ms(cf, "summary", "debounce");
+	char *const	*ignore;
+	size_t		 n;
+
+	/* Borrowed: the daemon calls reload with a new config first. */
+	ignore = config_list(cf, "summary", "ignore_labels", &n);
+	summary_event_config(config_double(cf, "summary", "event_min_score"),
+	    ignore, n, config_ms(cf, "summary", "debounce"));
+	sm.forward_windows = config_bool(cf, "summary", "forward_windows");
+	sm.interval_ms = config_ms(cf, "summary", "interval");
 }
 
-/* Does a label/score pair make an event? */
-static int
-summary_qualifies(const char *label, double score)
+/*
+ * Read an inference body (validated by message.c before it was stored).
+ * Returns the parsed object, to be freed by the caller, or NULL.
+ */
+static cJSON *
+summary_parse(const struct store_msg *m, struct summary_inf *in)
 {
-	size_t	i;
+	const cJSON	*label, *score, *model;
+	cJSON		*o;
 
-	if (score < sm.min_score)
-		return (0);
-	for (i = 0; i < sm.nignore; i++) {
-		if (strcmp(sm.ignore[i], label) == 0)
-			return (0);
+	o = cJSON_ParseWithLength(m->body, m->len);
+	label = cJSON_GetObjectItemCaseSensitive(o, "label");
+	score = cJSON_GetObjectItemCaseSensitive(o, "score");
+	model = cJSON_GetObjectItemCaseSensitive(o, "model");
+	if (!cJSON_IsString(label) || !cJSON_IsNumber(score) ||
+	    !cJSON_IsString(model)) {
+		cJSON_Delete(o);
+		return (NULL);
 	}
-	return (1);
+	memset(in, 0, sizeof *in);
+	in->node = m->node;
+	in->label = label->valuestring;
+	in->model = model->valuestring;
+	in->score = score->valuedouble;
+	in->tier = m->kind == STORE_KIND_TIER2 ? 2 : 1;
+	in->boot = m->boot;
+	in->seq = m->seq;
+	in->rx_ms = m->rx_ms;
+	return (o);
 }
 
-/* Write one event to the outbox (joins the store's open transaction). */
-static void
-summary_emit(const struct summary_event *e, int tier)
+/* A window as the JSON of P/windows/{node}, with our id; NULL if bad. */
+static char *
+summary_window_json(const struct store_msg *m)
 {
-	cJSON	*o;
-	char	*topic, *body, id[160];
+	struct message	*w = NULL;
+	cJSON		*o, *sensors, *values, *row, *s;
+	char		 id[160], name[16], *cause = NULL, *out;
+	uint32_t	 f, a;
 
-	snprintf(id, sizeof id, "ev:%s:%" PRIu32 ":%" PRId64 ":%d", e->node,
-	    e->boot, e->seq, tier);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "node", e->node);
-	cJSON_AddStringToObject(o, "label", e->label);
-	cJSON_AddNumberToObject(o, "score", e->score);
-	cJSON_AddNumberToObject(o, "tier", tier);
-	cJSON_AddStringToObject(o, "model", e->model);
-	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
-	cJSON_AddNumberToObject(o, "count", (double)e->count);
-	cJSON_AddNumberToObject(o, "first_ts", (double)e->first_ms);
-	cJSON_AddNumberToObject(o, "last_ts", (double)e->last_ms);
-	body = cJSON_PrintUnformatted(o);
+	snprintf(id, sizeof id, "win:%s:%" PRIu32 ":%" PRId64, m->node,
+	    m->boot, m->seq);
+	if (m->len >= 2 && memcmp(m->body, "TW", 2) == 0) {
+		if (message_parse_window_binary(m->node, m->body, m->len, &w,
+		    &cause) != 0) {
+			free(cause);
+			return (NULL);
+		}
+		/* The Edge Impulse payload shape, as for JSON windows. */
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "seq", (double)m->seq);
+		cJSON_AddNumberToObject(o, "boot", m->boot);
+		cJSON_AddNumberToObject(o, "interval_ms",
+		    (double)w->interval_us / 1000);
+		sensors = cJSON_AddArrayToObject(o, "sensors");
+		for (a = 0; a < w->axes; a++) {
+			snprintf(name, sizeof name, "axis%" PRIu32, a);
+			s = cJSON_CreateObject();
+			cJSON_AddStringToObject(s, "name", name);
+			cJSON_AddItemToArray(sensors, s);
+		}
+		values = cJSON_AddArrayToObject(o, "values");
+		for (f = 0; f < w->frames; f++) {
+			row = cJSON_CreateFloatArray(&w->values[f * w->axes],
+			    (int)w->axes);
+			cJSON_AddItemToArray(values, row);
+		}
+		message_free(w);
+	} else if ((o = cJSON_ParseWithLength(m->body, m->len)) == NULL)
+		return (NULL);
+	cJSON_AddItemToObject(o, "node", cJSON_CreateString(m->node));
+	cJSON_AddItemToObject(o, "id", cJSON_CreateString(id));
+	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	/* Outbox topics are relative to mqtt.topic_prefix. */
-	xasprintf(&topic, "events/%s", e->node);
-	if (body == NULL || store_outbox_add(topic, body, strlen(body),
-	    STORE_CLASS_EVENT, 0, NULL, NULL) != 0) {
-		sm.dropped++;
-		log_warnx("summary: event %s not stored (store refusing)", id);
+	return (out);
+}
+
+/* forward_windows: put a window on P/windows/{node} via the outbox. */
+static void
+summary_forward_window(const struct store_msg *m)
+{
+	char	*body, *topic;
+
+	if ((body = summary_window_json(m)) == NULL) {
+		log_warnx("summary: window %s seq %" PRId64 " not forwarded "
+		    "(unreadable)", m->node, m->seq);
+		return;
 	}
+	xasprintf(&topic, "windows/%s", m->node);
+	if (store_outbox_add(topic, body, strlen(body), STORE_CLASS_WINDOW,
+	    0, NULL, NULL) != 0)
+		log_warnx("summary: window %s seq %" PRId64 " not forwarded "
+		    "(store refusing)", m->node, m->seq);
 	free(topic);
 	cJSON_free(body);
-}
-
-/* Free what an open event owns. */
-static void
-summary_event_free(struct summary_event *e)
-{
-	free(e->node);
-	free(e->label);
-	free(e->model);
-}
-
-/* Close open event i: emit it and remove it from the list. */
-static void
-summary_close(size_t i)
-{
-	summary_emit(&sm.open[i], 1);
-	summary_event_free(&sm.open[i]);
-	sm.open[i] = sm.open[--sm.nopen];
 }
 
 /* Store hook: a new message was stored in the open transaction. */
 void
 summary_on_message(const struct store_msg *m, int64_t id, void *arg)
 {
-	struct summary_event	 ev, *e;
-	const cJSON		*label, *score, *model;
+	struct summary_inf	 in;
 	cJSON			*o;
-	size_t			 i;
 
 	(void)arg;
-	(void)id;
-	if (m->kind != STORE_KIND_INFERENCE)
-		return;
-	o = cJSON_ParseWithLength(m->body, m->len);
-	label = cJSON_GetObjectItemCaseSensitive(o, "label");
-	score = cJSON_GetObjectItemCaseSensitive(o, "score");
-	model = cJSON_GetObjectItemCaseSensitive(o, "model");
-	if (!cJSON_IsString(label) || !cJSON_IsNumber(score) ||
-	    !cJSON_IsString(model) ||
-	    !summary_qualifies(label->valuestring, score->valuedouble)) {
-		cJSON_Delete(o);
+	if (m->kind == STORE_KIND_WINDOW && sm.forward_windows)
+		summary_forward_window(m);
+	if (m->kind != STORE_KIND_INFERENCE && m->kind != STORE_KIND_TIER2) {
+		summary_interval_seen(id);
 		return;
 	}
-	for (i = 0; sm.debounce_ms != 0 && i < sm.nopen; i++) {
-		e = &sm.open[i];
-		if (strcmp(e->node, m->node) != 0 ||
-		    strcmp(e->label, label->valuestring) != 0)
-			continue;
-		e->count++;
-		if (score->valuedouble > e->score)
-			e->score = score->valuedouble;
-		e->last_ms = m->rx_ms;
-		cJSON_Delete(o);
+	if ((o = summary_parse(m, &in)) == NULL) {
+		summary_interval_seen(id);
 		return;
 	}
-	memset(&ev, 0, sizeof ev);
-	ev.node = xstrdup(m->node);
-	ev.label = xstrdup(label->valuestring);
-	ev.model = xstrdup(model->valuestring);
-	ev.boot = m->boot;
-	ev.seq = m->seq;
-	ev.score = score->valuedouble;
-	ev.count = 1;
-	ev.first_ms = ev.last_ms = m->rx_ms;
+	summary_event_add(&in);
+	summary_interval_add(&in, id);
 	cJSON_Delete(o);
-	if (sm.debounce_ms == 0) {
-		summary_emit(&ev, 1);
-		summary_event_free(&ev);
-		return;
-	}
-	sm.open = xreallocarray(sm.open, sm.nopen + 1, sizeof *sm.open);
-	sm.open[sm.nopen++] = ev;
 }
 
-/* Housekeeping: close events that saw no repeat for debounce. */
+/* Replay one stored message into the open intervals (not events). */
+static void
+summary_replay(const struct store_msg *m, int64_t id, void *arg)
+{
+	struct summary_inf	 in;
+	cJSON			*o;
+	size_t			*n = arg;
+
+	if ((m->kind != STORE_KIND_INFERENCE && m->kind != STORE_KIND_TIER2) ||
+	    (o = summary_parse(m, &in)) == NULL) {
+		summary_interval_seen(id);
+		return;
+	}
+	summary_interval_add(&in, id);
+	cJSON_Delete(o);
+	(*n)++;
+}
+
+/* Load events and intervals from the database. */
+static int
+summary_load(char **cause)
+{
+	size_t	n = 0;
+
+	if (summary_event_load() != 0 ||
+	    summary_interval_start(sm.interval_ms) != 0 ||
+	    store_msg_scan(store_msg_cursor(), summary_replay, &n) != 0) {
+		xasprintf(cause, "summary: cannot read state from the store");
+		return (-1);
+	}
+	if (n > 0)
+		log_info("summary: %zu inferences of open intervals recovered",
+		    n);
+	return (0);
+}
+
+/* The store rolled a transaction back: rebuild at the next check. */
+static void
+summary_rolled_back(void)
+{
+	sm.stale = 1;
+}
+
+/* Housekeeping: rebuild if needed, close events and intervals. */
 void
 summary_check(uint64_t mono)
 {
-	uint64_t	now = daemon_now_ms();
-	size_t		i;
+	uint64_t	 now = daemon_now_ms();
+	char		*cause = NULL;
 
-	(void)mono;
-	for (i = sm.nopen; i > 0; i--) {
-		if (now >= sm.open[i - 1].last_ms + sm.debounce_ms)
-			summary_close(i - 1);
+	if (!sm.started)
+		return;
+	if (sm.stale && store_accepting()) {
+		summary_event_stop();
+		summary_interval_stop();
+		summary_read_config(daemon_config());
+		if (summary_load(&cause) != 0) {
+			log_warnx("%s", cause);
+			free(cause);
+			return;
+		}
+		sm.stale = 0;
+		log_info("summary: state rebuilt from the store after a "
+		    "rolled-back write");
 	}
+	summary_event_check(now);
+	summary_interval_check(now, mono);
 }
 
 /* Number of events still open (for metrics and tests). */
 size_t
 summary_open_events(void)
 {
-	return (sm.nopen);
+	return (summary_event_open());
 }
 
-/* Start: read the config and ask the store for new messages. */
+/* Start: read the config, recover state, ask the store for messages. */
 int
 summary_start(const struct config *cf, char **cause)
 {
-	(void)cause;
 	summary_read_config(cf);
+	if (summary_load(cause) != 0) {
+		summary_event_stop();
+		summary_interval_stop();
+		return (-1);
+	}
 	store_add_message_hook(summary_on_message, NULL);
+	store_set_rollback(summary_rolled_back);
+	sm.started = 1;
 	return (0);
 }
 
@@ -227,17 +271,21 @@ void
 summary_reload(const struct config *cf)
 {
 	summary_read_config(cf);
+	summary_interval_reload(sm.interval_ms);
 }
 
-/* Stop: close every open event so nothing collected is lost. */
+/*
+ * Stop: forget what is in memory.  Open events and intervals are in the
+ * store and are taken back at the next start.
+ */
 void
 summary_stop(void)
 {
-	while (sm.nopen > 0)
-		summary_close(sm.nopen - 1);
+	if (!sm.started)
+		return;
 	store_remove_message_hook(summary_on_message);
-	free(sm.open);
-	sm.open = NULL;
-	sm.ignore = NULL;
-	sm.nignore = 0;
+	store_set_rollback(NULL);
+	summary_event_stop();
+	summary_interval_stop();
+	sm.started = 0;
 }
