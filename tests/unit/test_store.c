@@ -4,7 +4,8 @@
  * per loop turn), duplicates, the outbox cursor API, eviction order and
  * byte accounting under max_bytes, max_age pruning at start, schema
  * migration and reopening, and refusing (then recovering) when writes
- * fail.
+ * fail; state records, message hooks, the summary cursor, message ids
+ * never reused, and raw_retention.
  */
 #include <sys/resource.h>
 
@@ -458,6 +459,183 @@ START_TEST(test_refuse_and_recover)
 }
 END_TEST
 
+static int64_t	hook_ids[64];
+static int	nhook;
+static int	nstate;
+static char	last_val[64];
+
+/* Message hook: remember the ids of new messages. */
+static void
+hook_cb(const struct store_msg *m, int64_t id, void *arg)
+{
+	(void)m;
+	(void)arg;
+	hook_ids[nhook++] = id;
+}
+
+/* State scan: count records and remember the last value. */
+static void
+state_cb(const char *key, const void *val, size_t len, void *arg)
+{
+	(void)key;
+	(void)arg;
+	nstate++;
+	snprintf(last_val, sizeof last_val, "%.*s", (int)len,
+	    (const char *)val);
+}
+
+START_TEST(test_state_records)
+{
+	setup_with("");
+	start();
+	ck_assert_int_eq(store_state_set("ev/a/1/yes", "one", 3), 0);
+	ck_assert_int_eq(store_state_set("ev/b/1/no", "two", 3), 0);
+	ck_assert_int_eq(store_state_set("other", "x", 1), 0);
+	/* Not visible to another connection before the commit. */
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM state"), 0);
+	turn();
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM state"), 3);
+	ck_assert_int_eq(store_state_set("ev/a/1/yes", "three", 5), 0);
+	ck_assert_int_eq(store_state_delete("ev/b/1/no"), 0);
+	turn();
+	nstate = 0;
+	ck_assert_int_eq(store_state_scan("ev/", state_cb, NULL), 0);
+	ck_assert_int_eq(nstate, 1);
+	ck_assert_str_eq(last_val, "three");
+	stop();
+	/* Records survive a restart. */
+	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
+	start();
+	nstate = 0;
+	ck_assert_int_eq(store_state_scan("", state_cb, NULL), 0);
+	ck_assert_int_eq(nstate, 2);
+	stop();
+	teardown();
+}
+END_TEST
+
+START_TEST(test_cursor_ids)
+{
+	int	i;
+
+	setup_with("raw_retention = 0");
+	start();
+	store_add_message_hook(hook_cb, NULL);
+	nhook = 0;
+	for (i = 1; i <= 5; i++)
+		put_msg("n1", 1, i, STORE_KIND_INFERENCE, 10);
+	put_msg("n1", 1, 5, STORE_KIND_INFERENCE, 10);	/* duplicate */
+	turn();
+	ck_assert_int_eq(nhook, 5);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(hook_ids[i], i + 1);
+	/* raw_retention = 0: consumed rows go in the same transaction. */
+	ck_assert_int_eq(store_msg_consume(3), 0);
+	ck_assert_int_eq(store_msg_consume(2), 0);	/* never back */
+	turn();
+	ck_assert_int_eq(store_msg_cursor(), 3);
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 2);
+	store_remove_message_hook(hook_cb);
+	stop();
+	/* After a restart, the rows after the cursor are replayed. */
+	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
+	start();
+	ck_assert_int_eq(store_msg_cursor(), 3);
+	nhook = 0;
+	ck_assert_int_eq(store_msg_scan(store_msg_cursor(), hook_cb, NULL),
+	    0);
+	ck_assert_int_eq(nhook, 2);
+	ck_assert_int_eq(hook_ids[0], 4);
+	ck_assert_int_eq(hook_ids[1], 5);
+	/* Consume all: the table is empty, yet ids are never reused. */
+	ck_assert_int_eq(store_msg_consume(5), 0);
+	turn();
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 0);
+	stop();
+	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
+	start();
+	store_add_message_hook(hook_cb, NULL);
+	nhook = 0;
+	put_msg("n1", 2, 1, STORE_KIND_INFERENCE, 10);
+	turn();
+	ck_assert_int_eq(nhook, 1);
+	ck_assert_int_eq(hook_ids[0], 6);
+	store_remove_message_hook(hook_cb);
+	stop();
+	teardown();
+}
+END_TEST
+
+START_TEST(test_raw_retention)
+{
+	char	sql[256], path[128];
+	sqlite3	*db;
+	int	i;
+
+	setup_with("raw_retention = 1h");
+	start();
+	for (i = 1; i <= 4; i++)
+		put_msg("n1", 1, i, STORE_KIND_INFERENCE, 10);
+	turn();
+	ck_assert_int_eq(store_msg_consume(3), 0);
+	turn();
+	/* Kept: younger than raw_retention. */
+	store_check(0);
+	turn();
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 4);
+	stop();
+	/* Age every row by two hours; only consumed ones may go. */
+	snprintf(path, sizeof path, "%s/tinyedge.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof sql, "UPDATE msg SET rx_ms = rx_ms - 7200000");
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
+	start();
+	store_check(0);
+	turn();
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 1);
+	ck_assert_int_eq(count_sql("SELECT seq FROM msg"), 4);
+	stop();
+	teardown();
+}
+END_TEST
+
+START_TEST(test_migration_v1)
+{
+	char	 path[128];
+	sqlite3	*db;
+
+	setup_with("");
+	snprintf(path, sizeof path, "%s/tinyedge.db", dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	/* A file as the first release left it, with one message. */
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE msg (id INTEGER "
+	    "PRIMARY KEY, node TEXT NOT NULL, boot INTEGER NOT NULL, seq "
+	    "INTEGER, kind INTEGER NOT NULL, prio INTEGER NOT NULL, rx_ms "
+	    "INTEGER NOT NULL, ts_ms INTEGER NOT NULL, body BLOB NOT NULL, "
+	    "UNIQUE (node, boot, seq, kind)); CREATE TABLE outbox (id INTEGER "
+	    "PRIMARY KEY, prio INTEGER NOT NULL, created_ms INTEGER NOT NULL, "
+	    "retain INTEGER NOT NULL DEFAULT 0, topic TEXT NOT NULL, payload "
+	    "BLOB NOT NULL); INSERT INTO msg VALUES (7, 'n1', 1, 1, 1, 2, 1, 0, "
+	    "'x'); PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	start();
+	ck_assert_int_eq(count_sql("PRAGMA user_version"), 2);
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 1);
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM state"), 0);
+	/* New ids continue after the old ones. */
+	store_add_message_hook(hook_cb, NULL);
+	nhook = 0;
+	put_msg("n1", 1, 2, STORE_KIND_INFERENCE, 10);
+	turn();
+	ck_assert_int_eq(hook_ids[0], 8);
+	store_remove_message_hook(hook_cb);
+	stop();
+	teardown();
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 store_suite(void)
@@ -472,6 +650,10 @@ store_suite(void)
 	tcase_add_test(tc, test_migration);
 	tcase_add_test(tc, test_max_age);
 	tcase_add_test(tc, test_refuse_and_recover);
+	tcase_add_test(tc, test_state_records);
+	tcase_add_test(tc, test_cursor_ids);
+	tcase_add_test(tc, test_raw_retention);
+	tcase_add_test(tc, test_migration_v1);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return (s);
