@@ -59,7 +59,7 @@
 enum {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_MSG_INS, Q_OUT_INS, Q_OUT_FETCH,
 	Q_OUT_DEL, Q_OUT_EVICT, Q_MSG_EVICT, Q_OUT_AGE, Q_MSG_AGE,
-	Q_OUT_OLDEST, Q_MSG_RETIRE, Q_COUNT
+	Q_OUT_OLDEST, Q_COUNT
 };
 
 static const char *const store_sql[Q_COUNT] = {
@@ -83,8 +83,6 @@ static const char *const store_sql[Q_COUNT] = {
 	"DELETE FROM msg WHERE id IN (SELECT id FROM msg ORDER BY id "
 	    "LIMIT 256) AND rx_ms < ?1 RETURNING prio, length(body)",
 	"SELECT created_ms FROM outbox ORDER BY id LIMIT 1",
-	"DELETE FROM msg WHERE id IN (SELECT id FROM msg WHERE id <= ?1 AND "
-	    "rx_ms < ?2 ORDER BY id LIMIT 1024) RETURNING prio, length(body)",
 };
 
 /* A put waiting for the commit of its transaction. */
@@ -133,15 +131,11 @@ static struct {
 	/*
 	 * Message ids are ours too, never reused: a row deleted once
 	 * summarized must not have its id handed out again, or the summary
-	 * cursor would skip the new row.  msg_next never drops below the
-	 * cursor.
+	 * cursor (store_state.c) would skip the new row.  msg_next never
+	 * drops below the cursor.
 	 */
 	int64_t			 msg_last;	/* committed */
 	int64_t			 msg_next;	/* assigned, maybe not yet */
-	int64_t			 cursor;	/* committed */
-	int64_t			 dcursor;	/* this transaction */
-	uint64_t		 raw_retention_ms;
-	uint64_t		 last_retain_ms;
 } st;
 
 static void	store_commit(void);
@@ -191,13 +185,10 @@ store_load_totals(void)
 	if (rc == SQLITE_OK)
 		rc = store_db_query_int(st.db, "SELECT coalesce(max(id), 0) "
 		    "FROM msg", &st.msg_last);
-	if (rc == SQLITE_OK)
-		rc = store_db_query_int(st.db, "SELECT coalesce((SELECT val "
-		    "FROM state WHERE key = 'msg_cursor'), 0)", &st.cursor);
-	if (st.msg_last < st.cursor)
-		st.msg_last = st.cursor;
+	if (rc == SQLITE_OK && (rc = store_state_load()) == SQLITE_OK &&
+	    st.msg_last < store_msg_cursor())
+		st.msg_last = store_msg_cursor();
 	st.msg_next = st.msg_last;
-	st.dcursor = st.cursor;
 	return (rc);
 }
 
@@ -254,7 +245,7 @@ store_read_caps(const struct config *cf)
 {
 	st.max_bytes = config_bytes(cf, "store", "max_bytes");
 	st.max_age_ms = config_ms(cf, "store", "max_age");
-	st.raw_retention_ms = config_ms(cf, "store", "raw_retention");
+	store_state_retention(config_ms(cf, "store", "raw_retention"));
 }
 
 /* Start: open (moving a damaged file aside), set up the commit handles. */
@@ -385,7 +376,7 @@ store_abort(int rc)
 	st.grew = 0;
 	st.next_id = st.last_id;
 	st.msg_next = st.msg_last;
-	st.dcursor = st.cursor;
+	store_state_end(0);
 	uv_check_stop(&st.check);
 	uv_idle_stop(&st.idle);
 	store_refuse(rc);
@@ -449,7 +440,7 @@ store_commit(void)
 	st.ddropped = 0;
 	st.last_id = st.next_id;
 	st.msg_last = st.msg_next;
-	st.cursor = st.dcursor;
+	store_state_end(1);
 	st.in_txn = 0;
 	st.dirty = 1;
 	st.last_write_ms = daemon_now_ms();
@@ -669,54 +660,6 @@ store_remove_message_hook(store_msg_hook fn)
 	}
 }
 
-/* Delete consumed messages (id <= cursor) received before rx_before. */
-static int
-store_retire(int64_t upto, uint64_t rx_before)
-{
-	sqlite3_stmt	*s = st.q[Q_MSG_RETIRE];
-	uint64_t	 n;
-	int		 rc;
-
-	do {
-		sqlite3_bind_int64(s, 1, upto);
-		sqlite3_bind_int64(s, 2, rx_before > INT64_MAX ? INT64_MAX :
-		    (int64_t)rx_before);
-		if ((rc = store_delete_step(s, 0, &n)) != 0)
-			return (rc);
-	} while (n > 0);
-	return (0);
-}
-
-/*
- * The summary stage has accounted for every message up to id upto: move
- * the cursor there, in the open transaction, and with raw_retention = 0
- * delete those rows in the same transaction.
- */
-int
-store_msg_consume(int64_t upto)
-{
-	int	rc;
-
-	if (upto <= st.dcursor)
-		return (0);
-	if (st.db == NULL || st.refusing || store_begin() != 0)
-		return (-1);
-	if (store_state_set_int("msg_cursor", upto) != 0)
-		return (-1);
-	st.dcursor = upto;
-	if (st.raw_retention_ms == 0 && (rc = store_retire(upto,
-	    UINT64_MAX)) != 0)
-		return (store_write_failed(rc));
-	return (0);
-}
-
-/* How far the summary stage has consumed the message table. */
-int64_t
-store_msg_cursor(void)
-{
-	return (st.dcursor);
-}
-
 /* Non-NULL with the transaction open, for store_state.c; NULL: refusing. */
 sqlite3 *
 store_write_begin(void)
@@ -738,6 +681,13 @@ int
 store_write_error(int rc)
 {
 	return (store_write_failed(rc));
+}
+
+/* Step a message DELETE ... RETURNING for store_state.c (not a drop). */
+int
+store_delete_rows(sqlite3_stmt *s, uint64_t *nrows)
+{
+	return (store_delete_step(s, 0, nrows));
 }
 
 /*
@@ -932,7 +882,6 @@ void
 store_check(uint64_t mono)
 {
 	uint64_t	now = daemon_now_ms();
-	int		rc;
 
 	(void)mono;
 	if (st.db == NULL)
@@ -945,13 +894,8 @@ store_check(uint64_t mono)
 			store_prune_age(now);
 	}
 	store_log_drops(0, 0);
-	if (st.raw_retention_ms > 0 && !st.refusing && now > st.raw_retention_ms &&
-	    now - st.last_retain_ms >= STORE_AGE_EVERY_MS) {
-		st.last_retain_ms = now;
-		if (store_begin() == 0 && (rc = store_retire(st.dcursor,
-		    now - st.raw_retention_ms)) != 0)
-			store_write_failed(rc);
-	}
+	if (!st.refusing)
+		store_state_check(now);
 	/* Keep the WAL small on SD cards: truncate it once writes pause. */
 	if (st.dirty && !st.in_txn && now - st.last_write_ms >=
 	    STORE_IDLE_CKPT_MS) {

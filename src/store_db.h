@@ -19,7 +19,11 @@ int	store_db_is_refusal(int);
 sqlite3	*store_write_begin(void);
 sqlite3	*store_handle(void);
 int	 store_write_error(int);
-int	 store_state_set_int(const char *, int64_t);
+int	 store_delete_rows(sqlite3_stmt *, uint64_t *);
+int	 store_state_load(void);
+void	 store_state_end(int);
+void	 store_state_retention(uint64_t);
+void	 store_state_check(uint64_t);
 void	 store_state_close(void);
 
 #endif

@@ -12,6 +12,11 @@
  * stage at start, in id order, through the same hook type the store uses
  * for new messages; that is how the summary stage rebuilds the interval it
  * had not finished when the daemon was killed.
+ *
+ * The message cursor is one such record ("msg_cursor"): the last message
+ * the summary stage has accounted for.  Rows up to it are kept for
+ * store.raw_retention and then deleted by the housekeeping check; with
+ * raw_retention = 0 they go in the transaction that moves the cursor.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -22,8 +27,10 @@
 #include "store.h"
 #include "store_db.h"
 
+#define STORE_RETAIN_EVERY_MS	10000	/* raw_retention pruning period */
+
 enum {
-	S_SET, S_DEL, S_SCAN, S_MSG, S_COUNT
+	S_SET, S_DEL, S_SCAN, S_MSG, S_RETIRE, S_CURSOR, S_COUNT
 };
 
 static const char *const store_state_sql[S_COUNT] = {
@@ -34,10 +41,20 @@ static const char *const store_state_sql[S_COUNT] = {
 	    "ORDER BY key",
 	"SELECT id, node, boot, seq, kind, rx_ms, ts_ms, body FROM msg "
 	    "WHERE id > ?1 ORDER BY id",
+	"DELETE FROM msg WHERE id IN (SELECT id FROM msg WHERE id <= ?1 AND "
+	    "rx_ms < ?2 ORDER BY id LIMIT 1024) RETURNING prio, length(body)",
+	"SELECT coalesce((SELECT val FROM state WHERE key = 'msg_cursor'), 0)",
 };
 
 /* Prepared lazily on the store's connection; finalized when it closes. */
 static sqlite3_stmt	*store_state_q[S_COUNT];
+
+static struct {
+	int64_t		cursor;		/* committed */
+	int64_t		dcursor;	/* in the open transaction */
+	uint64_t	retention_ms;
+	uint64_t	last_retain_ms;
+} ss;
 
 /* The statement for index i, prepared on first use; NULL on failure. */
 static sqlite3_stmt *
@@ -96,8 +113,8 @@ store_state_set(const char *key, const void *val, size_t len)
 	return (store_state_step(s));
 }
 
-/* Set record key to an integer (store.c's cursor). */
-int
+/* Set record key to an integer (the cursor). */
+static int
 store_state_set_int(const char *key, int64_t v)
 {
 	sqlite3_stmt	*s;
@@ -179,4 +196,98 @@ store_msg_scan(int64_t after, store_msg_hook fn, void *arg)
 		return (-1);
 	}
 	return (0);
+}
+
+/* Read the cursor (store.c, right after opening); an SQLite code. */
+int
+store_state_load(void)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	ss.cursor = 0;
+	ss.last_retain_ms = 0;
+	if ((s = store_state_stmt(S_CURSOR)) == NULL)
+		return (SQLITE_ERROR);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ss.cursor = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_reset(s);
+	ss.dcursor = ss.cursor;
+	return (rc);
+}
+
+/* The store's transaction ended: committed (1) or rolled back (0). */
+void
+store_state_end(int committed)
+{
+	if (committed)
+		ss.cursor = ss.dcursor;
+	else
+		ss.dcursor = ss.cursor;
+}
+
+/* store.raw_retention, from the configuration in force. */
+void
+store_state_retention(uint64_t ms)
+{
+	ss.retention_ms = ms;
+}
+
+/* Delete consumed messages (id <= upto) received before rx_before. */
+static int
+store_state_retire(int64_t upto, uint64_t rx_before)
+{
+	sqlite3_stmt	*s;
+	uint64_t	 n;
+	int		 rc;
+
+	if ((s = store_state_stmt(S_RETIRE)) == NULL)
+		return (-1);
+	do {
+		sqlite3_bind_int64(s, 1, upto);
+		sqlite3_bind_int64(s, 2, rx_before > INT64_MAX ? INT64_MAX :
+		    (int64_t)rx_before);
+		if ((rc = store_delete_rows(s, &n)) != 0)
+			return (store_write_error(rc));
+	} while (n > 0);
+	return (0);
+}
+
+/*
+ * The summary stage has accounted for every message up to id upto: move
+ * the cursor there, in the open transaction, and with raw_retention = 0
+ * delete those rows in the same transaction.
+ */
+int
+store_msg_consume(int64_t upto)
+{
+	if (upto <= ss.dcursor)
+		return (0);
+	if (store_state_set_int("msg_cursor", upto) != 0)
+		return (-1);
+	ss.dcursor = upto;
+	if (ss.retention_ms == 0)
+		return (store_state_retire(upto, UINT64_MAX));
+	return (0);
+}
+
+/* How far the summary stage has consumed the message table. */
+int64_t
+store_msg_cursor(void)
+{
+	return (ss.dcursor);
+}
+
+/* Housekeeping (store_check): drop consumed rows past raw_retention. */
+void
+store_state_check(uint64_t now)
+{
+	if (ss.retention_ms == 0 || ss.cursor == 0 || now <
+	    ss.retention_ms || now - ss.last_retain_ms < STORE_RETAIN_EVERY_MS)
+		return;
+	ss.last_retain_ms = now;
+	if (store_write_begin() != NULL)
+		store_state_retire(ss.cursor, now - ss.retention_ms);
 }

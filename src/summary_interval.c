@@ -110,9 +110,8 @@ summary_interval_node(struct summary_bucket *b, const char *node)
 	struct summary_node	**p, *n;
 	size_t			  lo = 0, hi = b->nnodes, mid;
 
-	p = bsearch(node, b->nodes, b->nnodes, sizeof *b->nodes,
-	    summary_interval_cmp);
-	if (p != NULL)
+	if (b->nnodes > 0 && (p = bsearch(node, b->nodes, b->nnodes,
+	    sizeof *b->nodes, summary_interval_cmp)) != NULL)
 		return (*p);
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
