@@ -51,11 +51,15 @@ static const char *const store_db_migrations[] = {
 	/*
 	 * 1 -> 2: small named records the later stages keep across restarts
 	 * (the summary cursor, open events), written in the same
-	 * transaction as the data they describe.
+	 * transaction as the data they describe.  Messages stored by a
+	 * version without summaries are behind the cursor: they are not
+	 * summarized after the upgrade, in one burst of old intervals.
 	 */
 	"CREATE TABLE state ("
 	"  key TEXT PRIMARY KEY,"
-	"  val BLOB NOT NULL) WITHOUT ROWID;",
+	"  val BLOB NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO state(key, val) SELECT 'msg_cursor', max(id) FROM msg "
+	"  WHERE id IS NOT NULL HAVING count(*) > 0;",
 };
 #define STORE_VERSION	((int)(sizeof store_db_migrations / \
 			    sizeof store_db_migrations[0]))
