@@ -39,6 +39,19 @@ static struct {
 	int		started;
 } sm;
 
+/* Print o compactly and free it; the text is freed with cJSON_free(). */
+char *
+summary_json(cJSON *o)
+{
+	char	*s;
+
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (s == NULL)
+		fatalx("summary: out of memory");
+	return (s);
+}
+
 /* Take the [summary] keys from a configuration. */
 static void
 summary_read_config(const struct config *cf)
@@ -91,7 +104,7 @@ summary_window_json(const struct store_msg *m)
 {
 	struct message	*w = NULL;
 	cJSON		*o, *sensors, *values, *row, *s;
-	char		 id[160], name[16], *cause = NULL, *out;
+	char		 id[160], name[16], *cause = NULL;
 	uint32_t	 f, a;
 
 	snprintf(id, sizeof id, "win:%s:%" PRIu32 ":%" PRId64, m->node,
@@ -126,9 +139,7 @@ summary_window_json(const struct store_msg *m)
 		return (NULL);
 	cJSON_AddItemToObject(o, "node", cJSON_CreateString(m->node));
 	cJSON_AddItemToObject(o, "id", cJSON_CreateString(id));
-	out = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return (out);
+	return (summary_json(o));
 }
 
 /* forward_windows: put a window on P/windows/{node} via the outbox. */

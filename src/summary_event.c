@@ -85,7 +85,7 @@ static char *
 summary_event_json(const struct summary_event *e, int public)
 {
 	cJSON	*o;
-	char	 id[200], *s;
+	char	 id[200];
 
 	o = cJSON_CreateObject();
 	if (public) {
@@ -104,11 +104,7 @@ summary_event_json(const struct summary_event *e, int public)
 	cJSON_AddNumberToObject(o, "count", (double)e->count);
 	cJSON_AddNumberToObject(o, "first_ts", (double)e->first_ms);
 	cJSON_AddNumberToObject(o, "last_ts", (double)e->last_ms);
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (s == NULL)
-		fatalx("summary: out of memory");
-	return (s);
+	return (summary_json(o));
 }
 
 /* Write one closed event to the outbox (joins the open transaction). */

@@ -21,6 +21,10 @@ struct summary_inf {
 	uint64_t	 rx_ms;
 };
 
+struct cJSON;
+
+char	*summary_json(struct cJSON *);
+
 void	summary_event_config(double, char *const *, size_t, uint64_t);
 int	summary_event_load(void);
 void	summary_event_add(const struct summary_inf *);

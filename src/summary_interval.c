@@ -225,7 +225,7 @@ summary_interval_json(const struct summary_bucket *b,
 {
 	const struct summary_label	*l;
 	cJSON				*o, *labels, *lo;
-	char				 id[200], *s;
+	char				 id[200];
 	size_t				 i;
 
 	if (si.epoch == 0)
@@ -248,11 +248,7 @@ summary_interval_json(const struct summary_bucket *b,
 		cJSON_AddNumberToObject(lo, "min", l->min);
 		cJSON_AddNumberToObject(lo, "max", l->max);
 	}
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (s == NULL)
-		fatalx("summary: out of memory");
-	return (s);
+	return (summary_json(o));
 }
 
 /* Write bucket 0's summaries to the outbox; -1 if the store refused. */
