@@ -24,6 +24,7 @@
 #include "config.h"
 #include "log.h"
 #include "parse.h"
+#include "tier2_model.h"
 #include "xmalloc.h"
 
 enum config_type {
@@ -118,10 +119,16 @@ static const char *const config_whens[] = {
 static const char *const config_features[] = {
 	"raw", "mfcc", "spectral", NULL
 };
+static const char *const config_outputs[] = { "classes", "anomaly", NULL };
 static const char *const config_protocols[] = { "3.1.1", "5", NULL };
 
 #define DAY_MS	(86400.0 * 1000)
 #define NOBOUND	1, 0
+/* Feature parameters: typed here, ranges checked by the feature library. */
+#define T2_INT(k, d, h)	{ "tier2", k, CT_INT, d, NOBOUND, NULL, NULL, \
+	CF_RELOAD, h }
+#define T2_DBL(k, d, h)	{ "tier2", k, CT_DOUBLE, d, NOBOUND, NULL, NULL, \
+	CF_RELOAD, h }
 
 static const struct config_key config_keys[] = {
 	{ "gateway", "id", CT_STRING, "", NOBOUND, NULL,
@@ -203,17 +210,39 @@ static const struct config_key config_keys[] = {
 	  CF_RELOAD, "also publish raw windows" },
 
 	{ "tier2", "model", CT_STRING, "", NOBOUND, NULL, NULL,
-	  CF_REQUIRED | CF_NONEMPTY, ".tflite model file" },
-	{ "tier2", "labels", CT_STRING, "", NOBOUND, NULL, NULL, 0,
+	  CF_REQUIRED | CF_NONEMPTY | CF_RELOAD, ".tflite model file" },
+	{ "tier2", "labels", CT_STRING, "", NOBOUND, NULL, NULL, CF_RELOAD,
 	  "file, one label per line, in output order" },
-	{ "tier2", "nodes", CT_STRING, "*", NOBOUND, NULL, NULL, CF_NONEMPTY,
-	  "glob over node ids" },
+	{ "tier2", "nodes", CT_STRING, "*", NOBOUND, NULL, NULL,
+	  CF_NONEMPTY | CF_RELOAD, "glob over node ids" },
 	{ "tier2", "when", CT_ENUM, "low_confidence", NOBOUND, config_whens,
-	  NULL, 0, "always | low_confidence" },
-	{ "tier2", "threshold", CT_DOUBLE, "0.7", 0, 1, NULL, NULL, 0,
+	  NULL, CF_RELOAD, "always | low_confidence" },
+	{ "tier2", "threshold", CT_DOUBLE, "0.7", 0, 1, NULL, NULL, CF_RELOAD,
 	  "low_confidence: run when the node's score is below this" },
 	{ "tier2", "features", CT_ENUM, "raw", NOBOUND, config_features, NULL,
-	  0, "raw | mfcc | spectral" },
+	  CF_RELOAD, "raw | mfcc | spectral" },
+	{ "tier2", "output", CT_ENUM, "classes", NOBOUND, config_outputs, NULL,
+	  CF_RELOAD, "classes (arg max, labels) | anomaly (autoencoder MSE)" },
+	{ "tier2", "anomaly_threshold", CT_DOUBLE, "1", 0, 1e300, NULL, NULL,
+	  CF_RELOAD, "anomaly: label \"anomaly\" at or above this MSE" },
+	{ "tier2", "queue", CT_INT, "4", 1, 1024, NULL, NULL, 0,
+	  "windows waiting per model; more are skipped" },
+	T2_INT("mfcc_frame_length", "480", "samples per STFT frame"),
+	T2_INT("mfcc_frame_step", "320", "hop between frames"),
+	T2_INT("mfcc_fft_length", "512", "FFT size"),
+	T2_INT("mfcc_mel_bins", "40", "mel filters"),
+	T2_INT("mfcc_coefficients", "10", "cepstral coefficients kept"),
+	T2_INT("mfcc_frames", "49", "frames a window must give"),
+	T2_INT("mfcc_normalize", "1", "1: divide by the window maximum"),
+	T2_DBL("mfcc_sample_rate", "16000", "Hz, places the mel filters"),
+	T2_DBL("mfcc_lower_hz", "20", "lower edge of the mel bank"),
+	T2_DBL("mfcc_upper_hz", "4000", "upper edge of the mel bank"),
+	T2_DBL("mfcc_log_offset", "1e-6", "log(mel + offset)"),
+	T2_INT("spectral_axes", "3", "axes a window must have"),
+	T2_INT("spectral_bands", "8", "log-spaced FFT bands per axis"),
+	T2_DBL("spectral_low_hz", "1", "lower edge of the first band"),
+	T2_DBL("spectral_lowpass_hz", "0", "low-pass cutoff, 0 = off"),
+	T2_DBL("spectral_highpass_hz", "0", "high-pass cutoff, 0 = off"),
 };
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
 
@@ -728,6 +757,27 @@ config_cross_checks(struct config *cf)
 		    "mqtt.cert_file and mqtt.key_file go together");
 }
 
+/* [tier2:NAME]: feature parameters, and model shapes where they load. */
+static void
+config_check_tier2(struct config *cf)
+{
+	char	*cause = NULL;
+	size_t	 i;
+	int	 line;
+
+	for (i = 0; i < cf->nsects; i++) {
+		if (cf->sects[i].type == NULL ||
+		    strcmp(cf->sects[i].type->name, "tier2") != 0)
+			continue;
+		if (tier2_model_check(cf, cf->sects[i].name, &line,
+		    &cause) != 0) {
+			config_error(cf, line, "%s", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+}
+
 /* Build the per-type name lists for config_sections(). */
 static void
 config_index_sections(struct config *cf)
@@ -831,6 +881,7 @@ config_load(const char *path, struct config **cfp, char **cause)
 		config_derive(cf, "mqtt", "topic_prefix", "tinyedge/",
 		    config_str(cf, "gateway", "id"));
 		config_cross_checks(cf);
+		config_check_tier2(cf);
 	}
 	if (cf->nerrors != 0) {
 		all = xstrdup(cf->errors[0]);

@@ -38,6 +38,7 @@
 #include "nodes.h"
 #include "store.h"
 #include "summary.h"
+#include "tier2.h"
 #include "uplink.h"
 #include "xmalloc.h"
 
@@ -70,6 +71,7 @@ static const struct daemon_module daemon_modules[] = {
 	{ "nodes", nodes_start, nodes_reload, nodes_stop, NULL },
 	{ "metrics", metrics_start, metrics_reload, metrics_stop, NULL },
 	{ "summary", summary_start, summary_reload, summary_stop, NULL },
+	{ "tier2", tier2_start, tier2_reload, tier2_stop, tier2_status },
 	{ "coap", ingest_coap_start, ingest_coap_reload, ingest_coap_stop,
 	    NULL },
 	{ "serial", ingest_serial_start, ingest_serial_reload,

@@ -7,6 +7,9 @@
  * every metrics_interval, not through the outbox: a stale metrics sample is
  * worth nothing after an outage.
  *
+ * The "tier2" object adds "skipped" and, under "models", each model's
+ * own runs, mean time (total, features, inference), skips and errors.
+ *
  * metrics_new_id() also lives here: every JSON object the gateway
  * publishes carries an "id" unique per gateway, made of the process start
  * time (ms, base 36) and a counter, so ids never repeat across restarts.
@@ -26,6 +29,7 @@
 #include "metrics.h"
 #include "nodes.h"
 #include "store.h"
+#include "tier2.h"
 #include "uplink.h"
 #include "xmalloc.h"
 
@@ -146,6 +150,8 @@ metrics_json(void)
 	metrics_num(s, "runs", runs);
 	metrics_num(s, "mean_us", runs ? mx.counters[METRICS_TIER2_US] / runs :
 	    0);
+	metrics_num(s, "skipped", mx.counters[METRICS_TIER2_SKIPPED]);
+	tier2_metrics(s);
 	s = cJSON_AddObjectToObject(o, "nodes");
 	metrics_num(s, "known", known);
 	metrics_num(s, "online", online);

@@ -20,6 +20,7 @@ enum metrics_counter {
 	METRICS_INGEST_DUPLICATES,	/* repeated (node, boot, seq) */
 	METRICS_TIER2_RUNS,		/* second-tier inferences */
 	METRICS_TIER2_US,		/* their total time, microseconds */
+	METRICS_TIER2_SKIPPED,		/* windows skipped: a model's queue full */
 	METRICS_NCOUNTERS
 };
 

@@ -14,6 +14,9 @@
  * After --duration seconds sending stops, outstanding requests get a few
  * seconds, and one result line is printed:
  *   sent=N acked=N failed=N p50_ms=X p99_ms=Y
+ * --audio makes every window one second of 16 kHz mono int16 audio (a
+ * tone and noise, 32 KB, binary by Block1), the input of a keyword-
+ * spotting front end; --windows-only sends nothing but windows.
  * --acked-log FILE lists every acknowledged message, one per line:
  *   node boot seq type label score
  * --serial DEVICE writes the same traffic to a tty instead (see
@@ -54,6 +57,8 @@ static struct {
 	double		 duration;
 	int		 windows_every;
 	int		 no_binary;	/* lines framing: JSON windows only */
+	int		 audio;		/* windows: 1 s of 16 kHz int16 audio */
+	int		 windows_only;	/* every message is a window */
 	uint64_t	 rng;
 	int		 json;
 	FILE		*acked_log;
@@ -148,7 +153,8 @@ sim_usage(int status)
 	    "[--rate R]\n"
 	    "           [--window W] [--duration D] [--windows-every K] "
 	    "[--seed S]\n"
-	    "           [--prefix NAME] [--acked-log FILE] [--json]\n"
+	    "           [--prefix NAME] [--acked-log FILE] [--json] [--audio]\n"
+	    "           [--windows-only]\n"
 	    "       tinyedge-nodesim --serial DEVICE [--framing lines|cobs] "
 	    "[--garbage P]\n"
 	    "           [--count N] [--baud B] [same options but --coap/--psk/"
@@ -164,6 +170,9 @@ sim_usage(int status)
 	    "  --duration D       seconds of sending (default 10)\n"
 	    "  --windows-every K  send a window after every K inferences\n"
 	    "  --seed S           seed of all generated traffic (default 1)\n"
+	    "  --audio            windows are 1 s of 16 kHz int16 audio "
+	    "(binary)\n"
+	    "  --windows-only     send windows only, no inferences\n"
 	    "  --serial DEVICE    write to a tty (or file) instead of CoAP\n"
 	    "  --framing F        lines (default) or cobs\n"
 	    "  --garbage P        junk (debug prints, bad frames) before a "
@@ -294,6 +303,47 @@ sim_nack(coap_session_t *session, const coap_pdu_t *sent,
 		sim_finish(nd, r, 0);
 }
 
+/* Put a little-endian 32-bit value. */
+static void
+sim_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = (v >> 24) & 0xff;
+}
+
+/* One second of 16 kHz int16 audio as a binary window: tone and noise. */
+static unsigned char *
+sim_audio(struct sim_req *r, size_t *len, int *cf)
+{
+	const int	 n = 16000;
+	unsigned char	*b;
+	float		 scale = 1.0f / 32768;
+	uint32_t	 bits;
+	double		 hz = 300 + 100 * (r->seq % 16);
+	int		 i;
+
+	*len = 20 + (size_t)n * 2;
+	b = xmalloc(*len);
+	memcpy(b, "TW\x01\x02\x01\x00", 6);
+	b[6] = n & 0xff;
+	b[7] = (unsigned char)(n >> 8);
+	sim_le32(b + 8, r->seq);
+	sim_le32(b + 12, 62);		/* 1e6 / 16000, rounded down */
+	memcpy(&bits, &scale, 4);
+	sim_le32(b + 16, bits);
+	for (i = 0; i < n; i++) {
+		int16_t x = (int16_t)(8000 * sin(2 * M_PI * hz * i / 16000) +
+		    (double)(nodesim_rand() % 1000) - 500);
+
+		b[20 + 2 * i] = x & 0xff;
+		b[21 + 2 * i] = (x >> 8) & 0xff;
+	}
+	*cf = 42;
+	return (b);
+}
+
 /* Build the next message body for a node; *type 1 or 2, *cf 50 or 42. */
 unsigned char *
 nodesim_body(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
@@ -304,11 +354,14 @@ nodesim_body(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
 	double		 score;
 
 	r->seq = ++nd->seq;
-	if (sim.windows_every > 0 && nd->count % (uint64_t)(sim.windows_every
-	    + 1) == (uint64_t)sim.windows_every) {
+	if (sim.windows_only || (sim.windows_every > 0 &&
+	    nd->count % (uint64_t)(sim.windows_every + 1) ==
+	    (uint64_t)sim.windows_every)) {
 		r->type = 2;
 		r->score = 0.4 + 0.2 * nodesim_uniform();
 		snprintf(r->label, sizeof r->label, "idle");
+		if (sim.audio && !sim.no_binary)
+			return (sim_audio(r, len, cf));
 		frames = 20 + (int)(nodesim_rand() % 120);
 		if (!sim.no_binary && nd->seq % 2 == 0) {
 			/* binary int16, 3 axes */
@@ -529,6 +582,8 @@ main(int argc, char **argv)
 		{ "garbage", required_argument, NULL, 'g' },
 		{ "count", required_argument, NULL, 'C' },
 		{ "baud", required_argument, NULL, 'b' },
+		{ "audio", no_argument, NULL, 'A' },
+		{ "windows-only", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -568,6 +623,8 @@ main(int argc, char **argv)
 			setvbuf(sim.acked_log, NULL, _IOLBF, 0);
 			break;
 		case 'j': sim.json = 1; break;
+		case 'A': sim.audio = 1; break;
+		case 'W': sim.windows_only = 1; break;
 		case 'S': serial = optarg; break;
 		case 'F': framing = optarg; break;
 		case 'g': garbage = atof(optarg); break;

@@ -1,0 +1,44 @@
+/*
+ * tier2_model.h - one second-tier model as a [tier2:NAME] section
+ * describes it: the TFLite model, its labels, its feature extractor and how
+ * its output becomes a label and a score.
+ *
+ * Building one (tier2_model_open) reads the files and checks that features,
+ * model input and labels fit together; running one (tier2_model_run) turns
+ * a window into a result.  A model is used by one thread at a time (the
+ * tier2 module runs it on the libuv thread pool); nothing here touches the
+ * loop, the store or the log.  tier2_model_check() is what configuration
+ * loading calls, so `tinyedged -t` reports a features/input mismatch.
+ */
+#ifndef TE_TIER2_MODEL_H
+#define TE_TIER2_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TIER2_MODEL_LABEL_MAX	64
+
+struct config;
+struct tier2_model;
+
+/* What one run produced, and what it cost. */
+struct tier2_model_result {
+	char		label[TIER2_MODEL_LABEL_MAX + 1];
+	double		score;
+	uint64_t	features_us;
+	uint64_t	invoke_us;
+};
+
+int		 tier2_model_open(const struct config *, const char *,
+		    struct tier2_model **, int *, char **);
+void		 tier2_model_free(struct tier2_model *);
+int		 tier2_model_run(struct tier2_model *, const float *, size_t,
+		    size_t, uint64_t, struct tier2_model_result *, char **);
+int		 tier2_model_check(const struct config *, const char *, int *,
+		    char **);
+char		*tier2_model_signature(const struct config *, const char *);
+int		 tier2_model_labels_parse(const char *, size_t, char ***,
+		    size_t *, char **);
+void		 tier2_model_labels_free(char **, size_t);
+
+#endif
