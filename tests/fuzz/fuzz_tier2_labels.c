@@ -11,6 +11,8 @@
 
 #include "tier2_model.h"
 
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
 /* One input: parse, check the invariants, free. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
