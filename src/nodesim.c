@@ -43,6 +43,7 @@
 #include "xmalloc.h"
 
 #define SIM_DRAIN_MS	5000	/* wait for late responses at the end */
+#define SIM_BLOCK_MIN	512	/* bodies above this may go by Block1 */
 
 static const char *sim_labels[] = {
 	"yes", "no", "up", "down", "left", "right", "on", "off", "stop",
@@ -259,10 +260,17 @@ sim_match(coap_session_t *session, const coap_pdu_t *pdu,
 		if (r->toklen == tok.length &&
 		    memcmp(r->token, tok.s, tok.length) == 0)
 			return (r);
-		if (oldest == NULL || r->sent_ms < oldest->sent_ms)
+		if (r->blockwise && (oldest == NULL || r->sent_ms <
+		    oldest->sent_ms))
 			oldest = r;
 	}
-	/* Block1 transfers may answer with another token: oldest first. */
+	/*
+	 * Block1 transfers may answer with another token: the oldest such
+	 * request.  A response with an unknown token to a small request is a
+	 * late answer to a retransmission we already gave up on: matching it
+	 * to another request would log an acknowledgement the gateway never
+	 * gave.
+	 */
 	return (oldest);
 }
 
@@ -475,6 +483,7 @@ sim_send(struct sim_node *nd)
 		return (-1);
 	}
 	r->used = 1;
+	r->blockwise = len > SIM_BLOCK_MIN;
 	r->sent_ms = nodesim_now_ms();
 	nd->outstanding++;
 	sim.sent++;

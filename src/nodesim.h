@@ -21,6 +21,7 @@ struct sim_req {
 	double		 sent_ms;
 	uint32_t	 seq;
 	int		 type;		/* 1 inference, 2 window */
+	int		 blockwise;	/* body too big for one datagram */
 	char		 label[16];
 	double		 score;
 };
