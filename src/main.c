@@ -41,7 +41,7 @@ main(int argc, char **argv)
 	};
 	const char	*path = DEFAULT_CONFIG;
 	struct config	*cf;
-	char		*cause = NULL;
+	char		*cause = NULL, *nl;
 	int		 ch, check = 0, rv;
 
 	log_init("tinyedged");
@@ -83,7 +83,12 @@ main(int argc, char **argv)
 	}
 	rv = daemon_run(cf, &cause);
 	if (rv == DAEMON_EXIT_START) {
-		log_error("cannot start: %s", cause);
+		/* A cause may span lines (several bad psk_file lines). */
+		nl = strchr(cause, '\n');
+		log_error("cannot start: %.*s", nl != NULL ? (int)(nl - cause) :
+		    (int)strlen(cause), cause);
+		if (nl != NULL)
+			log_error_lines(nl + 1);
 		free(cause);
 	}
 	return (rv);

@@ -15,9 +15,10 @@
  *
  * Caps: payload bytes are counted per priority class in memory (loaded at
  * start, kept in step with every insert and delete, transaction deltas
- * applied at commit).  Over max_bytes the oldest rows of the lowest class go
- * first, down to 90% of the cap: outbox windows, stored raw windows, other
- * raw messages, summaries, events.  max_age prunes from the oldest end.
+ * applied at commit).  Over max_bytes, raw messages already summarized
+ * (kept only for raw_retention) go first, then the oldest rows of the
+ * lowest class, down to 90% of the cap: outbox windows, stored raw windows,
+ * other raw messages, summaries, events.  max_age prunes from the oldest end.
  * SQLITE_FULL or an I/O error puts the store in "refusing" mode: puts fail
  * (ingest answers 5.03), the daemon keeps running, and the housekeeping check
  * leaves that mode once the file system has space again.
@@ -538,6 +539,12 @@ store_enforce_cap(void)
 	    st.max_bytes)
 		return (0);
 	target = st.max_bytes / 10 * 9;
+	/* Raw messages already summarized are only kept for people. */
+	do {
+		if ((rc = store_state_evict(STORE_EVICT_BATCH, &n)) != 0)
+			return (rc);
+	} while (n > 0 && store_total(st.bytes, st.dbytes, 0,
+	    STORE_NCLASS - 1) > target);
 	for (c = 0; c < STORE_NCLASS; c++) {
 		s = (c == STORE_CLASS_RAW || c == STORE_CLASS_RAW_WINDOW) ?
 		    st.q[Q_MSG_EVICT] : st.q[Q_OUT_EVICT];

@@ -201,8 +201,14 @@ store_db_open(const char *path, int sync_full, uint64_t max_bytes,
 		wal_pages = 64;
 	if (wal_pages > 1000)
 		wal_pages = 1000;
+	/*
+	 * A 1 MB page cache instead of SQLite's 2 MB: writes touch the tail
+	 * of two tables and their indexes, and a daemon on a Pi should not
+	 * grow with the size of its database file.
+	 */
 	xasprintf(&sql, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; "
 	    "PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY; "
+	    "PRAGMA cache_size = -1024; "
 	    "PRAGMA wal_autocheckpoint = %" PRIu64 "; "
 	    "PRAGMA journal_size_limit = %" PRIu64 ";",
 	    sync_full ? "FULL" : "NORMAL", wal_pages, wal_pages * 4096);

@@ -24,6 +24,7 @@ int	 store_state_load(void);
 void	 store_state_end(int);
 void	 store_state_retention(uint64_t);
 void	 store_state_check(uint64_t);
+int	 store_state_evict(uint64_t, uint64_t *);
 void	 store_state_close(void);
 
 #endif

@@ -28,6 +28,7 @@
 #include "store_db.h"
 
 #define STORE_RETAIN_EVERY_MS	10000	/* raw_retention pruning period */
+#define STORE_RETIRE_BATCH	1024	/* rows per retire statement */
 
 enum {
 	S_SET, S_DEL, S_SCAN, S_MSG, S_RETIRE, S_CURSOR, S_COUNT
@@ -41,8 +42,13 @@ static const char *const store_state_sql[S_COUNT] = {
 	    "ORDER BY key",
 	"SELECT id, node, boot, seq, kind, rx_ms, ts_ms, body FROM msg "
 	    "WHERE id > ?1 ORDER BY id",
-	"DELETE FROM msg WHERE id IN (SELECT id FROM msg WHERE id <= ?1 AND "
-	    "rx_ms < ?2 ORDER BY id LIMIT 1024) RETURNING prio, length(body)",
+	/*
+	 * Only the oldest rows are looked at: ids grow with receive time, so
+	 * once the oldest consumed row is too young nothing older is left,
+	 * and a large retained table is not scanned every period.
+	 */
+	"DELETE FROM msg WHERE id IN (SELECT id FROM msg WHERE id <= ?1 "
+	    "ORDER BY id LIMIT ?3) AND rx_ms < ?2 RETURNING prio, length(body)",
 	"SELECT coalesce((SELECT val FROM state WHERE key = 'msg_cursor'), 0)",
 };
 
@@ -249,10 +255,31 @@ store_state_retire(int64_t upto, uint64_t rx_before)
 		sqlite3_bind_int64(s, 1, upto);
 		sqlite3_bind_int64(s, 2, rx_before > INT64_MAX ? INT64_MAX :
 		    (int64_t)rx_before);
+		sqlite3_bind_int64(s, 3, STORE_RETIRE_BATCH);
 		if ((rc = store_delete_rows(s, &n)) != 0)
 			return (store_write_error(rc));
 	} while (n > 0);
 	return (0);
+}
+
+/*
+ * Over max_bytes: delete up to batch consumed messages, oldest first.
+ * They are local copies kept for raw_retention only, so they go before
+ * anything still to be published or summarized.  Returns an SQLite code;
+ * *n is how many went.
+ */
+int
+store_state_evict(uint64_t batch, uint64_t *n)
+{
+	sqlite3_stmt	*s;
+
+	*n = 0;
+	if (ss.dcursor == 0 || (s = store_state_stmt(S_RETIRE)) == NULL)
+		return (SQLITE_OK);
+	sqlite3_bind_int64(s, 1, ss.dcursor);
+	sqlite3_bind_int64(s, 2, INT64_MAX);
+	sqlite3_bind_int64(s, 3, (int64_t)batch);
+	return (store_delete_rows(s, n));
 }
 
 /*
