@@ -337,6 +337,31 @@ START_TEST(test_eviction_order)
 }
 END_TEST
 
+START_TEST(test_evict_consumed_first)
+{
+	int	i;
+
+	/* Cap 64 KB; 30 consumed raw rows, then windows past the cap. */
+	setup_with("max_bytes = 64K\nraw_retention = 1d");
+	start();
+	for (i = 0; i < 40; i++)
+		put_msg("n1", 1, i, STORE_KIND_INFERENCE, 1000);
+	turn();
+	ck_assert_int_eq(store_msg_consume(30), 0);
+	turn();
+	for (i = 0; i < 30; i++)
+		put_row(STORE_CLASS_WINDOW, "window", 1000);
+	turn();
+	/* Local copies already summarized went; nothing to publish did. */
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM outbox"), 30);
+	ck_assert_int_lt(count_sql("SELECT count(*) FROM msg"), 40);
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg WHERE id > 30"),
+	    10);
+	stop();
+	teardown();
+}
+END_TEST
+
 START_TEST(test_migration)
 {
 	char		 path[128], *cause = NULL;
@@ -650,6 +675,7 @@ store_suite(void)
 	tcase_add_test(tc, test_duplicates);
 	tcase_add_test(tc, test_outbox_cursor);
 	tcase_add_test(tc, test_eviction_order);
+	tcase_add_test(tc, test_evict_consumed_first);
 	tcase_add_test(tc, test_migration);
 	tcase_add_test(tc, test_max_age);
 	tcase_add_test(tc, test_refuse_and_recover);
