@@ -297,6 +297,34 @@ ingest_coap_store(const struct message *m)
 	return (result);
 }
 
+/*
+ * The boot of a binary window, from the query "boot=N" (the binary header
+ * has no boot field): without it a node that reboots and restarts its seq
+ * would have its new windows taken for duplicates.  0 when absent; -1 when
+ * malformed.
+ */
+static int64_t
+ingest_coap_query_boot(const coap_string_t *query)
+{
+	char		 buf[32], *end;
+	unsigned long long v;
+
+	if (query == NULL || query->length == 0)
+		return (0);
+	if (query->length >= sizeof buf || query->length < 6 ||
+	    memcmp(query->s, "boot=", 5) != 0)
+		return (-1);
+	memcpy(buf, query->s + 5, query->length - 5);
+	buf[query->length - 5] = '\0';
+	if (buf[0] < '0' || buf[0] > '9')
+		return (-1);
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+		return (-1);
+	return ((int64_t)v);
+}
+
 /* The one handler: every request to an unknown or node path lands here. */
 static void
 ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
@@ -313,10 +341,10 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 	char			 node[MESSAGE_NODE_MAX + 1], *cause = NULL;
 	size_t			 len = 0, offset = 0, total = 0;
 	int			 cf_req, dtls, rc;
+	int64_t			 boot;
 	uint8_t			 buf[4];
 
 	(void)resource;
-	(void)query;
 	path = coap_get_uri_path(request);
 	rc = ingest_coap_route(path, node, &type);
 	coap_delete_string(path);
@@ -365,8 +393,17 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 	}
 
 	cf_req = ingest_coap_content_format(request);
-	if (cf_req == COAP_CF_OCTETS && type == MESSAGE_WINDOW)
+	if (cf_req == COAP_CF_OCTETS && type == MESSAGE_WINDOW) {
+		if ((boot = ingest_coap_query_boot(query)) < 0) {
+			ingest_coap_reject(response,
+			    COAP_RESPONSE_CODE_BAD_REQUEST,
+			    "query: only boot=N (0..4294967295)");
+			return;
+		}
 		rc = message_parse_window_binary(node, data, len, &m, &cause);
+		if (rc == 0)
+			m->boot = (uint32_t)boot;
+	}
 	else if (cf_req == COAP_CF_JSON || cf_req == -1)
 		rc = message_parse_json(type, node, data, len, &m, &cause);
 	else {

@@ -448,6 +448,7 @@ sim_send(struct sim_node *nd)
 	struct sim_req	*r = NULL;
 	coap_pdu_t	*pdu;
 	unsigned char	*body, cfbuf[4];
+	char		 query[32];
 	const char	*kind;
 	size_t		 len;
 	int		 i, cf;
@@ -477,6 +478,12 @@ sim_send(struct sim_node *nd)
 	    (const uint8_t *)kind);
 	coap_add_option(pdu, COAP_OPTION_CONTENT_FORMAT,
 	    coap_encode_var_safe(cfbuf, sizeof cfbuf, (unsigned)cf), cfbuf);
+	if (cf == 42) {
+		/* The binary header has no boot: the query carries it. */
+		snprintf(query, sizeof query, "boot=%u", nd->boot);
+		coap_add_option(pdu, COAP_OPTION_URI_QUERY, strlen(query),
+		    (const uint8_t *)query);
+	}
 	if (!coap_add_data_large_request(nd->session, pdu, len, body,
 	    sim_release, body)) {
 		coap_delete_pdu(pdu);

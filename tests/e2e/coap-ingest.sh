@@ -112,6 +112,14 @@ t_is "and stored once" "$(db "select count(*) from msg")" "$before"
 t_is "same seq with another boot is new" "$(coap_code -m post -t 50 -e '{"seq":1,"boot":2,"model":"m","label":"l","score":0.5}' "$U/n1/inference")" 2.04
 t_is "and stored" "$(db "select count(*) from msg")" "$((before + 1))"
 
+# A binary window's boot comes from the query (its header has none): the
+# same seq after a reboot is new data, not a duplicate.
+before=$(db "select count(*) from msg")
+t_is "binary window seq 1, boot=7" "$(coap_code -m post -t 42 -f "$T/win.bin" "$U/n5/window?boot=7")" 2.04
+t_is "same seq, boot=8: acknowledged" "$(coap_code -m post -t 42 -f "$T/win.bin" "$U/n5/window?boot=8")" 2.04
+t_is "and stored as new" "$(db "select group_concat(boot) from msg where node = 'n5' and kind = 2")" "7,8"
+t_is "a query other than boot=N gets 4.00" "$(coap_code -m post -t 42 -f "$T/win.bin" "$U/n5/window?boot=x")" 4.00
+
 # A 20 KB window by Block1 arrives whole (max_body 8K applies to it too, so
 # use a second daemon below with the default 64K).
 python3 -c "
