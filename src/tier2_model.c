@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "features/features.h"
+#include "parse.h"
 #include "tflite/tflite.h"
 #include "tier2_model.h"
 #include "xmalloc.h"
@@ -110,15 +111,11 @@ tier2_model_shape(const struct tflite_tensor_info *t, char *buf, size_t len)
 	return (buf);
 }
 
-/* Free a label array. */
+/* Free a label array (an array of strings, as parse_list() returns). */
 void
 tier2_model_labels_free(char **labels, size_t n)
 {
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		free(labels[i]);
-	free(labels);
+	parse_list_free(labels, n);
 }
 
 /*

@@ -5,6 +5,13 @@
 TE_MODELS=${TE_MODELS:-$TE_SRCDIR/../shared/models}
 NODESIM=${NODESIM:-$TE_BUILDDIR/tinyedge-nodesim}
 
+# tier2_require: skip the whole test without the shared models or tools.
+tier2_require() {
+	[ -f "$TE_MODELS/tflite/ad01_int8.tflite" ] || t_skip_all "no models in $TE_MODELS"
+	command -v jq >/dev/null || t_skip_all "jq not installed"
+	command -v "$COAP_CLIENT" >/dev/null || t_skip_all "$COAP_CLIENT not installed"
+}
+
 # vector_window MODEL N SEQ SCORE AXES: a window JSON carrying the
 # dequantized input of vector N of MODEL (int8; MANIFEST quantization),
 # AXES values per row; SCORE "" for no tier-1 result.

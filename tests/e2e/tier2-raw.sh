@@ -13,9 +13,7 @@
 . "$(dirname "$0")/lib-coap.sh"
 . "$(dirname "$0")/lib-tier2.sh"
 
-[ -f "$TE_MODELS/tflite/ad01_int8.tflite" ] || t_skip_all "no models in $TE_MODELS"
-command -v jq >/dev/null || t_skip_all "jq not installed"
-command -v "$COAP_CLIENT" >/dev/null || t_skip_all "$COAP_CLIENT not installed"
+tier2_require
 
 MQTT_PORT=$(free_port)
 COAP_PORT=$(free_port udp)
