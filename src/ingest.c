@@ -27,6 +27,7 @@ ingest_store_msg(const struct message *m, struct store_msg *sm)
 	sm->ts_ms = m->ts_ms;
 	sm->body = m->body;
 	sm->len = m->body_len;
+	sm->msg = m;
 }
 
 /* A message is stored (or was already): tell the node registry. */

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 struct config;
+struct message;
 
 /* What a node sent (SPEC section 3). */
 enum store_kind {
@@ -63,6 +64,13 @@ struct store_msg {
 	int64_t		 ts_ms;		/* node clock, 0 if absent */
 	const void	*body;
 	size_t		 len;
+	/*
+	 * The validated message the body came from, when ingest has one (it
+	 * is alive while the hooks run), so the stages after the store do
+	 * not parse again what message.c just parsed; NULL for messages
+	 * replayed from the database and for the gateway's own results.
+	 */
+	const struct message *msg;
 };
 
 /* One outbox row as handed to the uplink (valid during the callback). */

@@ -68,52 +68,66 @@ summary_read_config(const struct config *cf)
 }
 
 /*
- * Read an inference body (validated by message.c before it was stored).
- * Returns the parsed object, to be freed by the caller, or NULL.
+ * Describe an inference to the events and intervals.  A live message comes
+ * with message.c's parse; a replayed one or a tier-2 result is read from
+ * its stored body, and *o (to be freed by the caller) holds the strings.
+ * Returns -1 if the body is not an inference.
  */
-static cJSON *
-summary_parse(const struct store_msg *m, struct summary_inf *in)
+static int
+summary_parse(const struct store_msg *m, struct summary_inf *in, cJSON **o)
 {
 	const cJSON	*label, *score, *model;
-	cJSON		*o;
 
-	o = cJSON_ParseWithLength(m->body, m->len);
-	label = cJSON_GetObjectItemCaseSensitive(o, "label");
-	score = cJSON_GetObjectItemCaseSensitive(o, "score");
-	model = cJSON_GetObjectItemCaseSensitive(o, "model");
-	if (!cJSON_IsString(label) || !cJSON_IsNumber(score) ||
-	    !cJSON_IsString(model)) {
-		cJSON_Delete(o);
-		return (NULL);
-	}
 	memset(in, 0, sizeof *in);
 	in->node = m->node;
-	in->label = label->valuestring;
-	in->model = model->valuestring;
-	in->score = score->valuedouble;
 	in->tier = m->kind == STORE_KIND_TIER2 ? 2 : 1;
 	in->boot = m->boot;
 	in->seq = m->seq;
 	in->rx_ms = m->rx_ms;
-	return (o);
+	*o = NULL;
+	if (m->msg != NULL) {
+		in->label = m->msg->label;
+		in->model = m->msg->model;
+		in->score = m->msg->score;
+		return (0);
+	}
+	*o = cJSON_ParseWithLength(m->body, m->len);
+	label = cJSON_GetObjectItemCaseSensitive(*o, "label");
+	score = cJSON_GetObjectItemCaseSensitive(*o, "score");
+	model = cJSON_GetObjectItemCaseSensitive(*o, "model");
+	if (!cJSON_IsString(label) || !cJSON_IsNumber(score) ||
+	    !cJSON_IsString(model)) {
+		cJSON_Delete(*o);
+		*o = NULL;
+		return (-1);
+	}
+	in->label = label->valuestring;
+	in->model = model->valuestring;
+	in->score = score->valuedouble;
+	return (0);
 }
 
 /* A window as the JSON of P/windows/{node}, with our id; NULL if bad. */
 static char *
 summary_window_json(const struct store_msg *m)
 {
-	struct message	*w = NULL;
-	cJSON		*o, *sensors, *values, *row, *s;
-	char		 id[160], name[16], *cause = NULL;
-	uint32_t	 f, a;
+	const struct message	*w = m->msg;
+	struct message		*parsed = NULL;
+	cJSON			*o, *sensors, *values, *row, *s;
+	char			 id[160], name[16], *cause = NULL;
+	uint32_t		 f, a;
 
 	snprintf(id, sizeof id, "win:%s:%" PRIu32 ":%" PRId64, m->node,
 	    m->boot, m->seq);
 	if (m->len >= 2 && memcmp(m->body, "TW", 2) == 0) {
-		if (message_parse_window_binary(m->node, m->body, m->len, &w,
-		    &cause) != 0) {
-			free(cause);
-			return (NULL);
+		/* Ingest's parse when there is one (always, for live data). */
+		if (w == NULL) {
+			if (message_parse_window_binary(m->node, m->body,
+			    m->len, &parsed, &cause) != 0) {
+				free(cause);
+				return (NULL);
+			}
+			w = parsed;
 		}
 		/* The Edge Impulse payload shape, as for JSON windows. */
 		o = cJSON_CreateObject();
@@ -134,7 +148,7 @@ summary_window_json(const struct store_msg *m)
 			    (int)w->axes);
 			cJSON_AddItemToArray(values, row);
 		}
-		message_free(w);
+		message_free(parsed);
 	} else if ((o = cJSON_ParseWithLength(m->body, m->len)) == NULL)
 		return (NULL);
 	cJSON_AddItemToObject(o, "node", cJSON_CreateString(m->node));
@@ -172,11 +186,8 @@ summary_on_message(const struct store_msg *m, int64_t id, void *arg)
 	(void)arg;
 	if (m->kind == STORE_KIND_WINDOW && sm.forward_windows)
 		summary_forward_window(m);
-	if (m->kind != STORE_KIND_INFERENCE && m->kind != STORE_KIND_TIER2) {
-		summary_interval_seen(id);
-		return;
-	}
-	if ((o = summary_parse(m, &in)) == NULL) {
+	if ((m->kind != STORE_KIND_INFERENCE && m->kind != STORE_KIND_TIER2) ||
+	    summary_parse(m, &in, &o) != 0) {
 		summary_interval_seen(id);
 		return;
 	}
@@ -194,7 +205,7 @@ summary_replay(const struct store_msg *m, int64_t id, void *arg)
 	size_t			*n = arg;
 
 	if ((m->kind != STORE_KIND_INFERENCE && m->kind != STORE_KIND_TIER2) ||
-	    (o = summary_parse(m, &in)) == NULL) {
+	    summary_parse(m, &in, &o) != 0) {
 		summary_interval_seen(id);
 		return;
 	}

@@ -339,16 +339,20 @@ tier2_enqueue(struct tier2 *t, const struct store_msg *sm,
 static void
 tier2_note_inference(const struct store_msg *sm)
 {
-	struct message		*m;
+	const struct message	*m = sm->msg;
+	struct message		*parsed = NULL;
 	struct tier2_seen	*s;
 	char			*cause = NULL;
 
-	if (memmem(sm->body, sm->len, "\"window\"", 8) == NULL)
-		return;
-	if (message_parse_json(MESSAGE_INFERENCE, sm->node, sm->body, sm->len,
-	    &m, &cause) != 0) {
-		free(cause);
-		return;
+	if (m == NULL) {
+		if (memmem(sm->body, sm->len, "\"window\"", 8) == NULL)
+			return;
+		if (message_parse_json(MESSAGE_INFERENCE, sm->node, sm->body,
+		    sm->len, &parsed, &cause) != 0) {
+			free(cause);
+			return;
+		}
+		m = parsed;
 	}
 	if (m->window >= 0) {
 		s = &t2.seen[t2.nseen++ % TIER2_CACHE];
@@ -357,7 +361,7 @@ tier2_note_inference(const struct store_msg *sm)
 		s->window = m->window;
 		s->score = m->score;
 	}
-	message_free(m);
+	message_free(parsed);
 }
 
 /* The node's own score for a window: 1 and *score, or 0 if none. */
@@ -412,11 +416,12 @@ tier2_parse_window(const struct store_msg *sm)
 static void
 tier2_hook(const struct store_msg *sm, int64_t id, void *arg)
 {
-	struct message	*w = NULL;
-	struct tier2	*t;
-	double		 score = 0;
-	size_t		 i;
-	int		 has_score = 0;
+	const struct message	*w = NULL;
+	struct message		*parsed = NULL;
+	struct tier2		*t;
+	double			 score = 0;
+	size_t			 i;
+	int			 has_score = 0;
 
 	(void)id;
 	(void)arg;
@@ -433,7 +438,9 @@ tier2_hook(const struct store_msg *sm, int64_t id, void *arg)
 		if (t->m == NULL || fnmatch(t->nodes, sm->node, 0) != 0)
 			continue;
 		if (w == NULL) {
-			if ((w = tier2_parse_window(sm)) == NULL)
+			/* Ingest's parse when there is one (live data). */
+			if ((w = sm->msg) == NULL &&
+			    (w = parsed = tier2_parse_window(sm)) == NULL)
 				return;
 			has_score = tier2_node_score(sm, w, &score);
 		}
@@ -441,7 +448,7 @@ tier2_hook(const struct store_msg *sm, int64_t id, void *arg)
 			continue;
 		tier2_enqueue(t, sm, w);
 	}
-	message_free(w);
+	message_free(parsed);
 }
 
 /* Is any model low_confidence (so inference scores are worth noting)? */
