@@ -12,6 +12,7 @@
 #ifndef TFLITE_INT_H
 #define TFLITE_INT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -143,6 +144,18 @@ static inline int32_t te_clamp(int32_t v, int32_t lo, int32_t hi)
 static inline float te_clampf(float v, float lo, float hi)
 {
 	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Round-to-nearest float to int32, saturating, NaN to 0. */
+static inline int32_t te_f2i(float f)
+{
+	if (!(f == f))
+		return 0;
+	if (f >= 2147483520.0f)
+		return INT32_MAX;
+	if (f <= -2147483648.0f)
+		return INT32_MIN;
+	return (int32_t)roundf(f);
 }
 
 #endif

@@ -12,18 +12,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Saturating round-to-nearest float to int32 (NaN to 0). */
-static int32_t f2i(float f)
-{
-	if (!(f == f))
-		return 0;
-	if (f >= 2147483520.0f)
-		return INT32_MAX;
-	if (f <= -2147483648.0f)
-		return INT32_MIN;
-	return (int32_t)roundf(f);
-}
-
 /* Check quantization of an int8 tensor. */
 static int check_q8(struct te_prep *p, const struct te_tensor *t, const char *w)
 {
@@ -52,7 +40,7 @@ static void eval_quant_f(const struct te_op *op, struct te_tensor *t,
 	int8_t *out = (int8_t *)t[op->out[0]].data;
 	(void)scratch;
 	for (size_t i = 0; i < q->n; i++) {
-		int32_t v = f2i(in[i] / q->scale);
+		int32_t v = te_f2i(in[i] / q->scale);
 		v = v > INT32_MAX - 256 ? INT32_MAX - 256 : v;
 		out[i] = (int8_t)te_clamp(v + q->zp, -128, 127);
 	}
@@ -271,7 +259,7 @@ static void eval_concat(const struct te_op *op, struct te_tensor *t,
 				float sc = pt->scale / q->oscale;
 				float bias = -(float)pt->zp * sc;
 				for (size_t k = 0; k < pt->chunk; k++) {
-					int32_t v = f2i((float)s8[k] * sc + bias);
+					int32_t v = te_f2i((float)s8[k] * sc + bias);
 					v = v > 100000 ? 100000 : v;
 					((int8_t *)out)[k] = (int8_t)te_clamp(v + q->ozp,
 									     -128, 127);

@@ -56,18 +56,6 @@ int te_check_io(struct te_prep *p, int min_in, int max_in, int nout)
 	return 0;
 }
 
-/* Round-to-nearest float to int32, saturating, NaN to 0. */
-static int32_t f2i(float f)
-{
-	if (!(f == f))
-		return 0;
-	if (f >= 2147483520.0f)
-		return INT32_MAX;
-	if (f <= -2147483648.0f)
-		return INT32_MIN;
-	return (int32_t)roundf(f);
-}
-
 /* Quantized clamp range of a fused activation (CalculateActivationRangeQuantized). */
 int te_act_range_q(struct te_prep *p, int act, const struct te_tensor *out,
 		   int32_t *lo, int32_t *hi)
@@ -90,11 +78,11 @@ int te_act_range_q(struct te_prep *p, int act, const struct te_tensor *out,
 		return 0;
 	case ACT_RELU6:
 		*lo = te_clamp(zp, qmin, qmax);
-		*hi = te_clamp((int32_t)((int64_t)zp + f2i(6.0f / s)), qmin, qmax);
+		*hi = te_clamp((int32_t)((int64_t)zp + te_f2i(6.0f / s)), qmin, qmax);
 		return 0;
 	case ACT_RELU_N1_TO_1:
-		*lo = te_clamp((int32_t)((int64_t)zp + f2i(-1.0f / s)), qmin, qmax);
-		*hi = te_clamp((int32_t)((int64_t)zp + f2i(1.0f / s)), qmin, qmax);
+		*lo = te_clamp((int32_t)((int64_t)zp + te_f2i(-1.0f / s)), qmin, qmax);
+		*hi = te_clamp((int32_t)((int64_t)zp + te_f2i(1.0f / s)), qmin, qmax);
 		return 0;
 	default:
 		return te_fail(p, "unsupported fused activation %d", act);
