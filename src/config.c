@@ -140,6 +140,11 @@ static const struct config_key config_keys[] = {
 	  NULL, CF_RELOAD, "error | warn | info | debug" },
 	{ "gateway", "node_timeout", CT_DURATION, "5m", 1000, 30 * DAY_MS,
 	  NULL, NULL, CF_RELOAD, "a silent node is offline after this" },
+	{ "gateway", "max_nodes", CT_INT, "1024", 1, 1000000, NULL, NULL,
+	  CF_RELOAD, "known nodes at most; the longest offline is forgotten" },
+	{ "gateway", "new_nodes_per_minute", CT_INT, "60", 0, 1000000, NULL,
+	  NULL, CF_RELOAD,
+	  "new node ids one unauthenticated source may add per minute" },
 
 	{ "coap", "listen", CT_HOSTPORT, "0.0.0.0:5683", NOBOUND, NULL, NULL,
 	  0, "plain UDP listener; empty = off" },
@@ -151,6 +156,10 @@ static const struct config_key config_keys[] = {
 	  "node data on the plain listener gets 4.01" },
 	{ "coap", "max_body", CT_SIZE, "64K", 16, 16 * 1024 * 1024, NULL,
 	  NULL, 0, "larger bodies get 4.13" },
+	{ "coap", "max_sessions", CT_INT, "1024", 1, 1000000, NULL, NULL, 0,
+	  "idle client sessions kept per listener; the oldest goes first" },
+	{ "coap", "max_handshakes", CT_INT, "256", 1, 100000, NULL, NULL, 0,
+	  "DTLS handshakes in progress at once" },
 
 	{ "serial", "device", CT_STRING, "", NOBOUND, NULL, NULL,
 	  CF_REQUIRED | CF_NONEMPTY, "tty device path" },
@@ -185,6 +194,8 @@ static const struct config_key config_keys[] = {
 	  "unacknowledged publishes at once" },
 	{ "mqtt", "metrics_interval", CT_DURATION, "10s", 1000, DAY_MS, NULL,
 	  NULL, CF_RELOAD, "period of P/metrics" },
+	{ "mqtt", "max_payload", CT_SIZE, "64K", 1024, 256.0 * 1024 * 1024,
+	  NULL, NULL, CF_RELOAD, "larger outbox messages are not stored" },
 
 	{ "store", "max_bytes", CT_SIZE, "64M", 64 * 1024,
 	  1024.0 * 1024 * 1024 * 1024, NULL, NULL, CF_RELOAD,
@@ -208,6 +219,8 @@ static const struct config_key config_keys[] = {
 	  CF_RELOAD, "repeats inside this merge into one event; 0 = none" },
 	{ "summary", "forward_windows", CT_BOOL, "false", NOBOUND, NULL, NULL,
 	  CF_RELOAD, "also publish raw windows" },
+	{ "summary", "max_labels", CT_INT, "64", 1, 10000, NULL, NULL,
+	  CF_RELOAD, "labels per summary; the rest fold into _other_" },
 
 	{ "tier2", "model", CT_STRING, "", NOBOUND, NULL, NULL,
 	  CF_REQUIRED | CF_NONEMPTY | CF_RELOAD, ".tflite model file" },

@@ -8,7 +8,15 @@
 struct message;
 struct store_msg;
 
+/* May a message of this node be taken in from this source? */
+enum ingest_admit {
+	INGEST_ADMIT_OK = 0,
+	INGEST_ADMIT_RATE,	/* the source adds new node ids too fast (4.29) */
+	INGEST_ADMIT_FULL,	/* the registry is full of online nodes (5.03) */
+};
+
 void	ingest_store_msg(const struct message *, struct store_msg *);
 void	ingest_seen(const struct message *);
+enum ingest_admit ingest_admit(const char *, const char *, int);
 
 #endif

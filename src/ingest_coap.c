@@ -26,6 +26,8 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +227,32 @@ ingest_coap_reject(coap_pdu_t *response, coap_pdu_code_t code,
 	ingest_coap_reply(response, code, text);
 }
 
+/* Tell a refused node when to try again. */
+static void
+ingest_coap_max_age(coap_pdu_t *response)
+{
+	uint8_t	buf[4];
+
+	coap_add_option(response, COAP_OPTION_MAXAGE,
+	    coap_encode_var_safe(buf, sizeof buf, COAP_RETRY_MAX_AGE), buf);
+}
+
+/* The peer's address without its port: the "source" of rate limits. */
+static const char *
+ingest_coap_source(const coap_session_t *session, char *buf, size_t len)
+{
+	const coap_address_t	*a = coap_session_get_addr_remote(session);
+
+	buf[0] = '\0';
+	if (a == NULL)
+		return (buf);
+	if (a->addr.sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &a->addr.sin6.sin6_addr, buf, (socklen_t)len);
+	else if (a->addr.sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &a->addr.sin.sin_addr, buf, (socklen_t)len);
+	return (buf);
+}
+
 /* Split "v1/n/NODE/KIND" into node and type; -1 if not a node path. */
 static int
 ingest_coap_route(const coap_string_t *path, char *node,
@@ -339,6 +367,7 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 	enum message_type	 type;
 	enum store_result	 result;
 	char			 node[MESSAGE_NODE_MAX + 1], *cause = NULL;
+	char			 src[INET6_ADDRSTRLEN];
 	size_t			 len = 0, offset = 0, total = 0;
 	int			 cf_req, dtls, rc;
 	int64_t			 boot;
@@ -422,6 +451,26 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 		return;
 	}
 
+	switch (ingest_admit(node, ingest_coap_source(session, src,
+	    sizeof src), dtls)) {
+	case INGEST_ADMIT_OK:
+		break;
+	case INGEST_ADMIT_RATE:
+		ingest_coap_reject(response,
+		    COAP_RESPONSE_CODE_TOO_MANY_REQUESTS,
+		    "too many new node ids from this address");
+		ingest_coap_max_age(response);
+		message_free(m);
+		return;
+	case INGEST_ADMIT_FULL:
+		ingest_coap_reject(response,
+		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
+		    "gateway.max_nodes reached");
+		ingest_coap_max_age(response);
+		message_free(m);
+		return;
+	}
+
 	result = store_accepting() ? ingest_coap_store(m) : STORE_REFUSED;
 	switch (result) {
 	case STORE_OK:
@@ -437,9 +486,7 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 	case STORE_REFUSED:
 		ingest_coap_reject(response,
 		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE, NULL);
-		coap_add_option(response, COAP_OPTION_MAXAGE,
-		    coap_encode_var_safe(buf, sizeof buf, COAP_RETRY_MAX_AGE),
-		    buf);
+		ingest_coap_max_age(response);
 		break;
 	}
 	message_free(m);

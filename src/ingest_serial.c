@@ -318,8 +318,17 @@ static void
 serial_deliver(struct serial_link *l, struct message *m)
 {
 	struct store_msg	sm;
+	char			src[128];
 
 	ingest_store_msg(m, &sm);
+	snprintf(src, sizeof src, "serial:%s", l->name);
+	/* A link has no way to say "later": a refused node's data is lost. */
+	if (ingest_admit(m->node, src, 0) != INGEST_ADMIT_OK) {
+		l->n.rejected++;
+		metrics_add(METRICS_INGEST_REJECTED, 1);
+		message_free(m);
+		return;
+	}
 	if (!store_accepting() ||
 	    store_put_message(&sm, serial_stored, m) != 0) {
 		/* No back-channel: the message is lost; say so once. */

@@ -7,6 +7,13 @@
  * the daemon in a terminal sees "warning: ..." instead.  log_warn() appends
  * strerror(errno); the others do not.  fatal()/fatalx() log at error level
  * and exit 1.
+ *
+ * Much of what is logged comes from peers (node ids, PSK identities,
+ * diagnostics quoting a body).  So every formatted line is made printable
+ * before it is written: a control byte, DEL or a byte over 0x7e becomes
+ * \xNN, and a peer can neither forge a second line (nor a "<0>" journal
+ * prefix) nor put raw binary in the journal.  log_escape() does the same
+ * for a counted buffer that is not a C string.
  */
 #include <sys/stat.h>
 
@@ -96,6 +103,74 @@ log_level_name(enum log_level level)
 	return ("info");
 }
 
+/*
+ * The escaping of log_escape(); backslashes are doubled only when asked,
+ * so a line the daemon formatted keeps its own.
+ */
+static char *
+log_escape_bytes(char *dst, size_t dstsz, const void *src, size_t len,
+    int backslash)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = src;
+	size_t			 i, o = 0;
+
+	if (dstsz == 0)
+		return (dst);
+	for (i = 0; i < len; i++) {
+		/* Room for the longest escape, "..." and the NUL. */
+		if (o + 4 + 4 > dstsz) {
+			if (dstsz >= 4) {
+				if (o > dstsz - 4)
+					o = dstsz - 4;
+				memcpy(dst + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (p[i] == '\\' && backslash) {
+			dst[o++] = '\\';
+			dst[o++] = '\\';
+		} else if (p[i] < 0x20 || p[i] > 0x7e) {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[p[i] >> 4];
+			dst[o++] = hex[p[i] & 0xf];
+		} else
+			dst[o++] = (char)p[i];
+	}
+	dst[o < dstsz ? o : dstsz - 1] = '\0';
+	return (dst);
+}
+
+/*
+ * Copy len bytes of src into dst (size dstsz) as printable text: bytes
+ * outside 0x20..0x7e and the backslash become \xNN or \\; the copy ends
+ * with "..." when it does not fit.  Returns dst.
+ */
+char *
+log_escape(char *dst, size_t dstsz, const void *src, size_t len)
+{
+	return (log_escape_bytes(dst, dstsz, src, len, 1));
+}
+
+/* Make a formatted line printable in place (see the top of the file). */
+static void
+log_printable(char *msg, size_t size)
+{
+	char	tmp[1024];
+	size_t	i, n = strlen(msg);
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)msg[i] < 0x20 ||
+		    (unsigned char)msg[i] > 0x7e)
+			break;
+	if (i == n)
+		return;
+	log_escape_bytes(tmp, sizeof tmp, msg, n, 0);
+	snprintf(msg, size, "%s", tmp);
+}
+
 /* Format and write one line; errnum >= 0 appends its strerror. */
 static void __attribute__((format(printf, 3, 0)))
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
@@ -106,6 +181,7 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 	if (level > log_level)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	log_printable(msg, sizeof msg);
 	if (log_journal) {
 		if (errnum >= 0)
 			fprintf(stderr, "<%d>%s: %s\n", (int)level, msg,

@@ -4,7 +4,9 @@
  * Lines go to stderr.  When stderr is the systemd journal (JOURNAL_STREAM
  * matches stderr's device and inode) each line starts with the sd-daemon
  * priority prefix "<3>".."<7>"; on a terminal or a file it is plain text with
- * a level word.  Every function preserves errno.
+ * a level word.  Every function preserves errno.  Lines are made printable
+ * (control and non-ASCII bytes become \xNN), so peer-controlled text cannot
+ * forge lines; log_escape() does the same for a counted buffer.
  */
 #ifndef TE_LOG_H
 #define TE_LOG_H
@@ -32,6 +34,7 @@ void	log_info(const char *, ...) TE_PRINTF(1, 2);
 void	log_debug(const char *, ...) TE_PRINTF(1, 2);
 void	log_error(const char *, ...) TE_PRINTF(1, 2);
 void	log_error_lines(const char *);
+char	*log_escape(char *, size_t, const void *, size_t);
 void	fatal(const char *, ...) TE_PRINTF(1, 2) __attribute__((noreturn));
 void	fatalx(const char *, ...) TE_PRINTF(1, 2) __attribute__((noreturn));
 

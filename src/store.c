@@ -55,12 +55,13 @@
 #define STORE_RETRY_MS		5000	/* refusing mode: re-probe period */
 #define STORE_MIN_FREE		(1024 * 1024)	/* bytes free to recover */
 #define STORE_MAX_HOOKS		4
+#define STORE_ASIDE_KEEP	100	/* rows kept in the aside table */
 
 /* Prepared statements, by index. */
 enum {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_MSG_INS, Q_OUT_INS, Q_OUT_FETCH,
 	Q_OUT_DEL, Q_OUT_EVICT, Q_MSG_EVICT, Q_OUT_AGE, Q_MSG_AGE,
-	Q_OUT_OLDEST, Q_COUNT
+	Q_OUT_OLDEST, Q_ASIDE_INS, Q_ASIDE_TRIM, Q_COUNT
 };
 
 static const char *const store_sql[Q_COUNT] = {
@@ -84,6 +85,11 @@ static const char *const store_sql[Q_COUNT] = {
 	"DELETE FROM msg WHERE id IN (SELECT id FROM msg ORDER BY id "
 	    "LIMIT 256) AND rx_ms < ?1 RETURNING prio, length(body)",
 	"SELECT created_ms FROM outbox ORDER BY id LIMIT 1",
+	"INSERT INTO aside(id, created_ms, aside_ms, retain, topic, payload, "
+	    "reason) SELECT id, created_ms, ?2, retain, topic, payload, ?3 "
+	    "FROM outbox WHERE id = ?1",
+	"DELETE FROM aside WHERE id NOT IN (SELECT id FROM aside ORDER BY id "
+	    "DESC LIMIT ?1)",
 };
 
 /* A put waiting for the commit of its transaction. */
@@ -106,6 +112,10 @@ static struct {
 	size_t			 npend, szpend;
 	uint64_t		 max_bytes;
 	uint64_t		 max_age_ms;
+	uint64_t		 max_payload;
+	uint64_t		 oversize;	/* rows refused: max_payload */
+	uint64_t		 oversize_log_ms;
+	uint64_t		 set_aside;
 	uint64_t		 rows[STORE_NCLASS];	/* committed */
 	uint64_t		 bytes[STORE_NCLASS];
 	int64_t			 drows[STORE_NCLASS];	/* this transaction */
@@ -246,6 +256,7 @@ store_read_caps(const struct config *cf)
 {
 	st.max_bytes = config_bytes(cf, "store", "max_bytes");
 	st.max_age_ms = config_ms(cf, "store", "max_age");
+	st.max_payload = config_bytes(cf, "mqtt", "max_payload");
 	store_state_retention(config_ms(cf, "store", "raw_retention"));
 }
 
@@ -712,6 +723,21 @@ store_outbox_add(const char *topic, const void *payload, size_t len,
 
 	if (st.db == NULL || st.refusing || store_begin() != 0)
 		return (-1);
+	/*
+	 * A row the broker would refuse must not stop the rows after it:
+	 * over mqtt.max_payload it is not stored at all (counted, logged).
+	 */
+	if (len > st.max_payload) {
+		st.oversize++;
+		if (daemon_now_ms() - st.oversize_log_ms >= STORE_DROP_LOG_MS) {
+			st.oversize_log_ms = daemon_now_ms();
+			log_warnx("store: %s: %zu bytes is over mqtt.max_payload "
+			    "(%" PRIu64 "); not sent (%" PRIu64 " so far)", topic,
+			    len, st.max_payload, st.oversize);
+		}
+		store_pend(cb, arg, STORE_OK);
+		return (0);
+	}
 	sqlite3_bind_int(s, 1, (int)cls);
 	sqlite3_bind_int64(s, 2, (int64_t)daemon_now_ms());
 	sqlite3_bind_int(s, 3, retain != 0);
@@ -805,6 +831,43 @@ store_outbox_delete(int64_t first, int64_t last)
 		store_write_failed(rc);
 }
 
+/*
+ * Move outbox row id to the aside table with a reason (the broker keeps
+ * refusing it), in this turn's transaction; the newest STORE_ASIDE_KEEP
+ * set-aside rows are kept.  0, or -1 when the store refuses writes.
+ */
+int
+store_outbox_set_aside(int64_t id, const char *reason)
+{
+	sqlite3_stmt	*s = st.q[Q_ASIDE_INS];
+	uint64_t	 n;
+	int		 rc;
+
+	if (st.db == NULL || st.refusing || store_begin() != 0)
+		return (-1);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (int64_t)daemon_now_ms());
+	sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE)
+		return (store_write_failed(rc));
+	s = st.q[Q_ASIDE_TRIM];
+	sqlite3_bind_int(s, 1, STORE_ASIDE_KEEP);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return (store_write_failed(rc));
+	sqlite3_bind_int64(st.q[Q_OUT_DEL], 1, id);
+	sqlite3_bind_int64(st.q[Q_OUT_DEL], 2, id);
+	if ((rc = store_delete_step(st.q[Q_OUT_DEL], 0, &n)) != 0)
+		return (store_write_failed(rc));
+	if (n > 0)
+		st.set_aside++;
+	return (0);
+}
+
 /* Fill the numbers for metrics and status. */
 void
 store_stats(struct store_stats *ss)
@@ -822,6 +885,8 @@ store_stats(struct store_stats *ss)
 	    STORE_CLASS_RAW);
 	ss->bytes = store_total(st.bytes, st.dbytes, 0, STORE_NCLASS - 1);
 	ss->dropped = st.dropped + st.ddropped;
+	ss->oversize = st.oversize;
+	ss->set_aside = st.set_aside;
 	ss->refusing = st.refusing;
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		created = (uint64_t)sqlite3_column_int64(s, 0);

@@ -90,6 +90,8 @@ struct store_stats {
 	uint64_t	oldest_age_s;	/* age of the oldest outbox row */
 	uint64_t	dropped;	/* outbox rows dropped by caps */
 	uint64_t	messages;	/* rows in the message table */
+	uint64_t	oversize;	/* outbox rows over mqtt.max_payload */
+	uint64_t	set_aside;	/* rows the broker kept refusing */
 	int		refusing;	/* disk full / I/O error mode */
 };
 
@@ -125,6 +127,7 @@ int	store_state_scan(const char *, store_state_cb, void *);
 size_t	store_outbox_fetch(int64_t, int64_t, size_t, store_row_cb, void *);
 int64_t	store_outbox_last_id(void);
 void	store_outbox_delete(int64_t, int64_t);
+int	store_outbox_set_aside(int64_t, const char *);
 void	store_stats(struct store_stats *);
 
 #endif

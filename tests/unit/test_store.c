@@ -373,7 +373,7 @@ START_TEST(test_migration)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_close(db);
 	start();
-	ck_assert_int_eq(count_sql("PRAGMA user_version"), 2);
+	ck_assert_int_eq(count_sql("PRAGMA user_version"), 3);
 	put_row(STORE_CLASS_EVENT, "e", 20);
 	turn();
 	stop();
@@ -646,7 +646,7 @@ START_TEST(test_migration_v1)
 	    "'x'); PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	start();
-	ck_assert_int_eq(count_sql("PRAGMA user_version"), 2);
+	ck_assert_int_eq(count_sql("PRAGMA user_version"), 3);
 	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 1);
 	/* Old messages are behind the cursor: never summarized late. */
 	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
