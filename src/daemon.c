@@ -87,6 +87,7 @@ static const struct daemon_check daemon_checks[] = {
 	{ "metrics", metrics_check },
 	{ "summary", summary_check },
 	{ "serial", ingest_serial_check },
+	{ "coap", ingest_coap_check },
 };
 
 static struct {

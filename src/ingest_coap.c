@@ -5,30 +5,27 @@
  * libcoap keeps its sockets and its own timerfd inside one epoll fd
  * (coap_context_get_coap_fd); a uv_poll on that fd wakes us for datagrams
  * and for libcoap's retransmission timers alike, so no polling timer spins.
- * After each coap_io_process() we call coap_io_prepare_epoll() to re-arm
- * libcoap's timers.
+ * On each wake-up every datagram that is ready is handled (libcoap reads
+ * one per ready socket per call, so we ask epoll again until nothing is
+ * ready, within a budget), and only then are libcoap's timers re-armed,
+ * once: coap_io_process() would re-arm its timerfd for every datagram.
  *
- * Every node resource lives under /v1/n/{node}/, so one "unknown resource"
- * handler routes all requests and answers 4.04/4.05 itself; template
- * entries make /.well-known/core list the three resources.  Block1 bodies
- * arrive whole (COAP_BLOCK_SINGLE_BODY).
+ * The request handler is in ingest_coap_req.c, Block1 uploads in
+ * ingest_coap_block.c (libcoap's own block handling is off: it would buffer
+ * a body before any rule could refuse it), keys and DTLS sessions in
+ * ingest_coap_dtls.c.  Limits on what peers can make libcoap hold: idle
+ * sessions per listener (coap.max_sessions; the oldest idle one goes) and
+ * handshakes in progress (coap.max_handshakes).
  *
- * The 2.04 is sent only after the store has committed the message: the
- * handler puts it and flushes the store's transaction before answering, so
- * an acknowledged message survives kill -9.  (A handler must answer before
- * it returns; answering several requests from one group commit would need
- * CoAP separate responses.)
- *
- * DTLS: one pre-shared key per node from psk_file; the PSK identity is the
- * node id, an unknown identity fails the handshake, and an identity may
- * only post under its own /v1/n/{node}/.  SIGHUP reloads the keys without
- * touching established sessions.
+ * Lines logged because of a peer (an unknown identity, ...) go through
+ * ingest_coap_log_ok(): at most one per COAP_LOG_EVERY_MS per source
+ * address, with a count of what was held back.
  */
+#include <sys/epoll.h>
 #include <sys/stat.h>
 
-#include <arpa/inet.h>
-
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,26 +36,21 @@
 
 #include "config.h"
 #include "daemon.h"
-#include "ingest.h"
 #include "ingest_coap.h"
+#include "ingest_coap_int.h"
 #include "log.h"
-#include "message.h"
-#include "metrics.h"
-#include "parse.h"
-#include "store.h"
 #include "xmalloc.h"
 
-#define COAP_CF_JSON		50
-#define COAP_CF_OCTETS		42
-#define COAP_CF_TEXT		0
-#define COAP_RETRY_MAX_AGE	30	/* seconds a refused node waits */
-#define COAP_PSK_MAX		64	/* key bytes */
+#define COAP_EPOLL_EVENTS	32	/* events taken per epoll_wait */
+#define COAP_TURN_ROUNDS	64	/* epoll_waits per wake-up at most */
+#define COAP_LOG_SOURCES	64	/* sources the log limit remembers */
+#define COAP_LOG_EVERY_MS	10000
 
-/* One node's pre-shared key. */
-struct coap_psk {
-	char			node[MESSAGE_NODE_MAX + 1];
-	uint8_t			key[COAP_PSK_MAX];
-	coap_bin_const_t	bin;
+/* One source of peer-caused log lines. */
+struct coap_log_source {
+	char		name[64];
+	uint64_t	last_ms;
+	uint64_t	held;		/* lines not logged since */
 };
 
 static struct {
@@ -66,10 +58,10 @@ static struct {
 	uv_poll_t		 poll;
 	int			 polling;
 	int			 started;
-	struct coap_psk		*psk;
-	size_t			 npsk;
-	char			*psk_path;
+	int			 fd;		/* libcoap's epoll fd */
+	int			 dtls;		/* DTLS set up */
 	char			 last_log[256];
+	struct coap_log_source	 logsrc[COAP_LOG_SOURCES];
 } ic;
 
 /* Route libcoap's log lines into ours (and keep the last for causes). */
@@ -93,403 +85,40 @@ ingest_coap_log(coap_log_t level, const char *message)
 }
 
 /*
- * Read psk_file: "NODE_ID HEXKEY" lines, '#' comments.  Every bad line is
- * reported as FILE:LINE in *cause (one per line); -1 if any.
+ * May a line caused by this source be logged now?  One per
+ * COAP_LOG_EVERY_MS per source; the table forgets its least recent source.
  */
-static int
-ingest_coap_load_psk(const char *path, struct coap_psk **out, size_t *nout,
-    char **cause)
+int
+ingest_coap_log_ok(const char *source)
 {
-	struct coap_psk	*keys = NULL, *k;
-	struct stat	 sb;
-	FILE		*f;
-	char		 buf[512], node[128], hex[256], extra[2], *errs = NULL, *t;
-	size_t		 n = 0, i, klen;
-	int		 line = 0, bad = 0, fields;
+	struct coap_log_source	*e, *lru = &ic.logsrc[0];
+	uint64_t		 now = daemon_now_ms(), held;
+	size_t			 i;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "psk_file %s: %s", path, strerror(errno));
-		return (-1);
+	for (i = 0; i < COAP_LOG_SOURCES; i++) {
+		e = &ic.logsrc[i];
+		if (strcmp(e->name, source) == 0)
+			break;
+		if (e->last_ms < lru->last_ms)
+			lru = e;
 	}
-	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & S_IROTH))
-		log_warnx("psk_file %s is readable by everyone: chmod 600 it",
-		    path);
-	while (fgets(buf, sizeof buf, f) != NULL) {
-		line++;
-		if (strchr(buf, '\n') == NULL && !feof(f)) {
-			xasprintf(&t, "%s%s%s:%d: line too long", errs ? errs :
-			    "", errs ? "\n" : "", path, line);
-			free(errs);
-			errs = t;
-			bad++;
-			while (fgets(buf, sizeof buf, f) != NULL &&
-			    strchr(buf, '\n') == NULL)
-				;
-			continue;
-		}
-		fields = sscanf(buf, " %127s %255s %1s", node, hex, extra);
-		if (fields <= 0 || node[0] == '#')
-			continue;
-		t = NULL;
-		if (fields != 2)
-			xasprintf(&t, "%s:%d: expected \"NODE_ID HEXKEY\"", path,
-			    line);
-		else if (!message_node_valid(node, strlen(node)))
-			xasprintf(&t, "%s:%d: bad node id \"%s\"", path, line,
-			    node);
-		else {
-			for (i = 0; i < n && strcmp(keys[i].node, node); i++)
-				;
-			if (i < n)
-				xasprintf(&t, "%s:%d: node %s listed twice",
-				    path, line, node);
-		}
-		if (t == NULL) {
-			keys = xreallocarray(keys, n + 1, sizeof *keys);
-			k = &keys[n];
-			memset(k, 0, sizeof *k);
-			if (parse_hex(hex, k->key, COAP_PSK_MAX, &klen) != 0)
-				xasprintf(&t, "%s:%d: key must be 2 to %d hex "
-				    "digits, an even number", path, line,
-				    2 * COAP_PSK_MAX);
-			else {
-				snprintf(k->node, sizeof k->node, "%s", node);
-				n++;
-				k->bin.length = klen;
-			}
-		}
-		if (t != NULL) {
-			char	*all;
-
-			xasprintf(&all, "%s%s%s", errs ? errs : "",
-			    errs ? "\n" : "", t);
-			free(errs);
-			free(t);
-			errs = all;
-			bad++;
-		}
+	if (i == COAP_LOG_SOURCES) {
+		e = lru;
+		snprintf(e->name, sizeof e->name, "%s", source);
+		e->last_ms = 0;
+		e->held = 0;
 	}
-	fclose(f);
-	/* The bin pointers are set last: realloc may have moved the array. */
-	for (i = 0; i < n; i++)
-		keys[i].bin.s = keys[i].key;
-	if (bad) {
-		free(keys);
-		*cause = errs;
-		return (-1);
-	}
-	*out = keys;
-	*nout = n;
-	return (0);
-}
-
-/* DTLS: the key for a PSK identity, or NULL to fail the handshake. */
-static const coap_bin_const_t *
-ingest_coap_psk_cb(coap_bin_const_t *identity, coap_session_t *session,
-    void *arg)
-{
-	size_t	i;
-
-	(void)session;
-	(void)arg;
-	for (i = 0; i < ic.npsk; i++) {
-		if (strlen(ic.psk[i].node) == identity->length &&
-		    memcmp(ic.psk[i].node, identity->s, identity->length) == 0)
-			return (&ic.psk[i].bin);
-	}
-	log_info("coap: DTLS handshake refused: unknown identity \"%.*s\"",
-	    (int)(identity->length > 64 ? 64 : identity->length),
-	    (const char *)identity->s);
-	return (NULL);
-}
-
-/* Answer with a code and an optional text diagnostic. */
-static void
-ingest_coap_reply(coap_pdu_t *response, coap_pdu_code_t code,
-    const char *text)
-{
-	uint8_t	buf[4];
-
-	coap_pdu_set_code(response, code);
-	if (text == NULL)
-		return;
-	coap_add_option(response, COAP_OPTION_CONTENT_FORMAT,
-	    coap_encode_var_safe(buf, sizeof buf, COAP_CF_TEXT), buf);
-	coap_add_data(response, strlen(text), (const uint8_t *)text);
-}
-
-/* Refuse a request: count it and answer. */
-static void
-ingest_coap_reject(coap_pdu_t *response, coap_pdu_code_t code,
-    const char *text)
-{
-	metrics_add(METRICS_INGEST_REJECTED, 1);
-	ingest_coap_reply(response, code, text);
-}
-
-/* Tell a refused node when to try again. */
-static void
-ingest_coap_max_age(coap_pdu_t *response)
-{
-	uint8_t	buf[4];
-
-	coap_add_option(response, COAP_OPTION_MAXAGE,
-	    coap_encode_var_safe(buf, sizeof buf, COAP_RETRY_MAX_AGE), buf);
-}
-
-/* The peer's address without its port: the "source" of rate limits. */
-static const char *
-ingest_coap_source(const coap_session_t *session, char *buf, size_t len)
-{
-	const coap_address_t	*a = coap_session_get_addr_remote(session);
-
-	buf[0] = '\0';
-	if (a == NULL)
-		return (buf);
-	if (a->addr.sa.sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &a->addr.sin6.sin6_addr, buf, (socklen_t)len);
-	else if (a->addr.sa.sa_family == AF_INET)
-		inet_ntop(AF_INET, &a->addr.sin.sin_addr, buf, (socklen_t)len);
-	return (buf);
-}
-
-/* Split "v1/n/NODE/KIND" into node and type; -1 if not a node path. */
-static int
-ingest_coap_route(const coap_string_t *path, char *node,
-    enum message_type *type)
-{
-	static const char	 prefix[] = "v1/n/";
-	const char		*p, *slash, *end;
-	size_t			 n;
-
-	if (path == NULL || path->length <= sizeof prefix - 1 ||
-	    memcmp(path->s, prefix, sizeof prefix - 1) != 0)
-		return (-1);
-	p = (const char *)path->s + sizeof prefix - 1;
-	end = (const char *)path->s + path->length;
-	slash = memchr(p, '/', (size_t)(end - p));
-	if (slash == NULL)
-		return (-1);
-	n = (size_t)(slash - p);
-	if (n > MESSAGE_NODE_MAX)
-		n = MESSAGE_NODE_MAX + 1;	/* reported as invalid below */
-	memcpy(node, p, n > MESSAGE_NODE_MAX ? MESSAGE_NODE_MAX : n);
-	node[n > MESSAGE_NODE_MAX ? MESSAGE_NODE_MAX : n] = '\0';
-	if (n > MESSAGE_NODE_MAX || !message_node_valid(p, n))
-		node[0] = '\0';
-	slash++;
-	n = (size_t)(end - slash);
-	if (n == 9 && memcmp(slash, "inference", 9) == 0)
-		*type = MESSAGE_INFERENCE;
-	else if (n == 6 && memcmp(slash, "window", 6) == 0)
-		*type = MESSAGE_WINDOW;
-	else if (n == 9 && memcmp(slash, "heartbeat", 9) == 0)
-		*type = MESSAGE_HEARTBEAT;
-	else
-		return (-1);
-	return (0);
-}
-
-/* The request's content-format, or -1 if it has none. */
-static int
-ingest_coap_content_format(const coap_pdu_t *request)
-{
-	coap_opt_iterator_t	 it;
-	coap_opt_t		*opt;
-
-	opt = coap_check_option(request, COAP_OPTION_CONTENT_FORMAT, &it);
-	if (opt == NULL)
-		return (-1);
-	return ((int)coap_decode_var_bytes(coap_opt_value(opt),
-	    coap_opt_length(opt)));
-}
-
-/* Store callback: remember how the put ended (runs inside the flush). */
-static void
-ingest_coap_stored(enum store_result result, void *arg)
-{
-	*(enum store_result *)arg = result;
-}
-
-/* Commit a validated message; returns how it ended. */
-static enum store_result
-ingest_coap_store(const struct message *m)
-{
-	struct store_msg	sm;
-	enum store_result	result = STORE_REFUSED;
-
-	ingest_store_msg(m, &sm);
-	if (store_put_message(&sm, ingest_coap_stored, &result) != 0)
-		return (STORE_REFUSED);
-	store_flush();
-	return (result);
-}
-
-/*
- * The boot of a binary window, from the query "boot=N" (the binary header
- * has no boot field): without it a node that reboots and restarts its seq
- * would have its new windows taken for duplicates.  0 when absent; -1 when
- * malformed.
- */
-static int64_t
-ingest_coap_query_boot(const coap_string_t *query)
-{
-	char		 buf[32], *end;
-	unsigned long long v;
-
-	if (query == NULL || query->length == 0)
+	if (e->last_ms != 0 && now - e->last_ms < COAP_LOG_EVERY_MS) {
+		e->held++;
 		return (0);
-	if (query->length >= sizeof buf || query->length < 6 ||
-	    memcmp(query->s, "boot=", 5) != 0)
-		return (-1);
-	memcpy(buf, query->s + 5, query->length - 5);
-	buf[query->length - 5] = '\0';
-	if (buf[0] < '0' || buf[0] > '9')
-		return (-1);
-	errno = 0;
-	v = strtoull(buf, &end, 10);
-	if (errno != 0 || *end != '\0' || v > UINT32_MAX)
-		return (-1);
-	return ((int64_t)v);
-}
-
-/* The one handler: every request to an unknown or node path lands here. */
-static void
-ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
-    const coap_pdu_t *request, const coap_string_t *query,
-    coap_pdu_t *response)
-{
-	const struct config	*cf = daemon_config();
-	const coap_bin_const_t	*identity;
-	const uint8_t		*data = NULL;
-	coap_string_t		*path;
-	struct message		*m = NULL;
-	enum message_type	 type;
-	enum store_result	 result;
-	char			 node[MESSAGE_NODE_MAX + 1], *cause = NULL;
-	char			 src[INET6_ADDRSTRLEN];
-	size_t			 len = 0, offset = 0, total = 0;
-	int			 cf_req, dtls, rc;
-	int64_t			 boot;
-	uint8_t			 buf[4];
-
-	(void)resource;
-	path = coap_get_uri_path(request);
-	rc = ingest_coap_route(path, node, &type);
-	coap_delete_string(path);
-	if (rc != 0) {
-		ingest_coap_reject(response, COAP_RESPONSE_CODE_NOT_FOUND, NULL);
-		return;
 	}
-	if (coap_pdu_get_code(request) != COAP_REQUEST_CODE_POST) {
-		ingest_coap_reject(response, COAP_RESPONSE_CODE_NOT_ALLOWED,
-		    "use POST");
-		return;
-	}
-	if (node[0] == '\0') {
-		ingest_coap_reject(response, COAP_RESPONSE_CODE_BAD_REQUEST,
-		    "node id must be 1 to 64 of [A-Za-z0-9_.-]");
-		return;
-	}
-
-	dtls = coap_session_get_proto(session) == COAP_PROTO_DTLS;
-	if (!dtls && config_bool(cf, "coap", "require_dtls")) {
-		ingest_coap_reject(response, COAP_RESPONSE_CODE_UNAUTHORIZED,
-		    "DTLS required");
-		return;
-	}
-	if (dtls) {
-		identity = coap_session_get_psk_identity(session);
-		if (identity == NULL || identity->length != strlen(node) ||
-		    memcmp(identity->s, node, identity->length) != 0) {
-			ingest_coap_reject(response,
-			    COAP_RESPONSE_CODE_UNAUTHORIZED,
-			    "identity may only post as itself");
-			return;
-		}
-	}
-
-	coap_get_data_large(request, &len, &data, &offset, &total);
-	if (total < len)
-		total = len;
-	if (total > config_bytes(cf, "coap", "max_body")) {
-		ingest_coap_reject(response,
-		    COAP_RESPONSE_CODE_REQUEST_TOO_LARGE, NULL);
-		coap_add_option(response, COAP_OPTION_SIZE1,
-		    coap_encode_var_safe(buf, sizeof buf,
-		    (unsigned)config_bytes(cf, "coap", "max_body")), buf);
-		return;
-	}
-
-	cf_req = ingest_coap_content_format(request);
-	if (cf_req == COAP_CF_OCTETS && type == MESSAGE_WINDOW) {
-		if ((boot = ingest_coap_query_boot(query)) < 0) {
-			ingest_coap_reject(response,
-			    COAP_RESPONSE_CODE_BAD_REQUEST,
-			    "query: only boot=N (0..4294967295)");
-			return;
-		}
-		rc = message_parse_window_binary(node, data, len, &m, &cause);
-		if (rc == 0)
-			m->boot = (uint32_t)boot;
-	}
-	else if (cf_req == COAP_CF_JSON || cf_req == -1)
-		rc = message_parse_json(type, node, data, len, &m, &cause);
-	else {
-		ingest_coap_reject(response,
-		    COAP_RESPONSE_CODE_UNSUPPORTED_CONTENT_FORMAT,
-		    type == MESSAGE_WINDOW ? "use content-format 50 or 42" :
-		    "use content-format 50");
-		return;
-	}
-	if (rc != 0) {
-		log_debug("coap: %s %s: %s", node, message_type_name(type),
-		    cause);
-		ingest_coap_reject(response, COAP_RESPONSE_CODE_BAD_REQUEST,
-		    cause);
-		free(cause);
-		return;
-	}
-
-	switch (ingest_admit(node, ingest_coap_source(session, src,
-	    sizeof src), dtls)) {
-	case INGEST_ADMIT_OK:
-		break;
-	case INGEST_ADMIT_RATE:
-		ingest_coap_reject(response,
-		    COAP_RESPONSE_CODE_TOO_MANY_REQUESTS,
-		    "too many new node ids from this address");
-		ingest_coap_max_age(response);
-		message_free(m);
-		return;
-	case INGEST_ADMIT_FULL:
-		ingest_coap_reject(response,
-		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
-		    "gateway.max_nodes reached");
-		ingest_coap_max_age(response);
-		message_free(m);
-		return;
-	}
-
-	result = store_accepting() ? ingest_coap_store(m) : STORE_REFUSED;
-	switch (result) {
-	case STORE_OK:
-		metrics_add(METRICS_INGEST_COAP, 1);
-		ingest_seen(m);
-		ingest_coap_reply(response, COAP_RESPONSE_CODE_CHANGED, NULL);
-		break;
-	case STORE_DUPLICATE:
-		metrics_add(METRICS_INGEST_DUPLICATES, 1);
-		ingest_seen(m);
-		ingest_coap_reply(response, COAP_RESPONSE_CODE_CHANGED, NULL);
-		break;
-	case STORE_REFUSED:
-		ingest_coap_reject(response,
-		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE, NULL);
-		ingest_coap_max_age(response);
-		break;
-	}
-	message_free(m);
+	held = e->held;
+	e->last_ms = now;
+	e->held = 0;
+	if (held > 0)
+		log_info("coap: %" PRIu64 " more lines about %s were not "
+		    "logged", held, source);
+	return (1);
 }
 
 /* Add a /.well-known/core entry for one node resource. */
@@ -524,11 +153,16 @@ ingest_coap_address(const struct sockaddr *sa, coap_address_t *addr)
 	}
 }
 
-/* libcoap has work: datagrams or its own timers. */
+/*
+ * libcoap has work: datagrams or its own timers.  Take everything ready,
+ * then re-arm libcoap's timers once (see the top of the file).
+ */
 static void
 ingest_coap_poll_cb(uv_poll_t *h, int status, int events)
 {
-	coap_tick_t	now;
+	struct epoll_event	ev[COAP_EPOLL_EVENTS];
+	coap_tick_t		now;
+	int			n, round;
 
 	(void)h;
 	(void)events;
@@ -536,7 +170,14 @@ ingest_coap_poll_cb(uv_poll_t *h, int status, int events)
 		log_warnx("coap: poll: %s", uv_strerror(status));
 		return;
 	}
-	coap_io_process(ic.ctx, COAP_IO_NO_WAIT);
+	for (round = 0; round < COAP_TURN_ROUNDS; round++) {
+		n = epoll_wait(ic.fd, ev, COAP_EPOLL_EVENTS, 0);
+		if (n <= 0)
+			break;
+		coap_io_do_epoll(ic.ctx, ev, (size_t)n);
+	}
+	if (ic.dtls)
+		ingest_coap_dtls_after_io();
 	coap_ticks(&now);
 	coap_io_prepare_epoll(ic.ctx, now);
 }
@@ -599,9 +240,8 @@ ingest_coap_listen(const struct config *cf, const char *key,
 static int
 ingest_coap_open(const struct config *cf, char **cause)
 {
-	coap_dtls_spsk_t	 spsk;
 	coap_resource_t		*unknown;
-	int			 fd, rv;
+	int			 rv;
 
 	memset(&ic, 0, sizeof ic);
 	if (config_addr(cf, "coap", "listen") == NULL &&
@@ -620,26 +260,14 @@ ingest_coap_open(const struct config *cf, char **cause)
 		xasprintf(cause, "coap: cannot create a context");
 		return (-1);
 	}
-	coap_context_set_block_mode(ic.ctx,
-	    COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
-
+	/* No libcoap block handling: Block1 is ours (ingest_coap_block.c). */
+	coap_context_set_block_mode(ic.ctx, 0);
+	coap_context_set_max_idle_sessions(ic.ctx,
+	    (unsigned)config_int(cf, "coap", "max_sessions"));
 	if (config_addr(cf, "coap", "dtls_listen") != NULL) {
-		if (!coap_dtls_is_supported()) {
-			xasprintf(cause, "coap: this libcoap has no DTLS");
+		if (ingest_coap_dtls_setup(ic.ctx, cf, cause) != 0)
 			return (-1);
-		}
-		ic.psk_path = xstrdup(config_str(cf, "coap", "psk_file"));
-		if (ingest_coap_load_psk(ic.psk_path, &ic.psk, &ic.npsk,
-		    cause) != 0)
-			return (-1);
-		log_info("coap: %zu node keys from %s", ic.npsk, ic.psk_path);
-		memset(&spsk, 0, sizeof spsk);
-		spsk.version = COAP_DTLS_SPSK_SETUP_VERSION;
-		spsk.validate_id_call_back = ingest_coap_psk_cb;
-		if (!coap_context_set_psk2(ic.ctx, &spsk)) {
-			xasprintf(cause, "coap: cannot set up DTLS-PSK");
-			return (-1);
-		}
+		ic.dtls = 1;
 	}
 
 	unknown = coap_resource_unknown_init2(ingest_coap_handler, 0);
@@ -658,12 +286,12 @@ ingest_coap_open(const struct config *cf, char **cause)
 	    ingest_coap_listen(cf, "dtls_listen", COAP_PROTO_DTLS, cause) != 0)
 		return (-1);
 
-	fd = coap_context_get_coap_fd(ic.ctx);
-	if (fd < 0) {
+	ic.fd = coap_context_get_coap_fd(ic.ctx);
+	if (ic.fd < 0) {
 		xasprintf(cause, "coap: libcoap was built without epoll");
 		return (-1);
 	}
-	if ((rv = uv_poll_init(daemon_loop(), &ic.poll, fd)) != 0) {
+	if ((rv = uv_poll_init(daemon_loop(), &ic.poll, ic.fd)) != 0) {
 		xasprintf(cause, "coap: uv_poll_init: %s", uv_strerror(rv));
 		return (-1);
 	}
@@ -689,24 +317,18 @@ ingest_coap_start(const struct config *cf, char **cause)
 void
 ingest_coap_reload(const struct config *cf)
 {
-	struct coap_psk	*keys;
-	size_t		 n;
-	char		*cause = NULL;
-
 	(void)cf;
-	if (ic.psk_path == NULL)
-		return;
-	if (ingest_coap_load_psk(ic.psk_path, &keys, &n, &cause) != 0) {
-		log_error_lines(cause);
-		log_warnx("coap: psk_file rejected, keeping %zu keys",
-		    ic.npsk);
-		free(cause);
-		return;
-	}
-	free(ic.psk);
-	ic.psk = keys;
-	ic.npsk = n;
-	log_info("coap: %zu node keys from %s", ic.npsk, ic.psk_path);
+	if (ic.dtls)
+		ingest_coap_dtls_reload();
+}
+
+/* Housekeeping (every second): uploads that stopped sending blocks. */
+void
+ingest_coap_check(uint64_t mono)
+{
+	(void)mono;
+	if (ic.ctx != NULL)
+		ingest_coap_block_check(daemon_now_ms());
 }
 
 /* The poll handle is closed: now libcoap's sockets can go. */
@@ -717,10 +339,8 @@ ingest_coap_closed(uv_handle_t *h)
 	coap_free_context(ic.ctx);
 	ic.ctx = NULL;
 	coap_cleanup();
-	free(ic.psk);
-	free(ic.psk_path);
-	ic.psk = NULL;
-	ic.psk_path = NULL;
+	ingest_coap_dtls_free();
+	ingest_coap_block_clear();
 }
 
 /* Stop listening; libcoap is freed once our poll handle has closed. */
@@ -739,8 +359,6 @@ ingest_coap_stop(void)
 	if (ic.started)
 		coap_cleanup();
 	ic.started = 0;
-	free(ic.psk);
-	free(ic.psk_path);
-	ic.psk = NULL;
-	ic.psk_path = NULL;
+	ingest_coap_dtls_free();
+	ingest_coap_block_clear();
 }

@@ -4,10 +4,13 @@
 #ifndef TE_INGEST_COAP_H
 #define TE_INGEST_COAP_H
 
+#include <stdint.h>
+
 struct config;
 
 int	ingest_coap_start(const struct config *, char **);
 void	ingest_coap_reload(const struct config *);
 void	ingest_coap_stop(void);
+void	ingest_coap_check(uint64_t);
 
 #endif

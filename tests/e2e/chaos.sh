@@ -45,7 +45,7 @@ COAP_PORT=$(free_port udp)
 DTLS_PORT=$(free_port udp)
 : > "$T/psk"
 for i in 0 1 2 3 4 5; do
-	echo "dt-00$i $(psk_hex "chaos-key-$i-$SEED")" >> "$T/psk"
+	echo "dt-00$i $(psk_hex "chaos-key-0123456789-$i-$SEED")" >> "$T/psk"
 done
 chmod 600 "$T/psk"
 write_conf "$T/d.ini" "log_level = info" \

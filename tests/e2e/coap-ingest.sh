@@ -11,7 +11,7 @@ MQTT_PORT=$(free_port)
 COAP_PORT=$(free_port udp)
 DTLS_PORT=$(free_port udp)
 start_mosquitto "$MQTT_PORT"
-printf '# node keys\nn1 %s\nn2 %s\n' "$(psk_hex secret-one)" "$(psk_hex secret-two)" > "$T/psk"
+printf '# node keys\nd1 %s\nd2 %s\n' "$(psk_hex secret-one-0123456789)" "$(psk_hex secret-two-0123456789)" > "$T/psk"
 chmod 600 "$T/psk"
 write_conf "$T/d.ini" "log_level = debug" "[coap]" "listen = 127.0.0.1:$COAP_PORT" \
 	"dtls_listen = 127.0.0.1:$DTLS_PORT" "psk_file = $T/psk" "max_body = 8K" \
@@ -140,8 +140,8 @@ D2=$!
 t_track $D2
 t_ok "second daemon starts" wait_for 10 grep -q "started, gateway" "$T/daemon2.log"
 t_is "require_dtls: plain POST gets 4.01" "$(coap_code -m post -t 50 -e "$INF" "coap://127.0.0.1:$COAP2/v1/n/n1/inference")" 4.01
-t_is "require_dtls: DTLS POST gets 2.04" "$(coap_code -u n1 -k secret-one -m post -t 50 -e "$INF" "coaps://127.0.0.1:$DTLS2/v1/n/n1/inference")" 2.04
-t_is "20 KB window by Block1: 2.04" "$(coap_code -b 1024 -u n1 -k secret-one -m post -t 50 -f "$T/w20k.json" "coaps://127.0.0.1:$DTLS2/v1/n/n1/window")" 2.04
+t_is "require_dtls: DTLS POST gets 2.04" "$(coap_code -u d1 -k secret-one-0123456789 -m post -t 50 -e "$INF" "coaps://127.0.0.1:$DTLS2/v1/n/d1/inference")" 2.04
+t_is "20 KB window by Block1: 2.04" "$(coap_code -b 1024 -u d1 -k secret-one-0123456789 -m post -t 50 -f "$T/w20k.json" "coaps://127.0.0.1:$DTLS2/v1/n/d1/window")" 2.04
 t_is "and it arrived whole (900 rows)" \
 	"$(sqlite3 "$T/data2/tinyedge.db" "select json_array_length(body, '$.values') from msg where seq = 500")" 900
 t_is "with its last value intact" \
@@ -154,20 +154,20 @@ kill -TERM $D2
 
 # DTLS on the first daemon.
 D=coaps://127.0.0.1:$DTLS_PORT/v1/n
-t_is "DTLS right key: 2.04" "$(coap_code -u n1 -k secret-one -m post -t 50 -e '{"seq":10,"model":"m","label":"l","score":0.5}' "$D/n1/inference")" 2.04
-t_is "DTLS wrong key: no response" "$(coap_code -u n1 -k wrong-key -m post -t 50 -e "$INF" "$D/n1/inference")" none
-t_is "DTLS unknown identity: no response" "$(coap_code -u n9 -k secret-one -m post -t 50 -e "$INF" "$D/n9/inference")" none
+t_is "DTLS right key: 2.04" "$(coap_code -u d1 -k secret-one-0123456789 -m post -t 50 -e '{"seq":10,"model":"m","label":"l","score":0.5}' "$D/d1/inference")" 2.04
+t_is "DTLS wrong key: no response" "$(coap_code -u d1 -k wrong-key -m post -t 50 -e "$INF" "$D/d1/inference")" none
+t_is "DTLS unknown identity: no response" "$(coap_code -u n9 -k secret-one-0123456789 -m post -t 50 -e "$INF" "$D/n9/inference")" none
 t_ok "unknown identity is logged" wait_for 3 daemon_log_has 'unknown identity "n9"'
-t_is "identity n1 posting as n2: 4.01" "$(coap_code -u n1 -k secret-one -m post -t 50 -e "$INF" "$D/n2/inference")" 4.01
-t_is "n3 unknown before reload" "$(coap_code -u n3 -k secret-three -m post -t 50 -e "$INF" "$D/n3/inference")" none
-printf 'n3 %s\n' "$(psk_hex secret-three)" >> "$T/psk"
+t_is "identity d1 posting as d2: 4.01" "$(coap_code -u d1 -k secret-one-0123456789 -m post -t 50 -e "$INF" "$D/d2/inference")" 4.01
+t_is "d3 unknown before reload" "$(coap_code -u d3 -k secret-three-012345678 -m post -t 50 -e "$INF" "$D/d3/inference")" none
+printf 'd3 %s\n' "$(psk_hex secret-three-012345678)" >> "$T/psk"
 kill -HUP "$DAEMON_PID"
 t_ok "reload reads the new key file" wait_for 5 daemon_log_has "3 node keys from"
-t_is "n3 accepted after SIGHUP" "$(coap_code -u n3 -k secret-three -m post -t 50 -e "$INF" "$D/n3/inference")" 2.04
+t_is "d3 accepted after SIGHUP" "$(coap_code -u d3 -k secret-three-012345678 -m post -t 50 -e "$INF" "$D/d3/inference")" 2.04
 echo "n4 nothex" >> "$T/psk"
 kill -HUP "$DAEMON_PID"
 t_ok "a bad key file is rejected with FILE:LINE" wait_for 5 daemon_log_has "psk:5: key must be"
-t_is "and the old keys keep working" "$(coap_code -u n2 -k secret-two -m post -t 50 -e "$INF" "$D/n2/inference")" 2.04
+t_is "and the old keys keep working" "$(coap_code -u d2 -k secret-two-0123456789 -m post -t 50 -e "$INF" "$D/d2/inference")" 2.04
 
 stop_daemon
 t_is "daemon stops cleanly" "$EXIT_RC" 0

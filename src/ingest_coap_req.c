@@ -1,0 +1,477 @@
+/*
+ * ingest_coap_req.c - one CoAP request from a node, from its route to its
+ * answer.
+ *
+ * Every node resource lives under /v1/n/{node}/, so one "unknown resource"
+ * handler routes all requests and answers 4.04/4.05 itself.  A request is
+ * first admitted (route, method, node id, the DTLS rules), before any byte
+ * of its body is kept; then its body is taken whole or block by block
+ * (ingest_coap_block.c), checked against max_body and its content-format at
+ * the first block; then it is validated (message.c), the registry admits
+ * its node (ingest_admit: new-id rate per source, max_nodes), and it is put
+ * in the store.  The answer is piggybacked in the ACK.
+ *
+ * DTLS rules: the PSK identity is the node id and may only post as itself;
+ * its key must still be the one in psk_file (a session whose key was
+ * removed or changed by a reload gets 4.01 and is closed); a node that has
+ * a key may not post over plain UDP (4.01), whatever require_dtls says.
+ */
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <coap3/coap.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "ingest.h"
+#include "ingest_coap_int.h"
+#include "log.h"
+#include "message.h"
+#include "metrics.h"
+#include "store.h"
+
+/* The request being handled, as the steps below need it. */
+struct coap_req {
+	coap_session_t		*session;
+	const coap_pdu_t	*request;
+	coap_pdu_t		*response;
+	char			 node[MESSAGE_NODE_MAX + 1];
+	enum message_type	 type;
+	int			 dtls;
+	int			 cf;		/* content-format, -1: none */
+	coap_block_b_t		 block;		/* Block1, if .defined */
+	struct upload		*upload;	/* the finished upload, if any */
+};
+
+/* Answer with a code and an optional text diagnostic. */
+static void
+ingest_coap_reply(coap_pdu_t *response, coap_pdu_code_t code,
+    const char *text)
+{
+	uint8_t	buf[4];
+
+	coap_pdu_set_code(response, code);
+	if (text == NULL)
+		return;
+	coap_add_option(response, COAP_OPTION_CONTENT_FORMAT,
+	    coap_encode_var_safe(buf, sizeof buf, COAP_CF_TEXT), buf);
+	coap_add_data(response, strlen(text), (const uint8_t *)text);
+}
+
+/* Refuse a request: count it and answer. */
+static void
+ingest_coap_reject(coap_pdu_t *response, coap_pdu_code_t code,
+    const char *text)
+{
+	metrics_add(METRICS_INGEST_REJECTED, 1);
+	ingest_coap_reply(response, code, text);
+}
+
+/* Tell a refused node when to try again. */
+static void
+ingest_coap_max_age(coap_pdu_t *response)
+{
+	uint8_t	buf[4];
+
+	coap_add_option(response, COAP_OPTION_MAXAGE,
+	    coap_encode_var_safe(buf, sizeof buf, COAP_RETRY_MAX_AGE), buf);
+}
+
+/* Answer 4.13 with the limit in Size1, as RFC 7959 asks. */
+static void
+ingest_coap_too_large(coap_pdu_t *response, size_t max)
+{
+	uint8_t	buf[4];
+
+	ingest_coap_reject(response, COAP_RESPONSE_CODE_REQUEST_TOO_LARGE,
+	    NULL);
+	coap_add_option(response, COAP_OPTION_SIZE1,
+	    coap_encode_var_safe(buf, sizeof buf, (unsigned)max), buf);
+}
+
+/* Echo a Block1 option (num, more, szx) in a response. */
+static void
+ingest_coap_block_echo(coap_pdu_t *response, const coap_block_b_t *b, int m)
+{
+	uint8_t	buf[4];
+
+	coap_add_option(response, COAP_OPTION_BLOCK1,
+	    coap_encode_var_safe(buf, sizeof buf,
+	    (b->num << 4) | ((unsigned)m << 3) | b->szx), buf);
+}
+
+/* The peer's address without its port: the "source" of rate limits. */
+const char *
+ingest_coap_source(const coap_session_t *session, char *buf, size_t len)
+{
+	const coap_address_t	*a = coap_session_get_addr_remote(session);
+
+	buf[0] = '\0';
+	if (a == NULL)
+		return (buf);
+	if (a->addr.sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &a->addr.sin6.sin6_addr, buf,
+		    (socklen_t)len);
+	else if (a->addr.sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &a->addr.sin.sin_addr, buf, (socklen_t)len);
+	return (buf);
+}
+
+/* Split "v1/n/NODE/KIND" into node and type; -1 if not a node path. */
+static int
+ingest_coap_route(const coap_string_t *path, char *node,
+    enum message_type *type)
+{
+	static const char	 prefix[] = "v1/n/";
+	const char		*p, *slash, *end;
+	size_t			 n;
+
+	if (path == NULL || path->length <= sizeof prefix - 1 ||
+	    memcmp(path->s, prefix, sizeof prefix - 1) != 0)
+		return (-1);
+	p = (const char *)path->s + sizeof prefix - 1;
+	end = (const char *)path->s + path->length;
+	slash = memchr(p, '/', (size_t)(end - p));
+	if (slash == NULL)
+		return (-1);
+	n = (size_t)(slash - p);
+	node[0] = '\0';
+	if (n <= MESSAGE_NODE_MAX && message_node_valid(p, n)) {
+		memcpy(node, p, n);
+		node[n] = '\0';
+	}
+	slash++;
+	n = (size_t)(end - slash);
+	if (n == 9 && memcmp(slash, "inference", 9) == 0)
+		*type = MESSAGE_INFERENCE;
+	else if (n == 6 && memcmp(slash, "window", 6) == 0)
+		*type = MESSAGE_WINDOW;
+	else if (n == 9 && memcmp(slash, "heartbeat", 9) == 0)
+		*type = MESSAGE_HEARTBEAT;
+	else
+		return (-1);
+	return (0);
+}
+
+/* A uint option of the request, or -1 if it has none. */
+static int64_t
+ingest_coap_uint_opt(const coap_pdu_t *request, coap_option_num_t num)
+{
+	coap_opt_iterator_t	 it;
+	coap_opt_t		*opt;
+
+	if ((opt = coap_check_option(request, num, &it)) == NULL)
+		return (-1);
+	return ((int64_t)coap_decode_var_bytes(coap_opt_value(opt),
+	    coap_opt_length(opt)));
+}
+
+/*
+ * The boot of a binary window, from the query "boot=N" (the binary header
+ * has no boot field): without it a node that reboots and restarts its seq
+ * would have its new windows taken for duplicates.  0 when absent; -1 when
+ * malformed.
+ */
+static int64_t
+ingest_coap_query_boot(const coap_string_t *query)
+{
+	char			buf[32], *end;
+	unsigned long long	v;
+
+	if (query == NULL || query->length == 0)
+		return (0);
+	if (query->length >= sizeof buf || query->length < 6 ||
+	    memcmp(query->s, "boot=", 5) != 0)
+		return (-1);
+	memcpy(buf, query->s + 5, query->length - 5);
+	buf[query->length - 5] = '\0';
+	if (buf[0] < '0' || buf[0] > '9')
+		return (-1);
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+		return (-1);
+	return ((int64_t)v);
+}
+
+/*
+ * The DTLS rules (see the top of the file); -1 when the request was
+ * answered.
+ */
+static int
+ingest_coap_rules(struct coap_req *r)
+{
+	const struct config	*cf = daemon_config();
+	const coap_bin_const_t	*id, *key;
+	const void		*want;
+	size_t			 wlen;
+
+	if (!r->dtls) {
+		if (config_bool(cf, "coap", "require_dtls")) {
+			ingest_coap_reject(r->response,
+			    COAP_RESPONSE_CODE_UNAUTHORIZED, "DTLS required");
+			return (-1);
+		}
+		if (ingest_coap_node_has_key(r->node)) {
+			ingest_coap_reject(r->response,
+			    COAP_RESPONSE_CODE_UNAUTHORIZED,
+			    "this node has a key: use DTLS");
+			return (-1);
+		}
+		return (0);
+	}
+	id = coap_session_get_psk_identity(r->session);
+	if (id == NULL || id->length != strlen(r->node) ||
+	    memcmp(id->s, r->node, id->length) != 0) {
+		ingest_coap_reject(r->response,
+		    COAP_RESPONSE_CODE_UNAUTHORIZED,
+		    "identity may only post as itself");
+		return (-1);
+	}
+	/* A reload may have removed or changed the key since the handshake. */
+	key = coap_session_get_psk_key(r->session);
+	want = ingest_coap_node_key(r->node, &wlen);
+	if (want == NULL || key == NULL || key->length != wlen ||
+	    memcmp(key->s, want, wlen) != 0) {
+		ingest_coap_reject(r->response,
+		    COAP_RESPONSE_CODE_UNAUTHORIZED,
+		    "the key of this session is no longer valid");
+		ingest_coap_close_later(r->session);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The checks made once, on a whole body or at the first block: declared
+ * size and content-format.  -1 when the request was answered.
+ */
+static int
+ingest_coap_first_checks(struct coap_req *r, size_t len)
+{
+	size_t	max = config_bytes(daemon_config(), "coap", "max_body");
+	int64_t	size1 = ingest_coap_uint_opt(r->request, COAP_OPTION_SIZE1);
+
+	if (len > max || (size1 >= 0 && (uint64_t)size1 > max)) {
+		ingest_coap_too_large(r->response, max);
+		return (-1);
+	}
+	if (r->cf == COAP_CF_JSON || r->cf == -1 || (r->cf == COAP_CF_OCTETS &&
+	    r->type == MESSAGE_WINDOW))
+		return (0);
+	ingest_coap_reject(r->response,
+	    COAP_RESPONSE_CODE_UNSUPPORTED_CONTENT_FORMAT,
+	    r->type == MESSAGE_WINDOW ? "use content-format 50 or 42" :
+	    "use content-format 50");
+	return (-1);
+}
+
+/*
+ * Take the body: whole, or one Block1 block of an upload.  Returns 0 with
+ * the complete body in *data and *len, or -1 when the request was answered
+ * (2.31 for more blocks, or an error).
+ */
+static int
+ingest_coap_body(struct coap_req *r, const uint8_t **data, size_t *len)
+{
+	const coap_address_t	*peer;
+	size_t			 offset, total, max;
+	enum block_step		 step;
+
+	*data = NULL;
+	*len = 0;
+	coap_get_data_large(r->request, len, data, &offset, &total);
+	if (!coap_get_block_b(r->session, r->request, COAP_OPTION_BLOCK1,
+	    &r->block) || (r->block.num == 0 && !r->block.m)) {
+		r->block.defined = 0;
+		return (ingest_coap_first_checks(r, *len));
+	}
+	if (r->block.num == 0 && ingest_coap_first_checks(r, *len) != 0)
+		return (-1);
+	max = config_bytes(daemon_config(), "coap", "max_body");
+	peer = coap_session_get_addr_remote(r->session);
+	step = ingest_coap_block_put(peer, r->node, (int)r->type, r->cf,
+	    &r->block, *data, *len, max, daemon_now_ms(), &r->upload);
+	switch (step) {
+	case BLOCK_MORE:
+	case BLOCK_AGAIN:
+		ingest_coap_reply(r->response, COAP_RESPONSE_CODE_CONTINUE,
+		    NULL);
+		ingest_coap_block_echo(r->response, &r->block, 1);
+		return (-1);
+	case BLOCK_DONE:
+		*data = ingest_coap_block_body(r->upload, len);
+		return (0);
+	case BLOCK_REPEAT:
+		/* The final answer was lost: send it again (0: pending). */
+		if (ingest_coap_block_code(r->upload) == 0)
+			coap_pdu_set_type(r->response, COAP_MESSAGE_NON);
+		else {
+			coap_pdu_set_code(r->response,
+			    (coap_pdu_code_t)ingest_coap_block_code(r->upload));
+			ingest_coap_block_echo(r->response, &r->block, 0);
+		}
+		r->upload = NULL;
+		return (-1);
+	case BLOCK_TOO_LARGE:
+		ingest_coap_too_large(r->response, max);
+		return (-1);
+	case BLOCK_INCOMPLETE:
+		break;
+	}
+	ingest_coap_reject(r->response, COAP_RESPONSE_CODE_INCOMPLETE,
+	    "block does not continue an upload: start again at block 0");
+	return (-1);
+}
+
+/* Validate the body as a message of the route's type; NULL: answered. */
+static struct message *
+ingest_coap_parse(struct coap_req *r, const coap_string_t *query,
+    const uint8_t *data, size_t len)
+{
+	struct message	*m = NULL;
+	char		*cause = NULL;
+	int64_t		 boot;
+	int		 rc;
+
+	if (r->cf == COAP_CF_OCTETS) {
+		if ((boot = ingest_coap_query_boot(query)) < 0) {
+			ingest_coap_reject(r->response,
+			    COAP_RESPONSE_CODE_BAD_REQUEST,
+			    "query: only boot=N (0..4294967295)");
+			return (NULL);
+		}
+		rc = message_parse_window_binary(r->node, data, len, &m,
+		    &cause);
+		if (rc == 0)
+			m->boot = (uint32_t)boot;
+	} else
+		rc = message_parse_json(r->type, r->node, data, len, &m,
+		    &cause);
+	if (rc == 0)
+		return (m);
+	log_debug("coap: %s %s: %s", r->node, message_type_name(r->type),
+	    cause);
+	ingest_coap_reject(r->response, COAP_RESPONSE_CODE_BAD_REQUEST, cause);
+	free(cause);
+	return (NULL);
+}
+
+/* Store callback: remember how the put ended (runs inside the flush). */
+static void
+ingest_coap_stored(enum store_result result, void *arg)
+{
+	*(enum store_result *)arg = result;
+}
+
+/* Commit a validated message; returns how it ended. */
+static enum store_result
+ingest_coap_store(const struct message *m)
+{
+	struct store_msg	sm;
+	enum store_result	result = STORE_REFUSED;
+
+	ingest_store_msg(m, &sm);
+	if (store_put_message(&sm, ingest_coap_stored, &result) != 0)
+		return (STORE_REFUSED);
+	store_flush();
+	return (result);
+}
+
+/* Admit the node, store the message and answer. */
+static void
+ingest_coap_answer(struct coap_req *r, struct message *m)
+{
+	enum store_result	result;
+	char			src[INET6_ADDRSTRLEN];
+
+	switch (ingest_admit(r->node, ingest_coap_source(r->session, src,
+	    sizeof src), r->dtls)) {
+	case INGEST_ADMIT_OK:
+		break;
+	case INGEST_ADMIT_RATE:
+		ingest_coap_reject(r->response,
+		    COAP_RESPONSE_CODE_TOO_MANY_REQUESTS,
+		    "too many new node ids from this address");
+		ingest_coap_max_age(r->response);
+		return;
+	case INGEST_ADMIT_FULL:
+		ingest_coap_reject(r->response,
+		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
+		    "gateway.max_nodes reached");
+		ingest_coap_max_age(r->response);
+		return;
+	}
+	result = store_accepting() ? ingest_coap_store(m) : STORE_REFUSED;
+	switch (result) {
+	case STORE_OK:
+		metrics_add(METRICS_INGEST_COAP, 1);
+		ingest_seen(m);
+		ingest_coap_reply(r->response, COAP_RESPONSE_CODE_CHANGED, NULL);
+		break;
+	case STORE_DUPLICATE:
+		metrics_add(METRICS_INGEST_DUPLICATES, 1);
+		ingest_seen(m);
+		ingest_coap_reply(r->response, COAP_RESPONSE_CODE_CHANGED, NULL);
+		break;
+	case STORE_REFUSED:
+		ingest_coap_reject(r->response,
+		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE, NULL);
+		ingest_coap_max_age(r->response);
+		break;
+	}
+}
+
+/* The one handler: every request to an unknown or node path lands here. */
+void
+ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
+    const coap_pdu_t *request, const coap_string_t *query,
+    coap_pdu_t *response)
+{
+	struct coap_req	 r;
+	struct message	*m;
+	coap_string_t	*path;
+	const uint8_t	*data;
+	size_t		 len;
+	int		 rc;
+
+	(void)resource;
+	memset(&r, 0, sizeof r);
+	r.session = session;
+	r.request = request;
+	r.response = response;
+	path = coap_get_uri_path(request);
+	rc = ingest_coap_route(path, r.node, &r.type);
+	coap_delete_string(path);
+	if (rc != 0) {
+		ingest_coap_reject(response, COAP_RESPONSE_CODE_NOT_FOUND, NULL);
+		return;
+	}
+	if (coap_pdu_get_code(request) != COAP_REQUEST_CODE_POST) {
+		ingest_coap_reject(response, COAP_RESPONSE_CODE_NOT_ALLOWED,
+		    "use POST");
+		return;
+	}
+	if (r.node[0] == '\0') {
+		ingest_coap_reject(response, COAP_RESPONSE_CODE_BAD_REQUEST,
+		    "node id must be 1 to 64 of [A-Za-z0-9_.-]");
+		return;
+	}
+	r.dtls = coap_session_get_proto(session) == COAP_PROTO_DTLS;
+	r.cf = (int)ingest_coap_uint_opt(request, COAP_OPTION_CONTENT_FORMAT);
+	if (ingest_coap_rules(&r) != 0 || ingest_coap_body(&r, &data,
+	    &len) != 0)
+		return;
+	if ((m = ingest_coap_parse(&r, query, data, len)) != NULL) {
+		ingest_coap_answer(&r, m);
+		message_free(m);
+	}
+	if (r.upload != NULL) {
+		ingest_coap_block_echo(response, &r.block, 0);
+		ingest_coap_block_done(r.upload, coap_pdu_get_code(response));
+	}
+}
