@@ -73,7 +73,7 @@ static const struct daemon_module daemon_modules[] = {
 	{ "summary", summary_start, summary_reload, summary_stop, NULL },
 	{ "tier2", tier2_start, tier2_reload, tier2_stop, tier2_status },
 	{ "coap", ingest_coap_start, ingest_coap_reload, ingest_coap_stop,
-	    NULL },
+	    ingest_coap_status },
 	{ "serial", ingest_serial_start, ingest_serial_reload,
 	    ingest_serial_stop, NULL },
 };

@@ -62,6 +62,9 @@ static struct {
 	int			 dtls;		/* DTLS set up */
 	char			 last_log[256];
 	struct coap_log_source	 logsrc[COAP_LOG_SOURCES];
+	size_t			 sessions;	/* server sessions now */
+	size_t			 max_sessions;
+	uint64_t		 full_log_ms;
 } ic;
 
 /* Route libcoap's log lines into ours (and keep the last for causes). */
@@ -151,6 +154,35 @@ ingest_coap_address(const struct sockaddr *sa, coap_address_t *addr)
 		addr->size = sizeof(struct sockaddr_in);
 		memcpy(&addr->addr.sin, sa, sizeof(struct sockaddr_in));
 	}
+}
+
+/*
+ * libcoap's session events: count server sessions (and say when a listener
+ * reaches coap.max_sessions, where libcoap starts dropping the oldest idle
+ * one); DTLS ones are also tracked by ingest_coap_dtls.c.
+ */
+static int
+ingest_coap_event(coap_session_t *s, const coap_event_t ev)
+{
+	uint64_t	now;
+
+	if (s == NULL)
+		return (0);
+	if (ev == COAP_EVENT_SERVER_SESSION_NEW) {
+		ic.sessions++;
+		now = daemon_now_ms();
+		if (ic.sessions >= ic.max_sessions &&
+		    now - ic.full_log_ms >= COAP_LOG_EVERY_MS) {
+			ic.full_log_ms = now;
+			log_info("coap: %zu client sessions: the oldest idle "
+			    "ones are dropped (coap.max_sessions)",
+			    ic.sessions);
+		}
+	} else if (ev == COAP_EVENT_SERVER_SESSION_DEL && ic.sessions > 0)
+		ic.sessions--;
+	if (ic.dtls && coap_session_get_proto(s) == COAP_PROTO_DTLS)
+		ingest_coap_dtls_event(s, ev);
+	return (0);
 }
 
 /*
@@ -262,8 +294,9 @@ ingest_coap_open(const struct config *cf, char **cause)
 	}
 	/* No libcoap block handling: Block1 is ours (ingest_coap_block.c). */
 	coap_context_set_block_mode(ic.ctx, 0);
-	coap_context_set_max_idle_sessions(ic.ctx,
-	    (unsigned)config_int(cf, "coap", "max_sessions"));
+	ic.max_sessions = (size_t)config_int(cf, "coap", "max_sessions");
+	coap_context_set_max_idle_sessions(ic.ctx, (unsigned)ic.max_sessions);
+	coap_register_event_handler(ic.ctx, ingest_coap_event);
 	if (config_addr(cf, "coap", "dtls_listen") != NULL) {
 		if (ingest_coap_dtls_setup(ic.ctx, cf, cause) != 0)
 			return (-1);
@@ -322,13 +355,38 @@ ingest_coap_reload(const struct config *cf)
 		ingest_coap_dtls_reload();
 }
 
-/* Housekeeping (every second): uploads that stopped sending blocks. */
+/*
+ * Housekeeping (every second): uploads that stopped sending blocks, and
+ * DTLS sessions to close even when no datagram comes.
+ */
 void
 ingest_coap_check(uint64_t mono)
 {
 	(void)mono;
-	if (ic.ctx != NULL)
-		ingest_coap_block_check(daemon_now_ms());
+	if (ic.ctx == NULL)
+		return;
+	ingest_coap_block_check(daemon_now_ms());
+	if (ic.dtls)
+		ingest_coap_dtls_after_io();
+}
+
+/* One-line status for systemd: sessions, handshakes, uploads. */
+size_t
+ingest_coap_status(char *buf, size_t len)
+{
+	size_t	dtls = 0, hs = 0;
+	int	n;
+
+	if (ic.ctx == NULL) {
+		n = snprintf(buf, len, "coap off");
+		return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
+	}
+	if (ic.dtls)
+		ingest_coap_dtls_counts(&dtls, &hs);
+	n = snprintf(buf, len, "coap %zu sessions (%zu DTLS, %zu "
+	    "handshaking), %zu uploads", ic.sessions, dtls, hs,
+	    ingest_coap_block_count());
+	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
 }
 
 /* The poll handle is closed: now libcoap's sockets can go. */

@@ -241,14 +241,12 @@ ingest_coap_dtls_session(const coap_session_t *s)
 	return (NULL);
 }
 
-/* libcoap's session events: keep the table of DTLS sessions. */
-static int
-ingest_coap_dtls_event(coap_session_t *s, const coap_event_t ev)
+/* A session event of a DTLS session: keep the table. */
+void
+ingest_coap_dtls_event(coap_session_t *s, coap_event_t ev)
 {
 	struct dtls_session	*t;
 
-	if (s == NULL || coap_session_get_proto(s) != COAP_PROTO_DTLS)
-		return (0);
 	t = ingest_coap_dtls_session(s);
 	switch (ev) {
 	case COAP_EVENT_SERVER_SESSION_NEW:
@@ -275,7 +273,6 @@ ingest_coap_dtls_event(coap_session_t *s, const coap_event_t ev)
 	default:
 		break;
 	}
-	return (0);
 }
 
 /* Close a session after the current I/O pass (not inside its handler). */
@@ -383,7 +380,6 @@ ingest_coap_dtls_setup(coap_context_t *ctx, const struct config *cf,
 	dt.max_handshakes = (size_t)config_int(cf, "coap", "max_handshakes");
 	coap_context_set_max_handshake_sessions(ctx,
 	    (unsigned)dt.max_handshakes);
-	coap_register_event_handler(ctx, ingest_coap_dtls_event);
 	return (0);
 }
 

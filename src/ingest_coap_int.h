@@ -44,6 +44,7 @@ int		 ingest_coap_dtls_setup(coap_context_t *, const struct config *,
 		    char **);
 void		 ingest_coap_dtls_reload(void);
 void		 ingest_coap_dtls_after_io(void);
+void		 ingest_coap_dtls_event(coap_session_t *, coap_event_t);
 void		 ingest_coap_dtls_counts(size_t *, size_t *);
 void		 ingest_coap_dtls_free(void);
 const void	*ingest_coap_node_key(const char *, size_t *);
