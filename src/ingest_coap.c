@@ -365,7 +365,7 @@ ingest_coap_check(uint64_t mono)
 	(void)mono;
 	if (ic.ctx == NULL)
 		return;
-	ingest_coap_block_check(daemon_now_ms());
+	ingest_coap_block_check(uv_now(daemon_loop()));
 	if (ic.dtls)
 		ingest_coap_dtls_after_io();
 }
@@ -405,6 +405,7 @@ ingest_coap_closed(uv_handle_t *h)
 void
 ingest_coap_stop(void)
 {
+	ingest_coap_req_stop();
 	if (ic.polling) {
 		ic.polling = 0;
 		uv_poll_stop(&ic.poll);

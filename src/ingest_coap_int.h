@@ -55,6 +55,7 @@ void		 ingest_coap_close_later(coap_session_t *);
 void		 ingest_coap_handler(coap_resource_t *, coap_session_t *,
 		    const coap_pdu_t *, const coap_string_t *, coap_pdu_t *);
 const char	*ingest_coap_source(const coap_session_t *, char *, size_t);
+void		 ingest_coap_req_stop(void);
 
 /* ingest_coap_block.c */
 enum block_step	 ingest_coap_block_put(const coap_address_t *, const char *,

@@ -16,6 +16,8 @@
  * removed or changed by a reload gets 4.01 and is closed); a node that has
  * a key may not post over plain UDP (4.01), whatever require_dtls says.
  */
+#include <sys/queue.h>
+
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -33,6 +35,7 @@
 #include "message.h"
 #include "metrics.h"
 #include "store.h"
+#include "xmalloc.h"
 
 /* The request being handled, as the steps below need it. */
 struct coap_req {
@@ -45,6 +48,7 @@ struct coap_req {
 	int			 cf;		/* content-format, -1: none */
 	coap_block_b_t		 block;		/* Block1, if .defined */
 	struct upload		*upload;	/* the finished upload, if any */
+	int			 deferred;	/* answered after the sync */
 };
 
 /* Answer with a code and an optional text diagnostic. */
@@ -294,8 +298,9 @@ ingest_coap_body(struct coap_req *r, const uint8_t **data, size_t *len)
 		return (-1);
 	max = config_bytes(daemon_config(), "coap", "max_body");
 	peer = coap_session_get_addr_remote(r->session);
+	/* Upload ages use the loop's monotonic clock (wall time may step). */
 	step = ingest_coap_block_put(peer, r->node, (int)r->type, r->cf,
-	    &r->block, *data, *len, max, daemon_now_ms(), &r->upload);
+	    &r->block, *data, *len, max, uv_now(daemon_loop()), &r->upload);
 	switch (step) {
 	case BLOCK_MORE:
 	case BLOCK_AGAIN:
@@ -361,53 +366,141 @@ ingest_coap_parse(struct coap_req *r, const coap_string_t *query,
 	return (NULL);
 }
 
-/* Store callback: remember how the put ended (runs inside the flush). */
+/*
+ * A reading waits for its fdatasync (store.sync = full); its piggybacked
+ * answer is sent when the sync returns.  libcoap is told to send nothing
+ * for the request (an empty NON response is dropped), and the ACK we send
+ * later carries the request's message id and token, so for the node it is
+ * the same piggybacked 2.04, a few milliseconds later.
+ */
+struct coap_wait {
+	coap_session_t		*session;	/* NULL once CoAP stopped */
+	coap_mid_t		 mid;
+	int			 con;
+	uint8_t			 token[8];
+	size_t			 toklen;
+	int			 block;		/* echo this Block1 */
+	coap_block_b_t		 b;
+	TAILQ_ENTRY(coap_wait)	 entry;
+};
+static TAILQ_HEAD(, coap_wait)	coap_waits = TAILQ_HEAD_INITIALIZER(coap_waits);
+
+/* The sync covering a waiting reading returned: answer it now. */
 static void
-ingest_coap_stored(enum store_result result, void *arg)
+ingest_coap_durable(enum store_result result, void *arg)
 {
-	*(enum store_result *)arg = result;
+	struct coap_wait	*w = arg;
+	coap_pdu_t		*pdu;
+	uint8_t			 buf[4];
+
+	TAILQ_REMOVE(&coap_waits, w, entry);
+	if (w->session == NULL) {
+		free(w);
+		return;
+	}
+	metrics_add(result == STORE_OK ? METRICS_INGEST_COAP : result ==
+	    STORE_DUPLICATE ? METRICS_INGEST_DUPLICATES :
+	    METRICS_INGEST_REJECTED, 1);
+	pdu = coap_pdu_init(w->con ? COAP_MESSAGE_ACK : COAP_MESSAGE_NON,
+	    result == STORE_REFUSED ? COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE :
+	    COAP_RESPONSE_CODE_CHANGED, w->con ? w->mid :
+	    coap_new_message_id(w->session),
+	    coap_session_max_pdu_size(w->session));
+	if (pdu != NULL) {
+		coap_add_token(pdu, w->toklen, w->token);
+		/* Options in their numeric order: Max-Age 14, Block1 27. */
+		if (result == STORE_REFUSED)
+			ingest_coap_max_age(pdu);
+		if (w->block)
+			coap_add_option(pdu, COAP_OPTION_BLOCK1,
+			    coap_encode_var_safe(buf, sizeof buf, (w->b.num << 4) |
+			    w->b.szx), buf);
+		coap_send(w->session, pdu);
+	}
+	coap_session_release(w->session);
+	free(w);
 }
 
-/* Commit a validated message; returns how it ended. */
-static enum store_result
-ingest_coap_store(const struct message *m)
+/* Hold the answer of r until the store calls ingest_coap_durable(). */
+static struct coap_wait *
+ingest_coap_defer(struct coap_req *r)
 {
-	struct store_msg	sm;
-	enum store_result	result = STORE_REFUSED;
+	struct coap_wait	*w = xcalloc(1, sizeof *w);
+	coap_bin_const_t	 tok = coap_pdu_get_token(r->request);
 
-	ingest_store_msg(m, &sm);
-	if (store_put_message(&sm, ingest_coap_stored, &result) != 0)
-		return (STORE_REFUSED);
-	store_flush();
-	return (result);
+	w->session = coap_session_reference(r->session);
+	w->mid = coap_pdu_get_mid(r->request);
+	w->con = coap_pdu_get_type(r->request) == COAP_MESSAGE_CON;
+	w->toklen = tok.length > sizeof w->token ? sizeof w->token :
+	    tok.length;
+	memcpy(w->token, tok.s, w->toklen);
+	w->block = r->upload != NULL;
+	w->b = r->block;
+	TAILQ_INSERT_TAIL(&coap_waits, w, entry);
+	/* An empty NON response is dropped by libcoap: nothing goes now. */
+	coap_pdu_set_type(r->response, COAP_MESSAGE_NON);
+	return (w);
+}
+
+/* CoAP stops: answers still waiting are not sent (the context goes). */
+void
+ingest_coap_req_stop(void)
+{
+	struct coap_wait	*w;
+
+	TAILQ_FOREACH(w, &coap_waits, entry) {
+		if (w->session != NULL)
+			coap_session_release(w->session);
+		w->session = NULL;
+	}
 }
 
 /* Admit the node, store the message and answer. */
 static void
 ingest_coap_answer(struct coap_req *r, struct message *m)
 {
-	enum store_result	result;
-	char			src[INET6_ADDRSTRLEN];
+	struct coap_wait	*w;
+	struct store_msg	 sm;
+	enum store_result	 result;
+	char			 src[INET6_ADDRSTRLEN];
 
 	switch (ingest_admit(r->node, ingest_coap_source(r->session, src,
 	    sizeof src), r->dtls)) {
 	case INGEST_ADMIT_OK:
 		break;
 	case INGEST_ADMIT_RATE:
+		/* Options go before the diagnostic text. */
+		ingest_coap_max_age(r->response);
 		ingest_coap_reject(r->response,
 		    COAP_RESPONSE_CODE_TOO_MANY_REQUESTS,
 		    "too many new node ids from this address");
-		ingest_coap_max_age(r->response);
 		return;
 	case INGEST_ADMIT_FULL:
+		ingest_coap_max_age(r->response);
 		ingest_coap_reject(r->response,
 		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
 		    "gateway.max_nodes reached");
-		ingest_coap_max_age(r->response);
 		return;
 	}
-	result = store_accepting() ? ingest_coap_store(m) : STORE_REFUSED;
+	ingest_store_msg(m, &sm);
+	w = NULL;
+	if (store_sync_full())
+		w = ingest_coap_defer(r);
+	result = store_put_message(&sm, w != NULL ? ingest_coap_durable :
+	    NULL, w);
+	if (result != STORE_WAIT && w != NULL) {
+		/* Answered at once after all (a repeat already on disk). */
+		TAILQ_REMOVE(&coap_waits, w, entry);
+		coap_session_release(w->session);
+		free(w);
+		coap_pdu_set_type(r->response, coap_pdu_get_type(r->request) ==
+		    COAP_MESSAGE_CON ? COAP_MESSAGE_ACK : COAP_MESSAGE_NON);
+	}
 	switch (result) {
+	case STORE_WAIT:
+		ingest_seen(m);
+		r->deferred = 1;
+		break;
 	case STORE_OK:
 		metrics_add(METRICS_INGEST_COAP, 1);
 		ingest_seen(m);
@@ -419,9 +512,9 @@ ingest_coap_answer(struct coap_req *r, struct message *m)
 		ingest_coap_reply(r->response, COAP_RESPONSE_CODE_CHANGED, NULL);
 		break;
 	case STORE_REFUSED:
+		ingest_coap_max_age(r->response);
 		ingest_coap_reject(r->response,
 		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE, NULL);
-		ingest_coap_max_age(r->response);
 		break;
 	}
 }
@@ -470,7 +563,9 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 		ingest_coap_answer(&r, m);
 		message_free(m);
 	}
-	if (r.upload != NULL) {
+	if (r.upload != NULL && r.deferred)
+		ingest_coap_block_done(r.upload, 0);
+	else if (r.upload != NULL) {
 		ingest_coap_block_echo(response, &r.block, 0);
 		ingest_coap_block_done(r.upload, coap_pdu_get_code(response));
 	}

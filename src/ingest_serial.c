@@ -98,7 +98,6 @@ struct serial_link {
 static struct {
 	struct serial_link	**links;
 	size_t			  nlinks;
-	size_t			  pending;	/* puts awaiting their commit */
 	int			  started;	/* start() succeeded */
 } is;
 
@@ -296,53 +295,45 @@ serial_free(struct serial_link *l)
 	free(l);
 }
 
-/* A put is committed: count it and tell the node registry. */
-static void
-serial_stored(enum store_result result, void *arg)
-{
-	struct message	*m = arg;
-
-	is.pending--;
-	if (result == STORE_REFUSED)
-		metrics_add(METRICS_INGEST_REJECTED, 1);
-	else {
-		metrics_add(result == STORE_OK ? METRICS_INGEST_SERIAL :
-		    METRICS_INGEST_DUPLICATES, 1);
-		ingest_seen(m);
-	}
-	message_free(m);
-}
-
-/* Put a validated message in the store (it is freed after the commit). */
+/*
+ * Put a validated message in the store and free it.  A link has no way to
+ * answer, so store.sync = full does not hold anything up here: the reading
+ * is journaled and counted at once.
+ */
 static void
 serial_deliver(struct serial_link *l, struct message *m)
 {
 	struct store_msg	sm;
+	enum store_result	result;
 	char			src[128];
 
 	ingest_store_msg(m, &sm);
 	snprintf(src, sizeof src, "serial:%s", l->name);
-	/* A link has no way to say "later": a refused node's data is lost. */
-	if (ingest_admit(m->node, src, 0) != INGEST_ADMIT_OK) {
-		l->n.rejected++;
-		metrics_add(METRICS_INGEST_REJECTED, 1);
-		message_free(m);
-		return;
-	}
-	if (!store_accepting() ||
-	    store_put_message(&sm, serial_stored, m) != 0) {
-		/* No back-channel: the message is lost; say so once. */
+	/* A refused node's data is lost: the link cannot say "later". */
+	if (ingest_admit(m->node, src, 0) != INGEST_ADMIT_OK)
+		result = STORE_REFUSED;
+	else
+		result = store_put_message(&sm, NULL, NULL);
+	switch (result) {
+	case STORE_REFUSED:
 		if (!l->refused_logged)
 			log_warnx("serial %s: the store refuses data, dropping "
 			    "messages", l->name);
 		l->refused_logged = 1;
 		l->n.rejected++;
 		metrics_add(METRICS_INGEST_REJECTED, 1);
-		message_free(m);
-		return;
+		break;
+	case STORE_DUPLICATE:
+		metrics_add(METRICS_INGEST_DUPLICATES, 1);
+		ingest_seen(m);
+		break;
+	default:
+		l->refused_logged = 0;
+		metrics_add(METRICS_INGEST_SERIAL, 1);
+		ingest_seen(m);
+		break;
 	}
-	l->refused_logged = 0;
-	is.pending++;
+	message_free(m);
 }
 
 /* Does a line that failed validation at least parse as a JSON object? */
@@ -672,8 +663,6 @@ ingest_serial_stop(void)
 	struct serial_link	*l;
 	size_t			 i;
 
-	if (is.pending > 0)
-		store_flush();
 	for (i = 0; i < is.nlinks; i++) {
 		l = is.links[i];
 		if (l->fd != -1 && l->state == SERIAL_WAITING) {

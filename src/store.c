@@ -1,30 +1,40 @@
 /*
- * store.c - the SQLite store: accepted messages and the outbox.
+ * store.c - the durable store: a journal in front, SQLite behind.
  *
- * One database, data_dir/tinyedge.db, in WAL mode, schema versioned with
- * PRAGMA user_version (store_db.c opens, checks and migrates the file step by
- * step).  Two tables: msg holds what ingest accepted (unique per node, boot,
- * seq and kind, so a retransmission is stored once), outbox holds what must
- * be published (topic, payload, retain flag), oldest first by id.
+ * A reading put into the store is first appended to the journal
+ * (store_journal.c: one write), which is what makes it durable as
+ * store.sync promises: normal answers at once (the write survives kill -9),
+ * full answers after the fdatasync that covers it (grouped, in the pool).
+ * Then, still in the same call, it is inserted into SQLite's open
+ * transaction and handed to the stages after the store (summaries, tier 2)
+ * through the message hooks, so what they derive joins the same
+ * transaction.  The transaction is committed by a timer
+ * (store.commit_interval) or when it holds STORE_COMMIT_ROWS rows: one
+ * commit for many readings, and never on the acknowledgement path.  The
+ * commit also records the last journal record it holds ("journal" in the
+ * state table), so a restart replays exactly the records after it.
  *
- * Group commit: the first write of a loop turn opens a transaction and
- * starts a uv_check handle (plus a uv_idle one so the loop does not sleep
- * with work pending); the check callback commits at the end of the turn and
- * only then calls each item's callback.  So nothing is acknowledged before
- * it is on disk, and a burst of N puts costs one commit instead of N.
+ * Nothing on the loop waits for the disk: SQLite's commits are writes to
+ * the page cache (synchronous = NORMAL), and checkpoints run on a second
+ * connection in the libuv pool (store_db.c).  A commit due while a
+ * checkpoint runs waits for it, so the WAL can start over after each one.
+ * Journal segments are reused once their records are committed (normal)
+ * or checkpointed (full: then they are on disk twice over).
  *
- * Caps: payload bytes are counted per priority class in memory (loaded at
- * start, kept in step with every insert and delete, transaction deltas
- * applied at commit).  Over max_bytes, raw messages already summarized
- * (kept only for raw_retention) go first, then the oldest rows of the
- * lowest class, down to 90% of the cap: outbox windows, stored raw windows,
- * other raw messages, summaries, events.  max_age prunes from the oldest end.
- * SQLITE_FULL or an I/O error puts the store in "refusing" mode: puts fail
- * (ingest answers 5.03), the daemon keeps running, and the housekeeping check
- * leaves that mode once the file system has space again.
+ * Failures: when the journal cannot take a reading (full, or a write
+ * fails) the put is refused and ingest answers 5.03.  When SQLite fails
+ * (disk full, I/O error) its transaction is rolled back, the stages are
+ * told (they rebuild from the database), and readings keep being journaled
+ * and acknowledged while the journal has room; the housekeeping check
+ * probes for space and then replays the journal into SQLite in chunks, in
+ * order, before new readings are applied again.  The same replay runs on
+ * the first loop turn after a start, once every stage has registered its
+ * hooks.
+ *
+ * Repeats of a reading are recognized by store_dedup.c before they are
+ * journaled; outbox rows and caps live in store_outbox.c.
  */
 #include <sys/statvfs.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,67 +42,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
 #include "store.h"
-#include "store_db.h"
+#include "store_int.h"
 #include "xmalloc.h"
 
-/* Classes of the msg table, between the outbox ones (see store.h). */
-#define STORE_CLASS_RAW_WINDOW	1
-#define STORE_CLASS_RAW		2
-#define STORE_NCLASS		5
-
-#define STORE_EVICT_BATCH	1024
+#define STORE_COMMIT_ROWS	4096	/* commit early past this many rows */
+#define STORE_REPLAY_CHUNK	1024	/* journal records applied per turn */
 #define STORE_AGE_EVERY_MS	10000	/* max_age pruning period */
 #define STORE_IDLE_CKPT_MS	5000	/* checkpoint after this long idle */
-#define STORE_DROP_LOG_MS	10000	/* at most one drop line per this */
-#define STORE_RETRY_MS		5000	/* refusing mode: re-probe period */
+#define STORE_FULL_CKPT_MS	1000	/* sync = full: checkpoint this often */
+#define STORE_DEDUP_SAVE_MS	60000	/* dedup snapshot period */
+#define STORE_DEDUP_SCAN	500000	/* rows read back without a snapshot */
+#define STORE_RETRY_MS		5000	/* refusing: re-probe period */
 #define STORE_MIN_FREE		(1024 * 1024)	/* bytes free to recover */
+#define STORE_LOG_MS		10000
 #define STORE_MAX_HOOKS		4
-#define STORE_ASIDE_KEEP	100	/* rows kept in the aside table */
 
-/* Prepared statements, by index. */
-enum {
-	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_MSG_INS, Q_OUT_INS, Q_OUT_FETCH,
-	Q_OUT_DEL, Q_OUT_EVICT, Q_MSG_EVICT, Q_OUT_AGE, Q_MSG_AGE,
-	Q_OUT_OLDEST, Q_ASIDE_INS, Q_ASIDE_TRIM, Q_COUNT
-};
+enum { Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_MSG_INS, Q_COUNT };
 
 static const char *const store_sql[Q_COUNT] = {
 	"BEGIN",
 	"COMMIT",
 	"ROLLBACK",
-	"INSERT OR IGNORE INTO msg(node, boot, seq, kind, prio, rx_ms, ts_ms, "
-	    "body, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	"INSERT INTO outbox(id, prio, created_ms, retain, topic, payload) "
-	    "VALUES (?6, ?1, ?2, ?3, ?4, ?5)",
-	"SELECT id, topic, payload, retain, created_ms FROM outbox "
-	    "WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3",
-	"DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2 "
-	    "RETURNING prio, length(payload)",
-	"DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE "
-	    "prio = ?1 ORDER BY id LIMIT ?2) RETURNING prio, length(payload)",
-	"DELETE FROM msg WHERE id IN (SELECT id FROM msg WHERE "
-	    "prio = ?1 ORDER BY id LIMIT ?2) RETURNING prio, length(body)",
-	"DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id "
-	    "LIMIT 256) AND created_ms < ?1 RETURNING prio, length(payload)",
-	"DELETE FROM msg WHERE id IN (SELECT id FROM msg ORDER BY id "
-	    "LIMIT 256) AND rx_ms < ?1 RETURNING prio, length(body)",
-	"SELECT created_ms FROM outbox ORDER BY id LIMIT 1",
-	"INSERT INTO aside(id, created_ms, aside_ms, retain, topic, payload, "
-	    "reason) SELECT id, created_ms, ?2, retain, topic, payload, ?3 "
-	    "FROM outbox WHERE id = ?1",
-	"DELETE FROM aside WHERE id NOT IN (SELECT id FROM aside ORDER BY id "
-	    "DESC LIMIT ?1)",
+	"INSERT INTO msg(node, boot, seq, kind, prio, rx_ms, ts_ms, body, id) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 };
 
-/* A put waiting for the commit of its transaction. */
+/* A callback waiting for the commit of its transaction. */
 struct store_pending {
 	store_done_cb		 cb;
 	void			*arg;
@@ -101,106 +82,57 @@ struct store_pending {
 
 static struct {
 	sqlite3			*db;
-	char			*dir;
-	char			*path;
+	char			*dir, *path;
 	sqlite3_stmt		*q[Q_COUNT];
-	uv_check_t		 check;
-	uv_idle_t		 idle;
+	uv_timer_t		 commit;	/* the group commit */
+	uv_timer_t		 replay;	/* journal into SQLite */
+	uv_check_t		 check;		/* end of turn: wake the uplink */
 	int			 handles;
 	int			 in_txn;
+	size_t			 txn_rows;
+	uint64_t		 txn_rseq;	/* last record in the txn */
+	uint64_t		 committed;	/* last record committed */
+	uint64_t		 ckpt_rseq;	/* committed when it started */
+	int			 commit_due;	/* waits for the checkpoint */
 	struct store_pending	*pend;
 	size_t			 npend, szpend;
-	uint64_t		 max_bytes;
-	uint64_t		 max_age_ms;
-	uint64_t		 max_payload;
-	uint64_t		 oversize;	/* rows refused: max_payload */
-	uint64_t		 oversize_log_ms;
-	uint64_t		 set_aside;
-	uint64_t		 rows[STORE_NCLASS];	/* committed */
-	uint64_t		 bytes[STORE_NCLASS];
-	int64_t			 drows[STORE_NCLASS];	/* this transaction */
-	int64_t			 dbytes[STORE_NCLASS];
-	uint64_t		 ddropped;
-	uint64_t		 dropped;
-	uint64_t		 pruned;
-	uint64_t		 unlogged_cap;	/* drops not yet logged */
-	uint64_t		 unlogged_age;
-	uint64_t		 drop_log_ms;
-	int64_t			 last_id;	/* committed */
-	int64_t			 next_id;	/* assigned, maybe not yet */
-	int			 grew;		/* outbox rows added in txn */
-	int			 refusing;
-	uint64_t		 refuse_probe_ms;
-	uint64_t		 last_write_ms;
-	uint64_t		 last_age_ms;
-	int			 dirty;		/* written since checkpoint */
+	int			 sync_full;
+	uint64_t		 commit_ms;
+	uint64_t		 wal_pages, wal_limit;
+	uint64_t		 last_ckpt_ms, last_write_ms, last_age_ms;
+	int			 dirty;		/* committed since checkpoint */
+	int			 sql_refusing;	/* SQLite fails: journal only */
+	int			 need_replay;	/* journal ahead of SQLite */
+	int			 jnl_refusing;	/* journal cannot take more */
+	uint64_t		 probe_ms, jnl_log_ms, dedup_saved_ms;
+	uint64_t		 refused, duplicates, commits;
+	int			 grew;		/* outbox rows this turn */
 	store_notify_cb		 notify;
 	store_msg_hook		 hook[STORE_MAX_HOOKS];
 	void			*hook_arg[STORE_MAX_HOOKS];
 	size_t			 nhooks;
 	store_rollback_cb	 rollback;
 	/*
-	 * Message ids are ours too, never reused: a row deleted once
+	 * Message ids are ours, never reused: a row deleted once
 	 * summarized must not have its id handed out again, or the summary
-	 * cursor (store_state.c) would skip the new row.  msg_next never
-	 * drops below the cursor.
+	 * cursor (store_state.c) would skip the new row.
 	 */
 	int64_t			 msg_last;	/* committed */
 	int64_t			 msg_next;	/* assigned, maybe not yet */
 } st;
 
 static void	store_commit(void);
+static int	store_sql_failed(int);
 
-/* Run SQL text on our database (store_db_exec on st.db). */
+/* SQLite tells us the WAL's size after each commit. */
 static int
-store_exec(const char *sql, char **cause)
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	return (store_db_exec(st.db, st.path, sql, cause));
-}
-
-/* Load the per-class row and byte totals and the last outbox id. */
-static int
-store_load_totals(void)
-{
-	static const char *const sql[] = {
-		"SELECT prio, count(*), sum(length(payload)) FROM outbox "
-		    "GROUP BY prio",
-		"SELECT prio, count(*), sum(length(body)) FROM msg "
-		    "GROUP BY prio",
-	};
-	sqlite3_stmt	*s;
-	size_t		 i;
-	int64_t		 c;
-	int		 rc;
-
-	memset(st.rows, 0, sizeof st.rows);
-	memset(st.bytes, 0, sizeof st.bytes);
-	for (i = 0; i < 2; i++) {
-		rc = sqlite3_prepare_v2(st.db, sql[i], -1, &s, NULL);
-		if (rc != SQLITE_OK)
-			return (rc);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			c = sqlite3_column_int64(s, 0);
-			if (c < 0 || c >= STORE_NCLASS)
-				continue;
-			st.rows[c] += (uint64_t)sqlite3_column_int64(s, 1);
-			st.bytes[c] += (uint64_t)sqlite3_column_int64(s, 2);
-		}
-		sqlite3_finalize(s);
-		if (rc != SQLITE_DONE)
-			return (rc);
-	}
-	rc = store_db_query_int(st.db, "SELECT coalesce(max(id), 0) FROM "
-	    "outbox", &st.last_id);
-	st.next_id = st.last_id;
-	if (rc == SQLITE_OK)
-		rc = store_db_query_int(st.db, "SELECT coalesce(max(id), 0) "
-		    "FROM msg", &st.msg_last);
-	if (rc == SQLITE_OK && (rc = store_state_load()) == SQLITE_OK &&
-	    st.msg_last < store_msg_cursor())
-		st.msg_last = store_msg_cursor();
-	st.msg_next = st.msg_last;
-	return (rc);
+	(void)arg;
+	(void)db;
+	(void)name;
+	st.wal_pages = pages > 0 ? (uint64_t)pages : 0;
+	return (SQLITE_OK);
 }
 
 /* Close the database and forget the statements. */
@@ -213,16 +145,37 @@ store_close_db(void)
 		sqlite3_finalize(st.q[i]);
 		st.q[i] = NULL;
 	}
+	store_outbox_finalize();
 	store_state_close();
 	if (st.db != NULL)
 		sqlite3_close(st.db);
 	st.db = NULL;
 }
 
+/* Load the message ids, the cursor and the journal's position. */
+static int
+store_load(void)
+{
+	int64_t	v;
+	int	rc;
+
+	if ((rc = store_outbox_load(st.db)) != SQLITE_OK ||
+	    (rc = store_db_query_int(st.db, "SELECT coalesce(max(id), 0) "
+	    "FROM msg", &st.msg_last)) != SQLITE_OK ||
+	    (rc = store_state_load()) != SQLITE_OK ||
+	    (rc = store_state_get_int("journal", &v)) != SQLITE_OK)
+		return (rc);
+	if (st.msg_last < store_msg_cursor())
+		st.msg_last = store_msg_cursor();
+	st.msg_next = st.msg_last;
+	st.committed = st.txn_rseq = (uint64_t)v;
+	return (SQLITE_OK);
+}
+
 /*
  * Open and check the file (store_db.c), then prepare our statements and
- * load the totals.  Returns 0, 1 when the file is corrupt or unreadable
- * (the caller moves it aside), -1 otherwise.
+ * load the totals.  Returns 0, 1 when the file is corrupt (the caller
+ * moves it aside), -1 otherwise.
  */
 static int
 store_open(const struct config *cf, char **cause)
@@ -230,9 +183,8 @@ store_open(const struct config *cf, char **cause)
 	size_t	i;
 	int	rc;
 
-	rc = store_db_open(st.path, strcmp(config_str(cf, "store", "sync"),
-	    "full") == 0, config_bytes(cf, "store", "max_bytes"), &st.db,
-	    cause);
+	rc = store_db_open(st.path, config_bytes(cf, "store", "max_bytes"),
+	    &st.db, cause);
 	if (rc != 0)
 		return (rc);
 	for (i = 0; i < Q_COUNT; i++) {
@@ -242,35 +194,99 @@ store_open(const struct config *cf, char **cause)
 			break;
 	}
 	if (rc == SQLITE_OK)
-		rc = store_load_totals();
+		rc = store_outbox_prepare(st.db);
 	if (rc == SQLITE_OK)
+		rc = store_load();
+	if (rc == SQLITE_OK) {
+		sqlite3_wal_hook(st.db, store_wal_hook, NULL);
 		return (0);
+	}
 	xasprintf(cause, "%s: %s", st.path, sqlite3_errmsg(st.db));
 	store_close_db();
 	return (store_db_is_corrupt(rc) ? 1 : -1);
 }
 
-/* Read the reloadable caps. */
+/* Read the reloadable settings. */
 static void
-store_read_caps(const struct config *cf)
+store_read_config(const struct config *cf)
 {
-	st.max_bytes = config_bytes(cf, "store", "max_bytes");
-	st.max_age_ms = config_ms(cf, "store", "max_age");
-	st.max_payload = config_bytes(cf, "mqtt", "max_payload");
+	uint64_t	max_bytes = config_bytes(cf, "store", "max_bytes");
+
+	store_outbox_caps(max_bytes, config_ms(cf, "store", "max_age"),
+	    config_bytes(cf, "mqtt", "max_payload"));
 	store_state_retention(config_ms(cf, "store", "raw_retention"));
+	st.commit_ms = config_ms(cf, "store", "commit_interval");
+	st.wal_limit = store_db_wal_pages(max_bytes);
 }
 
-/* Start: open (moving a damaged file aside), set up the commit handles. */
-int
-store_start(const struct config *cf, char **cause)
+/* Add one journal record to the repeats the store knows (at start). */
+static void
+store_dedup_record(const struct store_msg *m, uint64_t rseq, void *arg)
+{
+	(void)rseq;
+	(void)arg;
+	store_dedup_add(m->node, m->kind, m->boot, m->seq);
+}
+
+/* Load the snapshot of held readings; a damaged one is reported in arg. */
+static void
+store_dedup_snapshot(const char *key, const void *blob, size_t len,
+    void *arg)
+{
+	int	*bad = arg;
+
+	if (strcmp(key, "dedup_ranges") == 0 && store_dedup_load(blob,
+	    len) != 0)
+		*bad = 1;
+}
+
+/*
+ * Rebuild the table of held readings: the last snapshot, the rows stored
+ * after it, and the journal's records not yet in SQLite. Without a usable
+ * snapshot the last STORE_DEDUP_SCAN rows are read instead.
+ */
+static int
+store_dedup_start(void)
+{
+	sqlite3_stmt	*s;
+	int64_t		 mark;
+	int		 rc, bad = 0;
+
+	store_dedup_clear();
+	if ((rc = store_state_get_int("dedup_mark", &mark)) != SQLITE_OK)
+		return (rc);
+	if (mark != 0 && (store_state_scan("dedup_ranges",
+	    store_dedup_snapshot, &bad) != 0 || bad)) {
+		store_dedup_clear();
+		mark = 0;
+	}
+	if (mark == 0)
+		mark = st.msg_last > STORE_DEDUP_SCAN ? st.msg_last -
+		    STORE_DEDUP_SCAN : 0;
+	if ((rc = sqlite3_prepare_v2(st.db, "SELECT node, kind, boot, seq "
+	    "FROM msg WHERE id > ?1 AND seq IS NOT NULL ORDER BY id", -1, &s,
+	    NULL)) != SQLITE_OK)
+		return (rc);
+	sqlite3_bind_int64(s, 1, mark);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		store_dedup_add((const char *)sqlite3_column_text(s, 0),
+		    (enum store_kind)sqlite3_column_int(s, 1),
+		    (uint32_t)sqlite3_column_int64(s, 2),
+		    sqlite3_column_int64(s, 3));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return (rc);
+	store_journal_replay(st.committed, store_dedup_record, NULL);
+	return (SQLITE_OK);
+}
+
+/* Open the database, moving a damaged file aside once. */
+static int
+store_open_or_move(const struct config *cf, char **cause)
 {
 	char	*why = NULL;
 	int	 rv;
 
-	memset(&st, 0, sizeof st);
-	st.dir = xstrdup(config_str(cf, "gateway", "data_dir"));
-	xasprintf(&st.path, "%s/tinyedge.db", st.dir);
-	store_read_caps(cf);
 	if ((rv = store_open(cf, &why)) == 1) {
 		log_error("store: %s", why);
 		free(why);
@@ -282,95 +298,138 @@ store_start(const struct config *cf, char **cause)
 		if (rv == 1)
 			rv = -1;
 	}
-	if (rv != 0) {
-		if (why != NULL) {
-			free(*cause);
-			*cause = why;
-		}
-		free(st.path);
-		free(st.dir);
-		memset(&st, 0, sizeof st);
-		return (-1);
+	if (rv != 0 && why != NULL) {
+		free(*cause);
+		*cause = why;
 	}
-	uv_check_init(daemon_loop(), &st.check);
-	uv_idle_init(daemon_loop(), &st.idle);
-	st.handles = 1;
-	/* The first housekeeping run prunes: the daemon may have been down. */
-	st.last_age_ms = 0;
-	log_info("store: %s: %" PRIu64 " outbox rows, %" PRIu64 " messages",
-	    st.path, st.rows[STORE_CLASS_WINDOW] + st.rows[STORE_CLASS_SUMMARY]
-	    + st.rows[STORE_CLASS_EVENT], st.rows[STORE_CLASS_RAW] +
-	    st.rows[STORE_CLASS_RAW_WINDOW]);
-	return (0);
+	return (rv);
 }
 
-/* SIGHUP: the caps may change. */
+static void	store_replay_cb(uv_timer_t *);
+static void	store_commit_cb(uv_timer_t *);
+static void	store_check_cb(uv_check_t *);
+
+/* Start: open the database and the journal, set up the handles. */
+int
+store_start(const struct config *cf, char **cause)
+{
+	char	*jdir;
+	size_t	 seg;
+	int	 rc;
+
+	memset(&st, 0, sizeof st);
+	st.dir = xstrdup(config_str(cf, "gateway", "data_dir"));
+	xasprintf(&st.path, "%s/tinyedge.db", st.dir);
+	st.sync_full = strcmp(config_str(cf, "store", "sync"), "full") == 0;
+	store_read_config(cf);
+	if (store_open_or_move(cf, cause) != 0)
+		goto fail;
+	/* A segment holds the largest body a node may send, and more. */
+	seg = config_bytes(cf, "coap", "max_body") * 2 + 4096;
+	xasprintf(&jdir, "%s/journal", st.dir);
+	rc = store_journal_open(jdir, seg, store_db_wal_pages(
+	    config_bytes(cf, "store", "max_bytes")) * 4096 * 4, cause);
+	free(jdir);
+	if (rc != 0 || store_db_ckpt_open(st.path, cause) != 0)
+		goto fail_db;
+	if ((rc = store_dedup_start()) != SQLITE_OK) {
+		xasprintf(cause, "%s: %s", st.path, sqlite3_errstr(rc));
+		goto fail_db;
+	}
+	uv_timer_init(daemon_loop(), &st.commit);
+	uv_timer_init(daemon_loop(), &st.replay);
+	uv_check_init(daemon_loop(), &st.check);
+	st.handles = 1;
+	/* The first turn puts the journal's news into SQLite (see top). */
+	if (store_journal_last() > st.committed) {
+		st.need_replay = 1;
+		uv_timer_start(&st.replay, store_replay_cb, 0, 0);
+	} else
+		store_journal_release(st.committed);
+	st.dedup_saved_ms = daemon_now_ms();
+	log_info("store: %s: %" PRIu64 " journal records to apply", st.path,
+	    store_journal_last() - st.committed);
+	return (0);
+
+fail_db:
+	store_journal_close();
+	store_db_ckpt_close();
+	store_close_db();
+fail:
+	store_dedup_clear();
+	free(st.path);
+	free(st.dir);
+	memset(&st, 0, sizeof st);
+	return (-1);
+}
+
+/* SIGHUP: the caps and the commit interval may change. */
 void
 store_reload(const struct config *cf)
 {
-	store_read_caps(cf);
+	store_read_config(cf);
 }
 
-/* Stop: commit what is pending, checkpoint, close the file and handles. */
+/* Save the table of held readings, in the open transaction. */
+static int
+store_dedup_save_now(void)
+{
+	uint8_t	*blob;
+	size_t	 len;
+	int	 rc;
+
+	len = store_dedup_save(&blob);
+	rc = store_state_set("dedup_ranges", blob, len);
+	free(blob);
+	if (rc == 0)
+		rc = store_state_set_int("dedup_mark", st.msg_next);
+	st.dedup_saved_ms = daemon_now_ms();
+	return (rc);
+}
+
+/* Stop: commit what is pending, close the files (waiting for the pool). */
 void
 store_stop(void)
 {
 	if (st.db == NULL)
 		return;
-	store_commit();
-	store_exec("PRAGMA wal_checkpoint(TRUNCATE)", NULL);
+	if (!st.sql_refusing && store_write_begin() != NULL)
+		store_dedup_save_now();
+	st.commit_due = 0;
+	if (st.in_txn && !store_db_ckpt_running())
+		store_commit();
+	store_journal_close();
+	store_db_ckpt_close();
+	if (!store_db_ckpt_running())
+		store_db_exec(st.db, st.path, "PRAGMA wal_checkpoint(PASSIVE)",
+		    NULL);
 	store_close_db();
 	if (st.handles) {
+		uv_close((uv_handle_t *)&st.commit, NULL);
+		uv_close((uv_handle_t *)&st.replay, NULL);
 		uv_close((uv_handle_t *)&st.check, NULL);
-		uv_close((uv_handle_t *)&st.idle, NULL);
 		st.handles = 0;
 	}
+	store_dedup_clear();
 	free(st.pend);
 	free(st.path);
 	free(st.dir);
-	st.pend = NULL;
-	st.path = st.dir = NULL;
+	memset(&st, 0, sizeof st);
 }
 
-/* Sum of a per-class array including this transaction's deltas. */
-static uint64_t
-store_total(const uint64_t *base, const int64_t *delta, int from, int to)
-{
-	int64_t	t = 0;
-	int	i;
-
-	for (i = from; i <= to; i++)
-		t += (int64_t)base[i] + delta[i];
-	return (t > 0 ? (uint64_t)t : 0);
-}
-
-/* The check handle: end of the loop turn, commit. */
-static void
-store_check_cb(uv_check_t *h)
-{
-	(void)h;
-	store_commit();
-}
-
-/* Keep the loop from sleeping while a commit is due (no-op callback). */
-static void
-store_idle_cb(uv_idle_t *h)
-{
-	(void)h;
-}
-
-/* Enter refusing mode after a disk-full or I/O failure. */
+/* Enter refusing mode after a disk-full or I/O failure of SQLite. */
 static void
 store_refuse(int rc)
 {
-	if (!st.refusing)
-		log_error("store: %s: %s; refusing new data until it "
-		    "recovers", st.path, sqlite3_errstr(rc));
-	st.refusing = 1;
-	st.refuse_probe_ms = daemon_now_ms();
+	if (!st.sql_refusing)
+		log_error("store: %s: %s; readings go to the journal only "
+		    "until it recovers", st.path, sqlite3_errstr(rc));
+	st.sql_refusing = 1;
+	st.need_replay = 1;
+	st.probe_ms = daemon_now_ms();
 }
 
-/* Forget this transaction's deltas and fail its pending puts. */
+/* Roll the transaction back: forget its deltas, fail its callbacks. */
 static void
 store_abort(int rc)
 {
@@ -382,15 +441,12 @@ store_abort(int rc)
 		sqlite3_step(st.q[Q_ROLLBACK]);
 	sqlite3_reset(st.q[Q_ROLLBACK]);
 	st.in_txn = 0;
-	memset(st.drows, 0, sizeof st.drows);
-	memset(st.dbytes, 0, sizeof st.dbytes);
-	st.ddropped = 0;
-	st.grew = 0;
-	st.next_id = st.last_id;
+	st.txn_rows = 0;
+	st.txn_rseq = st.committed;
 	st.msg_next = st.msg_last;
+	store_outbox_txn_end(0);
 	store_state_end(0);
-	uv_check_stop(&st.check);
-	uv_idle_stop(&st.idle);
+	uv_timer_stop(&st.commit);
 	store_refuse(rc);
 	/* Stages that keep state derived from this transaction rebuild it. */
 	if (st.rollback != NULL)
@@ -403,7 +459,17 @@ store_abort(int rc)
 	free(p);
 }
 
-/* Open the turn's transaction if none is open. */
+/* A write inside the open transaction failed; -1. */
+static int
+store_sql_failed(int rc)
+{
+	log_warnx("store: write: %s", sqlite3_errmsg(st.db));
+	if (store_db_is_refusal(rc) || store_db_is_corrupt(rc))
+		store_abort(rc);
+	return (-1);
+}
+
+/* Open a transaction if none is open; the commit timer starts with it. */
 static int
 store_begin(void)
 {
@@ -419,67 +485,13 @@ store_begin(void)
 		return (-1);
 	}
 	st.in_txn = 1;
-	uv_check_start(&st.check, store_check_cb);
-	uv_idle_start(&st.idle, store_idle_cb);
+	st.txn_rows = 0;
+	uv_timer_start(&st.commit, store_commit_cb, st.commit_ms, 0);
 	return (0);
 }
 
-/* Commit the turn's transaction, then run the callbacks in put order. */
-static void
-store_commit(void)
-{
-	struct store_pending	*p;
-	size_t			 i, n;
-	int			 rc, grew;
-
-	if (!st.in_txn)
-		return;
-	sqlite3_reset(st.q[Q_COMMIT]);
-	rc = sqlite3_step(st.q[Q_COMMIT]);
-	sqlite3_reset(st.q[Q_COMMIT]);
-	if (rc != SQLITE_DONE) {
-		log_warnx("store: commit: %s", sqlite3_errmsg(st.db));
-		store_abort(rc);
-		return;
-	}
-	for (i = 0; i < STORE_NCLASS; i++) {
-		st.rows[i] = (uint64_t)((int64_t)st.rows[i] + st.drows[i]);
-		st.bytes[i] = (uint64_t)((int64_t)st.bytes[i] + st.dbytes[i]);
-	}
-	memset(st.drows, 0, sizeof st.drows);
-	memset(st.dbytes, 0, sizeof st.dbytes);
-	st.dropped += st.ddropped;
-	st.ddropped = 0;
-	st.last_id = st.next_id;
-	st.msg_last = st.msg_next;
-	store_state_end(1);
-	st.in_txn = 0;
-	st.dirty = 1;
-	st.last_write_ms = daemon_now_ms();
-	uv_check_stop(&st.check);
-	uv_idle_stop(&st.idle);
-	grew = st.grew;
-	st.grew = 0;
-	p = st.pend;
-	n = st.npend;
-	st.pend = NULL;
-	st.npend = st.szpend = 0;
-	for (i = 0; i < n; i++)
-		p[i].cb(p[i].result, p[i].arg);
-	free(p);
-	if (grew && st.notify != NULL)
-		st.notify();
-}
-
-/* Commit now rather than at the end of the turn (stop, tests). */
-void
-store_flush(void)
-{
-	store_commit();
-}
-
 /* Remember a callback to run after the commit. */
-static void
+void
 store_pend(store_done_cb cb, void *arg, enum store_result r)
 {
 	if (cb == NULL)
@@ -494,116 +506,130 @@ store_pend(store_done_cb cb, void *arg, enum store_result r)
 	st.npend++;
 }
 
-/* Step a DELETE ... RETURNING prio, length; account rows removed. */
-static int
-store_delete_step(sqlite3_stmt *s, int count_drop, uint64_t *nrows)
-{
-	int64_t	prio;
-	int	rc;
-
-	*nrows = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		prio = sqlite3_column_int64(s, 0);
-		if (prio < 0 || prio >= STORE_NCLASS)
-			continue;
-		st.drows[prio]--;
-		st.dbytes[prio] -= sqlite3_column_int64(s, 1);
-		(*nrows)++;
-		if (count_drop && prio != STORE_CLASS_RAW &&
-		    prio != STORE_CLASS_RAW_WINDOW)
-			st.ddropped++;
-		else if (count_drop)
-			st.pruned++;
-	}
-	sqlite3_reset(s);
-	return (rc == SQLITE_DONE ? 0 : rc);
-}
-
-/* Count drops (cap or age) and log them at most once per period. */
+/* A checkpoint finished: on disk now is what was committed before it. */
 static void
-store_log_drops(uint64_t cap, uint64_t age)
+store_ckpt_done(int rc, int all)
 {
-	uint64_t	now = daemon_now_ms();
-
-	st.unlogged_cap += cap;
-	st.unlogged_age += age;
-	if (st.unlogged_cap + st.unlogged_age == 0 ||
-	    now - st.drop_log_ms < STORE_DROP_LOG_MS)
-		return;
-	log_warnx("store: dropped %" PRIu64 " oldest rows over "
-	    "store.max_bytes and %" PRIu64 " older than store.max_age; %"
-	    PRIu64 " outbox rows dropped since start", st.unlogged_cap,
-	    st.unlogged_age, st.dropped + st.ddropped);
-	st.unlogged_cap = st.unlogged_age = 0;
-	st.drop_log_ms = now;
-}
-
-/* Over max_bytes: delete oldest rows, lowest class first, to 90%. */
-static int
-store_enforce_cap(void)
-{
-	uint64_t	target, n, total = 0, cur, rows, avg, batch;
-	sqlite3_stmt	*s;
-	int		 c, rc;
-
-	if (store_total(st.bytes, st.dbytes, 0, STORE_NCLASS - 1) <=
-	    st.max_bytes)
-		return (0);
-	target = st.max_bytes / 10 * 9;
-	/* Raw messages already summarized are only kept for people. */
-	do {
-		if ((rc = store_state_evict(STORE_EVICT_BATCH, &n)) != 0)
-			return (rc);
-	} while (n > 0 && store_total(st.bytes, st.dbytes, 0,
-	    STORE_NCLASS - 1) > target);
-	for (c = 0; c < STORE_NCLASS; c++) {
-		s = (c == STORE_CLASS_RAW || c == STORE_CLASS_RAW_WINDOW) ?
-		    st.q[Q_MSG_EVICT] : st.q[Q_OUT_EVICT];
-		while ((cur = store_total(st.bytes, st.dbytes, 0,
-		    STORE_NCLASS - 1)) > target &&
-		    (rows = store_total(st.rows, st.drows, c, c)) > 0) {
-			/* Rows to delete from this class's mean row size. */
-			avg = store_total(st.bytes, st.dbytes, c, c) / rows;
-			batch = (cur - target) / (avg ? avg : 1) + 1;
-			if (batch > STORE_EVICT_BATCH)
-				batch = STORE_EVICT_BATCH;
-			sqlite3_bind_int(s, 1, c);
-			sqlite3_bind_int64(s, 2, (int64_t)batch);
-			if ((rc = store_delete_step(s, 1, &n)) != 0)
-				return (rc);
-			total += n;
-			if (n == 0)
-				break;
-		}
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warnx("store: checkpoint: %s", sqlite3_errstr(rc));
+	if (all) {
+		if (st.sync_full)
+			store_journal_release(st.ckpt_rseq);
+		st.dirty = st.committed > st.ckpt_rseq;
 	}
-	store_log_drops(total, 0);
-	return (0);
+	st.last_ckpt_ms = daemon_now_ms();
+	if (st.commit_due && st.db != NULL) {
+		st.commit_due = 0;
+		store_commit();
+	}
 }
 
-/* Handle a failed write inside the open transaction. */
-static int
-store_write_failed(int rc)
+/* Start a checkpoint in the pool. */
+static void
+store_ckpt(void)
 {
-	log_warnx("store: write: %s", sqlite3_errmsg(st.db));
-	if (store_db_is_refusal(rc) || store_db_is_corrupt(rc))
-		store_abort(rc);
-	return (-1);
+	st.ckpt_rseq = st.committed;
+	st.last_ckpt_ms = daemon_now_ms();
+	store_db_ckpt_start(store_ckpt_done);
 }
 
-/*
- * Put one accepted message.  Returns 0 and later calls cb (after the
- * commit) with STORE_OK or STORE_DUPLICATE (or STORE_REFUSED if the commit
- * failed); returns -1 when the store refuses now (cb is not called).
- */
-int
-store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
+/* Commit the open transaction, then run the callbacks in put order. */
+static void
+store_commit(void)
+{
+	struct store_pending	*p;
+	size_t			 i, n;
+	int			 rc;
+
+	if (!st.in_txn)
+		return;
+	if (store_db_ckpt_running()) {
+		st.commit_due = 1;
+		return;
+	}
+	if (st.txn_rseq > st.committed &&
+	    store_state_set_int("journal", (int64_t)st.txn_rseq) != 0)
+		return;
+	if (daemon_now_ms() - st.dedup_saved_ms >= STORE_DEDUP_SAVE_MS &&
+	    store_dedup_save_now() != 0)
+		return;
+	sqlite3_reset(st.q[Q_COMMIT]);
+	rc = sqlite3_step(st.q[Q_COMMIT]);
+	sqlite3_reset(st.q[Q_COMMIT]);
+	if (rc != SQLITE_DONE) {
+		store_sql_failed(rc);
+		return;
+	}
+	store_outbox_txn_end(1);
+	store_state_end(1);
+	st.msg_last = st.msg_next;
+	st.committed = st.txn_rseq;
+	st.in_txn = 0;
+	st.dirty = 1;
+	st.commits++;
+	st.last_write_ms = daemon_now_ms();
+	uv_timer_stop(&st.commit);
+	if (!st.sync_full)
+		store_journal_release(st.committed);
+	p = st.pend;
+	n = st.npend;
+	st.pend = NULL;
+	st.npend = st.szpend = 0;
+	for (i = 0; i < n; i++)
+		p[i].cb(p[i].result, p[i].arg);
+	free(p);
+	if (st.wal_pages >= st.wal_limit || (st.sync_full &&
+	    st.last_write_ms - st.last_ckpt_ms >= STORE_FULL_CKPT_MS))
+		store_ckpt();
+}
+
+/* The commit timer. */
+static void
+store_commit_cb(uv_timer_t *t)
+{
+	(void)t;
+	store_commit();
+}
+
+/* Commit now rather than when the timer says (stop, tests). */
+void
+store_flush(void)
+{
+	st.commit_due = 0;
+	store_commit();
+}
+
+/* End of a loop turn with outbox rows added: wake the uplink once. */
+static void
+store_check_cb(uv_check_t *h)
+{
+	uv_check_stop(h);
+	if (st.grew && st.notify != NULL) {
+		st.grew = 0;
+		st.notify();
+	}
+	st.grew = 0;
+}
+
+/* Outbox rows were added: the uplink hears of them at the turn's end. */
+void
+store_turn_notify(void)
+{
+	st.grew = 1;
+	if (st.handles)
+		uv_check_start(&st.check, store_check_cb);
+}
+
+/* Insert one journaled message into SQLite and hand it to the hooks. */
+static void
+store_apply(const struct store_msg *m, uint64_t rseq)
 {
 	sqlite3_stmt	*s = st.q[Q_MSG_INS];
 	size_t		 i;
 	int		 prio, rc;
 
-	if (st.db == NULL || st.refusing || store_begin() != 0)
-		return (-1);
+	if (store_begin() != 0)
+		return;
 	prio = m->kind == STORE_KIND_WINDOW ? STORE_CLASS_RAW_WINDOW :
 	    STORE_CLASS_RAW;
 	sqlite3_bind_text(s, 1, m->node, -1, SQLITE_STATIC);
@@ -622,25 +648,118 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE)
-		return (store_write_failed(rc));
-	if (sqlite3_changes(st.db) == 0) {
-		store_pend(cb, arg, STORE_DUPLICATE);
-		return (0);
+	if (rc != SQLITE_DONE) {
+		store_sql_failed(rc);
+		return;
 	}
 	st.msg_next++;
-	st.drows[prio]++;
-	st.dbytes[prio] += (int64_t)m->len;
-	if ((rc = store_enforce_cap()) != 0)
-		return (store_write_failed(rc));
+	if (rseq > st.txn_rseq)
+		st.txn_rseq = rseq;
+	if ((rc = store_outbox_account_msg(prio, (int64_t)m->len)) != 0) {
+		store_sql_failed(rc);
+		return;
+	}
 	/*
 	 * Stages after the store (events, summaries) see each new message
 	 * inside this transaction, so what they derive commits with it.
 	 */
-	for (i = 0; i < st.nhooks; i++)
+	for (i = 0; i < st.nhooks && st.in_txn; i++)
 		st.hook[i](m, st.msg_next, st.hook_arg[i]);
-	store_pend(cb, arg, STORE_OK);
-	return (0);
+	if (++st.txn_rows >= STORE_COMMIT_ROWS && st.in_txn)
+		uv_timer_start(&st.commit, store_commit_cb, 0, 0);
+}
+
+/* The journal cannot take a reading: say so once per period. */
+static void
+store_journal_refused(int err)
+{
+	uint64_t	now = daemon_now_ms();
+
+	st.refused++;
+	if (!st.jnl_refusing || now - st.jnl_log_ms >= STORE_LOG_MS) {
+		st.jnl_log_ms = now;
+		log_error("store: journal: %s; new readings are refused "
+		    "(5.03) until it has room (%" PRIu64 " so far)",
+		    err == ENOSPC ? "full (SQLite is behind)" : strerror(err),
+		    st.refused);
+	}
+	st.jnl_refusing = 1;
+}
+
+/*
+ * Put one accepted message.  Returns STORE_OK (durable as store.sync
+ * promises), STORE_DUPLICATE (held already), STORE_REFUSED (not stored:
+ * 5.03), or STORE_WAIT (store.sync = full and cb given: cb(result, arg)
+ * runs once the sync that covers it has returned).
+ */
+enum store_result
+store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
+{
+	uint64_t	rseq;
+
+	if (st.db == NULL)
+		return (STORE_REFUSED);
+	if (store_dedup_seen(m->node, m->kind, m->boot, m->seq)) {
+		st.duplicates++;
+		/* The first copy may still be on its way to the disk. */
+		rseq = store_journal_last();
+		if (!st.sync_full || cb == NULL || rseq <= store_journal_synced())
+			return (STORE_DUPLICATE);
+		store_journal_wait(rseq, STORE_DUPLICATE, cb, arg);
+		return (STORE_WAIT);
+	}
+	if (store_journal_append(m, &rseq) != 0) {
+		store_journal_refused(errno);
+		return (STORE_REFUSED);
+	}
+	if (st.jnl_refusing) {
+		st.jnl_refusing = 0;
+		log_info("store: journal has room again, taking readings");
+	}
+	store_dedup_add(m->node, m->kind, m->boot, m->seq);
+	if (!st.need_replay)
+		store_apply(m, rseq);
+	if (!st.sync_full || cb == NULL)
+		return (STORE_OK);
+	store_journal_wait(rseq, STORE_OK, cb, arg);
+	return (STORE_WAIT);
+}
+
+/* Apply one journal record during a replay (hooks included). */
+static void
+store_replay_one(const struct store_msg *m, uint64_t rseq, void *arg)
+{
+	size_t	*n = arg;
+
+	if (*n >= STORE_REPLAY_CHUNK || rseq <= st.txn_rseq || !st.db ||
+	    st.sql_refusing)
+		return;
+	store_apply(m, rseq);
+	(*n)++;
+}
+
+/*
+ * Put the journal's records that SQLite lacks into it, a chunk per loop
+ * turn so acknowledgements keep flowing; new readings wait until it is
+ * caught up (order matters to the stages).
+ */
+static void
+store_replay_cb(uv_timer_t *t)
+{
+	size_t	n = 0;
+
+	if (st.sql_refusing || st.db == NULL)
+		return;
+	store_journal_replay(st.txn_rseq, store_replay_one, &n);
+	if (st.sql_refusing)
+		return;
+	if (n >= STORE_REPLAY_CHUNK || st.txn_rseq < store_journal_last()) {
+		uv_timer_start(t, store_replay_cb, 0, 0);
+		return;
+	}
+	st.need_replay = 0;
+	log_info("store: journal applied up to record %" PRIu64, st.txn_rseq);
+	store_commit();
 }
 
 /* Call fn for every newly stored message, inside its transaction. */
@@ -678,221 +797,73 @@ store_remove_message_hook(store_msg_hook fn)
 	}
 }
 
-/* Non-NULL with the transaction open, for store_state.c; NULL: refusing. */
+/* Non-NULL with the transaction open; NULL: SQLite refuses writes. */
 sqlite3 *
 store_write_begin(void)
 {
-	if (st.db == NULL || st.refusing || store_begin() != 0)
+	if (st.db == NULL || st.sql_refusing || store_begin() != 0)
 		return (NULL);
 	return (st.db);
 }
 
-/* The open database for reads (store_state.c). */
+/* The open database for reads. */
 sqlite3 *
 store_handle(void)
 {
 	return (st.db);
 }
 
-/* A write in store_state.c failed: same handling as ours. */
+/* A write in another store file failed: same handling as ours. */
 int
 store_write_error(int rc)
 {
-	return (store_write_failed(rc));
-}
-
-/* Step a message DELETE ... RETURNING for store_state.c (not a drop). */
-int
-store_delete_rows(sqlite3_stmt *s, uint64_t *nrows)
-{
-	return (store_delete_step(s, 0, nrows));
+	return (store_sql_failed(rc));
 }
 
 /*
- * Add a row to the outbox (events, summaries, windows).  topic is relative
- * to mqtt.topic_prefix ("events/n1"; the uplink prepends "P/"), which keeps
- * rows small.  Same contract as store_put_message(); cb may be NULL.  The
- * payload must carry its "id".
+ * Non-zero when SQLite takes writes (the stages after the store ask this;
+ * ingest learns about refusals from store_put_message()).
  */
-int
-store_outbox_add(const char *topic, const void *payload, size_t len,
-    enum store_class cls, int retain, store_done_cb cb, void *arg)
-{
-	sqlite3_stmt	*s = st.q[Q_OUT_INS];
-	int		 rc;
-
-	if (st.db == NULL || st.refusing || store_begin() != 0)
-		return (-1);
-	/*
-	 * A row the broker would refuse must not stop the rows after it:
-	 * over mqtt.max_payload it is not stored at all (counted, logged).
-	 */
-	if (len > st.max_payload) {
-		st.oversize++;
-		if (daemon_now_ms() - st.oversize_log_ms >= STORE_DROP_LOG_MS) {
-			st.oversize_log_ms = daemon_now_ms();
-			log_warnx("store: %s: %zu bytes is over mqtt.max_payload "
-			    "(%" PRIu64 "); not sent (%" PRIu64 " so far)", topic,
-			    len, st.max_payload, st.oversize);
-		}
-		store_pend(cb, arg, STORE_OK);
-		return (0);
-	}
-	sqlite3_bind_int(s, 1, (int)cls);
-	sqlite3_bind_int64(s, 2, (int64_t)daemon_now_ms());
-	sqlite3_bind_int(s, 3, retain != 0);
-	sqlite3_bind_text(s, 4, topic, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 5, len ? payload : "", (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, st.next_id + 1);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE)
-		return (store_write_failed(rc));
-	st.next_id++;
-	st.drows[cls]++;
-	st.dbytes[cls] += (int64_t)len;
-	st.grew = 1;
-	if ((rc = store_enforce_cap()) != 0)
-		return (store_write_failed(rc));
-	store_pend(cb, arg, STORE_OK);
-	return (0);
-}
-
-/* Non-zero when puts are accepted (not in disk-full/I/O-error mode). */
 int
 store_accepting(void)
 {
-	return (st.db != NULL && !st.refusing);
+	return (st.db != NULL && !st.sql_refusing && !st.need_replay);
 }
 
-/* Called after each commit that added outbox rows (the uplink wakes up). */
+/* Does store.sync = full hold acknowledgements until an fdatasync? */
+int
+store_sync_full(void)
+{
+	return (st.sync_full);
+}
+
+/* Called after outbox rows are added, once per loop turn (the uplink). */
 void
 store_set_notify(store_notify_cb cb)
 {
 	st.notify = cb;
 }
 
-/*
- * Hand up to max outbox rows with after < id <= upto, oldest first, to cb.
- * Rows added in a transaction not yet committed are visible too, so callers
- * should fetch from the notify callback (after the commit).
- */
-size_t
-store_outbox_fetch(int64_t after, int64_t upto, size_t max, store_row_cb cb,
-    void *arg)
-{
-	sqlite3_stmt	*s = st.q[Q_OUT_FETCH];
-	struct store_row r;
-	size_t		 n = 0;
-	int		 rc;
-
-	if (st.db == NULL)
-		return (0);
-	sqlite3_bind_int64(s, 1, after);
-	sqlite3_bind_int64(s, 2, upto);
-	sqlite3_bind_int64(s, 3, (int64_t)max);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(s, 0);
-		r.topic = (const char *)sqlite3_column_text(s, 1);
-		r.payload = sqlite3_column_blob(s, 2);
-		r.len = (size_t)sqlite3_column_bytes(s, 2);
-		r.retain = sqlite3_column_int(s, 3);
-		r.created_ms = (uint64_t)sqlite3_column_int64(s, 4);
-		cb(&r, arg);
-		n++;
-	}
-	if (rc != SQLITE_DONE)
-		log_warnx("store: outbox read: %s", sqlite3_errmsg(st.db));
-	sqlite3_reset(s);
-	return (n);
-}
-
-/* The highest committed outbox id (ids only grow while we run). */
-int64_t
-store_outbox_last_id(void)
-{
-	return (st.last_id);
-}
-
-/* Rows first..last were acknowledged (PUBACK): delete them, this turn. */
-void
-store_outbox_delete(int64_t first, int64_t last)
-{
-	uint64_t	n;
-	int		rc;
-
-	/* In refusing mode a delete may still succeed: it frees space. */
-	if (st.db == NULL || store_begin() != 0)
-		return;
-	sqlite3_bind_int64(st.q[Q_OUT_DEL], 1, first);
-	sqlite3_bind_int64(st.q[Q_OUT_DEL], 2, last);
-	if ((rc = store_delete_step(st.q[Q_OUT_DEL], 0, &n)) != 0)
-		store_write_failed(rc);
-}
-
-/*
- * Move outbox row id to the aside table with a reason (the broker keeps
- * refusing it), in this turn's transaction; the newest STORE_ASIDE_KEEP
- * set-aside rows are kept.  0, or -1 when the store refuses writes.
- */
-int
-store_outbox_set_aside(int64_t id, const char *reason)
-{
-	sqlite3_stmt	*s = st.q[Q_ASIDE_INS];
-	uint64_t	 n;
-	int		 rc;
-
-	if (st.db == NULL || st.refusing || store_begin() != 0)
-		return (-1);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, (int64_t)daemon_now_ms());
-	sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE)
-		return (store_write_failed(rc));
-	s = st.q[Q_ASIDE_TRIM];
-	sqlite3_bind_int(s, 1, STORE_ASIDE_KEEP);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return (store_write_failed(rc));
-	sqlite3_bind_int64(st.q[Q_OUT_DEL], 1, id);
-	sqlite3_bind_int64(st.q[Q_OUT_DEL], 2, id);
-	if ((rc = store_delete_step(st.q[Q_OUT_DEL], 0, &n)) != 0)
-		return (store_write_failed(rc));
-	if (n > 0)
-		st.set_aside++;
-	return (0);
-}
-
 /* Fill the numbers for metrics and status. */
 void
 store_stats(struct store_stats *ss)
 {
-	sqlite3_stmt	*s = st.q[Q_OUT_OLDEST];
-	uint64_t	 now = daemon_now_ms(), created;
+	struct store_journal_stats	js;
 
 	memset(ss, 0, sizeof *ss);
 	if (st.db == NULL)
 		return;
-	ss->queued = store_total(st.rows, st.drows, STORE_CLASS_SUMMARY,
-	    STORE_CLASS_EVENT) + store_total(st.rows, st.drows,
-	    STORE_CLASS_WINDOW, STORE_CLASS_WINDOW);
-	ss->messages = store_total(st.rows, st.drows, STORE_CLASS_RAW_WINDOW,
-	    STORE_CLASS_RAW);
-	ss->bytes = store_total(st.bytes, st.dbytes, 0, STORE_NCLASS - 1);
-	ss->dropped = st.dropped + st.ddropped;
-	ss->oversize = st.oversize;
-	ss->set_aside = st.set_aside;
-	ss->refusing = st.refusing;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		created = (uint64_t)sqlite3_column_int64(s, 0);
-		ss->oldest_age_s = now > created ? (now - created) / 1000 : 0;
-	}
-	sqlite3_reset(s);
+	store_outbox_counts(ss);
+	store_journal_stats(&js);
+	ss->refusing = st.sql_refusing || st.jnl_refusing;
+	ss->refused = st.refused;
+	ss->duplicates = st.duplicates;
+	ss->commits = st.commits;
+	ss->journal_segments = js.segments;
+	ss->journal_busy = js.busy;
+	ss->journal_bytes = js.bytes;
+	ss->syncs = js.syncs;
+	ss->sync_us = js.sync_us;
 }
 
 /* One-line status for systemd. */
@@ -904,52 +875,30 @@ store_status(char *buf, size_t len)
 
 	store_stats(&ss);
 	n = snprintf(buf, len, "store %" PRIu64 " queued, %" PRIu64 " KB%s",
-	    ss.queued, ss.bytes / 1024, ss.refusing ? ", REFUSING (disk)" : "");
+	    ss.queued, ss.bytes / 1024, st.jnl_refusing ? ", REFUSING "
+	    "(journal full)" : st.sql_refusing ? ", JOURNAL ONLY (disk)" : "");
 	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
 }
 
-/* Drop rows older than max_age (outbox and messages). */
-static void
-store_prune_age(uint64_t now)
-{
-	uint64_t	n, total = 0;
-	int		i, rc;
-
-	if (now < st.max_age_ms || store_begin() != 0)
-		return;
-	for (i = 0; i < 2; i++) {
-		sqlite3_stmt *s = st.q[i == 0 ? Q_OUT_AGE : Q_MSG_AGE];
-		do {
-			sqlite3_bind_int64(s, 1, (int64_t)(now -
-			    st.max_age_ms));
-			if ((rc = store_delete_step(s, 1, &n)) != 0) {
-				store_write_failed(rc);
-				return;
-			}
-			total += n;
-		} while (n > 0);
-	}
-	store_log_drops(0, total);
-}
-
-/* Refusing mode: enough free space again? */
+/* Refusing mode: enough free space again?  Then replay the journal. */
 static void
 store_probe_recovery(uint64_t now)
 {
 	struct statvfs	sv;
 
-	if (now - st.refuse_probe_ms < STORE_RETRY_MS)
+	if (now - st.probe_ms < STORE_RETRY_MS)
 		return;
-	st.refuse_probe_ms = now;
+	st.probe_ms = now;
 	if (statvfs(st.dir, &sv) == -1 ||
 	    (uint64_t)sv.f_bavail * sv.f_frsize < STORE_MIN_FREE)
 		return;
-	st.refusing = 0;
-	log_info("store: %s: space available again, accepting data",
+	st.sql_refusing = 0;
+	log_info("store: %s: space available again, applying the journal",
 	    st.path);
+	uv_timer_start(&st.replay, store_replay_cb, 0, 0);
 }
 
-/* Housekeeping (daemon check, every second): age, drops, checkpoint. */
+/* Housekeeping (daemon check, every second): age, recovery, checkpoint. */
 void
 store_check(uint64_t mono)
 {
@@ -958,21 +907,19 @@ store_check(uint64_t mono)
 	(void)mono;
 	if (st.db == NULL)
 		return;
-	if (st.refusing)
+	if (st.sql_refusing)
 		store_probe_recovery(now);
 	if (now - st.last_age_ms >= STORE_AGE_EVERY_MS) {
 		st.last_age_ms = now;
-		if (!st.refusing)
-			store_prune_age(now);
+		if (!st.sql_refusing)
+			store_outbox_prune(now);
 	}
-	store_log_drops(0, 0);
-	if (!st.refusing)
+	store_outbox_log_drops();
+	if (!st.sql_refusing)
 		store_state_check(now);
-	/* Keep the WAL small on SD cards: truncate it once writes pause. */
-	if (st.dirty && !st.in_txn && now - st.last_write_ms >=
-	    STORE_IDLE_CKPT_MS) {
-		if (store_exec("PRAGMA wal_checkpoint(TRUNCATE)", NULL) ==
-		    SQLITE_OK)
-			st.dirty = 0;
-	}
+	store_journal_spare();
+	/* Keep the WAL small on SD cards: checkpoint once writes pause. */
+	if (st.dirty && !st.in_txn && !store_db_ckpt_running() &&
+	    now - st.last_write_ms >= STORE_IDLE_CKPT_MS)
+		store_ckpt();
 }

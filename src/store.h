@@ -2,18 +2,19 @@
  * store.h - the durable store: what ingest accepted and what must be
  * published (the outbox), in one SQLite database.
  *
- * Writes are group-committed: everything put during one loop turn lands in
- * one transaction, committed at the end of the turn; only then do the
- * per-item callbacks fire, so a node is acknowledged only for data that is
- * on disk.  The uplink reads the outbox oldest first and deletes a row only
- * after its PUBACK.  All functions run on the loop thread.
+ * A reading put into the store is journaled first (one write) and is then
+ * durable as store.sync promises; it reaches SQLite in group commits
+ * (store.commit_interval), off the acknowledgement path.  The uplink reads
+ * the outbox oldest first (rows of the open transaction included) and
+ * deletes a row only after its PUBACK.  All functions run on the loop
+ * thread.
  *
- * Put contract: 0 = accepted, the callback runs exactly once after the
- * commit (STORE_OK, STORE_DUPLICATE, or STORE_REFUSED if the commit
- * failed); -1 = refused now, no callback.  When a write fails with a full
- * disk, the callbacks of the turn's earlier puts run (REFUSED) before the
- * failing put returns -1.  store_flush() commits at once instead of at the
- * end of the turn.
+ * Put contract: store_put_message() returns STORE_OK (durable now),
+ * STORE_DUPLICATE (held already), STORE_REFUSED (not stored: 5.03) or, with
+ * store.sync = full and a callback, STORE_WAIT: the callback runs once,
+ * with OK, DUPLICATE or REFUSED, after the fdatasync that covers the
+ * reading.  Outbox and state writes join the open transaction; their
+ * callbacks run after its commit.  store_flush() commits at once.
  *
  * Stages after the store (summaries, tier 2) register message hooks: each
  * newly stored message is handed to them, with its row id, inside the
@@ -51,7 +52,8 @@ enum store_class {
 enum store_result {
 	STORE_OK = 0,		/* committed */
 	STORE_DUPLICATE,	/* (node, boot, seq, kind) was stored already */
-	STORE_REFUSED,		/* not stored: disk full or I/O error (5.03) */
+	STORE_REFUSED,		/* not stored: journal full or failing (5.03) */
+	STORE_WAIT,		/* written; the callback says when durable */
 };
 
 /* One message accepted from a node; the store copies what it needs. */
@@ -92,6 +94,11 @@ struct store_stats {
 	uint64_t	messages;	/* rows in the message table */
 	uint64_t	oversize;	/* outbox rows over mqtt.max_payload */
 	uint64_t	set_aside;	/* rows the broker kept refusing */
+	uint64_t	refused;	/* readings the journal could not take */
+	uint64_t	duplicates;	/* repeats recognized */
+	uint64_t	commits;	/* SQLite group commits */
+	uint64_t	journal_segments, journal_busy, journal_bytes;
+	uint64_t	syncs, sync_us;	/* journal fdatasyncs (sync = full) */
 	int		refusing;	/* disk full / I/O error mode */
 };
 
@@ -108,10 +115,12 @@ void	store_stop(void);
 size_t	store_status(char *, size_t);
 void	store_check(uint64_t);
 
-int	store_put_message(const struct store_msg *, store_done_cb, void *);
+enum store_result store_put_message(const struct store_msg *, store_done_cb,
+	    void *);
 int	store_outbox_add(const char *, const void *, size_t, enum store_class,
 	    int, store_done_cb, void *);
 int	store_accepting(void);
+int	store_sync_full(void);
 void	store_flush(void);
 
 void	store_set_notify(store_notify_cb);

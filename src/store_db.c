@@ -1,12 +1,22 @@
 /*
- * store_db.c - opening the store's SQLite file: checks, pragmas, schema.
+ * store_db.c - the store's SQLite file: opening, checks, pragmas, schema,
+ * and checkpoints.
  *
  * The schema is versioned with PRAGMA user_version; store_db_migrations[i]
  * takes a file from version i to i + 1, each step in its own transaction,
  * so an old file is upgraded in place and a newer one is refused (never
- * touched).  A file SQLite cannot read, or that fails quick_check, is
- * reported as corrupt: store.c then moves it aside with
- * store_db_move_aside() and starts fresh; nothing is ever deleted.
+ * touched).  A file that is not a database or fails quick_check is reported
+ * as corrupt: store.c then moves it aside with store_db_move_aside() and
+ * starts fresh; nothing is ever deleted.  Any other failure (a file the
+ * daemon may not open or write, an I/O error) is not corruption: the start
+ * fails with the reason and the file stays where it is.
+ *
+ * Checkpoints never run on the loop: the store's own connection has
+ * auto-checkpoints off and the WAL is copied into the database by a second
+ * connection in the libuv pool (store_db_ckpt_start), PASSIVE, so the loop
+ * keeps writing meanwhile.  That connection is synchronous = NORMAL, so a
+ * checkpoint syncs the WAL before copying and the database after: once it
+ * completed, what was committed before it is on disk.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,8 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
+#include "daemon.h"
 #include "log.h"
-#include "store_db.h"
+#include "store_int.h"
 #include "xmalloc.h"
 
 /* Schema steps: store_migrations[i] takes user_version i to i + 1. */
@@ -72,9 +85,37 @@ static const char *const store_db_migrations[] = {
 	"  topic TEXT NOT NULL,"
 	"  payload BLOB NOT NULL,"
 	"  reason TEXT NOT NULL);",
+	/*
+	 * 3 -> 4: no unique index on (node, boot, seq, kind).  Ordered by
+	 * node, it made every group commit rewrite a page per active node;
+	 * store_dedup.c recognizes repeats instead.
+	 */
+	"CREATE TABLE msg4 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  node TEXT NOT NULL,"
+	"  boot INTEGER NOT NULL,"
+	"  seq INTEGER,"
+	"  kind INTEGER NOT NULL,"
+	"  prio INTEGER NOT NULL,"
+	"  rx_ms INTEGER NOT NULL,"
+	"  ts_ms INTEGER NOT NULL,"
+	"  body BLOB NOT NULL);"
+	"INSERT INTO msg4 SELECT id, node, boot, seq, kind, prio, rx_ms, ts_ms, "
+	"  body FROM msg ORDER BY id;"
+	"DROP TABLE msg;"
+	"ALTER TABLE msg4 RENAME TO msg;",
 };
 #define STORE_VERSION	((int)(sizeof store_db_migrations / \
 			    sizeof store_db_migrations[0]))
+
+/* WAL pages between checkpoints for a byte cap (64 .. 1000). */
+uint64_t
+store_db_wal_pages(uint64_t max_bytes)
+{
+	uint64_t	pages = max_bytes / 4096 / 4;
+
+	return (pages < 64 ? 64 : pages > 1000 ? 1000 : pages);
+}
 
 /* Is this SQLite result a disk-full or I/O failure (refuse, keep going)? */
 int
@@ -171,8 +212,8 @@ store_db_migrate(sqlite3 *db, const char *path, char **cause)
  * aside), -1 otherwise; *cause says why.
  */
 int
-store_db_open(const char *path, int sync_full, uint64_t max_bytes,
-    sqlite3 **dbp, char **cause)
+store_db_open(const char *path, uint64_t max_bytes, sqlite3 **dbp,
+    char **cause)
 {
 	sqlite3		*db = NULL;
 	char		*sql, *c2 = NULL;
@@ -204,26 +245,24 @@ store_db_open(const char *path, int sync_full, uint64_t max_bytes,
 		return (1);
 	}
 	/*
-	 * The WAL is checkpointed every wal_pages pages (SQLite's default
-	 * 1000 = 4 MB) but never more than a quarter of max_bytes, so a small
-	 * cap means a small file set; journal_size_limit trims it after.
+	 * store.c checkpoints every wal_pages pages (SQLite's default 1000 =
+	 * 4 MB) but never more than a quarter of max_bytes, so a small cap
+	 * means a small file set; journal_size_limit trims the WAL after.
 	 */
-	wal_pages = max_bytes / 4096 / 4;
-	if (wal_pages < 64)
-		wal_pages = 64;
-	if (wal_pages > 1000)
-		wal_pages = 1000;
+	wal_pages = store_db_wal_pages(max_bytes);
 	/*
 	 * A 1 MB page cache instead of SQLite's 2 MB: writes touch the tail
 	 * of two tables and their indexes, and a daemon on a Pi should not
 	 * grow with the size of its database file.
 	 */
+	/*
+	 * synchronous = NORMAL whatever store.sync says: a commit is never a
+	 * sync (the journal makes readings durable; a checkpoint syncs).
+	 */
 	xasprintf(&sql, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY; "
-	    "PRAGMA cache_size = -1024; "
-	    "PRAGMA wal_autocheckpoint = %" PRIu64 "; "
-	    "PRAGMA journal_size_limit = %" PRIu64 ";",
-	    sync_full ? "FULL" : "NORMAL", wal_pages, wal_pages * 4096);
+	    "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; "
+	    "PRAGMA cache_size = -1024; PRAGMA wal_autocheckpoint = 0; "
+	    "PRAGMA journal_size_limit = %" PRIu64 ";", wal_pages * 4096);
 	rc = store_db_exec(db, path, sql, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
@@ -243,7 +282,8 @@ fail:
 	xasprintf(cause, "%s: %s", path, db != NULL ?
 	    sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	sqlite3_close(db);
-	if (store_db_is_corrupt(rc) || (rc & 0xff) == SQLITE_CANTOPEN)
+	/* Only a damaged file moves aside; a refused one is the admin's. */
+	if (store_db_is_corrupt(rc))
 		return (access(path, F_OK) == 0 ? 1 : -1);
 	return (-1);
 }
@@ -279,3 +319,96 @@ store_db_move_aside(const char *path, char **cause)
 	return (0);
 }
 
+
+/* The checkpoint connection and the one checkpoint that may run. */
+static struct {
+	sqlite3		*db;
+	uv_work_t	 req;
+	int		 running;
+	int		 rc, log, done;
+	void		(*cb)(int, int);
+} ck;
+
+/* Open the second connection, used only for checkpoints (in the pool). */
+int
+store_db_ckpt_open(const char *path, char **cause)
+{
+	int	rc;
+
+	memset(&ck, 0, sizeof ck);
+	rc = sqlite3_open_v2(path, &ck.db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = store_db_exec(ck.db, path, "PRAGMA synchronous = NORMAL",
+		    cause);
+	else
+		xasprintf(cause, "%s: %s", path, sqlite3_errstr(rc));
+	if (rc != SQLITE_OK) {
+		sqlite3_close(ck.db);
+		ck.db = NULL;
+		return (-1);
+	}
+	/* A reader of the WAL index may be busy for a moment: wait a bit. */
+	sqlite3_busy_timeout(ck.db, 1000);
+	return (0);
+}
+
+/* The pool side: copy the WAL into the database. */
+static void
+store_db_ckpt_work(uv_work_t *req)
+{
+	(void)req;
+	ck.rc = sqlite3_wal_checkpoint_v2(ck.db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, &ck.log, &ck.done);
+}
+
+/* Back on the loop: say whether every frame of the WAL was copied. */
+static void
+store_db_ckpt_after(uv_work_t *req, int status)
+{
+	(void)req;
+	ck.running = 0;
+	if (ck.cb != NULL)
+		ck.cb(status == 0 ? ck.rc : SQLITE_ABORT, status == 0 &&
+		    ck.rc == SQLITE_OK && ck.done == ck.log);
+	if (ck.db != NULL && ck.cb == NULL) {
+		/* store_db_ckpt_close() came while we ran. */
+		sqlite3_close(ck.db);
+		ck.db = NULL;
+	}
+}
+
+/*
+ * Start a PASSIVE checkpoint in the pool unless one runs; cb(rc, all)
+ * runs on the loop after it (all: every frame was copied).  -1 if none
+ * could start.
+ */
+int
+store_db_ckpt_start(void (*cb)(int, int))
+{
+	if (ck.db == NULL || ck.running)
+		return (-1);
+	ck.running = 1;
+	ck.cb = cb;
+	uv_queue_work(daemon_loop(), &ck.req, store_db_ckpt_work,
+	    store_db_ckpt_after);
+	return (0);
+}
+
+/* Is a checkpoint running? */
+int
+store_db_ckpt_running(void)
+{
+	return (ck.running);
+}
+
+/* Close the checkpoint connection (after the running checkpoint, if any). */
+void
+store_db_ckpt_close(void)
+{
+	ck.cb = NULL;
+	if (ck.running)
+		return;
+	sqlite3_close(ck.db);
+	ck.db = NULL;
+}

@@ -25,13 +25,13 @@
 
 #include "log.h"
 #include "store.h"
-#include "store_db.h"
+#include "store_int.h"
 
 #define STORE_RETAIN_EVERY_MS	10000	/* raw_retention pruning period */
 #define STORE_RETIRE_BATCH	1024	/* rows per retire statement */
 
 enum {
-	S_SET, S_DEL, S_SCAN, S_MSG, S_RETIRE, S_CURSOR, S_COUNT
+	S_SET, S_DEL, S_SCAN, S_MSG, S_RETIRE, S_CURSOR, S_GET, S_COUNT
 };
 
 static const char *const store_state_sql[S_COUNT] = {
@@ -50,6 +50,7 @@ static const char *const store_state_sql[S_COUNT] = {
 	"DELETE FROM msg WHERE id IN (SELECT id FROM msg WHERE id <= ?1 "
 	    "ORDER BY id LIMIT ?3) AND rx_ms < ?2 RETURNING prio, length(body)",
 	"SELECT coalesce((SELECT val FROM state WHERE key = 'msg_cursor'), 0)",
+	"SELECT val FROM state WHERE key = ?1",
 };
 
 /* Prepared lazily on the store's connection; finalized when it closes. */
@@ -119,8 +120,8 @@ store_state_set(const char *key, const void *val, size_t len)
 	return (store_state_step(s));
 }
 
-/* Set record key to an integer (the cursor). */
-static int
+/* Set record key to an integer (the cursor, the journal's position). */
+int
 store_state_set_int(const char *key, int64_t v)
 {
 	sqlite3_stmt	*s;
@@ -131,6 +132,27 @@ store_state_set_int(const char *key, int64_t v)
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, v);
 	return (store_state_step(s));
+}
+
+/* Read integer record key into *v (0 when absent); an SQLite code. */
+int
+store_state_get_int(const char *key, int64_t *v)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	*v = 0;
+	if ((s = store_state_stmt(S_GET)) == NULL)
+		return (SQLITE_ERROR);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*v = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return (rc);
 }
 
 /* Delete record key, in the open transaction. */

@@ -226,7 +226,7 @@ tier2_store(struct tier2 *t, struct tier2_job *j)
 	sm.ts_ms = 0;
 	sm.body = body;
 	sm.len = strlen(body);
-	if (store_put_message(&sm, NULL, NULL) != 0) {
+	if (store_put_message(&sm, NULL, NULL) == STORE_REFUSED) {
 		t->stored_fail++;
 		log_debug("tier2 %s: store refused the result for %s seq "
 		    "%" PRId64, t->name, j->node, j->seq);
