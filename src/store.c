@@ -84,10 +84,7 @@ static struct {
 	sqlite3			*db;
 	char			*dir, *path;
 	sqlite3_stmt		*q[Q_COUNT];
-	uv_timer_t		 commit;	/* the group commit */
-	uv_timer_t		 replay;	/* journal into SQLite */
-	uv_check_t		 check;		/* end of turn: wake the uplink */
-	int			 handles;
+	int			 handles;	/* sth is initialized */
 	int			 in_txn;
 	size_t			 txn_rows;
 	uint64_t		 txn_rseq;	/* last record in the txn */
@@ -120,6 +117,16 @@ static struct {
 	int64_t			 msg_last;	/* committed */
 	int64_t			 msg_next;	/* assigned, maybe not yet */
 } st;
+
+/*
+ * The loop handles, apart from st: store_stop() clears st while libuv
+ * still holds the handles it is closing.
+ */
+static struct {
+	uv_timer_t	 commit;	/* the group commit */
+	uv_timer_t	 replay;	/* journal into SQLite */
+	uv_check_t	 check;		/* end of turn: wake the uplink */
+} sth;
 
 static void	store_commit(void);
 static int	store_sql_failed(int);
@@ -336,14 +343,14 @@ store_start(const struct config *cf, char **cause)
 		xasprintf(cause, "%s: %s", st.path, sqlite3_errstr(rc));
 		goto fail_db;
 	}
-	uv_timer_init(daemon_loop(), &st.commit);
-	uv_timer_init(daemon_loop(), &st.replay);
-	uv_check_init(daemon_loop(), &st.check);
+	uv_timer_init(daemon_loop(), &sth.commit);
+	uv_timer_init(daemon_loop(), &sth.replay);
+	uv_check_init(daemon_loop(), &sth.check);
 	st.handles = 1;
 	/* The first turn puts the journal's news into SQLite (see top). */
 	if (store_journal_last() > st.committed) {
 		st.need_replay = 1;
-		uv_timer_start(&st.replay, store_replay_cb, 0, 0);
+		uv_timer_start(&sth.replay, store_replay_cb, 0, 0);
 	} else
 		store_journal_release(st.committed);
 	st.dedup_saved_ms = daemon_now_ms();
@@ -405,9 +412,9 @@ store_stop(void)
 		    NULL);
 	store_close_db();
 	if (st.handles) {
-		uv_close((uv_handle_t *)&st.commit, NULL);
-		uv_close((uv_handle_t *)&st.replay, NULL);
-		uv_close((uv_handle_t *)&st.check, NULL);
+		uv_close((uv_handle_t *)&sth.commit, NULL);
+		uv_close((uv_handle_t *)&sth.replay, NULL);
+		uv_close((uv_handle_t *)&sth.check, NULL);
 		st.handles = 0;
 	}
 	store_dedup_clear();
@@ -446,7 +453,7 @@ store_abort(int rc)
 	st.msg_next = st.msg_last;
 	store_outbox_txn_end(0);
 	store_state_end(0);
-	uv_timer_stop(&st.commit);
+	uv_timer_stop(&sth.commit);
 	store_refuse(rc);
 	/* Stages that keep state derived from this transaction rebuild it. */
 	if (st.rollback != NULL)
@@ -486,7 +493,7 @@ store_begin(void)
 	}
 	st.in_txn = 1;
 	st.txn_rows = 0;
-	uv_timer_start(&st.commit, store_commit_cb, st.commit_ms, 0);
+	uv_timer_start(&sth.commit, store_commit_cb, st.commit_ms, 0);
 	return (0);
 }
 
@@ -568,7 +575,7 @@ store_commit(void)
 	st.dirty = 1;
 	st.commits++;
 	st.last_write_ms = daemon_now_ms();
-	uv_timer_stop(&st.commit);
+	uv_timer_stop(&sth.commit);
 	if (!st.sync_full)
 		store_journal_release(st.committed);
 	p = st.pend;
@@ -617,7 +624,7 @@ store_turn_notify(void)
 {
 	st.grew = 1;
 	if (st.handles)
-		uv_check_start(&st.check, store_check_cb);
+		uv_check_start(&sth.check, store_check_cb);
 }
 
 /* Insert one journaled message into SQLite and hand it to the hooks. */
@@ -666,7 +673,7 @@ store_apply(const struct store_msg *m, uint64_t rseq)
 	for (i = 0; i < st.nhooks && st.in_txn; i++)
 		st.hook[i](m, st.msg_next, st.hook_arg[i]);
 	if (++st.txn_rows >= STORE_COMMIT_ROWS && st.in_txn)
-		uv_timer_start(&st.commit, store_commit_cb, 0, 0);
+		uv_timer_start(&sth.commit, store_commit_cb, 0, 0);
 }
 
 /* The journal cannot take a reading: say so once per period. */
@@ -895,7 +902,7 @@ store_probe_recovery(uint64_t now)
 	st.sql_refusing = 0;
 	log_info("store: %s: space available again, applying the journal",
 	    st.path);
-	uv_timer_start(&st.replay, store_replay_cb, 0, 0);
+	uv_timer_start(&sth.replay, store_replay_cb, 0, 0);
 }
 
 /* Housekeeping (daemon check, every second): age, recovery, checkpoint. */

@@ -142,6 +142,7 @@ t_ok "second daemon starts" wait_for 10 grep -q "started, gateway" "$T/daemon2.l
 t_is "require_dtls: plain POST gets 4.01" "$(coap_code -m post -t 50 -e "$INF" "coap://127.0.0.1:$COAP2/v1/n/n1/inference")" 4.01
 t_is "require_dtls: DTLS POST gets 2.04" "$(coap_code -u d1 -k secret-one-0123456789 -m post -t 50 -e "$INF" "coaps://127.0.0.1:$DTLS2/v1/n/d1/inference")" 2.04
 t_is "20 KB window by Block1: 2.04" "$(coap_code -b 1024 -u d1 -k secret-one-0123456789 -m post -t 50 -f "$T/w20k.json" "coaps://127.0.0.1:$DTLS2/v1/n/d1/window")" 2.04
+store_settle
 t_is "and it arrived whole (900 rows)" \
 	"$(sqlite3 "$T/data2/tinyedge.db" "select json_array_length(body, '$.values') from msg where seq = 500")" 900
 t_is "with its last value intact" \

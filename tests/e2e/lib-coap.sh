@@ -17,4 +17,4 @@ coap_code() {
 psk_hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 
 # db QUERY: run an SQL query on the daemon's store.
-db() { sqlite3 "$T/data/tinyedge.db" "$1"; }
+db() { store_settle; sqlite3 "$T/data/tinyedge.db" "$1"; }

@@ -72,13 +72,14 @@ counter_of() {
 }
 
 # rows [WHERE]: messages stored.
-rows() { sqlite3 "$T/data/tinyedge.db" "SELECT count(*) FROM msg ${1:-}"; }
+rows() { store_settle; sqlite3 "$T/data/tinyedge.db" "SELECT count(*) FROM msg ${1:-}"; }
 
 # rows_are N [WHERE]: exactly N messages stored (for wait_for).
 rows_are() { [ "$(rows "${2:-}")" = "$1" ]; }
 
 # stored_set: "node boot seq kind" of every stored message, sorted.
 stored_set() {
+	store_settle
 	sqlite3 -separator ' ' "$T/data/tinyedge.db" \
 	    "SELECT node, boot, seq, CASE kind WHEN 1 THEN 'inference'
 	    WHEN 2 THEN 'window' ELSE 'heartbeat' END FROM msg" | sort

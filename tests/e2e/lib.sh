@@ -181,19 +181,35 @@ stop_daemon() {
 # a [coap] section, CoAP is off: a test never binds the default port 5683
 # (tests run in parallel, and the machine may have a real gateway).
 write_conf() {
-	local f=$1 l coap=0
+	local f=$1 l coap=0 store=0
 	shift
 	for l in "$@"; do
 		[ "$l" = "[coap]" ] && coap=1
+		[ "$l" = "[store]" ] && store=1
+		case $l in commit_interval*) store=2 ;; esac
 	done
 	{
 		echo "[gateway]"
 		echo "id = gw-test"
 		echo "data_dir = $T/data"
-		printf '%s\n' "$@"
+		for l in "$@"; do
+			printf '%s\n' "$l"
+			[ "$l" = "[store]" ] && [ $store = 1 ] &&
+				echo "commit_interval = $TE_COMMIT"
+		done
+		if [ $store = 0 ]; then
+			echo "[store]"
+			echo "commit_interval = $TE_COMMIT"
+		fi
 		if [ $coap = 0 ]; then
 			echo "[coap]"
 			echo "listen ="
 		fi
 	} > "$f"
 }
+
+# Tests commit to SQLite every TE_COMMIT (the default second would slow
+# every check that reads the database); store_settle waits until what was
+# acknowledged before it has reached SQLite.
+TE_COMMIT=${TE_COMMIT:-50ms}
+store_settle() { sleep 0.3; }

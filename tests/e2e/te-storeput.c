@@ -55,10 +55,9 @@ static struct {
 	enum store_class cls;
 	int		 retain, msgs, exit_drained, stopping, wait_usr1;
 	long		 ok, dup, refused, pending;
-	uint64_t	 io0, payload_bytes;
+	uint64_t	 io0, payload_bytes, io_last, io_still;
 	uint64_t	 t_conn, t_start;
 	int		 connected, was_conn, reported, ckpt_reported;
-	char		*wal_path;
 } dr;
 
 /* write_bytes of this process (0 if /proc/self/io is unreadable). */
@@ -138,10 +137,20 @@ put_one(long seq)
 		m.rx_ms = daemon_now_ms();
 		m.body = body;
 		m.len = (size_t)n;
-		if (store_put_message(&m, put_done, NULL) == 0)
+		switch (store_put_message(&m, put_done, NULL)) {
+		case STORE_OK:
+			dr.ok++;
+			break;
+		case STORE_DUPLICATE:
+			dr.dup++;
+			break;
+		case STORE_WAIT:
 			dr.pending++;
-		else
+			break;
+		default:
 			dr.refused++;
+			break;
+		}
 		nodes_seen(node, m.rx_ms, NULL);
 	}
 	snprintf(topic, sizeof topic, "%s/%s",
@@ -206,15 +215,20 @@ poll_cb(uv_timer_t *t)
 		    s0.dropped, s0.messages);
 		fflush(stdout);
 	}
-	/* The idle checkpoint (TRUNCATE) empties the WAL: writes complete. */
+	/*
+	 * The commits and the checkpoint in the pool are over once nothing
+	 * has been written for a second: the write total is complete.
+	 */
 	if (dr.reported && !dr.ckpt_reported) {
-		struct stat	sb;
+		uint64_t	io = io_write_bytes();
 
-		if (stat(dr.wal_path, &sb) == 0 && sb.st_size == 0) {
+		if (io != dr.io_last) {
+			dr.io_last = io;
+			dr.io_still = uv_now(t->loop);
+		} else if (uv_now(t->loop) - dr.io_still >= 1000) {
 			dr.ckpt_reported = 1;
 			printf("io_ckpt write_bytes=%" PRIu64 " payload_bytes=%"
-			    PRIu64 "\n", io_write_bytes() - dr.io0,
-			    dr.payload_bytes);
+			    PRIu64 "\n", io - dr.io0, dr.payload_bytes);
 		}
 	}
 	uplink_stats(&us);
@@ -322,8 +336,6 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(loop);
 	mkdir(config_str(cf, "gateway", "data_dir"), 0750);
-	xasprintf(&dr.wal_path, "%s/tinyedge.db-wal", config_str(cf, "gateway",
-	    "data_dir"));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (store_start(cf, &cause) != 0 || uplink_start(cf, &cause) != 0 ||
 	    nodes_start(cf, &cause) != 0 || metrics_start(cf, &cause) != 0) {
@@ -355,6 +367,5 @@ main(int argc, char **argv)
 	if (rv != 0)
 		fprintf(stderr, "uv_loop_close: %s\n", uv_strerror(rv));
 	config_free(cf);
-	free(dr.wal_path);
 	return (rv == 0 ? 0 : 1);
 }
