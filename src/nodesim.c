@@ -60,6 +60,7 @@ static struct {
 	int		 no_binary;	/* lines framing: JSON windows only */
 	int		 audio;		/* windows: 1 s of 16 kHz int16 audio */
 	int		 windows_only;	/* every message is a window */
+	int		 ack_timeout_ms; /* CoAP ACK_TIMEOUT; 0: libcoap's */
 	uint64_t	 rng;
 	int		 json;
 	FILE		*acked_log;
@@ -155,7 +156,7 @@ sim_usage(int status)
 	    "           [--window W] [--duration D] [--windows-every K] "
 	    "[--seed S]\n"
 	    "           [--prefix NAME] [--acked-log FILE] [--json] [--audio]\n"
-	    "           [--windows-only]\n"
+	    "           [--windows-only] [--ack-timeout MS]\n"
 	    "       tinyedge-nodesim --serial DEVICE [--framing lines|cobs] "
 	    "[--garbage P]\n"
 	    "           [--count N] [--baud B] [same options but --coap/--psk/"
@@ -174,6 +175,7 @@ sim_usage(int status)
 	    "  --audio            windows are 1 s of 16 kHz int16 audio "
 	    "(binary)\n"
 	    "  --windows-only     send windows only, no inferences\n"
+	    "  --ack-timeout MS   CoAP ACK_TIMEOUT (default libcoap's 2 s)\n"
 	    "  --serial DEVICE    write to a tty (or file) instead of CoAP\n"
 	    "  --framing F        lines (default) or cobs\n"
 	    "  --garbage P        junk (debug prints, bad frames) before a "
@@ -600,6 +602,7 @@ main(int argc, char **argv)
 		{ "baud", required_argument, NULL, 'b' },
 		{ "audio", no_argument, NULL, 'A' },
 		{ "windows-only", no_argument, NULL, 'W' },
+		{ "ack-timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -641,6 +644,7 @@ main(int argc, char **argv)
 		case 'j': sim.json = 1; break;
 		case 'A': sim.audio = 1; break;
 		case 'W': sim.windows_only = 1; break;
+		case 'T': sim.ack_timeout_ms = atoi(optarg); break;
 		case 'S': serial = optarg; break;
 		case 'F': framing = optarg; break;
 		case 'g': garbage = atof(optarg); break;
@@ -741,6 +745,15 @@ main(int argc, char **argv)
 			return (1);
 		}
 		coap_session_set_app_data(nd->session, nd);
+		/* Tests that restart the gateway want quick retransmissions. */
+		if (sim.ack_timeout_ms > 0) {
+			coap_fixed_point_t	at;
+
+			at.integer_part = (uint16_t)(sim.ack_timeout_ms / 1000);
+			at.fractional_part = (uint16_t)(sim.ack_timeout_ms %
+			    1000);
+			coap_session_set_ack_timeout(nd->session, at);
+		}
 		/* Spread the first sends over one period. */
 		nd->next_ms = sim.rate > 0 ? nodesim_uniform() * 1000 / sim.rate : 0;
 	}

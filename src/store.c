@@ -683,7 +683,8 @@ store_journal_refused(int err)
 	uint64_t	now = daemon_now_ms();
 
 	st.refused++;
-	if (!st.jnl_refusing || now - st.jnl_log_ms >= STORE_LOG_MS) {
+	/* Once per period, even when room comes and goes in between. */
+	if (st.jnl_log_ms == 0 || now - st.jnl_log_ms >= STORE_LOG_MS) {
 		st.jnl_log_ms = now;
 		log_error("store: journal: %s; new readings are refused "
 		    "(5.03) until it has room (%" PRIu64 " so far)",

@@ -12,7 +12,11 @@
  *
  * Bounds: DEDUP_RANGES ranges per boot (past that the lowest range is
  * forgotten), DEDUP_MAX entries (past that the least recently used entry
- * is forgotten).  Forgetting can only let a very old repeat be stored
+ * is forgotten).  A node on a bad link leaves about one gap per lost
+ * exchange; 64 ranges cover well over the 4.5 s a CoAP client keeps
+ * retransmitting even at a few losses a second (store-kill.sh loses
+ * about two a second per node and sees repeats 8 s late).  Ranges are
+ * allocated as they are needed: a node counting up costs one.  Forgetting can only let a very old repeat be stored
  * twice; it never refuses a reading.  Readings without a seq, and the
  * gateway's own tier-2 results, are never duplicates.
  *
@@ -29,7 +33,7 @@
 
 #define DEDUP_BUCKETS	1024
 #define DEDUP_MAX	16384	/* (node, kind) entries */
-#define DEDUP_RANGES	16	/* seq ranges per boot */
+#define DEDUP_RANGES	64	/* seq ranges per boot */
 
 /* Seqs [lo, hi] are stored. */
 struct dedup_range {

@@ -84,16 +84,20 @@ _chaos_probe() {
 	grep -q " $PREFIX/probe probe\$" "$T/sub.txt"
 }
 
-# Daemon runs: "START_MS END_MS ROWS MAXID" per run in $T/runs, where ROWS
-# and MAXID describe the msg table once the run is over (the process is
-# gone, so nothing changes it until the next start).
+# Daemon runs: "START_MS END_MS ROWS MAXID APPLIED" per run in $T/runs,
+# where ROWS and MAXID describe the msg table once the run is over (the
+# process is gone, so nothing changes it until the next start) and APPLIED
+# is how many journal records the run put into SQLite at its start (what
+# the run before it acknowledged but had not yet committed when killed).
 run_start() {
 	RUN_START=$(now_ms)
 	start_daemon "$T/d.ini"
 }
 run_end() {
 	echo "$RUN_START $(now_ms) $(sqlite3 -separator ' ' "$T/data/tinyedge.db" \
-	    'SELECT count(*), coalesce(max(id), 0) FROM msg')" >> "$T/runs"
+	    'SELECT count(*), coalesce(max(id), 0) FROM msg') $(grep -o \
+	    '[0-9]* journal records to apply' "$T/daemon.log" | tail -n 1 |
+	    cut -d' ' -f1)" >> "$T/runs"
 }
 
 # stored_inferences: "node:boot:seq" of every stored inference, sorted.
@@ -388,18 +392,21 @@ else:
          % (len(summaries), len(by_id), sum(n.values())))
 
 # Metrics, per daemon run (counters restart with the process).  A run
-# killed with -9 reported at most what it stored; the last run, stopped
-# cleanly after a quiet period, reported exactly that.
+# stores what it took in (committed before it ends, or journaled and
+# applied by the next run at its start) plus what it applied itself at its
+# start.  A run killed with -9 reported at most what it stored; the last
+# run, stopped cleanly after a quiet period, reported exactly that.
 runs = [list(map(int, l.split())) for l in open(T + "/runs")]
 prev_rows, prev_max = 0, 0
-for i, (start, end, nrows, maxid) in enumerate(runs):
+for i, (start, end, nrows, maxid, applied) in enumerate(runs):
     mine = [m for m in metrics if start <= m.get("ts", 0) <= end]
     got = [m["ingest"]["coap"] + m["ingest"]["serial"] for m in mine]
     last_run = i == len(runs) - 1
     if not last_run:
+        own = nrows - prev_rows - applied + runs[i + 1][4]
         check("run %d (killed): metrics ingest <= rows it stored (%d reports)"
-              % (i + 1, len(mine)), "ok" if max(got, default=0) <= nrows - prev_rows
-              else "reported %d, stored %d" % (max(got), nrows - prev_rows), "ok")
+              % (i + 1, len(mine)), "ok" if max(got, default=0) <= own
+              else "reported %d, stored %d" % (max(got), own), "ok")
     else:
         m = mine[-1] if mine else {}
         ing = m.get("ingest", {})
@@ -408,7 +415,7 @@ for i, (start, end, nrows, maxid) in enumerate(runs):
         nd = m.get("nodes", {})
         final_nodes = len({r[1] for r in rows if r[0] > prev_max})
         check("last run: metrics ingest.coap + ingest.serial = rows it stored",
-              ing.get("coap", 0) + ing.get("serial", 0), nrows - prev_rows)
+              ing.get("coap", 0) + ing.get("serial", 0), nrows - prev_rows - applied)
         check("last run: store.messages = rows in the store", st.get("messages"), nrows)
         check("last run: store.queued = 0, dropped = 0, not refusing",
               "%s %s %s" % (st.get("queued"), st.get("dropped"), st.get("refusing")),
@@ -421,7 +428,7 @@ for i, (start, end, nrows, maxid) in enumerate(runs):
         diag("last run metrics: %s" % json.dumps(m, sort_keys=True))
         dup_total = sum(max((x["ingest"]["duplicates"] for x in
                              [mm for mm in metrics if s <= mm.get("ts", 0) <= e]), default=0)
-                        for s, e, _, _ in runs)
+                        for s, e, _, _, _ in runs)
         diag("duplicates reported by ingest over all runs: %d" % dup_total)
     if not last_run:
         prev_rows, prev_max = nrows, maxid

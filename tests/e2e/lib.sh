@@ -9,10 +9,12 @@ set -u
 TE_BUILDDIR=${TE_BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TE_SRCDIR=${TE_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TINYEDGED=${TINYEDGED:-$TE_BUILDDIR/tinyedged}
+NODESIM=${NODESIM:-$TE_BUILDDIR/tinyedge-nodesim}
 T=$(mktemp -d "${TMPDIR:-/tmp}/te-e2e.XXXXXX")
 _t_n=0
 _t_fail=0
 _t_pids=""
+_t_mounts=""
 
 # Kill everything we started and remove the scratch dir.
 _t_cleanup() {
@@ -21,6 +23,9 @@ _t_cleanup() {
 		kill -9 "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	for p in $_t_mounts; do
+		umount -l "$p" 2>/dev/null
+	done
 	if [ "${TE_KEEP:-0}" = 1 ] || [ "$_t_fail" != 0 ]; then
 		echo "# scratch kept in $T"
 	else
@@ -28,6 +33,14 @@ _t_cleanup() {
 	fi
 }
 trap _t_cleanup EXIT
+
+# t_tmpfs DIR SIZE: a tmpfs of SIZE on DIR (made), unmounted at exit;
+# fails where the test may not mount.
+t_tmpfs() {
+	mkdir -p "$1" && mount -t tmpfs -o "size=$2,mode=0700" tmpfs "$1" \
+	    2>/dev/null || return 1
+	_t_mounts="$_t_mounts $1"
+}
 
 # Remember a pid to kill at exit.
 t_track() { _t_pids="$_t_pids $1"; }
