@@ -8,12 +8,14 @@
 #   (systemd-sysusers on a scratch root) that SupplementaryGroups= names.
 # - The system call filter fits: the daemon runs under strace -f through a
 #   short real session (-t as ExecStartPre does, then start with
-#   NOTIFY_SOCKET and the watchdog, CoAP and DTLS posts, an event published
-#   to a real mosquitto, SIGHUP, SIGTERM), and every system call it made is
+#   NOTIFY_SOCKET and the watchdog, CoAP and DTLS posts, a serial line on a
+#   pty, a tier-2 model run in the pool, events published to a real
+#   mosquitto, SIGHUP, SIGTERM), and every system call it made is
 #   allowed by the unit's SystemCallFilter= lines, the sets expanded with
 #   `systemd-analyze syscall-filter`.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-coap.sh"
+. "$(dirname "$0")/lib-tier2.sh"
 
 unit=$TE_BUILDDIR/systemd/tinyedged.service
 t_ok "unit file generated" test -f "$unit"
@@ -58,6 +60,8 @@ fi
 command -v strace > /dev/null || t_skip_all "strace not installed (scripts/deps)"
 command -v "$COAP_CLIENT" > /dev/null || t_skip_all "$COAP_CLIENT not installed"
 command -v mosquitto > /dev/null || t_skip_all "mosquitto not installed"
+command -v socat > /dev/null || t_skip_all "socat not installed"
+[ -r "$TE_MODELS/tflite/ad01_int8.tflite" ] || t_skip_all "no models in $TE_MODELS"
 
 MQTT_PORT=$(free_port)
 COAP_PORT=$(free_port udp)
@@ -70,9 +74,17 @@ printf 'd1 %s\n' "$(psk_hex secret-one-0123456789)" > "$T/psk"
 chmod 711 "$T"
 mkdir -m 700 "$T/data"
 chown nobody "$T/data" "$T/psk"
+# A serial link on a pty pair the daemon's user may open.
+socat pty,raw,echo=0,link="$T/a" pty,raw,echo=0,link="$T/b",perm=0666 \
+    2>> "$T/socat.log" &
+t_track $!
+wait_for 5 test -e "$T/a" -a -e "$T/b"
 write_conf "$T/d.ini" "log_level = debug" "[coap]" "listen = 127.0.0.1:$COAP_PORT" \
 	"dtls_listen = 127.0.0.1:$DTLS_PORT" "psk_file = $T/psk" \
-	"[mqtt]" "uri = tcp://127.0.0.1:$MQTT_PORT" "[summary]" "debounce = 0"
+	"[mqtt]" "uri = tcp://127.0.0.1:$MQTT_PORT" "[summary]" "debounce = 0" \
+	"[serial:s0]" "device = $T/b" "framing = lines" \
+	"[tier2:ad]" "model = $TE_MODELS/tflite/ad01_int8.tflite" "nodes = pump-*" \
+	"when = always" "output = anomaly"
 
 # A stand-in for systemd's notification socket: datagrams to a file.
 python3 - "$T/notify" "$T/notify.txt" <<'PY' &
@@ -115,7 +127,12 @@ U=coap://127.0.0.1:$COAP_PORT/v1/n
 t_is "plain POST: 2.04" "$(coap_code -m post -t 50 -e '{"seq":1,"model":"m","label":"yes","score":0.95}' "$U/n1/inference")" 2.04
 t_is "DTLS POST: 2.04" "$(coap_code -u d1 -k secret-one-0123456789 -m post -t 50 -e '{"seq":2,"model":"m","label":"yes","score":0.9}' "coaps://127.0.0.1:$DTLS_PORT/v1/n/d1/inference")" 2.04
 t_is "window POST: 2.04" "$(coap_code -m post -t 50 -e '{"seq":3,"interval_ms":10,"sensors":[{"name":"x"}],"values":[1,2,3]}' "$U/n1/window")" 2.04
+printf '{"type":"inference","node":"s1","seq":4,"model":"m","label":"yes","score":0.97}\n' > "$T/a"
+vector_window ad01_int8 0 5 "" 1 > "$T/ad0.json"
+t_is "tier-2 window POST: 2.04" "$(post_window pump-1 "$T/ad0.json")" 2.04
 t_ok "events reach the broker" wait_for 10 grep -q '^tinyedge/gw-test/events/.*"seq":2' "$T/sub.txt"
+t_ok "the serial line's event too" wait_for 10 grep -q '^tinyedge/gw-test/events/s1 .*"seq":4' "$T/sub.txt"
+t_ok "the tier-2 model ran" wait_for 20 tier2_count_is 1 "AND node = 'pump-1'"
 kill -HUP "$DAEMON_PID"
 t_ok "SIGHUP reload done" wait_for 10 daemon_log_has "reload: done"
 threads=$(awk '/^Threads:/ { print $2 }' "/proc/$DAEMON_PID/status")
