@@ -7,9 +7,9 @@
  * firmware developer reads it in a coap-client reply or a counter.  Unknown
  * JSON members are ignored so newer nodes can add fields.  Every JSON
  * string, key or value, must be UTF-8 without \u0000, checked on the raw
- * bytes before cJSON parses them.  What is stored
- * is a compact re-serialization without "node"/"type", so the same
- * reading looks the same whichever link it came over.
+ * bytes before cJSON parses them.  What is stored is a compact
+ * re-serialization without "node"/"type", so the same reading looks the
+ * same whichever link it came over.
  */
 #include <cJSON.h>
 #include <math.h>
