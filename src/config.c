@@ -13,13 +13,17 @@
  * canonical line.  The handler then knows exactly which line it is on.
  */
 #include <ctype.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -42,6 +46,7 @@ enum config_type {
 #define CF_REQUIRED	0x1	/* must be set in the file */
 #define CF_RELOAD	0x2	/* SIGHUP applies it without a restart */
 #define CF_NONEMPTY	0x4	/* an empty value is an error */
+#define CF_FILE		0x8	/* a file the daemon reads: must be readable */
 
 struct config_key {
 	const char	 *section;
@@ -150,7 +155,7 @@ static const struct config_key config_keys[] = {
 	  0, "plain UDP listener; empty = off" },
 	{ "coap", "dtls_listen", CT_HOSTPORT, "", NOBOUND, NULL, NULL, 0,
 	  "DTLS-PSK listener; empty = off" },
-	{ "coap", "psk_file", CT_STRING, "", NOBOUND, NULL, NULL, 0,
+	{ "coap", "psk_file", CT_STRING, "", NOBOUND, NULL, NULL, CF_FILE,
 	  "lines \"NODE_ID HEXKEY\"" },
 	{ "coap", "require_dtls", CT_BOOL, "false", NOBOUND, NULL, NULL, 0,
 	  "node data on the plain listener gets 4.01" },
@@ -175,13 +180,14 @@ static const struct config_key config_keys[] = {
 	{ "mqtt", "client_id", CT_STRING, "", NOBOUND, NULL, NULL, 0,
 	  "default tinyedge-<gateway.id>" },
 	{ "mqtt", "username", CT_STRING, "", NOBOUND, NULL, NULL, 0, "" },
-	{ "mqtt", "password_file", CT_STRING, "", NOBOUND, NULL, NULL, 0,
+	{ "mqtt", "password_file", CT_STRING, "", NOBOUND, NULL, NULL,
+	  CF_FILE,
 	  "file holding the password" },
-	{ "mqtt", "ca_file", CT_STRING, "", NOBOUND, NULL, NULL, 0,
+	{ "mqtt", "ca_file", CT_STRING, "", NOBOUND, NULL, NULL, CF_FILE,
 	  "CA bundle for ssl://" },
-	{ "mqtt", "cert_file", CT_STRING, "", NOBOUND, NULL, NULL, 0,
+	{ "mqtt", "cert_file", CT_STRING, "", NOBOUND, NULL, NULL, CF_FILE,
 	  "client certificate" },
-	{ "mqtt", "key_file", CT_STRING, "", NOBOUND, NULL, NULL, 0,
+	{ "mqtt", "key_file", CT_STRING, "", NOBOUND, NULL, NULL, CF_FILE,
 	  "client key" },
 	{ "mqtt", "topic_prefix", CT_STRING, "", NOBOUND, NULL,
 	  config_check_topic, 0, "default tinyedge/<gateway.id>" },
@@ -295,12 +301,16 @@ config_check_gateway_id(const char *s, char **cause)
 	return (parse_id(s, 64, "_-", cause));
 }
 
-/* A node id, [A-Za-z0-9_.-]{1,64}; empty allowed (unset). */
+/* A node id, [A-Za-z0-9_.-]{1,64} but not . or ..; empty = unset. */
 static int
 config_check_node_id(const char *s, char **cause)
 {
 	if (*s == '\0')
 		return (0);
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+		xasprintf(cause, "\"%s\" is not a node id", s);
+		return (-1);
+	}
 	return (parse_id(s, 64, "_.-", cause));
 }
 
@@ -772,6 +782,46 @@ config_cross_checks(struct config *cf)
 		    "mqtt.cert_file and mqtt.key_file go together");
 }
 
+/*
+ * Files the daemon opens (secrets, TLS material) must be readable by the
+ * user running the check: under systemd ExecStartPre= runs as the same
+ * dynamic user as the daemon, so a root-owned 0600 key fails here rather
+ * than at start or, worse, at the first SIGHUP.  Tier-2 model files are
+ * not CF_FILE: they may be installed later (docs/tier2.md).
+ */
+static void
+config_check_files(struct config *cf)
+{
+	const struct config_value	*v;
+	struct stat			 sb;
+	size_t				 i, k;
+	int				 fd;
+
+	for (i = 0; i < cf->nsects; i++) {
+		if (cf->sects[i].type == NULL)
+			continue;
+		for (k = 0; k < NKEYS; k++) {
+			v = &cf->sects[i].values[k];
+			if (!(config_keys[k].flags & CF_FILE) || v->set != 1 ||
+			    v->text == NULL || *v->text == '\0' ||
+			    strcmp(config_keys[k].section,
+			    cf->sects[i].type->name) != 0)
+				continue;
+			fd = open(v->text, O_RDONLY | O_NOCTTY | O_NONBLOCK |
+			    O_CLOEXEC);
+			if (fd == -1) {
+				config_error(cf, v->line, "cannot read %s: %s",
+				    v->text, strerror(errno));
+				continue;
+			}
+			if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode))
+				config_error(cf, v->line, "cannot read %s: %s",
+				    v->text, strerror(EISDIR));
+			close(fd);
+		}
+	}
+}
+
 /* [tier2:NAME]: feature parameters, and model shapes where they load. */
 static void
 config_check_tier2(struct config *cf)
@@ -898,6 +948,7 @@ config_load(const char *path, struct config **cfp, char **cause)
 		config_cross_checks(cf);
 		config_check_tier2(cf);
 	}
+	config_check_files(cf);
 	if (cf->nerrors != 0) {
 		all = xstrdup(cf->errors[0]);
 		for (i = 1; i < cf->nerrors; i++) {

@@ -4,7 +4,10 @@
  * Parses the options, loads the configuration (every problem printed as
  * FILE:LINE: message, exit 1), and either stops there (-t) or hands the
  * configuration to the daemon.  Never forks: systemd supervises us.
+ * Files are created owner-only (umask 077) before anything else runs.
  */
+#include <sys/stat.h>
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@ usage(FILE *f)
 	    DEFAULT_CONFIG);
 }
 
+/* Entry point: options, configuration, then the daemon's loop. */
 int
 main(int argc, char **argv)
 {
@@ -44,6 +48,12 @@ main(int argc, char **argv)
 	char		*cause = NULL, *nl;
 	int		 ch, check = 0, rv;
 
+	/*
+	 * Everything we create (store, journal, WAL) holds readings nobody
+	 * else should see: owner-only, whoever starts us and whatever their
+	 * umask (the unit's UMask=0077 says the same under systemd).
+	 */
+	umask(077);
 	log_init("tinyedged");
 	while ((ch = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (ch) {

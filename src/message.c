@@ -5,9 +5,11 @@
  *
  * Every check has a precise, short diagnostic naming the field, because a
  * firmware developer reads it in a coap-client reply or a counter.  Unknown
- * JSON members are ignored so newer nodes can add fields.  What is stored
- * is a compact re-serialization without "node"/"type", so the same
- * reading looks the same whichever link it came over.
+ * JSON members are ignored so newer nodes can add fields.  Every JSON
+ * string, key or value, must be UTF-8 without \u0000, checked on the raw
+ * bytes before cJSON parses them.  What is stored is a compact
+ * re-serialization without "node"/"type", so the same reading looks the
+ * same whichever link it came over.
  */
 #include <cJSON.h>
 #include <math.h>
@@ -52,10 +54,17 @@ message_type_name(enum message_type type)
 	return ("unknown");
 }
 
-/* Is this a valid node id, [A-Za-z0-9_.-]{1,64}? */
+/*
+ * Is this a valid node id, [A-Za-z0-9_.-]{1,64} but not "." or ".."?  The
+ * two dot names are refused because a node id becomes a path segment
+ * (/v1/n/{node}/, P/nodes/{node}/) where they mean "here" and "up".
+ */
 int
 message_node_valid(const char *s, size_t len)
 {
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' &&
+	    s[1] == '.'))
+		return (0);
 	return (parse_id_valid(s, len, MESSAGE_NODE_MAX, "_.-"));
 }
 
@@ -329,6 +338,73 @@ message_from_object(enum message_type type, const cJSON *o,
 	return (0);
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
+static size_t
+message_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t	 need, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return (1);
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		need = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		need = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		need = 4;
+		cp = p[0] & 0x07;
+	} else
+		return (0);	/* continuation byte, C0/C1 or F5..FF */
+	if (need > n)
+		return (0);
+	for (i = 1; i < need; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and beyond U+10FFFF. */
+	if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return (0);
+	return (need);
+}
+
+/*
+ * Check the raw text before cJSON sees it: cJSON copies string bytes as
+ * they are and decodes \u0000 into a NUL that silently cuts the C string
+ * short, so a label, key or node id could be stored as something else than
+ * what was sent.  Every byte must be UTF-8 (outside strings JSON is ASCII
+ * anyway), and no string may hold \u0000.
+ */
+static int
+message_json_scan(const unsigned char *p, size_t len, char **cause)
+{
+	size_t	i = 0, n;
+	int	in_string = 0;
+
+	while (i < len) {
+		if ((n = message_utf8_len(p + i, len - i)) == 0)
+			return (message_fail(cause, "invalid JSON: not UTF-8 "
+			    "at byte %zu", i));
+		if (n == 1 && p[i] == '"')
+			in_string = !in_string;
+		else if (n == 1 && p[i] == '\\' && in_string) {
+			if (i + 5 < len && p[i + 1] == 'u' &&
+			    memcmp(p + i + 2, "0000", 4) == 0)
+				return (message_fail(cause, "invalid JSON: "
+				    "\\u0000 in a string at byte %zu", i));
+			/* Skip the escaped character (ASCII when valid). */
+			if (i + 1 < len && p[i + 1] < 0x80)
+				i++;
+		}
+		i += n;
+	}
+	return (0);
+}
+
 /* Parse bytes as exactly one JSON object (nothing after it). */
 static cJSON *
 message_parse_object(const void *buf, size_t len, char **cause)
@@ -344,6 +420,8 @@ message_parse_object(const void *buf, size_t len, char **cause)
 		message_fail(cause, "invalid JSON: NUL byte");
 		return (NULL);
 	}
+	if (message_json_scan(buf, len, cause) != 0)
+		return (NULL);
 	o = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
 	if (o == NULL) {
 		end = cJSON_GetErrorPtr();

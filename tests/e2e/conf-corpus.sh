@@ -1,7 +1,8 @@
 #!/bin/bash
 # conf-corpus.sh - run `tinyedged -t` on every file of tests/conf.
 #
-# good/*.ini must print "configuration OK" and exit 0.  Each bad/*.ini
+# good/*.ini must print "configuration OK" and exit 0 (run from
+# tests/conf/good, whose files/ holds the secrets they name).  Each bad/*.ini
 # names, in its first line ("; expect: LINE: message"), the line and the
 # start of the message it must produce; the check wants exit status 1 and
 # an output line "FILE:LINE: message...".
@@ -9,8 +10,10 @@
 
 C=$TE_SRCDIR/tests/conf
 
+# Good files name their secrets relative to tests/conf/good (files/):
+# every file key must name a file -t can read.
 for f in "$C"/good/*.ini "$TE_SRCDIR"/conf/tinyedge.ini; do
-	out=$("$TINYEDGED" -t -c "$f" 2>&1)
+	out=$(cd "$C/good" && "$TINYEDGED" -t -c "$f" 2>&1)
 	rc=$?
 	t_is "good $(basename "$f"): exit 0" "$rc" 0
 	t_is "good $(basename "$f"): says OK" "$out" "configuration OK"

@@ -4,6 +4,7 @@
  * FILE:LINE, config_diff for reload, and that every key in the table is
  * documented in conf/tinyedge.ini and the tinyedge.ini(5) man page.
  */
+#include <sys/stat.h>
 #include <netinet/in.h>
 
 #include <check.h>
@@ -97,9 +98,13 @@ START_TEST(test_all_types)
 	const struct sockaddr	*sa;
 	const char *const	*names;
 	char *const		*l;
+	char			 text[2048], psk[64];
 	size_t			 n;
 
-	cf = load_ok(
+	/* psk_file must name a file we can read. */
+	snprintf(psk, sizeof psk, "%s/psk", tmpdir);
+	fclose(fopen(psk, "w"));
+	snprintf(text, sizeof text,
 	    "; comment\n"
 	    "# another\n"
 	    "[gateway]\n"
@@ -109,7 +114,7 @@ START_TEST(test_all_types)
 	    "[coap]\n"
 	    "listen = [::]:5699\n"
 	    "dtls_listen = 127.0.0.1:5684\n"
-	    "psk_file = /etc/tinyedge/psk\n"
+	    "psk_file = %s\n"
 	    "require_dtls = yes\n"
 	    "max_body = 128K\n"
 	    "[ serial:usb0 ]\n"
@@ -130,7 +135,8 @@ START_TEST(test_all_types)
 	    "[tier2:kws]\n"
 	    "model = /m.tflite\n"
 	    "threshold = 0.5\n"
-	    "when = always\n");
+	    "when = always\n", psk);
+	cf = load_ok(text);
 	ck_assert_str_eq(config_str(cf, "gateway", "id"), "gw_2");
 	ck_assert_uint_eq(config_ms(cf, "gateway", "node_timeout"), 90000);
 	sa = config_addr(cf, "coap", "listen");
@@ -208,6 +214,65 @@ START_TEST(test_errors_collected)
 	e = load_bad("[gateway]\nid = a\n[tier2:x]\n");
 	ck_assert_msg(strstr(e, ":3: [tier2:x] needs \"model\"") != NULL,
 	    "%s", e);
+	free(e);
+}
+END_TEST
+
+/*
+ * Secrets and TLS files must be readable when the file is loaded, each
+ * failure as FILE:LINE: cannot read PATH: reason, with the other errors.
+ */
+START_TEST(test_files_readable)
+{
+	char	 text[2048], key[64], dir[64], *e;
+	FILE	*f;
+
+	snprintf(key, sizeof key, "%s/key.pem", tmpdir);
+	f = fopen(key, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("key\n", f);
+	fclose(f);
+	snprintf(dir, sizeof dir, "%s/adir", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+
+	snprintf(text, sizeof text,
+	    "[gateway]\n"				/* 1 */
+	    "id = a\n"					/* 2 */
+	    "[coap]\n"					/* 3 */
+	    "dtls_listen = 127.0.0.1:5684\n"		/* 4 */
+	    "psk_file = %s/missing\n"			/* 5 */
+	    "[mqtt]\n"					/* 6 */
+	    "uri = ssl://127.0.0.1:8883\n"		/* 7 */
+	    "ca_file = %s\n"				/* 8 */
+	    "cert_file = %s\n"				/* 9 */
+	    "key_file = %s\n"				/* 10 */
+	    "password_file = %s/nope\n"			/* 11 */
+	    "qos = 7\n",				/* 12 */
+	    tmpdir, dir, key, key, tmpdir);
+	e = load_bad(text);
+	ck_assert_msg(strstr(e, ":5: cannot read ") != NULL &&
+	    strstr(e, "/missing: No such file or directory") != NULL, "%s", e);
+	ck_assert_msg(strstr(e, ":8: cannot read ") != NULL &&
+	    strstr(e, "/adir: Is a directory") != NULL, "%s", e);
+	ck_assert_msg(strstr(e, ":11: cannot read ") != NULL &&
+	    strstr(e, "/nope: No such file or directory") != NULL, "%s", e);
+	ck_assert_msg(strstr(e, ":9:") == NULL && strstr(e, ":10:") == NULL,
+	    "a readable file reported: %s", e);
+	ck_assert_msg(strstr(e, ":12: mqtt.qos:") != NULL, "%s", e);
+	free(e);
+
+	/* The same keys with readable files load. */
+	snprintf(text, sizeof text, "[gateway]\nid = a\n[coap]\n"
+	    "dtls_listen = 127.0.0.1:5684\npsk_file = %s\n[mqtt]\n"
+	    "uri = ssl://127.0.0.1:8883\nca_file = %s\ncert_file = %s\n"
+	    "key_file = %s\npassword_file = %s\n", key, key, key, key, key);
+	config_free(load_ok(text));
+
+	/* A serial node id may not be "." or "..". */
+	e = load_bad("[gateway]\nid = a\n[serial:s]\ndevice = /dev/x\n"
+	    "node = ..\n");
+	ck_assert_msg(strstr(e, ":5: serial.node: \"..\" is not a node id")
+	    != NULL, "%s", e);
 	free(e);
 }
 END_TEST
@@ -318,6 +383,7 @@ main(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_all_types);
 	tcase_add_test(tc, test_errors_collected);
+	tcase_add_test(tc, test_files_readable);
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_diff);
 	tcase_add_test(tc, test_keys_documented);

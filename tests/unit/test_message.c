@@ -107,6 +107,45 @@ static const struct json_case json_cases[] = {
 	{ WIN, "{\"seq\":1,\"interval_ms\":10,\"sensors\":[{\"name\":\"a\"}],"
 	    "\"values\":[[1]],\"label\":\"x\"}", "model: required" },
 
+	/*
+	 * Strings are UTF-8 without \u0000: cJSON would cut a C string at
+	 * the decoded NUL and pass any byte through.
+	 */
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"caf\xc3\xa9 \xf0\x9f\x90"
+	    "\xb1\",\"score\":0.5}", NULL },
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"a\\\\u0000\","
+	    "\"score\":0.5}", NULL },
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"\\\"q\\\"\","
+	    "\"score\":0.5}", NULL },
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"a\\u0000b\","
+	    "\"score\":0.5}", "\\u0000 in a string at byte 31" },
+	{ INF, "{\"seq\":1,\"model\":\"m\\u0000\",\"label\":\"l\","
+	    "\"score\":0.5}", "\\u0000 in a string" },
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"l\",\"score\":0.5,"
+	    "\"x\\u0000y\":1}", "\\u0000 in a string" },
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"l\",\"score\":0.5,"
+	    "\"scores\":{\"\\u0000\":0.5}}", "\\u0000 in a string" },
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"\xff\",\"score\":0.5}",
+	    "not UTF-8 at byte 30" },
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"\xc0\xaf\",\"score\":0.5}",
+	    "not UTF-8" },	/* overlong "/" */
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"\xe0\x80\xaf\","
+	    "\"score\":0.5}", "not UTF-8" },	/* overlong, 3 bytes */
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"\xed\xa0\x80\","
+	    "\"score\":0.5}", "not UTF-8" },	/* a UTF-16 surrogate */
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"\xf4\x90\x80\x80\","
+	    "\"score\":0.5}", "not UTF-8" },	/* above U+10FFFF */
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"\x80\",\"score\":0.5}",
+	    "not UTF-8" },	/* a lone continuation byte */
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"l\",\"score\":0.5,"
+	    "\"\xe2\x82\":1}", "not UTF-8" },	/* a cut sequence in a key */
+	{ INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"l\",\"score\":0.5}\xe2",
+	    "not UTF-8" },	/* cut at the end of the body */
+	{ HB, "{\"fw\":\"1.0\\u0000evil\"}", "\\u0000 in a string" },
+	{ HB, "{\"fw\":\"\xfe\"}", "not UTF-8" },
+	{ WIN, "{\"seq\":1,\"interval_ms\":10,\"sensors\":[{\"name\":"
+	    "\"\\u0000\"}],\"values\":[1]}", "\\u0000 in a string" },
+
 	{ HB, "", NULL },
 	{ HB, "{\"battery\":3.7,\"fw\":\"1.2.0\",\"seq\":9}", NULL },
 	{ HB, "{\"seq\":-9}", "seq: must be an integer" },
@@ -338,6 +377,21 @@ START_TEST(test_lines)
 	    -1);
 	ck_assert_ptr_nonnull(strstr(cause, "node: must be"));
 	free(cause);
+	l = "{\"type\":\"heartbeat\",\"node\":\"..\"}";
+	ck_assert_int_eq(message_parse_line(l, strlen(l), NULL, &m, &cause),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(cause, "node: must be"));
+	free(cause);
+	l = "{\"type\":\"heartbeat\",\"node\":\"a\\u0000b\"}";
+	ck_assert_int_eq(message_parse_line(l, strlen(l), NULL, &m, &cause),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(cause, "\\u0000 in a string"));
+	free(cause);
+	l = "{\"type\":\"heartbeat\",\"node\":\"a\xc3\"}";
+	ck_assert_int_eq(message_parse_line(l, strlen(l), NULL, &m, &cause),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(cause, "not UTF-8"));
+	free(cause);
 	l = "I (1234) main: booting";
 	ck_assert_int_eq(message_parse_line(l, strlen(l), NULL, &m, &cause),
 	    -1);
@@ -354,6 +408,13 @@ START_TEST(test_node_ids)
 	ck_assert(!message_node_valid("", 0));
 	ck_assert(!message_node_valid("a/b", 3));
 	ck_assert(!message_node_valid("a b", 3));
+	/* Path segments that mean "here" and "up". */
+	ck_assert(!message_node_valid(".", 1));
+	ck_assert(!message_node_valid("..", 2));
+	ck_assert(!message_node_valid("..x", 2));
+	ck_assert(message_node_valid("...", 3));
+	ck_assert(message_node_valid(".a", 2));
+	ck_assert(message_node_valid("a..", 3));
 	memset(long_id, 'x', sizeof long_id);
 	ck_assert(message_node_valid(long_id, 64));
 	ck_assert(!message_node_valid(long_id, 65));
