@@ -67,7 +67,12 @@ static struct {
 	uint64_t		 full_log_ms;
 } ic;
 
-/* Route libcoap's log lines into ours (and keep the last for causes). */
+/*
+ * Route libcoap's log lines into ours (and keep the last for causes).
+ * Once the listeners run, what libcoap says is about peers (one "Incomplete
+ * session timed out" per ClientHello of a flood): those lines share one
+ * rate limit, unless log_level is debug.
+ */
 static void
 ingest_coap_log(coap_log_t level, const char *message)
 {
@@ -79,6 +84,9 @@ ingest_coap_log(coap_log_t level, const char *message)
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	snprintf(ic.last_log, sizeof ic.last_log, "%s", line);
+	if (ic.polling && log_get_level() < LOG_LEVEL_DEBUG &&
+	    !ingest_coap_log_ok("libcoap"))
+		return;
 	if (level <= LOG_ERR)
 		log_warnx("coap: %s", line);
 	else if (level <= LOG_WARNING)

@@ -65,12 +65,15 @@ struct upload {
 
 static struct upload	block_up[BLOCK_MAX];
 
-/* Refusals for want of a slot, logged at most once per BLOCK_LOG_MS. */
+/*
+ * Refusals for want of a slot, by bound (0: per host, 1: the table), each
+ * logged at most once per BLOCK_LOG_MS with a count of those held back.
+ */
 static struct {
 	uint64_t	last_ms;
 	int		logged;
 	uint64_t	held;
-} block_full;
+} block_full[2];
 
 /* Two addresses are the same peer (address and port). */
 static int
@@ -122,19 +125,24 @@ ingest_coap_block_find(const struct block_key *k)
 	return (NULL);
 }
 
-/* Say (at most once per BLOCK_LOG_MS) that an upload was refused. */
+/* Say (once per BLOCK_LOG_MS and bound at most) that an upload was refused. */
 static void
-ingest_coap_block_refused(const char *why, uint64_t now)
+ingest_coap_block_refused(int bound, const char *why, uint64_t now)
 {
-	if (block_full.logged && now - block_full.last_ms < BLOCK_LOG_MS) {
-		block_full.held++;
+	char	more[64] = "";
+
+	if (block_full[bound].logged &&
+	    now - block_full[bound].last_ms < BLOCK_LOG_MS) {
+		block_full[bound].held++;
 		return;
 	}
-	log_info("coap: Block1 upload refused: %s (%" PRIu64 " more refused "
-	    "since the last line)", why, block_full.held);
-	block_full.logged = 1;
-	block_full.last_ms = now;
-	block_full.held = 0;
+	if (block_full[bound].held > 0)
+		snprintf(more, sizeof more, " (and %" PRIu64 " more since the "
+		    "last line)", block_full[bound].held);
+	log_info("coap: Block1 upload refused: %s%s", why, more);
+	block_full[bound].logged = 1;
+	block_full[bound].last_ms = now;
+	block_full[bound].held = 0;
 }
 
 /*
@@ -172,14 +180,14 @@ ingest_coap_block_slot(const coap_address_t *peer, uint64_t now)
 			host++;
 	}
 	if (host >= BLOCK_PER_PEER) {
-		ingest_coap_block_refused("this address has " 
+		ingest_coap_block_refused(0, "this address has "
 		    BLOCK_STR(BLOCK_PER_PEER) " uploads open (BLOCK_PER_PEER)",
 		    now);
 		return (NULL);
 	}
 	if (spare == NULL) {
-		ingest_coap_block_refused(BLOCK_STR(BLOCK_MAX) " uploads open "
-		    "(BLOCK_MAX)", now);
+		ingest_coap_block_refused(1, BLOCK_STR(BLOCK_MAX) " uploads "
+		    "open (BLOCK_MAX)", now);
 		return (NULL);
 	}
 	if (spare->used)
