@@ -89,6 +89,7 @@ t_is "its Block1 upload: 4.01 at the first block" "${got%% *}" 4.01
 
 # --- unknown PSK identities -------------------------------------------------
 hostile_id=$'evil\nFAKE: root login\x01'
+id_t0=$(date +%s)
 for i in $(seq 10); do
 	timeout 5 openssl s_client -dtls1_2 -quiet -connect "127.0.0.1:$DTLS_PORT" \
 		-psk_identity "$hostile_id" -psk 00112233445566778899aabbccddeeff \
@@ -97,9 +98,12 @@ done
 t_ok "an identity with a newline and a control byte is logged escaped" \
 	wait_for 3 daemon_log_has 'unknown identity "evil\\x0aFAKE: root login\\x01"'
 t_is "on one line: nothing forged a line of its own" "$(grep -ac '^FAKE' "$T/daemon.log")" 0
-t_is "10 refused handshakes in a few seconds: one line (rate-limited)" \
-	"$(daemon_log_count 'unknown identity')" 1
-id_flood_end=$(date +%s)
+# One line per 10 s per address: one line, unless the machine is so slow
+# that the 10 attempts took longer than the window.
+id_lines=$(daemon_log_count 'unknown identity')
+id_most=$((1 + ($(date +%s) - id_t0) / 10))
+t_ok "10 refused handshakes: $id_lines line(s), at most $id_most (rate-limited)" \
+	test "$id_lines" -ge 1 -a "$id_lines" -le "$id_most"
 
 # --- keys: a short one is an error; a removed one closes open sessions -------
 printf 'd1 %s\nd9 %s\n' "$K1" "$(psk_hex short-key)" > "$T/psk-short"
@@ -193,8 +197,12 @@ before=$(daemon_log_count 'unknown identity')
 timeout 5 openssl s_client -dtls1_2 -quiet -connect "127.0.0.1:$DTLS_PORT" -psk_identity "$hostile_id" \
 	-psk 00112233445566778899aabbccddeeff -cipher PSK < /dev/null > /dev/null 2>&1
 t_ok "10 s later the next unknown identity is logged" wait_for 3 _t_more_than "$before" 'unknown identity'
-held=$(grep -ao '[0-9]* more lines about 127.0.0.1 were not logged' "$T/daemon.log" | head -n 1 | cut -d' ' -f1)
-t_ok "with the count of those held back (${held:-none} >= 9)" test "${held:-0}" -ge 9
+# Every refused identity is either logged or counted in a later line:
+# 10 + d1's (at least 1) + this one.
+held=$(grep -ao '[0-9]* more lines about 127.0.0.1 were not logged' "$T/daemon.log" |
+	awk '{ n += $1 } END { print n + 0 }')
+seen=$((held + $(daemon_log_count 'unknown identity')))
+t_ok "and every refused identity is logged or counted as held back ($seen >= 12)" test "$seen" -ge 12
 t_ok "daemon still running" kill -0 "$DAEMON_PID"
 stop_daemon
 t_is "daemon stops cleanly" "$EXIT_RC" 0
