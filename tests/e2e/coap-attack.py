@@ -171,6 +171,7 @@ class Client:
         return None
 
     def close(self):
+        """Close the socket (the daemon keeps the session until idle)."""
         self.sock.close()
 
 
@@ -182,6 +183,7 @@ def blocks(body, szx):
 
 
 def read_body(a):
+    """The request body: --file's bytes, or --payload."""
     if a.file:
         with open(a.file, "rb") as f:
             return f.read()
@@ -189,6 +191,7 @@ def read_body(a):
 
 
 def cmd_msg(a):
+    """One request with the options given; prints the answer."""
     c = Client(a.host, a.port, a.src, a.sport)
     block = tuple(int(x) for x in a.block.split(",")) if a.block else None
     rtag = bytes.fromhex(a.rtag) if a.rtag is not None else None
@@ -196,6 +199,7 @@ def cmd_msg(a):
 
 
 def cmd_upload(a):
+    """A whole body by Block1, stopping at the first answer not 2.31."""
     c = Client(a.host, a.port, a.src, a.sport)
     body = read_body(a)
     rtag = bytes.fromhex(a.rtag) if a.rtag is not None else None
@@ -397,6 +401,7 @@ def cmd_dtls(a):
 
 
 def main():
+    """Parse the command line and run one command."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
@@ -458,6 +463,8 @@ def main():
     a = p.parse_args()
     if hasattr(a, "n"):
         a.n = min(a.n, 5000)    # every loop bounded
+    if hasattr(a, "total"):
+        a.total = min(a.total, 64 << 20)
     a.fn(a)
 
 

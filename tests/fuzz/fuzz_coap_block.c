@@ -19,6 +19,7 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/* One input: a sequence of block puts, checked as they go. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

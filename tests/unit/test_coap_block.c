@@ -82,6 +82,7 @@ body(const struct upload *u)
 	return (s);
 }
 
+/* Blocks in order make one body; the block acknowledged last may repeat. */
 START_TEST(test_in_order)
 {
 	coap_address_t		 a = peer(1, 5000);
