@@ -62,12 +62,17 @@ static struct {
 	int			 dtls;		/* DTLS set up */
 	char			 last_log[256];
 	struct coap_log_source	 logsrc[COAP_LOG_SOURCES];
-	size_t			 sessions;	/* server sessions now */
+	size_t			 sessions;	/* plain UDP sessions now */
 	size_t			 max_sessions;
 	uint64_t		 full_log_ms;
 } ic;
 
-/* Route libcoap's log lines into ours (and keep the last for causes). */
+/*
+ * Route libcoap's log lines into ours (and keep the last for causes).
+ * Once the listeners run, what libcoap says is about peers (one "Incomplete
+ * session timed out" per ClientHello of a flood): those lines share one
+ * rate limit, unless log_level is debug.
+ */
 static void
 ingest_coap_log(coap_log_t level, const char *message)
 {
@@ -79,6 +84,9 @@ ingest_coap_log(coap_log_t level, const char *message)
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	snprintf(ic.last_log, sizeof ic.last_log, "%s", line);
+	if (ic.polling && log_get_level() < LOG_LEVEL_DEBUG &&
+	    !ingest_coap_log_ok("libcoap"))
+		return;
 	if (level <= LOG_ERR)
 		log_warnx("coap: %s", line);
 	else if (level <= LOG_WARNING)
@@ -90,12 +98,14 @@ ingest_coap_log(coap_log_t level, const char *message)
 /*
  * May a line caused by this source be logged now?  One per
  * COAP_LOG_EVERY_MS per source; the table forgets its least recent source.
+ * The loop's monotonic clock: a wall clock stepped back would silence a
+ * source for as long as the step.
  */
 int
 ingest_coap_log_ok(const char *source)
 {
 	struct coap_log_source	*e, *lru = &ic.logsrc[0];
-	uint64_t		 now = daemon_now_ms(), held;
+	uint64_t		 now = uv_now(daemon_loop()), held;
 	size_t			 i;
 
 	for (i = 0; i < COAP_LOG_SOURCES; i++) {
@@ -157,31 +167,52 @@ ingest_coap_address(const struct sockaddr *sa, coap_address_t *addr)
 }
 
 /*
- * libcoap's session events: count server sessions (and say when a listener
- * reaches coap.max_sessions, where libcoap starts dropping the oldest idle
- * one); DTLS ones are also tracked by ingest_coap_dtls.c.
+ * Say, at most once per COAP_LOG_EVERY_MS, that the client sessions reached
+ * coap.max_sessions.  Only established sessions count: plain UDP ones and
+ * DTLS ones whose handshake finished; DTLS hellos still handshaking are
+ * bounded by coap.max_handshakes instead and are reported apart.
+ */
+static void
+ingest_coap_sessions_check(void)
+{
+	size_t		dtls = 0, hs = 0;
+	uint64_t	now = uv_now(daemon_loop());
+
+	if (ic.dtls)
+		ingest_coap_dtls_counts(&dtls, &hs);
+	if (ic.sessions + dtls < ic.max_sessions ||
+	    now - ic.full_log_ms < COAP_LOG_EVERY_MS)
+		return;
+	ic.full_log_ms = now;
+	log_info("coap: %zu established client sessions (%zu plain, %zu DTLS; "
+	    "%zu DTLS handshakes not counted): the oldest idle ones are "
+	    "dropped (coap.max_sessions %zu)", ic.sessions + dtls, ic.sessions,
+	    dtls, hs, ic.max_sessions);
+}
+
+/*
+ * libcoap's session events: count plain server sessions (libcoap makes a
+ * DTLS one at the first hello, before its peer is verified: those are
+ * counted by ingest_coap_dtls.c once their handshake is done).
  */
 static int
 ingest_coap_event(coap_session_t *s, const coap_event_t ev)
 {
-	uint64_t	now;
+	int	plain;
 
 	if (s == NULL)
 		return (0);
-	if (ev == COAP_EVENT_SERVER_SESSION_NEW) {
-		ic.sessions++;
-		now = daemon_now_ms();
-		if (ic.sessions >= ic.max_sessions &&
-		    now - ic.full_log_ms >= COAP_LOG_EVERY_MS) {
-			ic.full_log_ms = now;
-			log_info("coap: %zu client sessions: the oldest idle "
-			    "ones are dropped (coap.max_sessions)",
-			    ic.sessions);
-		}
-	} else if (ev == COAP_EVENT_SERVER_SESSION_DEL && ic.sessions > 0)
-		ic.sessions--;
-	if (ic.dtls && coap_session_get_proto(s) == COAP_PROTO_DTLS)
+	plain = coap_session_get_proto(s) == COAP_PROTO_UDP;
+	if (ic.dtls && !plain)
 		ingest_coap_dtls_event(s, ev);
+	if (ev == COAP_EVENT_SERVER_SESSION_NEW && plain) {
+		ic.sessions++;
+		ingest_coap_sessions_check();
+	} else if (ev == COAP_EVENT_DTLS_CONNECTED)
+		ingest_coap_sessions_check();
+	else if (ev == COAP_EVENT_SERVER_SESSION_DEL && plain &&
+	    ic.sessions > 0)
+		ic.sessions--;
 	return (0);
 }
 
@@ -383,8 +414,8 @@ ingest_coap_status(char *buf, size_t len)
 	}
 	if (ic.dtls)
 		ingest_coap_dtls_counts(&dtls, &hs);
-	n = snprintf(buf, len, "coap %zu sessions (%zu DTLS, %zu "
-	    "handshaking), %zu uploads", ic.sessions, dtls, hs,
+	n = snprintf(buf, len, "coap %zu sessions (%zu DTLS), %zu DTLS "
+	    "handshaking, %zu uploads", ic.sessions + dtls, dtls, hs,
 	    ingest_coap_block_count());
 	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
 }

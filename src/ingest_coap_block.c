@@ -10,19 +10,28 @@
  * Size1 against max_body, content-format) before it calls us; every later
  * block must continue an upload we hold, in order.
  *
+ * An upload is keyed by its peer (address and port: with DTLS that is the
+ * session), its node resource and its Request-Tag option (RFC 9175): a
+ * node may send two bodies to one resource at once under two tags, and
+ * they must not be spliced into one.  No Request-Tag is a tag of its own.
+ *
  * Bounds: a body grows block by block up to the caller's maximum (never
- * allocated from Size1); at most BLOCK_MAX uploads are open at once and at
- * most BLOCK_PER_PEER from one peer address (a new one replaces that peer's
- * or everyone's least recently used); an upload with no block for
- * BLOCK_IDLE_MS is dropped by the housekeeping check.  A block that does
- * not continue an open upload (a lone block with num != 0, a gap, a change
- * of content-format) is not a body: 4.08.
+ * allocated from Size1); at most BLOCK_MAX uploads receive blocks at once
+ * and at most BLOCK_PER_PEER from one host (any port).  Past a bound a new
+ * upload is refused (BLOCK_BUSY: the caller answers 5.03 with Max-Age) and
+ * the bound is logged, at most once per BLOCK_LOG_MS; uploads in progress
+ * are never evicted for a newcomer.  An upload with no block for
+ * BLOCK_IDLE_MS is dropped by the housekeeping check (or when its slot is
+ * wanted).  A block that does not continue an open upload (a lone block
+ * with num != 0, a gap, a change of content-format, a different
+ * Request-Tag) is not a body: 4.08.
  *
  * A finished upload keeps its slot (without its buffer) until it idles
  * out, with the answer its last block got: a node whose final ACK was lost
  * retransmits that block and gets the same answer again, instead of a 4.08
  * that would make it send the whole body once more.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +39,20 @@
 #include <coap3/coap.h>
 
 #include "ingest_coap_int.h"
+#include "log.h"
 #include "xmalloc.h"
+
+#define BLOCK_LOG_MS	10000	/* one "refused" line per this at most */
+#define BLOCK_XSTR(n)	#n
+#define BLOCK_STR(n)	BLOCK_XSTR(n)
 
 /* One upload in progress. */
 struct upload {
 	coap_address_t	 peer;
 	char		 node[MESSAGE_NODE_MAX + 1];
 	int		 type;		/* enum message_type */
+	uint8_t		 rtag[BLOCK_RTAG_MAX];
+	int		 rtaglen;	/* -1: no Request-Tag option */
 	int		 cf;		/* content-format of the first block */
 	uint8_t		*buf;
 	size_t		 len, cap;
@@ -48,6 +64,16 @@ struct upload {
 };
 
 static struct upload	block_up[BLOCK_MAX];
+
+/*
+ * Refusals for want of a slot, by bound (0: per host, 1: the table), each
+ * logged at most once per BLOCK_LOG_MS with a count of those held back.
+ */
+static struct {
+	uint64_t	last_ms;
+	int		logged;
+	uint64_t	held;
+} block_full[2];
 
 /* Two addresses are the same peer (address and port). */
 static int
@@ -76,55 +102,97 @@ ingest_coap_block_free(struct upload *u)
 	memset(u, 0, sizeof *u);
 }
 
-/* The open upload of this peer for this node resource, or NULL. */
+/*
+ * The upload of this key (peer, node resource, Request-Tag), or NULL.
+ * RFC 9175: uploads with different Request-Tags are different bodies, and
+ * an absent Request-Tag is a value of its own, distinct from an empty one.
+ */
 static struct upload *
-ingest_coap_block_find(const coap_address_t *peer, const char *node,
-    int type)
+ingest_coap_block_find(const struct block_key *k)
 {
-	size_t	i;
+	struct upload	*u;
+	size_t		 i;
 
 	for (i = 0; i < BLOCK_MAX; i++) {
-		if (block_up[i].used && block_up[i].type == type &&
-		    strcmp(block_up[i].node, node) == 0 &&
-		    ingest_coap_block_same_peer(&block_up[i].peer, peer))
-			return (&block_up[i]);
+		u = &block_up[i];
+		if (u->used && u->type == k->type &&
+		    u->rtaglen == k->rtaglen && (k->rtaglen <= 0 ||
+		    memcmp(u->rtag, k->rtag, (size_t)k->rtaglen) == 0) &&
+		    strcmp(u->node, k->node) == 0 &&
+		    ingest_coap_block_same_peer(&u->peer, k->peer))
+			return (u);
 	}
 	return (NULL);
 }
 
+/* Say (once per BLOCK_LOG_MS and bound at most) that an upload was refused. */
+static void
+ingest_coap_block_refused(int bound, const char *why, uint64_t now)
+{
+	char	more[64] = "";
+
+	if (block_full[bound].logged &&
+	    now - block_full[bound].last_ms < BLOCK_LOG_MS) {
+		block_full[bound].held++;
+		return;
+	}
+	if (block_full[bound].held > 0)
+		snprintf(more, sizeof more, " (and %" PRIu64 " more since the "
+		    "last line)", block_full[bound].held);
+	log_info("coap: Block1 upload refused: %s%s", why, more);
+	block_full[bound].logged = 1;
+	block_full[bound].last_ms = now;
+	block_full[bound].held = 0;
+}
+
 /*
- * A slot for a new upload: a free one if this host is under its bound and
- * the table has room, else the least recently used of this host (when it
- * is at its bound) or of everyone.
+ * A slot for a new upload, or NULL when the bounds are reached: this host
+ * already has BLOCK_PER_PEER uploads receiving blocks, or all BLOCK_MAX
+ * slots hold uploads receiving blocks.  A finished upload (kept only to
+ * answer a repeat of its last block) or an idle one gives way to a new
+ * upload.  Uploads in progress are never evicted: a peer opening many
+ * uploads must not be able to cut short the uploads of others.
  */
 static struct upload *
-ingest_coap_block_slot(const coap_address_t *peer)
+ingest_coap_block_slot(const coap_address_t *peer, uint64_t now)
 {
-	struct upload	*u, *lru_host = NULL, *lru = NULL, *free_slot = NULL;
-	size_t		 i, host = 0;
+	struct upload	*u, *spare = NULL;
+	size_t		 i, host = 0, busy = 0;
 
 	for (i = 0; i < BLOCK_MAX; i++) {
 		u = &block_up[i];
+		if (u->used && !u->finished && now - u->last_ms >=
+		    BLOCK_IDLE_MS)
+			ingest_coap_block_free(u);
 		if (!u->used) {
-			if (free_slot == NULL)
-				free_slot = u;
+			if (spare == NULL || spare->used)
+				spare = u;
 			continue;
 		}
-		if (lru == NULL || u->last_ms < lru->last_ms)
-			lru = u;
-		if (!ingest_coap_block_same_host(&u->peer, peer))
+		if (u->finished) {
+			if (spare == NULL || (spare->used &&
+			    u->last_ms < spare->last_ms))
+				spare = u;
 			continue;
-		host++;
-		if (lru_host == NULL || u->last_ms < lru_host->last_ms)
-			lru_host = u;
+		}
+		busy++;
+		if (ingest_coap_block_same_host(&u->peer, peer))
+			host++;
 	}
-	if (host >= BLOCK_PER_PEER)
-		u = lru_host;
-	else
-		u = free_slot != NULL ? free_slot : lru;
-	if (u->used)
-		ingest_coap_block_free(u);
-	return (u);
+	if (host >= BLOCK_PER_PEER) {
+		ingest_coap_block_refused(0, "this address has "
+		    BLOCK_STR(BLOCK_PER_PEER) " uploads open (BLOCK_PER_PEER)",
+		    now);
+		return (NULL);
+	}
+	if (spare == NULL) {
+		ingest_coap_block_refused(1, BLOCK_STR(BLOCK_MAX) " uploads "
+		    "open (BLOCK_MAX)", now);
+		return (NULL);
+	}
+	if (spare->used)
+		ingest_coap_block_free(spare);
+	return (spare);
 }
 
 /* Append a block's bytes, growing the buffer by doubling up to max. */
@@ -151,21 +219,24 @@ ingest_coap_block_append(struct upload *u, const uint8_t *data, size_t len,
 }
 
 /*
- * Take one block of node's type resource from peer.  b is the request's
- * Block1 option; max the body limit (max_body).  On BLOCK_DONE *out is the
- * finished upload: read its body with ingest_coap_block_body(), then hand it
- * back with ingest_coap_block_done().
+ * Take one block of an upload: k says whose (peer, node resource,
+ * Request-Tag), b is the request's Block1 option, max the body limit
+ * (max_body).  On BLOCK_DONE *out is the finished upload: read its body
+ * with ingest_coap_block_body(), then hand it back with
+ * ingest_coap_block_done().
  */
 enum block_step
-ingest_coap_block_put(const coap_address_t *peer, const char *node, int type,
-    int cf, const coap_block_b_t *b, const uint8_t *data, size_t len,
-    size_t max, uint64_t now, struct upload **out)
+ingest_coap_block_put(const struct block_key *k, int cf,
+    const coap_block_b_t *b, const uint8_t *data, size_t len, size_t max,
+    uint64_t now, struct upload **out)
 {
 	struct upload	*u;
 	size_t		 size = (size_t)1 << (b->szx + 4), offset;
 
 	*out = NULL;
-	u = ingest_coap_block_find(peer, node, type);
+	if (k->rtaglen > BLOCK_RTAG_MAX)
+		return (BLOCK_INCOMPLETE);
+	u = ingest_coap_block_find(k);
 	if (u != NULL && u->finished && b->num != 0) {
 		if (b->num + 1 != u->next || b->m)
 			return (BLOCK_INCOMPLETE);
@@ -177,11 +248,15 @@ ingest_coap_block_put(const coap_address_t *peer, const char *node, int type,
 		/* A first block (re)starts the upload. */
 		if (u != NULL)
 			ingest_coap_block_free(u);
-		u = ingest_coap_block_slot(peer);
+		if ((u = ingest_coap_block_slot(k->peer, now)) == NULL)
+			return (BLOCK_BUSY);
 		u->used = 1;
-		u->peer = *peer;
-		snprintf(u->node, sizeof u->node, "%s", node);
-		u->type = type;
+		u->peer = *k->peer;
+		snprintf(u->node, sizeof u->node, "%s", k->node);
+		u->type = k->type;
+		u->rtaglen = k->rtaglen;
+		if (k->rtaglen > 0)
+			memcpy(u->rtag, k->rtag, (size_t)k->rtaglen);
 		u->cf = cf;
 	} else if (u == NULL || u->cf != cf)
 		return (BLOCK_INCOMPLETE);

@@ -18,7 +18,12 @@
  * use, so a slow flood cannot hold every slot; libcoap itself keeps the
  * unverified one-packet hellos at most 30 s each, up to max_handshakes.
  * Closing is coap_session_disconnected(): the session loses its TLS state
- * and libcoap frees it at its next timer pass.
+ * and libcoap frees it at its next timer pass.  Ages are taken from the
+ * loop's monotonic clock (uv_now), never the wall clock, which may step.
+ *
+ * Counts: libcoap makes a session at the first ClientHello, before the
+ * cookie exchange; only sessions whose handshake finished are counted as
+ * established (against coap.max_sessions), the rest as handshakes.
  */
 #include <sys/stat.h>
 
@@ -55,6 +60,7 @@ struct dtls_session {
 	coap_session_t	*s;
 	uint64_t	 since_ms;
 	int		 connected;	/* handshake done */
+	int		 established;	/* it was done once (for counts) */
 	int		 close;		/* disconnect after this I/O pass */
 };
 
@@ -260,11 +266,11 @@ ingest_coap_dtls_event(coap_session_t *s, coap_event_t ev)
 		t = &dt.sess[dt.nsess++];
 		memset(t, 0, sizeof *t);
 		t->s = s;
-		t->since_ms = daemon_now_ms();
+		t->since_ms = uv_now(daemon_loop());
 		break;
 	case COAP_EVENT_DTLS_CONNECTED:
 		if (t != NULL)
-			t->connected = 1;
+			t->connected = t->established = 1;
 		break;
 	case COAP_EVENT_SERVER_SESSION_DEL:
 		if (t != NULL)
@@ -323,7 +329,7 @@ void
 ingest_coap_dtls_after_io(void)
 {
 	struct dtls_session	*t, *oldest;
-	uint64_t		 now = daemon_now_ms();
+	uint64_t		 now = uv_now(daemon_loop());
 	size_t			 i, busy;
 
 	for (i = 0; i < dt.nsess; i++)
@@ -410,16 +416,20 @@ ingest_coap_dtls_reload(void)
 			    "its key was removed or changed");
 }
 
-/* Sessions tracked now, and how many of them are still handshaking. */
+/*
+ * Sessions whose handshake finished (until libcoap frees them), and those
+ * still handshaking: hellos and verified handshakes not yet done.
+ */
 void
-ingest_coap_dtls_counts(size_t *sessions, size_t *handshakes)
+ingest_coap_dtls_counts(size_t *established, size_t *handshakes)
 {
 	size_t	i;
 
-	*sessions = dt.nsess;
-	*handshakes = 0;
-	for (i = 0; i < dt.nsess; i++)
-		*handshakes += !dt.sess[i].connected;
+	*established = *handshakes = 0;
+	for (i = 0; i < dt.nsess; i++) {
+		*established += dt.sess[i].established;
+		*handshakes += !dt.sess[i].established;
+	}
 }
 
 /* Free the keys and the table (the context is gone). */

@@ -21,6 +21,7 @@
 #define BLOCK_MAX		64	/* uploads open at once */
 #define BLOCK_PER_PEER		32	/* of them from one address */
 #define BLOCK_IDLE_MS		30000	/* an upload without blocks is dropped */
+#define BLOCK_RTAG_MAX		8	/* Request-Tag bytes (RFC 9175) */
 
 /* What one Block1 block did (ingest_coap_block_put). */
 enum block_step {
@@ -30,6 +31,16 @@ enum block_step {
 	BLOCK_REPEAT,		/* the last block of a finished upload again */
 	BLOCK_INCOMPLETE,	/* does not continue an upload we hold (4.08) */
 	BLOCK_TOO_LARGE,	/* over the body limit (4.13) */
+	BLOCK_BUSY,		/* a new upload past the bounds (5.03) */
+};
+
+/* Whose upload a block belongs to. */
+struct block_key {
+	const coap_address_t	*peer;
+	const char		*node;
+	int			 type;		/* enum message_type */
+	const uint8_t		*rtag;		/* Request-Tag value */
+	int			 rtaglen;	/* -1: no Request-Tag */
 };
 
 struct upload;
@@ -58,9 +69,9 @@ const char	*ingest_coap_source(const coap_session_t *, char *, size_t);
 void		 ingest_coap_req_stop(void);
 
 /* ingest_coap_block.c */
-enum block_step	 ingest_coap_block_put(const coap_address_t *, const char *,
-		    int, int, const coap_block_b_t *, const uint8_t *, size_t,
-		    size_t, uint64_t, struct upload **);
+enum block_step	 ingest_coap_block_put(const struct block_key *, int,
+		    const coap_block_b_t *, const uint8_t *, size_t, size_t,
+		    uint64_t, struct upload **);
 const uint8_t	*ingest_coap_block_body(const struct upload *, size_t *);
 void		 ingest_coap_block_done(struct upload *, int);
 int		 ingest_coap_block_code(const struct upload *);

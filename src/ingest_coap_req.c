@@ -282,7 +282,9 @@ ingest_coap_first_checks(struct coap_req *r, size_t len)
 static int
 ingest_coap_body(struct coap_req *r, const uint8_t **data, size_t *len)
 {
-	const coap_address_t	*peer;
+	struct block_key	 k;
+	coap_opt_iterator_t	 it;
+	coap_opt_t		*rtag;
 	size_t			 offset, total, max;
 	enum block_step		 step;
 
@@ -297,10 +299,20 @@ ingest_coap_body(struct coap_req *r, const uint8_t **data, size_t *len)
 	if (r->block.num == 0 && ingest_coap_first_checks(r, *len) != 0)
 		return (-1);
 	max = config_bytes(daemon_config(), "coap", "max_body");
-	peer = coap_session_get_addr_remote(r->session);
+	/* Keyed by peer, resource and Request-Tag (RFC 9175). */
+	memset(&k, 0, sizeof k);
+	k.peer = coap_session_get_addr_remote(r->session);
+	k.node = r->node;
+	k.type = (int)r->type;
+	k.rtaglen = -1;
+	if ((rtag = coap_check_option(r->request, COAP_OPTION_RTAG,
+	    &it)) != NULL) {
+		k.rtag = coap_opt_value(rtag);
+		k.rtaglen = (int)coap_opt_length(rtag);
+	}
 	/* Upload ages use the loop's monotonic clock (wall time may step). */
-	step = ingest_coap_block_put(peer, r->node, (int)r->type, r->cf,
-	    &r->block, *data, *len, max, uv_now(daemon_loop()), &r->upload);
+	step = ingest_coap_block_put(&k, r->cf, &r->block, *data, *len, max,
+	    uv_now(daemon_loop()), &r->upload);
 	switch (step) {
 	case BLOCK_MORE:
 	case BLOCK_AGAIN:
@@ -324,6 +336,12 @@ ingest_coap_body(struct coap_req *r, const uint8_t **data, size_t *len)
 		return (-1);
 	case BLOCK_TOO_LARGE:
 		ingest_coap_too_large(r->response, max);
+		return (-1);
+	case BLOCK_BUSY:
+		ingest_coap_max_age(r->response);
+		ingest_coap_reject(r->response,
+		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
+		    "too many uploads open: try again later");
 		return (-1);
 	case BLOCK_INCOMPLETE:
 		break;
