@@ -65,6 +65,7 @@ static struct {
 	int		 json;
 	FILE		*acked_log;
 	uint64_t	 sent, acked, failed;
+	uint64_t	 acked_bytes;	/* body bytes of acked requests */
 	double		*lat;
 	size_t		 nlat, szlat;
 	volatile sig_atomic_t stop;
@@ -229,6 +230,7 @@ sim_finish(struct sim_node *nd, struct sim_req *r, int ok)
 
 	if (ok) {
 		sim.acked++;
+		sim.acked_bytes += r->len;
 		sim_latency(ms);
 		if (sim.acked_log != NULL)
 			fprintf(sim.acked_log, "%s %u %u %s %s %.4f\n", nd->id,
@@ -493,6 +495,7 @@ sim_send(struct sim_node *nd)
 	}
 	r->used = 1;
 	r->blockwise = len > SIM_BLOCK_MIN;
+	r->len = len;
 	r->sent_ms = nodesim_now_ms();
 	nd->outstanding++;
 	sim.sent++;
@@ -567,11 +570,13 @@ sim_result(double start)
 	qsort(sim.lat, sim.nlat, sizeof *sim.lat, sim_cmp);
 	if (sim.json)
 		printf("{\"sent\":%llu,\"acked\":%llu,\"failed\":%llu,"
-		    "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"seconds\":%.3f}\n",
+		    "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"seconds\":%.3f,"
+		    "\"acked_bytes\":%llu}\n",
 		    (unsigned long long)sim.sent,
 		    (unsigned long long)sim.acked,
 		    (unsigned long long)sim.failed, sim_pct(0.5), sim_pct(0.99),
-		    (nodesim_now_ms() - start) / 1000);
+		    (nodesim_now_ms() - start) / 1000,
+		    (unsigned long long)sim.acked_bytes);
 	else
 		printf("sent=%llu acked=%llu failed=%llu p50_ms=%.3f "
 		    "p99_ms=%.3f\n", (unsigned long long)sim.sent,

@@ -22,6 +22,7 @@ struct sim_req {
 	uint32_t	 seq;
 	int		 type;		/* 1 inference, 2 window */
 	int		 blockwise;	/* body too big for one datagram */
+	size_t		 len;		/* body bytes */
 	char		 label[16];
 	double		 score;
 };

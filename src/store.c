@@ -109,6 +109,7 @@ static struct {
 	void			*hook_arg[STORE_MAX_HOOKS];
 	size_t			 nhooks;
 	store_rollback_cb	 rollback;
+	store_precommit_cb	 precommit;
 	/*
 	 * Message ids are ours, never reused: a row deleted once
 	 * summarized must not have its id handed out again, or the summary
@@ -554,6 +555,12 @@ store_commit(void)
 		st.commit_due = 1;
 		return;
 	}
+	/* The stages' last writes of this transaction join it. */
+	if (st.precommit != NULL) {
+		st.precommit();
+		if (!st.in_txn)
+			return;		/* a write failed: rolled back */
+	}
 	if (st.txn_rseq > st.committed &&
 	    store_state_set_int("journal", (int64_t)st.txn_rseq) != 0)
 		return;
@@ -778,6 +785,13 @@ store_add_message_hook(store_msg_hook fn, void *arg)
 		fatalx("store: too many message hooks");
 	st.hook[st.nhooks] = fn;
 	st.hook_arg[st.nhooks++] = arg;
+}
+
+/* Call fn inside each transaction just before it commits. */
+void
+store_set_precommit(store_precommit_cb fn)
+{
+	st.precommit = fn;
 }
 
 /* Tell fn (once per rollback) when a transaction's writes are undone. */

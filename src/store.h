@@ -22,7 +22,10 @@
  * records) commits with it or not at all.  The summary stage records how
  * far it has consumed the message table (store_msg_consume()); rows up to
  * that cursor are kept for store.raw_retention, the rest are replayed to
- * it at start (store_msg_scan()).
+ * it at start (store_msg_scan()).  A stage that keeps state changed by
+ * many messages writes it once, from its pre-commit callback
+ * (store_set_precommit()), which runs inside the transaction just before
+ * it commits.
  */
 #ifndef TE_STORE_H
 #define TE_STORE_H
@@ -107,6 +110,7 @@ typedef void	(*store_row_cb)(const struct store_row *, void *);
 typedef void	(*store_notify_cb)(void);
 typedef void	(*store_msg_hook)(const struct store_msg *, int64_t, void *);
 typedef void	(*store_rollback_cb)(void);
+typedef void	(*store_precommit_cb)(void);
 typedef void	(*store_state_cb)(const char *, const void *, size_t, void *);
 
 int	store_start(const struct config *, char **);
@@ -127,6 +131,7 @@ void	store_set_notify(store_notify_cb);
 void	store_add_message_hook(store_msg_hook, void *);
 void	store_remove_message_hook(store_msg_hook);
 void	store_set_rollback(store_rollback_cb);
+void	store_set_precommit(store_precommit_cb);
 int	store_msg_scan(int64_t, store_msg_hook, void *);
 int	store_msg_consume(int64_t);
 int64_t	store_msg_cursor(void);

@@ -261,7 +261,7 @@ store_db_open(const char *path, uint64_t max_bytes, sqlite3 **dbp,
 	 */
 	xasprintf(&sql, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; "
 	    "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; "
-	    "PRAGMA cache_size = -1024; PRAGMA wal_autocheckpoint = 0; "
+	    "PRAGMA cache_size = -512; PRAGMA wal_autocheckpoint = 0; "
 	    "PRAGMA journal_size_limit = %" PRIu64 ";", wal_pages * 4096);
 	rc = store_db_exec(db, path, sql, NULL);
 	free(sql);
@@ -339,8 +339,8 @@ store_db_ckpt_open(const char *path, char **cause)
 	rc = sqlite3_open_v2(path, &ck.db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
-		rc = store_db_exec(ck.db, path, "PRAGMA synchronous = NORMAL",
-		    cause);
+		rc = store_db_exec(ck.db, path, "PRAGMA synchronous = NORMAL; "
+		    "PRAGMA cache_size = -64", cause);
 	else
 		xasprintf(cause, "%s: %s", path, sqlite3_errstr(rc));
 	if (rc != SQLITE_OK) {

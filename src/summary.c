@@ -239,6 +239,14 @@ summary_rolled_back(void)
 	sm.stale = 1;
 }
 
+/* Just before the store commits: record the events changed in it. */
+static void
+summary_precommit(void)
+{
+	if (sm.started && !sm.stale)
+		summary_event_flush();
+}
+
 /* Housekeeping: rebuild if needed, close events and intervals. */
 void
 summary_check(uint64_t mono)
@@ -284,6 +292,7 @@ summary_start(const struct config *cf, char **cause)
 	}
 	store_add_message_hook(summary_on_message, NULL);
 	store_set_rollback(summary_rolled_back);
+	store_set_precommit(summary_precommit);
 	sm.started = 1;
 	return (0);
 }
@@ -307,6 +316,10 @@ summary_stop(void)
 		return;
 	store_remove_message_hook(summary_on_message);
 	store_set_rollback(NULL);
+	store_set_precommit(NULL);
+	/* The store commits once more at its stop: changed events join. */
+	if (!sm.stale && store_accepting())
+		summary_event_flush();
 	summary_event_stop();
 	summary_interval_stop();
 	sm.started = 0;

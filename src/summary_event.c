@@ -10,10 +10,13 @@
  *
  * Open events survive kill -9: each one is also a record in the store's
  * state table ("ev/NODE/TIER/LABEL"), written in the transaction of the
- * inference that opened or extended it and deleted in the transaction
- * that writes the closed event to the outbox.  So after a restart the
- * events are exactly as the acknowledged inferences left them: none lost,
- * none counted twice.
+ * inferences that opened or extended it (once per transaction, from the
+ * store's pre-commit callback, not once per inference: at 100 readings a
+ * second from one node that is one write instead of a hundred) and
+ * deleted in the transaction that writes the closed event to the outbox.
+ * After a kill the journal gives the inferences of the lost transaction
+ * back in order, so the events are exactly as the acknowledged inferences
+ * left them: none lost, none counted twice.
  *
  * Event ids derive from the inference that opened the event (node, boot,
  * seq, tier), so one event always carries one id however often it is
@@ -43,6 +46,8 @@ struct summary_event {
 	uint64_t	 count;
 	uint64_t	 first_ms;
 	uint64_t	 last_ms;
+	uint32_t	 hash;		/* of node, tier, label: a quick test */
+	int		 dirty;		/* changed since its record was written */
 };
 
 static struct {
@@ -146,6 +151,20 @@ summary_event_free(struct summary_event *e)
 	free(e->model);
 }
 
+/* FNV-1a over node, tier and label: most open events differ in it. */
+static uint32_t
+summary_event_hash(const char *node, int tier, const char *label)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; *node != '\0'; node++)
+		h = (h ^ (uint8_t)*node) * 16777619u;
+	h = (h ^ (uint8_t)tier) * 16777619u;
+	for (; *label != '\0'; label++)
+		h = (h ^ (uint8_t)*label) * 16777619u;
+	return (h);
+}
+
 /* Append an event to the open list (takes ownership). */
 static void
 summary_event_push(struct summary_event *e)
@@ -170,19 +189,22 @@ summary_event_add(const struct summary_inf *in)
 {
 	struct summary_event	 ev, *e;
 	size_t			 i;
+	uint32_t		 h;
 
 	if (!summary_event_qualifies(in))
 		return;
+	h = summary_event_hash(in->node, in->tier, in->label);
 	for (i = 0; se.debounce_ms != 0 && i < se.nopen; i++) {
 		e = &se.open[i];
-		if (e->tier != in->tier || strcmp(e->node, in->node) != 0 ||
+		if (e->hash != h || e->tier != in->tier ||
+		    strcmp(e->node, in->node) != 0 ||
 		    strcmp(e->label, in->label) != 0)
 			continue;
 		e->count++;
 		if (in->score > e->score)
 			e->score = in->score;
 		e->last_ms = in->rx_ms;
-		summary_event_save(e);
+		e->dirty = 1;
 		return;
 	}
 	memset(&ev, 0, sizeof ev);
@@ -203,8 +225,26 @@ summary_event_add(const struct summary_inf *in)
 		return;
 	}
 	ev.key = summary_event_key(ev.node, ev.tier, ev.label);
-	summary_event_save(&ev);
+	ev.hash = h;
+	ev.dirty = 1;
 	summary_event_push(&ev);
+}
+
+/*
+ * Write the records of the events changed in this transaction (the
+ * store's pre-commit callback, through summary.c).
+ */
+void
+summary_event_flush(void)
+{
+	size_t	i;
+
+	for (i = 0; i < se.nopen; i++) {
+		if (!se.open[i].dirty)
+			continue;
+		summary_event_save(&se.open[i]);
+		se.open[i].dirty = 0;
+	}
 }
 
 /* Read a number member of a state record; 0 if absent. */
@@ -256,6 +296,7 @@ summary_event_loaded(const char *key, const void *val, size_t len, void *arg)
 	ev.count = (uint64_t)summary_event_num(o, "count");
 	ev.first_ms = (uint64_t)summary_event_num(o, "first_ts");
 	ev.last_ms = (uint64_t)summary_event_num(o, "last_ts");
+	ev.hash = summary_event_hash(ev.node, ev.tier, ev.label);
 	cJSON_Delete(o);
 	summary_event_push(&ev);
 }

@@ -28,6 +28,7 @@ char	*summary_json(struct cJSON *);
 void	summary_event_config(double, char *const *, size_t, uint64_t);
 int	summary_event_load(void);
 void	summary_event_add(const struct summary_inf *);
+void	summary_event_flush(void);
 void	summary_event_check(uint64_t);
 void	summary_event_stop(void);
 size_t	summary_event_open(void);
