@@ -269,6 +269,14 @@ store_journal_cmp(const void *a, const void *b)
 	return (x->first < y->first ? -1 : x->first > y->first);
 }
 
+/* qsort order of segment pointers: by first rseq. */
+static int
+store_journal_cmp_ptr(const void *a, const void *b)
+{
+	return (store_journal_cmp(*(struct jseg *const *)a,
+	    *(struct jseg *const *)b));
+}
+
 /* Find the segment files in the directory and what each holds. */
 static int
 store_journal_scan(char **cause)
@@ -369,19 +377,30 @@ store_journal_open(const char *dir, size_t seg_size, size_t max_bytes,
 void
 store_journal_replay(uint64_t after, store_journal_cb cb, void *arg)
 {
-	struct jseg	*s;
+	struct jseg	*s, **order;
 	uint8_t		*buf;
 	uint64_t	 first, last;
-	size_t		 i, n;
+	size_t		 i, n, k = 0;
 
-	for (i = 0; i < jr.nseg; i++) {
-		s = &jr.seg[i];
-		if (s->last <= after)
-			continue;
+	/*
+	 * Segments are reused in array order, so the array is in rseq order
+	 * only just after the scan: walk them by their first rseq, or a
+	 * newer segment would be applied before an older one (and the store
+	 * skips records older than the last it applied).
+	 */
+	order = xcalloc(jr.nseg ? jr.nseg : 1, sizeof *order);
+	for (i = 0; i < jr.nseg; i++)
+		if (jr.seg[i].last > after)
+			order[k++] = &jr.seg[i];
+	if (k > 1)
+		qsort(order, k, sizeof *order, store_journal_cmp_ptr);
+	for (i = 0; i < k; i++) {
+		s = order[i];
 		buf = store_journal_read(s->fd, &n);
 		store_journal_walk(buf, n, &first, &last, after, cb, arg);
 		free(buf);
 	}
+	free(order);
 }
 
 /* Records <= rseq are safely in SQLite: their segments may be reused. */
