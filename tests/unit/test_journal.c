@@ -574,6 +574,36 @@ START_TEST(test_segment_reuse)
 END_TEST
 
 /*
+ * 400 readings of 3000 bytes (seqs 1..400), committed every 20 and
+ * summarized at once (raw_retention = 0 keeps the table small): the
+ * journal's segments are released and reused.  Returns the last seq.
+ */
+static int64_t
+cycle_segments(void)
+{
+	int64_t	seq = 0;
+	int	i;
+
+	for (i = 0; i < 400; i++) {
+		ck_assert_int_eq(put(++seq, 3000, NULL, NULL), STORE_OK);
+		okseq[seq] = 1;
+		nok++;
+		if (seq % 20 == 0) {
+			flush_wait();
+			/* Summarized at once: the table stays small. */
+			ck_assert_int_eq(store_msg_consume(store_msg_cursor() +
+			    20), 0);
+		}
+		if (seq % 40 == 0) {
+			store_check(0);
+			usleep(2000);
+			turn();
+		}
+	}
+	return (seq);
+}
+
+/*
  * The journal fills while SQLite cannot write: RLIMIT_FSIZE at the
  * segment size (256 KB) lets the journal write but fails the WAL, which
  * passes it before its 64-page checkpoint (max_bytes = 1M).  Segments were
@@ -595,24 +625,7 @@ START_TEST(test_journal_full)
 	start();
 	store_add_message_hook(hook_cb, NULL);
 	store_set_rollback(rollback_cb);
-	/* 400 readings of 3000 bytes: segments are released and reused. */
-	for (i = 0; i < 400; i++) {
-		r = put(++seq, 3000, NULL, NULL);
-		ck_assert_int_eq(r, STORE_OK);
-		okseq[seq] = 1;
-		nok++;
-		if (seq % 20 == 0) {
-			flush_wait();
-			/* Summarized at once: the table stays small. */
-			ck_assert_int_eq(store_msg_consume(store_msg_cursor() +
-			    20), 0);
-		}
-		if (seq % 40 == 0) {
-			store_check(0);
-			usleep(2000);
-			turn();
-		}
-	}
+	seq = cycle_segments();
 	flush();
 	signal(SIGXFSZ, SIG_IGN);
 	getrlimit(RLIMIT_FSIZE, &old);

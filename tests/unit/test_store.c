@@ -6,11 +6,11 @@
  * after a restart from the snapshot, the rows after its mark and the
  * journal, and with a damaged snapshot), the outbox cursor API, eviction
  * order and byte accounting under max_bytes (each row costs its body plus
- * 64 bytes), max_age pruning at start, schema migration to 4 (from 0, 1
- * and 3: the unique index goes) and reopening, and SQLite refusing writes
+ * 64 bytes), and SQLite refusing writes
  * (readings go on into the journal, then are replayed); state records,
- * message hooks, the summary cursor, message ids never reused, and
- * raw_retention.  The journal itself is tested in test_journal.c.
+ * message hooks, the summary cursor and message ids never reused.  The
+ * journal is tested in test_journal.c; schema migrations, max_age and
+ * raw_retention (the file is edited between runs) in test_store_schema.c.
  */
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -566,81 +566,6 @@ START_TEST(test_evict_consumed_first)
 }
 END_TEST
 
-START_TEST(test_migration)
-{
-	char		 path[128], *cause = NULL;
-	sqlite3		*db;
-
-	setup_with("");
-	/* An empty file (version 0) gets the current schema. */
-	snprintf(path, sizeof path, "%s/tinyedge.db", dir);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_close(db);
-	start();
-	ck_assert_int_eq(count_sql("PRAGMA user_version"), 4);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM sqlite_master WHERE "
-	    "type = 'index' AND tbl_name = 'msg'"), 0);
-	put_row(STORE_CLASS_EVENT, "e", 20);
-	flush();
-	stop();
-	/* Reopening a current file keeps its rows. */
-	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
-	start();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM outbox"), 1);
-	stop();
-	/* A newer schema is refused with a reason, and left alone. */
-	exec_sql("PRAGMA user_version = 9");
-	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
-	ck_assert_int_eq(store_start(cf, &cause), -1);
-	ck_assert_ptr_nonnull(strstr(cause, "schema version 9 is newer"));
-	free(cause);
-	ck_assert_int_eq(access(path, F_OK), 0);
-	ck_assert_int_eq(count_sql("PRAGMA user_version"), 9);
-	ck_assert_int_eq(uv_loop_close(daemon_loop()), 0);
-	teardown();
-}
-END_TEST
-
-START_TEST(test_max_age)
-{
-	char			 sql[512];
-	struct store_stats	 ss;
-	int64_t			 old = (int64_t)daemon_now_ms() - 2 * 86400000LL;
-	int			 i;
-
-	setup_with("max_age = 1d");
-	start();
-	for (i = 0; i < 5; i++)
-		put_row(STORE_CLASS_EVENT, "new", 10);
-	put_msg("n1", 1, 1, STORE_KIND_INFERENCE, 10);
-	flush();
-	stop();
-	/* Rows two days old, as if the gateway had been off. */
-	snprintf(sql, sizeof sql, "INSERT INTO outbox(id, prio, created_ms, "
-	    "topic, payload) VALUES (0, 4, %" PRId64 ", 't', 'old'), (-1, 3, "
-	    "%" PRId64 ", 't', 'old'); INSERT INTO msg(node, boot, seq, kind, "
-	    "prio, rx_ms, ts_ms, body) VALUES ('n1', 1, 0, 1, 2, %" PRId64
-	    ", 0, 'old')", old, old, old);
-	exec_sql(sql);
-	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
-	start();
-	store_check(0);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM outbox WHERE "
-	    "CAST(payload AS TEXT) = 'old'"), 0);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM outbox"), 5);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 1);
-	store_stats(&ss);
-	/* The old message was not summarized (cursor 0): a drop too. */
-	ck_assert_uint_eq(ss.dropped, 3);
-	ck_assert_uint_eq(ss.queued, 5);
-	/* Six rows of 10 bytes, each plus 64. */
-	ck_assert_uint_eq(ss.bytes, 6 * (10 + 64));
-	stop();
-	teardown();
-}
-END_TEST
-
 /*
  * SQLite refuses writes (past RLIMIT_FSIZE, like a full disk; the journal
  * segments, 256 KB, stay under the limit): readings are still journaled
@@ -823,127 +748,6 @@ START_TEST(test_cursor_ids)
 }
 END_TEST
 
-START_TEST(test_raw_retention)
-{
-	int	i;
-
-	setup_with("raw_retention = 1h");
-	start();
-	for (i = 1; i <= 4; i++)
-		put_msg("n1", 1, i, STORE_KIND_INFERENCE, 10);
-	flush();
-	ck_assert_int_eq(store_msg_consume(3), 0);
-	flush();
-	/* Kept: younger than raw_retention. */
-	store_check(0);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 4);
-	stop();
-	/* Age every row by two hours; only consumed ones may go. */
-	exec_sql("UPDATE msg SET rx_ms = rx_ms - 7200000");
-	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
-	start();
-	store_check(0);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 1);
-	ck_assert_int_eq(count_sql("SELECT seq FROM msg"), 4);
-	stop();
-	teardown();
-}
-END_TEST
-
-START_TEST(test_migration_v1)
-{
-	setup_with("");
-	/* A file as the first release left it, with one message. */
-	exec_sql("CREATE TABLE msg (id INTEGER "
-	    "PRIMARY KEY, node TEXT NOT NULL, boot INTEGER NOT NULL, seq "
-	    "INTEGER, kind INTEGER NOT NULL, prio INTEGER NOT NULL, rx_ms "
-	    "INTEGER NOT NULL, ts_ms INTEGER NOT NULL, body BLOB NOT NULL, "
-	    "UNIQUE (node, boot, seq, kind)); CREATE TABLE outbox (id INTEGER "
-	    "PRIMARY KEY, prio INTEGER NOT NULL, created_ms INTEGER NOT NULL, "
-	    "retain INTEGER NOT NULL DEFAULT 0, topic TEXT NOT NULL, payload "
-	    "BLOB NOT NULL); INSERT INTO msg VALUES (7, 'n1', 1, 1, 1, 2, 1, 0, "
-	    "'x'); PRAGMA user_version = 1;");
-	start();
-	turn();
-	ck_assert_int_eq(count_sql("PRAGMA user_version"), 4);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 1);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM sqlite_master WHERE "
-	    "type = 'index' AND tbl_name = 'msg'"), 0);
-	/* Old messages are behind the cursor: never summarized late. */
-	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
-	    "'msg_cursor'"), 7);
-	ck_assert_int_eq(store_msg_cursor(), 7);
-	/* The old row is known (read back: no snapshot yet). */
-	ck_assert_int_eq(put_msg("n1", 1, 1, STORE_KIND_INFERENCE, 10),
-	    STORE_DUPLICATE);
-	/* New ids continue after the old ones. */
-	store_add_message_hook(hook_cb, NULL);
-	nhook = 0;
-	put_msg("n1", 1, 2, STORE_KIND_INFERENCE, 10);
-	flush();
-	ck_assert_int_eq(hook_ids[0], 8);
-	store_remove_message_hook(hook_cb);
-	stop();
-	teardown();
-}
-END_TEST
-
-START_TEST(test_migration_v3)
-{
-	setup_with("");
-	/* A version 3 file: the unique index, state and aside tables. */
-	exec_sql("CREATE TABLE msg (id INTEGER "
-	    "PRIMARY KEY, node TEXT NOT NULL, boot INTEGER NOT NULL, seq "
-	    "INTEGER, kind INTEGER NOT NULL, prio INTEGER NOT NULL, rx_ms "
-	    "INTEGER NOT NULL, ts_ms INTEGER NOT NULL, body BLOB NOT NULL, "
-	    "UNIQUE (node, boot, seq, kind)); CREATE TABLE outbox (id INTEGER "
-	    "PRIMARY KEY, prio INTEGER NOT NULL, created_ms INTEGER NOT NULL, "
-	    "retain INTEGER NOT NULL DEFAULT 0, topic TEXT NOT NULL, payload "
-	    "BLOB NOT NULL); CREATE TABLE state (key TEXT PRIMARY KEY, val "
-	    "BLOB NOT NULL) WITHOUT ROWID; CREATE TABLE aside (id INTEGER "
-	    "PRIMARY KEY, created_ms INTEGER NOT NULL, aside_ms INTEGER NOT "
-	    "NULL, retain INTEGER NOT NULL, topic TEXT NOT NULL, payload BLOB "
-	    "NOT NULL, reason TEXT NOT NULL); INSERT INTO msg VALUES "
-	    "(3, 'n1', 1, 1, 1, 2, 1, 0, 'x'), (4, 'n1', 1, 2, 1, 2, 1, 0, 'y'),"
-	    "(5, 'n2', 1, NULL, 3, 2, 1, 0, 'z'); INSERT INTO state VALUES "
-	    "('msg_cursor', 4), ('ev/x', 'keep'); INSERT INTO outbox VALUES "
-	    "(9, 4, 1, 0, 'events/n1', 'ev'); PRAGMA user_version = 3;");
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM sqlite_master WHERE "
-	    "type = 'index' AND tbl_name = 'msg'"), 1);
-	start();
-	turn();
-	ck_assert_int_eq(count_sql("PRAGMA user_version"), 4);
-	/* The unique index is gone, rows, ids and records are kept. */
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM sqlite_master WHERE "
-	    "type = 'index' AND tbl_name = 'msg'"), 0);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 3);
-	ck_assert_int_eq(count_sql("SELECT sum(id) FROM msg"), 12);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg WHERE seq IS "
-	    "NULL"), 1);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM state"), 2);
-	ck_assert_int_eq(store_msg_cursor(), 4);
-	ck_assert_int_eq(store_outbox_last_id(), 9);
-	/* Repeats of the old rows are still recognized, in memory. */
-	ck_assert_int_eq(put_msg("n1", 1, 1, STORE_KIND_INFERENCE, 10),
-	    STORE_DUPLICATE);
-	ck_assert_int_eq(put_msg("n1", 1, 2, STORE_KIND_INFERENCE, 10),
-	    STORE_DUPLICATE);
-	ck_assert_int_eq(put_msg("n1", 1, 3, STORE_KIND_INFERENCE, 10),
-	    STORE_OK);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT max(id) FROM msg"), 6);
-	stop();
-	/* Without the index, the table takes a second copy if told to. */
-	exec_sql("INSERT INTO msg(node, boot, seq, kind, prio, rx_ms, ts_ms, "
-	    "body) VALUES ('n1', 1, 1, 1, 2, 1, 0, 'x')");
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg WHERE seq = 1 "
-	    "AND node = 'n1'"), 2);
-	teardown();
-}
-END_TEST
-
 /* The suite. */
 static Suite *
 store_suite(void)
@@ -958,14 +762,9 @@ store_suite(void)
 	tcase_add_test(tc, test_outbox_cursor);
 	tcase_add_test(tc, test_eviction_order);
 	tcase_add_test(tc, test_evict_consumed_first);
-	tcase_add_test(tc, test_migration);
-	tcase_add_test(tc, test_max_age);
 	tcase_add_test(tc, test_refuse_and_recover);
 	tcase_add_test(tc, test_state_records);
 	tcase_add_test(tc, test_cursor_ids);
-	tcase_add_test(tc, test_raw_retention);
-	tcase_add_test(tc, test_migration_v1);
-	tcase_add_test(tc, test_migration_v3);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return (s);
