@@ -348,7 +348,9 @@ store_dedup_load(const void *blob, size_t len)
 	if ((count = store_dedup_get(&p, end, 4)) < 0)
 		return (-1);
 	for (e = 0; e < count; e++) {
-		if ((nl = store_dedup_get(&p, end, 1)) <= 0 || end - p < nl)
+		/* A NUL in the node would make an entry that saves empty. */
+		if ((nl = store_dedup_get(&p, end, 1)) <= 0 || end - p < nl ||
+		    memchr(p, '\0', (size_t)nl) != NULL)
 			return (-1);
 		memcpy(node, p, (size_t)nl);
 		node[nl] = '\0';

@@ -1,0 +1,799 @@
+/*
+ * test_journal.c - unit tests of the store's journal (store_journal.c)
+ * through the store API, against a temp directory.
+ *
+ * Crashes are real: a forked child puts readings and dies by SIGKILL
+ * without store_stop(), telling the parent through a pipe which puts it
+ * got STORE_OK for; the parent starts the store on the same directory and
+ * checks, through a message hook and the message table, that every one of
+ * them was applied exactly once, in put order.  Damage is done to the
+ * segment files between the two (a torn last record, a flipped byte in
+ * the middle), segments are reused before a crash (the rseq continuity
+ * check), the journal is filled while SQLite cannot write (RLIMIT_FSIZE
+ * above the segment size, below the WAL's), and store.sync = full holds
+ * callbacks until an fdatasync.
+ */
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "store.h"
+
+#define NSEQ		4096
+#define JNL_HDR		48		/* the journal's record header */
+
+static char		 dir[64];
+static struct config	*cf;
+static int		 ncb;
+static enum store_result results[NSEQ];
+static int		 cb_order[NSEQ];
+static uint64_t		 cb_syncs[NSEQ];
+static int		 applied[NSEQ];	/* times the hook saw each seq */
+static int64_t		 hook_last;	/* last seq the hook saw */
+static int		 hook_out_of_order;
+static int		 okseq[NSEQ];	/* the child got STORE_OK */
+static int		 nok;
+
+static int64_t	count_sql(const char *);
+
+/* Make a temp dir and a config with the given [store] lines. */
+static void
+setup_with(const char *store_lines)
+{
+	char	 path[128], *cause = NULL;
+	FILE	*f;
+
+	snprintf(dir, sizeof dir, "/tmp/te-jnl.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/c.ini", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[gateway]\nid = gw-unit\ndata_dir = %s\n[store]\n%s\n",
+	    dir, store_lines);
+	fclose(f);
+	if (config_load(path, &cf, &cause) != 0)
+		ck_abort_msg("config: %s", cause);
+	ncb = nok = 0;
+	hook_last = 0;
+	hook_out_of_order = 0;
+	memset(applied, 0, sizeof applied);
+	memset(okseq, 0, sizeof okseq);
+}
+
+/* Start the store on a fresh loop; abort with its cause on failure. */
+static void
+start(void)
+{
+	char	*cause = NULL;
+
+	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
+	if (store_start(cf, &cause) != 0)
+		ck_abort_msg("store_start: %s", cause);
+}
+
+/* Stop the store and check the loop closes cleanly. */
+static void
+stop(void)
+{
+	store_stop();
+	uv_run(daemon_loop(), UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(daemon_loop()), 0);
+}
+
+/* Remove the temp dir. */
+static void
+teardown(void)
+{
+	char	cmd[128];
+
+	config_free(cf);
+	cf = NULL;
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* One loop turn without blocking. */
+static void
+turn(void)
+{
+	uv_run(daemon_loop(), UV_RUN_NOWAIT);
+}
+
+/* Commit now and run what that queued. */
+static void
+flush(void)
+{
+	store_flush();
+	turn();
+}
+
+/*
+ * Commit and wait until the commit is done: one due while a checkpoint
+ * runs in the pool waits for it (bounded: 5 s; or SQLite refused).
+ */
+static void
+flush_wait(void)
+{
+	struct store_stats	ss;
+	uint64_t		before;
+	int			i;
+
+	store_stats(&ss);
+	before = ss.commits;
+	store_flush();
+	for (i = 0; i < 5000 && store_accepting(); i++) {
+		turn();
+		store_stats(&ss);
+		if (ss.commits > before)
+			return;
+		usleep(1000);
+	}
+	ck_assert_int_eq(store_accepting(), 0);
+}
+
+/* Record a put's late result, its order and the syncs done by then. */
+static void
+done_cb(enum store_result r, void *arg)
+{
+	struct store_stats	ss;
+
+	store_stats(&ss);
+	cb_order[ncb] = (int)(intptr_t)arg;
+	cb_syncs[ncb] = ss.syncs;
+	results[ncb++] = r;
+}
+
+/* Message hook: count each seq applied and check they come in order. */
+static void
+hook_cb(const struct store_msg *m, int64_t id, void *arg)
+{
+	(void)id;
+	(void)arg;
+	ck_assert(m->seq > 0 && m->seq < NSEQ);
+	applied[m->seq]++;
+	if (m->seq <= hook_last)
+		hook_out_of_order++;
+	hook_last = m->seq;
+}
+
+/*
+ * The open transaction was rolled back: what the hook saw of it is undone
+ * (it will see those readings again from the journal).  Seq n has rseq n
+ * where this is used, so the committed journal position says what stays.
+ */
+static void
+rollback_cb(void)
+{
+	int64_t	committed, seq;
+
+	committed = count_sql("SELECT coalesce((SELECT val FROM state WHERE "
+	    "key = 'journal'), 0)");
+	for (seq = committed + 1; seq < NSEQ; seq++)
+		applied[seq] = 0;
+	hook_last = committed;
+}
+
+/* Put reading seq of n1 (boot 1) with a body of len bytes. */
+static enum store_result
+put(int64_t seq, size_t len, store_done_cb cb, void *arg)
+{
+	static char		body[65536];
+	struct store_msg	m;
+
+	memset(body, 'a' + (int)(seq % 26), sizeof body);
+	memset(&m, 0, sizeof m);
+	m.node = "n1";
+	m.boot = 1;
+	m.seq = seq;
+	m.kind = STORE_KIND_INFERENCE;
+	m.rx_ms = daemon_now_ms();
+	m.body = body;
+	m.len = len;
+	return (store_put_message(&m, cb, arg));
+}
+
+/* Count with a query on a second connection (sees committed data). */
+static int64_t
+count_sql(const char *sql)
+{
+	char		 path[128];
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	int64_t		 n = -1;
+
+	snprintf(path, sizeof path, "%s/tinyedge.db", dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return (n);
+}
+
+/*
+ * The crash: a child starts the store, puts seqs [lo, hi] with bodies of
+ * len bytes (committing after every flush_every puts, 0: never, and never
+ * after the last), writes each seq answered STORE_OK to the pipe and is
+ * killed.  The parent collects those seqs into okseq.
+ */
+static void
+crash_child(int64_t lo, int64_t hi, size_t len, int flush_every)
+{
+	int64_t	seq;
+	pid_t	pid;
+	int	fd[2], status;
+	ssize_t	n;
+
+	ck_assert_int_eq(pipe(fd), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		close(fd[0]);
+		start();
+		turn();
+		for (seq = lo; seq <= hi; seq++) {
+			if (put(seq, len, NULL, NULL) == STORE_OK &&
+			    write(fd[1], &seq, sizeof seq) != sizeof seq)
+				_exit(3);
+			if (flush_every > 0 && seq < hi &&
+			    (seq - lo + 1) % flush_every == 0)
+				flush();
+		}
+		raise(SIGKILL);
+		_exit(4);
+	}
+	close(fd[1]);
+	while ((n = read(fd[0], &seq, sizeof seq)) == sizeof seq) {
+		ck_assert(seq > 0 && seq < NSEQ);
+		okseq[seq] = 1;
+		nok++;
+	}
+	close(fd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* Start after a crash with the hook in place, replay, commit. */
+static void
+start_replay(void)
+{
+	int	i;
+
+	start();
+	store_add_message_hook(hook_cb, NULL);
+	/* The replay may take several turns (chunks). */
+	for (i = 0; i < 100 && !store_accepting(); i++)
+		turn();
+	ck_assert_int_eq(store_accepting(), 1);
+	flush();
+}
+
+/* Every seq the child got OK for is in the table exactly once. */
+static void
+check_rows(int64_t extra)
+{
+	char	sql[128];
+	int64_t	seq;
+
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), nok + extra);
+	ck_assert_int_eq(count_sql("SELECT count(DISTINCT seq) FROM msg"),
+	    nok + extra);
+	for (seq = 1; seq < NSEQ; seq++) {
+		if (!okseq[seq])
+			continue;
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM msg WHERE "
+		    "seq = %" PRId64, seq);
+		ck_assert_msg(count_sql(sql) == 1, "seq %" PRId64 " stored %"
+		    PRId64 " times", seq, count_sql(sql));
+	}
+}
+
+/* Where the record of rseq is: segment file path and offset; 0 if found. */
+static int
+find_record(uint64_t want, char *path, size_t pathsz, off_t *off,
+    size_t *len)
+{
+	static uint8_t	 buf[1024 * 1024];
+	uint64_t	 rseq, expect;
+	size_t		 o, n, l;
+	unsigned	 idx;
+	int		 fd, i;
+
+	for (idx = 0; idx < 100; idx++) {
+		snprintf(path, pathsz, "%s/journal/seg.%03u", dir, idx);
+		if ((fd = open(path, O_RDONLY)) == -1)
+			continue;
+		n = (size_t)read(fd, buf, sizeof buf);
+		close(fd);
+		/* Records of the current use follow each other from 0. */
+		for (o = 0, expect = 0; o + JNL_HDR <= n; o += l) {
+			l = (size_t)buf[o + 4] | (size_t)buf[o + 5] << 8 |
+			    (size_t)buf[o + 6] << 16 | (size_t)buf[o + 7] << 24;
+			for (rseq = 0, i = 7; i >= 0; i--)
+				rseq = rseq << 8 | buf[o + 8 + i];
+			if (l < JNL_HDR || o + l > n || rseq == 0 ||
+			    (expect != 0 && rseq != expect))
+				break;
+			if (rseq == want) {
+				*off = (off_t)o;
+				*len = l;
+				return (0);
+			}
+			expect = rseq + 1;
+		}
+	}
+	return (-1);
+}
+
+/* Overwrite bytes of a segment file (the damage a crash or a disk does). */
+static void
+damage(const char *path, off_t off, const void *bytes, size_t n)
+{
+	int	fd;
+
+	ck_assert_int_ne(fd = open(path, O_WRONLY), -1);
+	ck_assert_int_eq(pwrite(fd, bytes, n, off), (ssize_t)n);
+	close(fd);
+}
+
+START_TEST(test_crash_replay)
+{
+	int64_t	seq;
+
+	setup_with("commit_interval = 60s");
+	/* 300 readings: 250 committed in five flushes, 50 journal only. */
+	crash_child(1, 300, 100, 50);
+	ck_assert_int_eq(nok, 300);
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 250);
+	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
+	    "'journal'"), 250);
+	start_replay();
+	/* The hooks saw the replayed ones, once each, in order. */
+	for (seq = 1; seq <= 300; seq++)
+		ck_assert_int_eq(applied[seq], seq > 250);
+	ck_assert_int_eq(hook_out_of_order, 0);
+	check_rows(0);
+	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
+	    "'journal'"), 300);
+	/* Repeats of replayed readings are recognized; new ones go on. */
+	ck_assert_int_eq(put(300, 100, NULL, NULL), STORE_DUPLICATE);
+	ck_assert_int_eq(put(301, 100, NULL, NULL), STORE_OK);
+	flush();
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 301);
+	store_remove_message_hook(hook_cb);
+	stop();
+	/* A clean restart replays nothing. */
+	start_replay();
+	ck_assert_int_eq(applied[1], 0);
+	ck_assert_int_eq(applied[301], 1);
+	store_remove_message_hook(hook_cb);
+	stop();
+	teardown();
+}
+END_TEST
+
+/* Crash after seqs 1..10, then damage record rseq 10 (the last) by mode. */
+static void
+torn_tail(int mode)
+{
+	char	path[256], zero[4096];
+	off_t	off;
+	size_t	len;
+	uint8_t	b;
+
+	setup_with("commit_interval = 60s");
+	crash_child(1, 10, 200, 0);
+	ck_assert_int_eq(nok, 10);
+	ck_assert_int_eq(find_record(10, path, sizeof path, &off, &len), 0);
+	if (mode == 0) {
+		/* The second half of the write never reached the disk. */
+		memset(zero, 0, sizeof zero);
+		damage(path, off + (off_t)len / 2, zero, len - len / 2);
+	} else {
+		/* One byte of the body is wrong. */
+		ck_assert_int_eq(find_record(10, path, sizeof path, &off,
+		    &len), 0);
+		b = 'Z';
+		damage(path, off + (off_t)len - 3, &b, 1);
+	}
+	okseq[10] = 0;
+	nok--;
+	start_replay();
+	ck_assert_int_eq(applied[10], 0);
+	ck_assert_int_eq(hook_out_of_order, 0);
+	check_rows(0);
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg WHERE seq = 10"),
+	    0);
+	/* Reading 10 was never held: sent again, it is new, not a repeat. */
+	ck_assert_int_eq(put(10, 200, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(put(9, 200, NULL, NULL), STORE_DUPLICATE);
+	flush();
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg WHERE seq = 10"),
+	    1);
+	store_remove_message_hook(hook_cb);
+	stop();
+	/* The rseq of the torn record was handed out again: still fine. */
+	start_replay();
+	ck_assert_int_eq(applied[10], 1);
+	store_remove_message_hook(hook_cb);
+	stop();
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 10);
+	teardown();
+}
+
+START_TEST(test_torn_tail)
+{
+	torn_tail(0);
+}
+END_TEST
+
+START_TEST(test_flipped_tail)
+{
+	torn_tail(1);
+}
+END_TEST
+
+/*
+ * Readings put after a crash, before the first loop turn replays the
+ * journal, are journaled at once (into the empty segment, which comes
+ * first in the journal's array) and applied after the older records: the
+ * replay goes by rseq, not by the segments' places.
+ */
+START_TEST(test_put_before_replay)
+{
+	int64_t	seq;
+	int	i;
+
+	setup_with("commit_interval = 60s");
+	crash_child(1, 10, 100, 0);
+	ck_assert_int_eq(nok, 10);
+	start();
+	store_add_message_hook(hook_cb, NULL);
+	ck_assert_int_eq(store_accepting(), 0);
+	ck_assert_int_eq(put(11, 100, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(put(5, 100, NULL, NULL), STORE_DUPLICATE);
+	okseq[11] = 1;
+	nok++;
+	for (i = 0; i < 100 && !store_accepting(); i++)
+		turn();
+	ck_assert_int_eq(store_accepting(), 1);
+	flush();
+	for (seq = 1; seq <= 11; seq++)
+		ck_assert_msg(applied[seq] == 1, "seq %" PRId64 " applied %d "
+		    "times", seq, applied[seq]);
+	ck_assert_int_eq(hook_out_of_order, 0);
+	check_rows(0);
+	store_remove_message_hook(hook_cb);
+	stop();
+	teardown();
+}
+END_TEST
+
+/*
+ * A flipped byte in a middle record: a segment is read only while its
+ * records check out, so that record and every later one of its segment
+ * are dropped (a gap, never a reading out of order or half read); the
+ * next segment, whose records follow on, is still applied after them.
+ */
+START_TEST(test_flipped_middle)
+{
+	char	path[256], path2[256];
+	off_t	off;
+	size_t	len;
+	int64_t	seq, last_a;
+	uint8_t	b;
+
+	setup_with("commit_interval = 60s");
+	/* 3000-byte bodies: 85 records fill a 256 KB segment. */
+	crash_child(1, 120, 3000, 0);
+	ck_assert_int_eq(nok, 120);
+	/* Seq n has rseq n here; find the end of the first segment. */
+	ck_assert_int_eq(find_record(1, path, sizeof path, &off, &len), 0);
+	for (last_a = 1; find_record((uint64_t)last_a + 1, path2,
+	    sizeof path2, &off, &len) == 0 && strcmp(path, path2) == 0;
+	    last_a++)
+		;
+	ck_assert_int_gt(last_a, 40);
+	ck_assert_int_lt(last_a, 120);
+	ck_assert_int_eq(find_record(40, path2, sizeof path2, &off, &len), 0);
+	b = 0xff;
+	damage(path2, off + JNL_HDR + 10, &b, 1);
+	start_replay();
+	ck_assert_int_eq(hook_out_of_order, 0);
+	for (seq = 1; seq <= 120; seq++) {
+		ck_assert_msg(applied[seq] == (seq < 40 || seq > last_a),
+		    "seq %" PRId64 " applied %d times", seq, applied[seq]);
+		okseq[seq] = seq < 40 || seq > last_a;
+	}
+	nok = (int)(39 + 120 - last_a);
+	check_rows(0);
+	/* New readings get rseqs after every record on disk. */
+	ck_assert_int_eq(put(121, 3000, NULL, NULL), STORE_OK);
+	flush();
+	store_remove_message_hook(hook_cb);
+	stop();
+	start_replay();
+	ck_assert_int_eq(applied[121], 1);
+	store_remove_message_hook(hook_cb);
+	stop();
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), nok + 1);
+	teardown();
+}
+END_TEST
+
+/*
+ * Segments released and reused: records of the same size, so after the
+ * current use's last record an earlier use's records sit whole, with good
+ * CRCs, at the next offsets.  Only the rseq continuity check tells them
+ * apart; two crashes in a row must still lose and repeat nothing.
+ */
+START_TEST(test_segment_reuse)
+{
+	struct store_stats	ss;
+	int64_t			seq;
+
+	setup_with("commit_interval = 60s");
+	/* 2000-byte bodies: 127 records a segment; a commit every 50. */
+	crash_child(1, 640, 2000, 50);
+	ck_assert_int_eq(nok, 640);
+	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
+	    "'journal'"), 600);
+	/* A second child replays, adds 40 more, and is killed too. */
+	crash_child(641, 680, 2000, 0);
+	ck_assert_int_eq(nok, 680);
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 640);
+	start_replay();
+	for (seq = 1; seq <= 680; seq++)
+		ck_assert_msg(applied[seq] == (seq > 640), "seq %" PRId64
+		    " applied %d times", seq, applied[seq]);
+	ck_assert_int_eq(hook_out_of_order, 0);
+	check_rows(0);
+	/* 680 records of 2052 bytes (5.3 segments) took at most 4: reused. */
+	store_stats(&ss);
+	ck_assert_uint_le(ss.journal_segments, 4);
+	store_remove_message_hook(hook_cb);
+	stop();
+	teardown();
+}
+END_TEST
+
+/*
+ * 400 readings of 3000 bytes (seqs 1..400), committed every 20 and
+ * summarized at once (raw_retention = 0 keeps the table small): the
+ * journal's segments are released and reused.  Returns the last seq.
+ */
+static int64_t
+cycle_segments(void)
+{
+	int64_t	seq = 0;
+	int	i;
+
+	for (i = 0; i < 400; i++) {
+		ck_assert_int_eq(put(++seq, 3000, NULL, NULL), STORE_OK);
+		okseq[seq] = 1;
+		nok++;
+		if (seq % 20 == 0) {
+			flush_wait();
+			/* Summarized at once: the table stays small. */
+			ck_assert_int_eq(store_msg_consume(store_msg_cursor() +
+			    20), 0);
+		}
+		if (seq % 40 == 0) {
+			store_check(0);
+			usleep(2000);
+			turn();
+		}
+	}
+	return (seq);
+}
+
+/*
+ * The journal fills while SQLite cannot write: RLIMIT_FSIZE at the
+ * segment size (256 KB) lets the journal write but fails the WAL, which
+ * passes it before its 64-page checkpoint (max_bytes = 1M).  Segments were
+ * reused before, so their order in the journal is not their rseq order.
+ * Readings are answered OK until the journal's four segments are full,
+ * then REFUSED; with room again every OK reading reaches the hooks once,
+ * in order.
+ */
+START_TEST(test_journal_full)
+{
+	struct store_stats	ss;
+	struct rlimit		rl, old;
+	int64_t			seq = 0, refused_seq = 0;
+	enum store_result	r;
+	int			i;
+
+	setup_with("commit_interval = 60s\nmax_bytes = 1M\n"
+	    "raw_retention = 0");
+	start();
+	store_add_message_hook(hook_cb, NULL);
+	store_set_rollback(rollback_cb);
+	seq = cycle_segments();
+	flush();
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	rl = old;
+	rl.rlim_cur = 256 * 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	/*
+	 * SQLite fails within 64 WAL pages; the journal takes the readings
+	 * still (a commit may wait for a checkpoint in the pool: bounded).
+	 */
+	for (i = 0; i < 200 && store_accepting(); i++) {
+		ck_assert_int_eq(put(++seq, 3000, NULL, NULL), STORE_OK);
+		okseq[seq] = 1;
+		nok++;
+		if (seq % 10 == 0)
+			flush_wait();
+	}
+	ck_assert_int_eq(store_accepting(), 0);
+	/* Four segments of 85 records at most: full within 400 more. */
+	for (i = 0; i < 400; i++) {
+		r = put(++seq, 3000, NULL, NULL);
+		if (r == STORE_REFUSED) {
+			refused_seq = seq;
+			break;
+		}
+		ck_assert_int_eq(r, STORE_OK);
+		okseq[seq] = 1;
+		nok++;
+		/* Spare segments are made in the pool. */
+		usleep(1000);
+		turn();
+	}
+	ck_assert_int_ne(refused_seq, 0);
+	store_stats(&ss);
+	ck_assert_uint_eq(ss.journal_segments, 4);
+	ck_assert_int_eq(ss.refusing, 1);
+	ck_assert_uint_ge(ss.refused, 1);
+	ck_assert_uint_eq(ss.journal_busy, ss.journal_segments);
+	/* Refused again: it is not held. */
+	ck_assert_int_eq(put(refused_seq, 3000, NULL, NULL), STORE_REFUSED);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	/* The check probes after 5 s and replays in chunks (bounded). */
+	for (i = 0; i < 100 && !store_accepting(); i++) {
+		store_check(0);
+		turn();
+		usleep(100000);
+	}
+	ck_assert_int_eq(store_accepting(), 1);
+	/* The replay's commit may wait for a checkpoint: then room comes. */
+	for (i = 0; i < 5000; i++) {
+		store_stats(&ss);
+		if (ss.journal_busy < ss.journal_segments)
+			break;
+		usleep(1000);
+		turn();
+	}
+	ck_assert_uint_lt(ss.journal_busy, ss.journal_segments);
+	ck_assert_int_eq(put(refused_seq, 3000, NULL, NULL), STORE_OK);
+	okseq[refused_seq] = 1;
+	nok++;
+	flush();
+	ck_assert_int_eq(hook_out_of_order, 0);
+	for (i = 1; i <= refused_seq; i++)
+		ck_assert_msg(applied[i] == okseq[i], "seq %d applied %d "
+		    "times", i, applied[i]);
+	store_stats(&ss);
+	ck_assert_int_eq(ss.refusing, 0);
+	store_remove_message_hook(hook_cb);
+	stop();
+	teardown();
+}
+END_TEST
+
+/* Run the loop until n callbacks came (bounded: 10 s). */
+static void
+wait_cbs(int n)
+{
+	int	i;
+
+	for (i = 0; i < 1000 && ncb < n; i++) {
+		uv_run(daemon_loop(), UV_RUN_ONCE);
+		if (ncb < n)
+			usleep(10000);
+	}
+	ck_assert_int_eq(ncb, n);
+}
+
+/*
+ * store.sync = full: a put with a callback is STORE_WAIT, its callback
+ * runs after the fdatasync that covers it (grouped), in put order; a
+ * repeat of a reading not yet synced waits for the same sync.
+ */
+START_TEST(test_sync_full)
+{
+	struct store_stats	ss;
+	int			i;
+
+	setup_with("commit_interval = 60s\nsync = full");
+	start();
+	ck_assert_int_eq(store_sync_full(), 1);
+	ck_assert_int_eq(put(1, 100, done_cb, (void *)1), STORE_WAIT);
+	ck_assert_int_eq(put(1, 100, done_cb, (void *)2), STORE_WAIT);
+	ck_assert_int_eq(ncb, 0);
+	store_stats(&ss);
+	ck_assert_uint_eq(ss.syncs, 0);
+	wait_cbs(2);
+	ck_assert_int_eq(results[0], STORE_OK);
+	ck_assert_int_eq(cb_order[0], 1);
+	ck_assert_uint_ge(cb_syncs[0], 1);
+	ck_assert_int_eq(results[1], STORE_DUPLICATE);
+	ck_assert_int_eq(cb_order[1], 2);
+	ck_assert_uint_ge(cb_syncs[1], 1);
+	/* Synced already: a repeat is answered at once. */
+	ck_assert_int_eq(put(1, 100, done_cb, (void *)3), STORE_DUPLICATE);
+	/* Without a callback the put is answered at once too. */
+	ck_assert_int_eq(put(2, 100, NULL, NULL), STORE_OK);
+	/* 50 readings: a few grouped syncs, callbacks in put order. */
+	ncb = 0;
+	store_stats(&ss);
+	for (i = 0; i < 50; i++)
+		ck_assert_int_eq(put(10 + i, 100, done_cb, (void *)(intptr_t)
+		    (10 + i)), STORE_WAIT);
+	ck_assert_int_eq(ncb, 0);
+	wait_cbs(50);
+	for (i = 0; i < 50; i++) {
+		ck_assert_int_eq(results[i], STORE_OK);
+		ck_assert_int_eq(cb_order[i], 10 + i);
+		ck_assert_uint_gt(cb_syncs[i], ss.syncs);
+	}
+	ck_assert_uint_le(cb_syncs[49] - ss.syncs, 3);
+	store_stats(&ss);
+	ck_assert_uint_gt(ss.sync_us, 0);
+	flush();
+	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 52);
+	stop();
+	teardown();
+}
+END_TEST
+
+/* The suite. */
+static Suite *
+journal_suite(void)
+{
+	Suite	*s = suite_create("journal");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_test(tc, test_crash_replay);
+	tcase_add_test(tc, test_torn_tail);
+	tcase_add_test(tc, test_flipped_tail);
+	tcase_add_test(tc, test_put_before_replay);
+	tcase_add_test(tc, test_flipped_middle);
+	tcase_add_test(tc, test_segment_reuse);
+	tcase_add_test(tc, test_journal_full);
+	tcase_add_test(tc, test_sync_full);
+	tcase_set_timeout(tc, 90);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+/* Run the suite; exit status tells whether all passed. */
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(journal_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
