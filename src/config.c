@@ -213,7 +213,7 @@ static const struct config_key config_keys[] = {
 	  "summarized raw messages are kept this long; 0 = delete at once" },
 	{ "store", "sync", CT_ENUM, "normal", NOBOUND, config_syncs, NULL, 0,
 	  "normal | full" },
-	{ "store", "commit_interval", CT_DURATION, "1s", 10, 60000, NULL, NULL,
+	{ "store", "commit_interval", CT_DURATION, "5s", 10, 60000, NULL, NULL,
 	  CF_RELOAD, "readings reach SQLite in one commit per this" },
 
 	{ "summary", "interval", CT_DURATION, "60s", 1000, DAY_MS, NULL, NULL,

@@ -336,7 +336,8 @@ store_start(const struct config *cf, char **cause)
 	seg = config_bytes(cf, "coap", "max_body") * 2 + 4096;
 	xasprintf(&jdir, "%s/journal", st.dir);
 	rc = store_journal_open(jdir, seg, store_db_wal_pages(
-	    config_bytes(cf, "store", "max_bytes")) * 4096 * 4, cause);
+	    config_bytes(cf, "store", "max_bytes")) * 4096 * 4, st.committed,
+	    cause);
 	free(jdir);
 	if (rc != 0 || store_db_ckpt_open(st.path, cause) != 0)
 		goto fail_db;
@@ -348,12 +349,13 @@ store_start(const struct config *cf, char **cause)
 	uv_timer_init(daemon_loop(), &sth.replay);
 	uv_check_init(daemon_loop(), &sth.check);
 	st.handles = 1;
+	/* Records up to the committed one are in SQLite, replay or not. */
+	store_journal_release(st.committed);
 	/* The first turn puts the journal's news into SQLite (see top). */
 	if (store_journal_last() > st.committed) {
 		st.need_replay = 1;
 		uv_timer_start(&sth.replay, store_replay_cb, 0, 0);
-	} else
-		store_journal_release(st.committed);
+	}
 	st.dedup_saved_ms = daemon_now_ms();
 	log_info("store: %s: %" PRIu64 " journal records to apply", st.path,
 	    store_journal_last() - st.committed);
@@ -663,7 +665,14 @@ store_apply(const struct store_msg *m, uint64_t rseq)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
+		/*
+		 * The reading is acknowledged already: whatever the failure,
+		 * roll back and let the journal replay it, or a later record
+		 * would move the committed position past it.
+		 */
 		store_sql_failed(rc);
+		if (st.in_txn)
+			store_abort(rc);
 		return;
 	}
 	st.msg_next++;

@@ -72,7 +72,7 @@ struct store_journal_stats {
 	uint64_t	syncs, sync_us;
 };
 
-int	 store_journal_open(const char *, size_t, size_t, char **);
+int	 store_journal_open(const char *, size_t, size_t, uint64_t, char **);
 void	 store_journal_replay(uint64_t, store_journal_cb, void *);
 int	 store_journal_append(const struct store_msg *, uint64_t *);
 void	 store_journal_release(uint64_t);

@@ -324,12 +324,13 @@ store_journal_scan(char **cause)
 
 /*
  * Open the journal in dir: segments of at least seg_size bytes (one must
- * hold the largest record), at most max_bytes of them.  Existing segments
+ * hold the largest record), at most max_bytes of them; new records follow
+ * committed, the last one SQLite holds.  Existing segments
  * are read; nothing is replayed until store_journal_replay().
  */
 int
 store_journal_open(const char *dir, size_t seg_size, size_t max_bytes,
-    char **cause)
+    uint64_t committed, char **cause)
 {
 	memset(&jr, 0, sizeof jr);
 	jr.dir = xstrdup(dir);
@@ -343,6 +344,12 @@ store_journal_open(const char *dir, size_t seg_size, size_t max_bytes,
 	}
 	if (store_journal_scan(cause) != 0)
 		return (-1);
+	/*
+	 * Never hand out an rseq SQLite already has (segments lost, or a
+	 * committed record torn): the replay skips those.
+	 */
+	if (jr.next <= committed)
+		jr.next = committed + 1;
 	if (jr.nseg > jr.maxseg)
 		jr.maxseg = jr.nseg;
 	/* Two segments from the start: the loop never waits to make one. */

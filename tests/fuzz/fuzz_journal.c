@@ -75,7 +75,7 @@ fz_segment(const uint8_t *data, size_t size)
 	    write(fd, seg, sizeof seg) != (ssize_t)sizeof seg)
 		abort();
 	close(fd);
-	if (store_journal_open(fz_dir, SEG_SIZE, 4 * SEG_SIZE, &cause) != 0)
+	if (store_journal_open(fz_dir, SEG_SIZE, 4 * SEG_SIZE, 0, &cause) != 0)
 		abort();
 	fz_last = 0;
 	store_journal_replay(0, fz_record, &sum);

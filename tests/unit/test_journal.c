@@ -765,6 +765,61 @@ START_TEST(test_sync_full)
 }
 END_TEST
 
+START_TEST(test_lost_dir)
+{
+	char	cmd[256];
+
+	setup_with("commit_interval = 60s");
+	start();
+	put(1, 100, NULL, NULL); put(2, 100, NULL, NULL);
+	put(3, 100, NULL, NULL); put(4, 100, NULL, NULL);
+	put(5, 100, NULL, NULL);
+	stop();
+	okseq[1]=okseq[2]=okseq[3]=okseq[4]=okseq[5]=1; nok = 5;
+	snprintf(cmd, sizeof cmd, "rm -rf %s/journal", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	crash_child(6, 8, 100, 0);
+	start_replay();
+	check_rows(0);
+	store_remove_message_hook(hook_cb);
+	stop();
+	teardown();
+}
+END_TEST
+
+START_TEST(test_busy)
+{
+	char	 path[128];
+	sqlite3	*db;
+	pid_t	 pid;
+	int	 st;
+
+	setup_with("commit_interval = 60s");
+	pid = fork();
+	if (pid == 0) {
+		start();
+		turn();
+		snprintf(path, sizeof path, "%s/tinyedge.db", dir);
+		sqlite3_open(path, &db);
+		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (put(1, 100, NULL, NULL) != STORE_OK) _exit(5);
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(db);
+		if (put(2, 100, NULL, NULL) != STORE_OK) _exit(6);
+		store_flush();
+		raise(SIGKILL);
+	}
+	waitpid(pid, &st, 0);
+	ck_assert(WIFSIGNALED(st));
+	okseq[1] = okseq[2] = 1; nok = 2;
+	start_replay();
+	check_rows(0);
+	store_remove_message_hook(hook_cb);
+	stop();
+	teardown();
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 journal_suite(void)
@@ -772,6 +827,8 @@ journal_suite(void)
 	Suite	*s = suite_create("journal");
 	TCase	*tc = tcase_create("core");
 
+	tcase_add_test(tc, test_lost_dir);
+	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_crash_replay);
 	tcase_add_test(tc, test_torn_tail);
 	tcase_add_test(tc, test_flipped_tail);
