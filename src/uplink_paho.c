@@ -66,9 +66,9 @@ uplink_paho_close(void)
 	return (m);
 }
 
-/* Paho thread: queue one event for the loop and wake it. */
-static void
-uplink_paho_push(enum uplink_event ev, int64_t id, int rc, const char *text)
+/* Paho thread: a new event, not yet queued. */
+static struct uplink_msg *
+uplink_paho_new(enum uplink_event ev, int64_t id, int rc, const char *text)
 {
 	struct uplink_msg	*m = xcalloc(1, sizeof *m);
 
@@ -76,6 +76,13 @@ uplink_paho_push(enum uplink_event ev, int64_t id, int rc, const char *text)
 	m->id = id;
 	m->rc = rc;
 	m->text = text ? xstrdup(text) : NULL;
+	return (m);
+}
+
+/* Paho thread: queue one event for the loop and wake it. */
+static void
+uplink_paho_queue(struct uplink_msg *m)
+{
 	pthread_mutex_lock(&br.mu);
 	if (br.closed || br.async == NULL) {
 		pthread_mutex_unlock(&br.mu);
@@ -87,6 +94,13 @@ uplink_paho_push(enum uplink_event ev, int64_t id, int rc, const char *text)
 	br.qtail = &m->next;
 	uv_async_send(br.async);
 	pthread_mutex_unlock(&br.mu);
+}
+
+/* Paho thread: make and queue one event. */
+static void
+uplink_paho_push(enum uplink_event ev, int64_t id, int rc, const char *text)
+{
+	uplink_paho_queue(uplink_paho_new(ev, id, rc, text));
 }
 
 /* Paho: connected. */
@@ -157,12 +171,19 @@ uplink_paho_pub_ok5(void *ctx, MQTTAsync_successData5 *r)
 	uplink_paho_push(UE_PUB_OK, (int64_t)(intptr_t)ctx, 0, NULL);
 }
 
-/* Paho (MQTT 5): a publish failed or got a failing reason code. */
+/*
+ * Paho (MQTT 5): a publish failed, or the broker's PUBACK carried a
+ * failing reason code (>= 0x80), which the loop counts against the row.
+ */
 void
 uplink_paho_pub_fail5(void *ctx, MQTTAsync_failureData5 *r)
 {
-	uplink_paho_push(UE_PUB_FAIL, (int64_t)(intptr_t)ctx, r ? r->code : -1,
-	    NULL);
+	struct uplink_msg	*m;
+
+	m = uplink_paho_new(UE_PUB_FAIL, (int64_t)(intptr_t)ctx,
+	    r ? r->code : -1, NULL);
+	m->reason = r ? (int)r->reasonCode : 0;
+	uplink_paho_queue(m);
 }
 
 /* Paho: disconnect finished (either way). */

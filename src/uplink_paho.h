@@ -24,6 +24,7 @@ struct uplink_msg {
 	enum uplink_event	 ev;
 	int64_t			 id;	/* publish context: outbox id */
 	int			 rc;
+	int			 reason;	/* MQTT 5 reason code, or 0 */
 	char			*text;
 	struct uplink_msg	*next;
 };
