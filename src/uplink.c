@@ -804,6 +804,15 @@ uplink_start(const struct config *cf, char **cause)
 		uplink_free_conf();
 		return (-1);
 	}
+	/* MQTT 5: a broker's DISCONNECT is not a connectionLost. */
+	if (up.mqtt5 && (rc = MQTTAsync_setDisconnected(up.cli, NULL,
+	    uplink_paho_server_disc)) != MQTTASYNC_SUCCESS) {
+		xasprintf(cause, "MQTTAsync_setDisconnected: %s",
+		    MQTTAsync_strerror(rc));
+		MQTTAsync_destroy(&up.cli);
+		uplink_free_conf();
+		return (-1);
+	}
 	uv_async_init(daemon_loop(), &up.async, uplink_async_cb);
 	uplink_paho_init(&up.async);
 	uv_timer_init(daemon_loop(), &up.timer);

@@ -10,6 +10,7 @@
  */
 #include <MQTTAsync.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -138,6 +139,23 @@ void
 uplink_paho_lost(void *ctx, char *cause)
 {
 	uplink_paho_push(UE_LOST, 0, 0, cause);
+}
+
+/*
+ * Paho (MQTT 5): the broker ended the session with a DISCONNECT packet
+ * (e.g. 0x95, packet too large).  Paho reports that here, not through
+ * connectionLost, so it becomes the same event for the loop.
+ */
+void
+uplink_paho_server_disc(void *ctx, MQTTProperties *props,
+    enum MQTTReasonCodes rc)
+{
+	char	text[128];
+
+	snprintf(text, sizeof text, "broker sent DISCONNECT, reason 0x%02x "
+	    "(%s)", (unsigned)rc, MQTTReasonCode_toString(rc) ?
+	    MQTTReasonCode_toString(rc) : "?");
+	uplink_paho_push(UE_LOST, 0, (int)rc, text);
 }
 
 /* Paho: we subscribe to nothing, but a NULL handler is refused. */

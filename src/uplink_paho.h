@@ -39,6 +39,8 @@ void	uplink_paho_conn_fail(void *, MQTTAsync_failureData *);
 void	uplink_paho_conn_ok5(void *, MQTTAsync_successData5 *);
 void	uplink_paho_conn_fail5(void *, MQTTAsync_failureData5 *);
 void	uplink_paho_lost(void *, char *);
+void	uplink_paho_server_disc(void *, MQTTProperties *,
+	    enum MQTTReasonCodes);
 int	uplink_paho_arrived(void *, char *, int, MQTTAsync_message *);
 void	uplink_paho_pub_ok(void *, MQTTAsync_successData *);
 void	uplink_paho_pub_fail(void *, MQTTAsync_failureData *);

@@ -20,6 +20,8 @@
 CHECK="python3 $TE_SRCDIR/tests/e2e/summary-check.py"
 POST="python3 $TE_SRCDIR/tests/e2e/uplink-refused-post.py"
 IV=10000
+PROTO=${PROTO:-3.1.1}
+echo "# MQTT $PROTO"
 
 MQTT_PORT=$(free_port)
 COAP_PORT=$(free_port udp)
@@ -29,7 +31,7 @@ conf() {
 	write_conf "$T/d.ini" "log_level = debug" \
 		"[coap]" "listen = 127.0.0.1:$COAP_PORT" \
 		"[mqtt]" "uri = tcp://127.0.0.1:$MQTT_PORT" \
-		"metrics_interval = 1s" "max_payload = $2" \
+		"metrics_interval = 1s" "max_payload = $2" "protocol = $PROTO" \
 		"[summary]" "interval = 10s" "debounce = 0" \
 		"event_min_score = 0.8" "ignore_labels = idle" \
 		"max_labels = $1"
@@ -58,15 +60,30 @@ wide_summaries() { grep -h "/summary/$1 " "$T/mqtt.txt" | cut -d' ' -f2- | sort 
 # summed NODE: the n of NODE's summaries, summed.
 summed() { wide_summaries "$1" | python3 -c 'import json,sys; print(sum(json.loads(l)["n"] for l in sys.stdin))'; }
 
+# summed_is NODE N: NODE's summaries count N inferences (for wait_for).
+summed_is() { [ "$(summed "$1")" = "$2" ]; }
+
 # metric KEY: the store or uplink counter in the newest P/metrics.
-metric() { tail -n 1 "$T/metrics.txt" | python3 -c "import json,sys; o=json.load(sys.stdin); print(o['$1'.split('.')[0]]['$1'.split('.')[1]])"; }
+metric() {
+	python3 - "$T/metrics.txt" "$1" <<'PY'
+import json, sys
+o = None
+for line in open(sys.argv[1]):
+    try:
+        o = json.loads(line)
+    except ValueError:
+        pass
+a, b = sys.argv[2].split(".")
+print(o[a][b] if o else "")
+PY
+}
 
 # metric_is KEY VALUE: the newest P/metrics says VALUE (for wait_for).
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
 
 # 1. 2,500 labels folded into max_labels + _other_.
 t_is "2,500 inferences with distinct labels acknowledged" "$($POST "$COAP_PORT" wide 1 2500 60)" 2500
-t_ok "wide's summaries arrive with all 2,500 counted" wait_for 30 sh -c "[ \"\$($(declare -f wide_summaries summed); summed wide)\" = 2500 ]"
+t_ok "wide's summaries arrive with all 2,500 counted" wait_for 30 summed_is wide 2500
 python3 - "$T/mqtt.txt" > "$T/fold.out" <<'PY'
 import json, sys
 ok = True
@@ -129,7 +146,7 @@ t_ok "the outbox empties" wait_for 5 outbox_empty
 t_ok "the new store counters are in P/metrics" sh -c "tail -n 1 '$T/metrics.txt' | grep -q '\"commits\":[1-9].*\"journal_bytes\":[1-9]'"
 t_ok "P/metrics still has the SPEC store fields" sh -c "tail -n 1 '$T/metrics.txt' | grep -q '\"store\":{\"queued\":0,\"bytes\":[0-9]*,\"oldest_age_s\":[0-9]*,\"dropped\":0'"
 t_is "a later summary of wide is delivered too" "$($POST "$COAP_PORT" wide 3001 5 60)" 5
-t_ok "it arrives" wait_for 25 sh -c "[ \"\$($(declare -f wide_summaries summed); summed wide)\" = 2505 ]"
+t_ok "it arrives" wait_for 25 summed_is wide 2505
 
 # 3. mqtt.max_payload: a row over it is not stored, and nothing reconnects.
 conf 10000 2K
