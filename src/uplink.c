@@ -20,17 +20,8 @@
  * Paho in one go (one outbox read).  Nothing depends on new data arriving
  * to drain.
  *
- * A row the broker will not take.  A broker refuses a message over its
- * packet size limit by dropping the connection (MQTT 3.1.1) or, for some
- * refusals, with an MQTT 5 PUBACK reason code >= 0x80.  Resending it
- * forever would stop every row after it, so each refusal is a strike
- * against that row, and after UPLINK_STRIKES in a row it is set aside
- * (store_outbox_set_aside(): kept in the aside table, counted in
- * store.set_aside, logged once with its id).  A dropped connection is
- * pinned on a row only when that row was the one publish in flight; when
- * several were, rows up to the newest of them are then sent one at a time
- * ("careful"), so a second drop names its row exactly.  An ack clears the
- * row's strikes.
+ * A row the broker will not take is set aside after a few refusals, so
+ * the rows after it flow (uplink_refuse.c).
  *
  * State: one enum, changed only by uplink_set_state(), which logs every
  * transition.  Reconnects back off 1 s, 2 s, ... capped at 60 s, plus jitter.
@@ -65,8 +56,6 @@
 #define UPLINK_ID_STOP		(-1)	/* context of the offline publish */
 #define UPLINK_MAX_HOOKS	8
 #define UPLINK_ACK_BATCH	1024	/* acked ids deleted at once */
-#define UPLINK_STRIKES		3	/* refusals before a row is set aside */
-#define UPLINK_REASON_FAIL	0x80	/* MQTT 5 reason codes from here fail */
 
 enum uplink_state {
 	UPLINK_IDLE,
@@ -109,11 +98,7 @@ static struct {
 	uint64_t		 rng;		/* backoff jitter state */
 	size_t			 sztopic;
 	size_t			 nacked, szacked;
-	int64_t			 strike_id;	/* row with strikes against it */
-	int			 strikes;
-	int64_t			 careful;	/* one at a time up to this id */
-	int64_t			 fail_hi;	/* newest publish failed in this */
-	size_t			 nfail;		/* connection (Paho's -11s) */
+	size_t			 win;		/* window now (uplink_pump) */
 } up;
 
 static void	uplink_connect(void);
@@ -184,44 +169,6 @@ uplink_publish_now(const char *topic, const void *payload, size_t len,
 	    MQTTASYNC_SUCCESS ? 0 : -1);
 }
 
-/* The in-flight window now: one row while careful, else max_inflight. */
-static size_t
-uplink_window(void)
-{
-	return (up.careful != 0 ? 1 : up.max_inflight);
-}
-
-/*
- * Row id was refused once more (why says how).  The UPLINK_STRIKES-th
- * refusal in a row sets it aside so the rows after it can flow.
- */
-static void
-uplink_strike(int64_t id, const char *why)
-{
-	char	reason[160];
-
-	if (id <= 0)
-		return;
-	if (id != up.strike_id) {
-		up.strike_id = id;
-		up.strikes = 0;
-	}
-	if (++up.strikes < UPLINK_STRIKES) {
-		log_debug("uplink: row %" PRId64 " refused (%s), strike %d",
-		    id, why, up.strikes);
-		return;
-	}
-	snprintf(reason, sizeof reason, "%s, %d times", why, up.strikes);
-	if (store_outbox_set_aside(id, reason) != 0)
-		return;		/* store refusing writes: try again later */
-	log_warnx("uplink: row %" PRId64 " set aside: %s; the rows after it "
-	    "go on", id, reason);
-	up.strike_id = 0;
-	up.strikes = 0;
-	if (up.careful != 0 && id >= up.careful)
-		up.careful = 0;
-}
-
 /* Is this outbox id awaiting its PUBACK? Returns its index or -1. */
 static ssize_t
 uplink_infl_find(int64_t id)
@@ -255,7 +202,7 @@ uplink_row_cb(const struct store_row *r, void *arg)
 	int64_t	*cursor = arg;
 	int	 rc;
 
-	if (up.state != UPLINK_CONNECTED || up.ninfl >= uplink_window() ||
+	if (up.state != UPLINK_CONNECTED || up.ninfl >= up.win ||
 	    up.send_failed)
 		return;
 	*cursor = r->id;
@@ -278,7 +225,7 @@ uplink_row_cb(const struct store_row *r, void *arg)
 		up.send_failed = 1;
 		/* Still connected: Paho refuses this row itself. */
 		if (rc != MQTTASYNC_DISCONNECTED && MQTTAsync_isConnected(up.cli))
-			uplink_strike(r->id, MQTTAsync_strerror(rc));
+			uplink_refuse_strike(r->id, MQTTAsync_strerror(rc));
 		return;
 	}
 	up.infl[up.ninfl++] = r->id;
@@ -296,16 +243,12 @@ static void
 uplink_pump(void)
 {
 	int64_t	last = store_outbox_last_id();
-	size_t	quota, n, win = uplink_window();
+	size_t	quota, n, win;
 
 	if (up.state != UPLINK_CONNECTED)
 		return;
-	if (up.careful != 0 && up.ninfl == 0 && up.cursor >= up.careful) {
-		log_info("uplink: rows up to id %" PRId64 " went out one at "
-		    "a time; full window again", up.careful);
-		up.careful = 0;
-		win = uplink_window();
-	}
+	win = up.win = uplink_refuse_window(up.max_inflight, up.cursor,
+	    up.ninfl);
 	up.send_failed = 0;
 	if (up.mark != 0) {
 		/* Backlog draining: live rows get up to a quarter. */
@@ -378,8 +321,7 @@ uplink_connected(void)
 	free(up.tls_error);
 	up.tls_error = NULL;
 	up.ninfl = up.nlive = 0;
-	up.nfail = 0;
-	up.fail_hi = 0;
+	uplink_refuse_connected();
 	uplink_delete_acked();
 	up.cursor = 0;
 	up.mark = store_outbox_last_id();
@@ -565,49 +507,6 @@ uplink_delete_acked(void)
 	up.nacked = 0;
 }
 
-/*
- * The connection dropped: if exactly one row was in flight (or failed
- * with the drop), the broker may have dropped us for it: a strike.  With
- * several, send them one at a time next time to find out.
- */
-static void
-uplink_lost_blame(void)
-{
-	int64_t	hi = up.fail_hi;
-	size_t	i;
-
-	for (i = 0; i < up.ninfl; i++)
-		if (up.infl[i] > hi)
-			hi = up.infl[i];
-	if (up.ninfl + up.nfail == 1)
-		uplink_strike(hi, "connection dropped after it was published");
-	else if (up.ninfl + up.nfail > 1 && hi > up.careful)
-		up.careful = hi;
-	up.nfail = 0;
-	up.fail_hi = 0;
-}
-
-/*
- * A publish in flight failed while we think we are connected: an MQTT 5
- * refusal in the PUBACK is a strike; anything else (Paho's -11 as the
- * link goes) is kept for uplink_lost_blame().
- */
-static void
-uplink_pub_failed(const struct uplink_msg *m)
-{
-	char	why[64];
-
-	if (m->reason >= UPLINK_REASON_FAIL) {
-		snprintf(why, sizeof why, "PUBACK reason code 0x%02x",
-		    m->reason);
-		uplink_strike(m->id, why);
-		return;
-	}
-	up.nfail++;
-	if (m->id > up.fail_hi)
-		up.fail_hi = m->id;
-}
-
 /* Handle one event from Paho on the loop thread. */
 static void
 uplink_handle(struct uplink_msg *m)
@@ -627,8 +526,8 @@ uplink_handle(struct uplink_msg *m)
 		log_warnx("uplink: connection to %s lost%s%s; %zu "
 		    "unacknowledged rows will be sent again", up.uri,
 		    m->text ? ": " : "", m->text ? m->text : "",
-		    up.ninfl + up.nfail);
-		uplink_lost_blame();
+		    up.ninfl);
+		uplink_refuse_lost(up.infl, up.ninfl);
 		up.ninfl = up.nlive = 0;
 		/* Before the cursor goes back to the oldest row. */
 		uplink_delete_acked();
@@ -645,14 +544,13 @@ uplink_handle(struct uplink_msg *m)
 			uplink_infl_remove(m->id);
 			uplink_acked(m->id);
 			up.published++;
-			if (m->id == up.strike_id)
-				up.strike_id = up.strikes = 0;
+			uplink_refuse_acked(m->id);
 		}
 		break;
 	case UE_PUB_FAIL:
 		if (m->id > 0 && uplink_infl_remove(m->id) == 0 &&
 		    up.state == UPLINK_CONNECTED) {
-			uplink_pub_failed(m);
+			uplink_refuse_failed(m);
 			/* Still connected: go back and send it again. */
 			if (up.mark != 0 && m->id > up.mark) {
 				if (up.live >= m->id)
@@ -761,6 +659,7 @@ uplink_start(const struct config *cf, char **cause)
 	int			 rc;
 
 	memset(&up, 0, sizeof up);
+	uplink_refuse_reset();
 	up.uri = xstrdup(config_str(cf, "mqtt", "uri"));
 	up.client_id = xstrdup(config_str(cf, "mqtt", "client_id"));
 	up.prefix = xstrdup(config_str(cf, "mqtt", "topic_prefix"));

@@ -1,11 +1,13 @@
 /*
  * uplink_paho.h - private to the uplink: Paho's callbacks and the queue
- * that carries them to the loop thread (uplink_paho.c).
+ * that carries them to the loop thread (uplink_paho.c), and the rows the
+ * broker refuses (uplink_refuse.c).
  */
 #ifndef TE_UPLINK_PAHO_H
 #define TE_UPLINK_PAHO_H
 
 #include <MQTTAsync.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -51,5 +53,13 @@ void	uplink_paho_disc_fail(void *, MQTTAsync_failureData *);
 void	uplink_paho_disc5(void *, MQTTAsync_successData5 *);
 void	uplink_paho_disc_fail5(void *, MQTTAsync_failureData5 *);
 int	uplink_paho_tls_error(const char *, size_t, void *);
+
+void	uplink_refuse_strike(int64_t, const char *);
+void	uplink_refuse_acked(int64_t);
+void	uplink_refuse_failed(const struct uplink_msg *);
+void	uplink_refuse_lost(const int64_t *, size_t);
+void	uplink_refuse_connected(void);
+size_t	uplink_refuse_window(size_t, int64_t, size_t);
+void	uplink_refuse_reset(void);
 
 #endif
