@@ -223,8 +223,9 @@ uplink_row_cb(const struct store_row *r, void *arg)
 		    rc);
 		*cursor = r->id - 1;
 		up.send_failed = 1;
-		/* Still connected: Paho refuses this row itself. */
-		if (rc != MQTTASYNC_DISCONNECTED && MQTTAsync_isConnected(up.cli))
+		/* Paho refuses this row itself (its topic): a strike. */
+		if (rc == MQTTASYNC_BAD_UTF8_STRING ||
+		    rc == MQTTASYNC_BAD_STRUCTURE)
 			uplink_refuse_strike(r->id, MQTTAsync_strerror(rc));
 		return;
 	}
@@ -525,8 +526,7 @@ uplink_handle(struct uplink_msg *m)
 			break;
 		log_warnx("uplink: connection to %s lost%s%s; %zu "
 		    "unacknowledged rows will be sent again", up.uri,
-		    m->text ? ": " : "", m->text ? m->text : "",
-		    up.ninfl);
+		    m->text ? ": " : "", m->text ? m->text : "", up.ninfl);
 		uplink_refuse_lost(up.infl, up.ninfl);
 		up.ninfl = up.nlive = 0;
 		/* Before the cursor goes back to the oldest row. */
