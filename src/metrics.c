@@ -7,6 +7,7 @@
  * every metrics_interval, not through the outbox: a stale metrics sample is
  * worth nothing after an outage.
  *
+ * The "store" object adds the store's own counters (metrics_store()).
  * The "tier2" object adds "skipped" and, under "models", each model's
  * own runs, mean time (total, features, inference), skips and errors.
  *
@@ -110,6 +111,27 @@ metrics_num(cJSON *o, const char *name, uint64_t v)
 	cJSON_AddNumberToObject(o, name, (double)v);
 }
 
+/*
+ * The store's own counters beside the SPEC fields: rows not stored or
+ * not sent (oversize, set_aside), readings refused or recognized as
+ * repeats, group commits, and the journal (segments, busy ones, bytes,
+ * fdatasyncs and their total time).
+ */
+static void
+metrics_store(cJSON *s, const struct store_stats *ss)
+{
+	metrics_num(s, "oversize", ss->oversize);
+	metrics_num(s, "set_aside", ss->set_aside);
+	metrics_num(s, "refused", ss->refused);
+	metrics_num(s, "duplicates", ss->duplicates);
+	metrics_num(s, "commits", ss->commits);
+	metrics_num(s, "journal_segments", ss->journal_segments);
+	metrics_num(s, "journal_busy", ss->journal_busy);
+	metrics_num(s, "journal_bytes", ss->journal_bytes);
+	metrics_num(s, "syncs", ss->syncs);
+	metrics_num(s, "sync_us", ss->sync_us);
+}
+
 /* Build the P/metrics body (caller frees). */
 char *
 metrics_json(void)
@@ -140,6 +162,7 @@ metrics_json(void)
 	metrics_num(s, "dropped", ss.dropped);
 	metrics_num(s, "messages", ss.messages);
 	cJSON_AddBoolToObject(s, "refusing", ss.refusing);
+	metrics_store(s, &ss);
 	s = cJSON_AddObjectToObject(o, "uplink");
 	cJSON_AddBoolToObject(s, "connected", us.connected);
 	metrics_num(s, "published", us.published);

@@ -65,6 +65,8 @@ summary_read_config(const struct config *cf)
 	    ignore, n, config_ms(cf, "summary", "debounce"));
 	sm.forward_windows = config_bool(cf, "summary", "forward_windows");
 	sm.interval_ms = config_ms(cf, "summary", "interval");
+	summary_interval_labels((size_t)config_int(cf, "summary",
+	    "max_labels"));
 }
 
 /*

@@ -35,6 +35,7 @@ size_t	summary_event_open(void);
 
 int	summary_interval_start(uint64_t);
 void	summary_interval_reload(uint64_t);
+void	summary_interval_labels(size_t);
 void	summary_interval_add(const struct summary_inf *, int64_t);
 void	summary_interval_seen(int64_t);
 void	summary_interval_check(uint64_t, uint64_t);

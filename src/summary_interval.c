@@ -47,6 +47,7 @@
 
 #define SUMMARY_STEP_MS		10000	/* clock jumps beyond this are logged */
 #define SUMMARY_STATE_KEY	"summary"
+#define SUMMARY_OTHER		"_other_"
 
 /* Score statistics of one label. */
 struct summary_label {
@@ -86,6 +87,9 @@ static struct {
 	uint64_t		 last_mono;
 	int			 have_clock;
 } si;
+
+/* summary.max_labels (outside si: a restart of si keeps it). */
+static size_t	summary_max_labels = 64;
 
 /* Start of the interval holding time t. */
 static uint64_t
@@ -218,21 +222,99 @@ summary_interval_drop_first(void)
 	memmove(&si.b[0], &si.b[1], si.nb * sizeof *si.b);
 }
 
-/* One node's summary as JSON. */
+/* Set summary.max_labels (start and SIGHUP). */
+void
+summary_interval_labels(size_t max)
+{
+	summary_max_labels = max > 0 ? max : 1;
+}
+
+/* qsort: more frequent labels first, then in name order. */
+static int
+summary_interval_rank(const void *a, const void *b)
+{
+	const struct summary_label *const	*x = a, *const *y = b;
+
+	if ((*x)->n != (*y)->n)
+		return ((*x)->n > (*y)->n ? -1 : 1);
+	return (strcmp((*x)->label, (*y)->label));
+}
+
+/* Add one label's statistics as a member of labels. */
+static void
+summary_interval_label_json(cJSON *labels, const struct summary_label *l)
+{
+	cJSON	*lo;
+
+	lo = cJSON_AddObjectToObject(labels, l->label);
+	cJSON_AddNumberToObject(lo, "n", (double)l->n);
+	cJSON_AddNumberToObject(lo, "mean", l->sum / (double)l->n);
+	cJSON_AddNumberToObject(lo, "min", l->min);
+	cJSON_AddNumberToObject(lo, "max", l->max);
+}
+
+/*
+ * Mark in keep[] the labels a summary lists when there are more than
+ * max_labels, and sum the others into *other; returns how many were
+ * folded (0: every label is listed).
+ */
+static size_t
+summary_interval_fold(const struct summary_node *n, char *keep,
+    struct summary_label *other)
+{
+	const struct summary_label	**rank;
+	size_t				  i, kept = 0, folded = 0;
+
+	memset(keep, 1, n->nlabels);
+	if (n->nlabels <= summary_max_labels)
+		return (0);
+	rank = xreallocarray(NULL, n->nlabels, sizeof *rank);
+	for (i = 0; i < n->nlabels; i++)
+		rank[i] = &n->labels[i];
+	qsort(rank, n->nlabels, sizeof *rank, summary_interval_rank);
+	memset(other, 0, sizeof *other);
+	other->label = (char *)SUMMARY_OTHER;
+	for (i = 0; i < n->nlabels; i++) {
+		const struct summary_label *l = rank[i];
+
+		if (kept < summary_max_labels &&
+		    strcmp(l->label, SUMMARY_OTHER) != 0) {
+			kept++;
+			continue;
+		}
+		keep[l - n->labels] = 0;
+		if (folded++ == 0) {
+			other->min = l->min;
+			other->max = l->max;
+		}
+		other->n += l->n;
+		other->sum += l->sum;
+		if (l->min < other->min)
+			other->min = l->min;
+		if (l->max > other->max)
+			other->max = l->max;
+	}
+	free(rank);
+	return (folded);
+}
+
+/* One node's summary as JSON (labels capped, see the top of the file). */
 static char *
 summary_interval_json(const struct summary_bucket *b,
     const struct summary_node *n)
 {
-	const struct summary_label	*l;
-	cJSON				*o, *labels, *lo;
-	char				 id[200];
-	size_t				 i;
+	struct summary_label	 other;
+	cJSON			*o, *labels;
+	char			 id[200], *keep;
+	size_t			 i, folded;
 
 	if (si.epoch == 0)
 		snprintf(id, sizeof id, "sum:%s:%" PRIu64, n->node, b->start);
 	else
 		snprintf(id, sizeof id, "sum:%s:%" PRIu64 ":e%" PRIu64,
 		    n->node, b->start, si.epoch);
+	keep = xmalloc(n->nlabels + 1);
+	folded = summary_interval_fold(n, keep, &other);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "node", n->node);
@@ -241,13 +323,14 @@ summary_interval_json(const struct summary_bucket *b,
 	cJSON_AddNumberToObject(o, "n", (double)n->n);
 	labels = cJSON_AddObjectToObject(o, "labels");
 	for (i = 0; i < n->nlabels; i++) {
-		l = &n->labels[i];
-		lo = cJSON_AddObjectToObject(labels, l->label);
-		cJSON_AddNumberToObject(lo, "n", (double)l->n);
-		cJSON_AddNumberToObject(lo, "mean", l->sum / (double)l->n);
-		cJSON_AddNumberToObject(lo, "min", l->min);
-		cJSON_AddNumberToObject(lo, "max", l->max);
+		if (keep[i])
+			summary_interval_label_json(labels, &n->labels[i]);
 	}
+	if (folded > 0) {
+		summary_interval_label_json(labels, &other);
+		cJSON_AddNumberToObject(o, "folded", (double)folded);
+	}
+	free(keep);
 	return (summary_json(o));
 }
 

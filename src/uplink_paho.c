@@ -10,6 +10,7 @@
  */
 #include <MQTTAsync.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -66,9 +67,9 @@ uplink_paho_close(void)
 	return (m);
 }
 
-/* Paho thread: queue one event for the loop and wake it. */
-static void
-uplink_paho_push(enum uplink_event ev, int64_t id, int rc, const char *text)
+/* Paho thread: a new event, not yet queued. */
+static struct uplink_msg *
+uplink_paho_new(enum uplink_event ev, int64_t id, int rc, const char *text)
 {
 	struct uplink_msg	*m = xcalloc(1, sizeof *m);
 
@@ -76,6 +77,13 @@ uplink_paho_push(enum uplink_event ev, int64_t id, int rc, const char *text)
 	m->id = id;
 	m->rc = rc;
 	m->text = text ? xstrdup(text) : NULL;
+	return (m);
+}
+
+/* Paho thread: queue one event for the loop and wake it. */
+static void
+uplink_paho_queue(struct uplink_msg *m)
+{
 	pthread_mutex_lock(&br.mu);
 	if (br.closed || br.async == NULL) {
 		pthread_mutex_unlock(&br.mu);
@@ -87,6 +95,13 @@ uplink_paho_push(enum uplink_event ev, int64_t id, int rc, const char *text)
 	br.qtail = &m->next;
 	uv_async_send(br.async);
 	pthread_mutex_unlock(&br.mu);
+}
+
+/* Paho thread: make and queue one event. */
+static void
+uplink_paho_push(enum uplink_event ev, int64_t id, int rc, const char *text)
+{
+	uplink_paho_queue(uplink_paho_new(ev, id, rc, text));
 }
 
 /* Paho: connected. */
@@ -126,6 +141,23 @@ uplink_paho_lost(void *ctx, char *cause)
 	uplink_paho_push(UE_LOST, 0, 0, cause);
 }
 
+/*
+ * Paho (MQTT 5): the broker ended the session with a DISCONNECT packet
+ * (e.g. 0x95, packet too large).  Paho reports that here, not through
+ * connectionLost, so it becomes the same event for the loop.
+ */
+void
+uplink_paho_server_disc(void *ctx, MQTTProperties *props,
+    enum MQTTReasonCodes rc)
+{
+	char	text[128];
+
+	snprintf(text, sizeof text, "broker sent DISCONNECT, reason 0x%02x "
+	    "(%s)", (unsigned)rc, MQTTReasonCode_toString(rc) ?
+	    MQTTReasonCode_toString(rc) : "?");
+	uplink_paho_push(UE_LOST, 0, (int)rc, text);
+}
+
 /* Paho: we subscribe to nothing, but a NULL handler is refused. */
 int
 uplink_paho_arrived(void *ctx, char *topic, int len, MQTTAsync_message *m)
@@ -157,12 +189,19 @@ uplink_paho_pub_ok5(void *ctx, MQTTAsync_successData5 *r)
 	uplink_paho_push(UE_PUB_OK, (int64_t)(intptr_t)ctx, 0, NULL);
 }
 
-/* Paho (MQTT 5): a publish failed or got a failing reason code. */
+/*
+ * Paho (MQTT 5): a publish failed, or the broker's PUBACK carried a
+ * failing reason code (>= 0x80), which the loop counts against the row.
+ */
 void
 uplink_paho_pub_fail5(void *ctx, MQTTAsync_failureData5 *r)
 {
-	uplink_paho_push(UE_PUB_FAIL, (int64_t)(intptr_t)ctx, r ? r->code : -1,
-	    NULL);
+	struct uplink_msg	*m;
+
+	m = uplink_paho_new(UE_PUB_FAIL, (int64_t)(intptr_t)ctx,
+	    r ? r->code : -1, NULL);
+	m->reason = r ? (int)r->reasonCode : 0;
+	uplink_paho_queue(m);
 }
 
 /* Paho: disconnect finished (either way). */

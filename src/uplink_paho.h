@@ -1,11 +1,13 @@
 /*
  * uplink_paho.h - private to the uplink: Paho's callbacks and the queue
- * that carries them to the loop thread (uplink_paho.c).
+ * that carries them to the loop thread (uplink_paho.c), and the rows the
+ * broker refuses (uplink_refuse.c).
  */
 #ifndef TE_UPLINK_PAHO_H
 #define TE_UPLINK_PAHO_H
 
 #include <MQTTAsync.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -24,6 +26,7 @@ struct uplink_msg {
 	enum uplink_event	 ev;
 	int64_t			 id;	/* publish context: outbox id */
 	int			 rc;
+	int			 reason;	/* MQTT 5 reason code, or 0 */
 	char			*text;
 	struct uplink_msg	*next;
 };
@@ -38,6 +41,8 @@ void	uplink_paho_conn_fail(void *, MQTTAsync_failureData *);
 void	uplink_paho_conn_ok5(void *, MQTTAsync_successData5 *);
 void	uplink_paho_conn_fail5(void *, MQTTAsync_failureData5 *);
 void	uplink_paho_lost(void *, char *);
+void	uplink_paho_server_disc(void *, MQTTProperties *,
+	    enum MQTTReasonCodes);
 int	uplink_paho_arrived(void *, char *, int, MQTTAsync_message *);
 void	uplink_paho_pub_ok(void *, MQTTAsync_successData *);
 void	uplink_paho_pub_fail(void *, MQTTAsync_failureData *);
@@ -48,5 +53,13 @@ void	uplink_paho_disc_fail(void *, MQTTAsync_failureData *);
 void	uplink_paho_disc5(void *, MQTTAsync_successData5 *);
 void	uplink_paho_disc_fail5(void *, MQTTAsync_failureData5 *);
 int	uplink_paho_tls_error(const char *, size_t, void *);
+
+void	uplink_refuse_strike(int64_t, const char *);
+void	uplink_refuse_acked(int64_t);
+void	uplink_refuse_failed(const struct uplink_msg *);
+void	uplink_refuse_lost(const int64_t *, size_t);
+void	uplink_refuse_connected(void);
+size_t	uplink_refuse_window(size_t, int64_t, size_t);
+void	uplink_refuse_reset(void);
 
 #endif

@@ -3,7 +3,7 @@
 the store's own message rows, against what mosquitto_sub received.
 
 usage: summary-check.py DB MQTT_FILE INTERVAL_MS DEBOUNCE_MS MIN_SCORE
-                        IGNORE_LABELS EXACT_NODES
+                        IGNORE_LABELS EXACT_NODES [MAX_LABELS]
 
 DB is the daemon's store (raw_retention keeps the rows), MQTT_FILE the
 output of `mosquitto_sub -v` on P/#.  Summaries are recomputed from the
@@ -11,7 +11,11 @@ rows (interval of the gateway receive time, never going back in id order)
 and compared field by field.  Events of the nodes in EXACT_NODES (comma
 list) are recomputed with the debounce rule and compared field by field;
 for every node, the counts of its events add up to its qualifying
-inferences.  Prints one "ok ..." or "FAIL ..." line per check, and exits 1
+inferences.  With MAX_LABELS (summary.max_labels, default 64), a summary
+of more labels lists the MAX_LABELS most frequent (ties in name order)
+and folds the rest into "_other_" (n summed, mean, min and max over them
+all) with "folded" saying how many; a node's own "_other_" always folds.
+Prints one "ok ..." or "FAIL ..." line per check, and exits 1
 if any check failed.
 """
 import json
@@ -20,6 +24,7 @@ import sys
 from collections import defaultdict
 
 db, mqtt, iv, debounce, min_score, ignore, exact = sys.argv[1:8]
+max_labels = int(sys.argv[8]) if len(sys.argv) > 8 else 64
 iv, debounce, min_score = int(iv), int(debounce), float(min_score)
 ignore = {x.strip() for x in ignore.split(",") if x.strip()}
 exact = {x for x in exact.split(",") if x}
@@ -74,10 +79,30 @@ for (node, start), rs in buckets.items():
 check(set(got["summary"]) == set(want),
       "summary ids: %d received, %d expected" % (len(got["summary"]),
                                                    len(want)))
+
+
+
+def fold(labels):
+    """The labels a summary lists: over max_labels, the most frequent
+    ones and "_other_" for the rest; and how many were folded."""
+    if len(labels) <= max_labels:
+        return labels, 0
+    rank = sorted((l for l in labels if l != "_other_"),
+                  key=lambda l: (-len(labels[l]), l))
+    kept = {l: labels[l] for l in rank[:max_labels]}
+    rest = [l for l in labels if l not in kept]
+    kept["_other_"] = [s for l in rest for s in labels[l]]
+    return kept, len(rest)
+
+
 bad = []
 for sid, w in want.items():
     g = got["summary"].get(sid)
     if g is None:
+        continue
+    w["labels"], folded = fold(w["labels"])
+    if g.get("folded", 0) != folded:
+        bad.append(sid)
         continue
     if (g["node"] != w["node"] or g["from"] != w["start"] or
             g["to"] != w["start"] + iv or g["n"] != w["n"] or
