@@ -48,6 +48,12 @@
 #define SUMMARY_STEP_MS		10000	/* clock jumps beyond this are logged */
 #define SUMMARY_STATE_KEY	"summary"
 #define SUMMARY_OTHER		"_other_"
+/*
+ * Distinct labels told apart per node and interval, as a multiple of
+ * max_labels: a node inventing labels grows nothing past this; the later
+ * new labels are counted under "_other_" (and as "untracked").
+ */
+#define SUMMARY_TRACK_FACTOR	4
 
 /* Score statistics of one label. */
 struct summary_label {
@@ -62,6 +68,7 @@ struct summary_label {
 struct summary_node {
 	char			*node;
 	uint64_t		 n;
+	uint64_t		 untracked;	/* over the label bound */
 	struct summary_label	*labels;
 	size_t			 nlabels;
 };
@@ -139,14 +146,25 @@ static void
 summary_interval_count(struct summary_node *n, const char *label,
     double score)
 {
-	struct summary_label	*l;
-	size_t			 i;
+	struct summary_label	*l = NULL;
+	size_t			 i, again;
 
 	n->n++;
-	for (i = 0; i < n->nlabels; i++) {
-		l = &n->labels[i];
-		if (strcmp(l->label, label) != 0)
+	for (again = 0; again < 2 && l == NULL; again++) {
+		for (i = 0; i < n->nlabels && l == NULL; i++) {
+			if (strcmp(n->labels[i].label, label) == 0)
+				l = &n->labels[i];
+		}
+		/* A new label past the bound is one of "_other_". */
+		if (l == NULL && n->nlabels >= summary_max_labels *
+		    SUMMARY_TRACK_FACTOR && strcmp(label, SUMMARY_OTHER) != 0) {
+			n->untracked++;
+			label = SUMMARY_OTHER;
 			continue;
+		}
+		break;
+	}
+	if (l != NULL) {
 		l->n++;
 		l->sum += score;
 		if (score < l->min)
@@ -330,6 +348,8 @@ summary_interval_json(const struct summary_bucket *b,
 		summary_interval_label_json(labels, &other);
 		cJSON_AddNumberToObject(o, "folded", (double)folded);
 	}
+	if (n->untracked > 0)
+		cJSON_AddNumberToObject(o, "untracked", (double)n->untracked);
 	free(keep);
 	return (summary_json(o));
 }
