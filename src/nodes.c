@@ -168,16 +168,13 @@ nodes_drop(struct node *n)
 	nodes_free(n);
 }
 
-/* Publish one node's retained status. */
-static void
-nodes_publish(const struct node *n)
+/* A node's status body (caller frees with cJSON_free). */
+static char *
+nodes_status_text(const struct node *n)
 {
-	const char	*prefix = uplink_prefix();
-	cJSON		*o, *f;
-	char		 id[48], *topic, *text;
+	cJSON	*o, *f;
+	char	 id[48], *text;
 
-	if (prefix == NULL || n->fresh)
-		return;
 	metrics_new_id(id, sizeof id);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", id);
@@ -192,11 +189,40 @@ nodes_publish(const struct node *n)
 	}
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	return (text);
+}
+
+/* Publish one node's retained status. */
+static void
+nodes_publish(const struct node *n)
+{
+	const char	*prefix = uplink_prefix();
+	char		*topic, *text;
+
+	if (prefix == NULL || n->fresh)
+		return;
+	text = nodes_status_text(n);
 	xasprintf(&topic, "%s/nodes/%s/status", prefix, n->id);
 	if (text != NULL)
 		uplink_publish_now(topic, text, strlen(text), 1, 1);
 	free(topic);
 	cJSON_free(text);
+}
+
+/* The status a known node would publish now, or NULL (caller frees). */
+char *
+nodes_status(const char *id)
+{
+	struct node	*n = nodes_find(id);
+	char		*text, *copy;
+
+	if (n == NULL || n->where == NODE_CLEARING)
+		return (NULL);
+	if ((text = nodes_status_text(n)) == NULL)
+		return (NULL);
+	copy = xstrdup(text);
+	cJSON_free(text);
+	return (copy);
 }
 
 /* Send the empty retained message that deletes a node's status; 0 sent. */

@@ -46,6 +46,7 @@ void	nodes_seen(const char *, uint64_t, const struct cJSON *);
 void	nodes_counts(uint64_t *, uint64_t *);
 void	nodes_stats(struct nodes_stats *);
 void	nodes_metrics(struct cJSON *);
+char	*nodes_status(const char *);
 
 /* nodes_rate.c: the per-source token buckets for new ids. */
 void	nodes_rate_reset(void);
