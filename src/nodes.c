@@ -243,14 +243,12 @@ nodes_send_clear(const char *id)
 
 /*
  * Forget a node to make room: its status is cleared now, or later from
- * nd.clears if the uplink is down (the oldest pending clear is given up
- * when there are too many; its status then stays at the broker).
+ * nd.clears if the uplink is down (nodes_clears_bound() keeps that list
+ * bounded).
  */
 static void
 nodes_forget(struct node *n)
 {
-	struct node	*old;
-
 	nd.st.forgotten++;
 	log_info("nodes: %s forgotten (registry full, offline the longest)",
 	    n->id);
@@ -264,7 +262,19 @@ nodes_forget(struct node *n)
 	n->fields = NULL;
 	n->fields_text = NULL;
 	nodes_move(n, NODE_CLEARING);
-	if (nd.nclears > NODES_CLEARS_MAX) {
+}
+
+/*
+ * Too many clears waiting: give up the oldest (its status then stays at
+ * the broker).  Called once a forget is done, never while a clearing node
+ * is being brought back.
+ */
+static void
+nodes_clears_bound(void)
+{
+	struct node	*old;
+
+	while (nd.nclears > NODES_CLEARS_MAX) {
 		old = TAILQ_FIRST(&nd.clears);
 		nd.st.clears_lost++;
 		log_warnx("nodes: too many status clears waiting for the "
@@ -297,6 +307,7 @@ nodes_trim(void)
 {
 	while (nd.known > nd.max_nodes && !TAILQ_EMPTY(&nd.offline_q))
 		nodes_forget(TAILQ_FIRST(&nd.offline_q));
+	nodes_clears_bound();
 }
 
 /*
@@ -328,6 +339,7 @@ nodes_add(const char *id, struct node *n, uint64_t now)
 	n->fresh = 1;
 	n->last_seen = now;
 	nd.known++;
+	nodes_clears_bound();
 	return (n);
 }
 
