@@ -12,10 +12,13 @@
 #    reconnect (the broker keeps retained messages across its restart);
 #  - SIGHUP sets new_nodes_per_minute = 5: a 6th new id from one address
 #    gets 4.29 (coap-client from another loopback address), a known node
-#    from the same address is still accepted.
+#    from the same address is still accepted;
+#  - a serial link (socat pty): an over-cap heartbeat line is rejected and
+#    counted, the link's new ids are rate-limited, known nodes still go in.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-coap.sh"
 . "$(dirname "$0")/lib-mqtt.sh"
+. "$(dirname "$0")/lib-serial.sh"
 command -v "$COAP_CLIENT" > /dev/null || t_skip_all "$COAP_CLIENT not installed"
 command -v jq > /dev/null || t_skip_all "jq not installed"
 CLIENT="python3 $TE_SRCDIR/tests/e2e/coap-nodes.py"
@@ -155,6 +158,41 @@ t_ok "refusals logged with the id" daemon_log_has 'new node "rate5" from 127.0.0
 
 stop_daemon
 t_is "clean stop" "$EXIT_RC" 0
+
+# 5. A serial link, "serial:s0" as the source, 3 new ids a minute.
+start_pty a b
+write_conf "$T/s.ini" "node_timeout = 2s" "max_nodes = 50" \
+    "new_nodes_per_minute = 3" "[serial:s0]" "device = $T/b" \
+    "framing = lines" "[mqtt]" "uri = tcp://127.0.0.1:$MQTT_PORT" \
+    "metrics_interval = 1s"
+sed -i "s|^data_dir = .*|data_dir = $T/data2|" "$T/s.ini"
+t_ok "daemon with a serial link starts" start_daemon "$T/s.ini"
+sdb() { sqlite3 "$T/data2/tinyedge.db" "$1"; }
+serial_rejected() {
+	grep -a "^0 $PREFIX/metrics " "$SUBF" | tail -n 1 |
+	    cut -d' ' -f3- | jq -r '.serial_links.s0.rejected'
+}
+rejected_is() { [ "$(serial_rejected)" = "$1" ]; }
+stored_is() { [ "$(sdb "select count(*) from msg where node like 'sy%'")" = "$1" ]; }
+wait_for 5 test -e "$T/data2/tinyedge.db"
+python3 -c 'import json; d = {"type": "heartbeat", "node": "sy0"}
+d.update({"k%d" % i: i for i in range(33)}); print(json.dumps(d))' > "$T/a"
+t_ok "an over-cap heartbeat line is counted as rejected" \
+    wait_for 10 rejected_is 1
+for i in 0 1 2 3 4; do
+	echo "{\"type\":\"heartbeat\",\"node\":\"sy$i\",\"k\":$i}"
+done > "$T/a"
+t_ok "3 new ids of 5 from the link are stored" wait_for 10 stored_is 3
+t_ok "the 2 others counted as rejected" wait_for 10 rejected_is 3
+t_is "those are the first three" \
+    "$(sdb "select group_concat(node) from (select node from msg where node like 'sy%' order by node)")" \
+    "sy0,sy1,sy2"
+echo '{"type":"heartbeat","node":"sy1","k":9}' > "$T/a"
+t_ok "a known node from the link is still stored" wait_for 10 stored_is 4
+t_ok "the refusal is logged with the link as its source" \
+    daemon_log_has 'new node "sy3" from serial:s0 refused'
+stop_daemon
+t_ok "stopped" test "$EXIT_RC" -ne 137
 [ "$_t_fail" = 0 ] || t_diag "$T/daemon.log"
 t_clean_logs
 t_done
