@@ -25,6 +25,10 @@ CLIENT="python3 $TE_SRCDIR/tests/e2e/coap-nodes.py"
 
 MQTT_PORT=$(free_port)
 COAP_PORT=$(free_port udp)
+DTLS_PORT=$(free_port udp)
+printf 'd1 %s\nd2 %s\n' "$(psk_hex secret-one-0123456789)" \
+    "$(psk_hex secret-two-0123456789)" > "$T/psk"
+chmod 600 "$T/psk"
 mkdir -p "$T/mq"
 # Retained messages must survive the broker restart of the outage step (as
 # root, mosquitto would drop to a user that cannot write in $T).
@@ -35,7 +39,7 @@ start_mosquitto "$MQTT_PORT" "$MQ_PERSIST"
 conf() {
 	write_conf "$T/d.ini" "node_timeout = 2s" "max_nodes = 50" \
 	    "new_nodes_per_minute = $1" "[coap]" "listen = 127.0.0.1:$COAP_PORT" \
-	    "[mqtt]" "uri = tcp://127.0.0.1:$MQTT_PORT" "metrics_interval = 1s"
+	    "dtls_listen = 127.0.0.1:$DTLS_PORT" "psk_file = $T/psk" "[mqtt]" "uri = tcp://127.0.0.1:$MQTT_PORT" "metrics_interval = 1s"
 }
 conf 0
 SUBF=$T/sub.txt
@@ -151,9 +155,17 @@ t_ok "with a diagnostic" sh -c "'$COAP_CLIENT' -a 127.0.0.4 -B 3 -m post \
 t_is "a known node from the same address: 2.04" "$(coap_code -a 127.0.0.4 \
     -m post -t 50 -e '{"seq":9,"model":"m","label":"l","score":0.5}' \
     "$U/legit/inference")" 2.04
+for dk in d1:one d2:two; do
+	d=${dk%:*}
+	t_is "a DTLS node new from that address is not limited: $d 2.04" \
+	    "$(coap_code -a 127.0.0.4 -u $d -k "secret-${dk#*:}-0123456789" \
+	    -m post -t 50 -e '{}' "coaps://127.0.0.1:$DTLS_PORT/v1/n/$d/heartbeat")" 2.04
+done
+t_is "while a plain new id from it still gets 4.29" "$(coap_code -a 127.0.0.4 \
+    -m post -t 50 -e '{}' "$U/rate8/heartbeat")" 4.29
 t_is "another address still may: 2.04" "$(coap_code -a 127.0.0.5 -m post \
     -t 50 -e '{}' "$U/rate7/heartbeat")" 2.04
-t_ok "rate refusals counted" wait_for 5 metric_is refused_rate 2
+t_ok "rate refusals counted" wait_for 5 metric_is refused_rate 3
 t_ok "refusals logged with the id" daemon_log_has 'new node "rate5" from 127.0.0.4 refused'
 
 stop_daemon
