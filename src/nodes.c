@@ -55,13 +55,13 @@
 
 #define NODES_BUCKETS		4096
 #define NODES_CLEARS_MAX	4096	/* clears waiting for a connect */
-#define NODES_LOG_EVERY_MS	10000	/* refusals are logged this often */
+#define NODES_LOG_EVERY_MS	10000	/* refusals logged this often */
 
 /* Where a node is: which list its "entry" is on. */
 enum node_where {
 	NODE_ONLINE,		/* nd.online_q, by last_seen */
 	NODE_OFFLINE,		/* nd.offline_q, by time gone offline */
-	NODE_CLEARING,		/* forgotten; nd.clears, its clear not sent */
+	NODE_CLEARING,		/* forgotten, clear not sent: nd.clears */
 };
 
 /* One known (or forgotten, clear pending) node. */
@@ -69,11 +69,11 @@ struct node {
 	char			*id;
 	uint64_t		 last_seen;
 	enum node_where		 where;
-	int			 fresh;		/* admitted, never published */
-	cJSON			*fields;	/* last heartbeat's fields */
+	int			 fresh;	/* admitted, never published */
+	cJSON			*fields;	/* last heartbeat's */
 	char			*fields_text;	/* the same, compact */
 	LIST_ENTRY(node)	 chain;		/* hash chain */
-	TAILQ_ENTRY(node)	 entry;		/* the list "where" says */
+	TAILQ_ENTRY(node)	 entry;	/* on the list "where" says */
 };
 TAILQ_HEAD(node_q, node);
 
@@ -421,7 +421,7 @@ static int
 nodes_field_skipped(const cJSON *f)
 {
 	static const char *const skip[] = {
-		"seq", "ts",			/* change with every message */
+		"seq", "ts",		/* change with every message */
 		"id", "state", "last_seen",	/* the status' own */
 	};
 	size_t	i;

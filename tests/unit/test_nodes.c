@@ -158,8 +158,8 @@ START_TEST(test_heartbeat_replaces)
 	for (i = 0; i < 500; i++) {
 		n = snprintf(json, sizeof json, "{");
 		for (j = 0; j < 32; j++)
-			n += snprintf(json + n, sizeof json - n, "%s\"k%d_%d\":%d",
-			    j ? "," : "", i, j, j);
+			n += snprintf(json + n, sizeof json - n,
+			    "%s\"k%d_%d\":%d", j ? "," : "", i, j, j);
 		snprintf(json + n, sizeof json - n, "}");
 		heartbeat("n1", json, now);
 	}
