@@ -69,7 +69,7 @@ struct node {
 	char			*id;
 	uint64_t		 last_seen;
 	enum node_where		 where;
-	int			 fresh;	/* admitted, never published */
+	int			 fresh;	/* admitted, not published */
 	cJSON			*fields;	/* last heartbeat's */
 	char			*fields_text;	/* the same, compact */
 	LIST_ENTRY(node)	 chain;		/* hash chain */

@@ -32,7 +32,7 @@ struct nodes_stats {
 	uint64_t	forgotten;	/* to make room for a new id */
 	uint64_t	refused_rate;
 	uint64_t	refused_full;
-	uint64_t	clears_pending;	/* clears waiting for a connect */
+	uint64_t	clears_pending;	/* clears awaiting a connect */
 	uint64_t	clears_lost;	/* given up: too many waiting */
 	uint64_t	sources;	/* sources with a rate bucket */
 };
