@@ -36,7 +36,7 @@ ingest_seen(const struct message *m)
 {
 	cJSON	*hb = NULL;
 
-	/* A heartbeat's fields are merged into the node's status. */
+	/* A heartbeat's fields replace those in the node's status. */
 	if (m->type == MESSAGE_HEARTBEAT)
 		hb = cJSON_ParseWithLength((const char *)m->body, m->body_len);
 	nodes_seen(m->node, daemon_now_ms(), hb);
@@ -46,13 +46,19 @@ ingest_seen(const struct message *m)
 /*
  * May node be taken in from source (a peer address, a serial link name)?
  * authenticated: the node id was proven (a DTLS identity), so the per-source
- * limit on new ids does not apply.  Asked before the message is stored.
+ * limit on new ids does not apply.  Asked before the message is stored; a
+ * new id admitted here is known from now on (nodes.c).
  */
 enum ingest_admit
 ingest_admit(const char *node, const char *source, int authenticated)
 {
-	(void)node;
-	(void)source;
-	(void)authenticated;
+	switch (nodes_admit(node, source, authenticated, daemon_now_ms())) {
+	case NODES_ADMIT_OK:
+		break;
+	case NODES_ADMIT_RATE:
+		return (INGEST_ADMIT_RATE);
+	case NODES_ADMIT_FULL:
+		return (INGEST_ADMIT_FULL);
+	}
 	return (INGEST_ADMIT_OK);
 }

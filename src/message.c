@@ -295,11 +295,38 @@ message_window_json(const cJSON *o, struct message *m, char **cause)
 }
 
 /*
+ * A heartbeat's fields become the node's retained status: at most
+ * MESSAGE_HEARTBEAT_FIELDS_MAX members (besides a line's "node" and
+ * "type") and MESSAGE_HEARTBEAT_BYTES_MAX bytes of compact body, so that
+ * status stays small whatever a node sends.
+ */
+static int
+message_heartbeat(const cJSON *o, const struct message *m, char **cause)
+{
+	const cJSON	*f;
+	size_t		 n = 0;
+
+	cJSON_ArrayForEach(f, o) {
+		if (f->string != NULL && (strcmp(f->string, "node") == 0 ||
+		    strcmp(f->string, "type") == 0))
+			continue;
+		if (++n > MESSAGE_HEARTBEAT_FIELDS_MAX)
+			return (message_fail(cause, "heartbeat: more than %d "
+			    "fields", MESSAGE_HEARTBEAT_FIELDS_MAX));
+	}
+	if (m->body_len > MESSAGE_HEARTBEAT_BYTES_MAX)
+		return (message_fail(cause, "heartbeat: %zu bytes, more than "
+		    "%d", m->body_len, MESSAGE_HEARTBEAT_BYTES_MAX));
+	return (0);
+}
+
+/*
  * Validate a parsed object as a message of the given type.  The body kept
  * is the object without "node" and "type"; when it has neither, the raw
  * text it was parsed from (raw, rawlen; NULL if none) is that body already
  * and is kept as it came: printing the object again cost a tenth of the
  * daemon's CPU per reading (every number printed and scanned back).
+ * Heartbeats are always printed again: their cap is on the compact form.
  */
 static int
 message_from_object(enum message_type type, const cJSON *o, const char *raw,
@@ -323,13 +350,10 @@ message_from_object(enum message_type type, const cJSON *o, const char *raw,
 			return (-1);
 		break;
 	case MESSAGE_HEARTBEAT:
-		if (cJSON_GetArraySize(o) > 64)
-			return (message_fail(cause, "heartbeat: more than 64 "
-			    "fields"));
 		break;
 	}
-	if (raw != NULL && !cJSON_HasObjectItem(o, "node") &&
-	    !cJSON_HasObjectItem(o, "type")) {
+	if (raw != NULL && type != MESSAGE_HEARTBEAT &&
+	    !cJSON_HasObjectItem(o, "node") && !cJSON_HasObjectItem(o, "type")) {
 		m->body_len = rawlen;
 		m->body = xmalloc(rawlen + 1);
 		memcpy(m->body, raw, rawlen);
@@ -349,6 +373,8 @@ message_from_object(enum message_type type, const cJSON *o, const char *raw,
 	m->body = xmalloc(m->body_len + 1);
 	memcpy(m->body, text, m->body_len + 1);
 	cJSON_free(text);
+	if (type == MESSAGE_HEARTBEAT)
+		return (message_heartbeat(o, m, cause));
 	return (0);
 }
 

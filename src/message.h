@@ -16,6 +16,8 @@
 #define MESSAGE_NODE_MAX	64
 #define MESSAGE_TEXT_MAX	64	/* model and label names */
 #define MESSAGE_AXES_MAX	16
+#define MESSAGE_HEARTBEAT_FIELDS_MAX	32	/* besides "node" and "type" */
+#define MESSAGE_HEARTBEAT_BYTES_MAX	2048	/* of the stored body */
 
 enum message_type {
 	MESSAGE_INFERENCE = 1,

@@ -178,6 +178,7 @@ metrics_json(void)
 	s = cJSON_AddObjectToObject(o, "nodes");
 	metrics_num(s, "known", known);
 	metrics_num(s, "online", online);
+	nodes_metrics(s);
 	metrics_num(o, "rss_kb", metrics_rss_kb());
 	ingest_serial_metrics(o);
 	text = cJSON_PrintUnformatted(o);

@@ -8,10 +8,35 @@
  * registry is published again instead.  last_seen alone changing does not
  * publish (that would be one publish per message).
  *
+ * A node's status carries the fields of its LAST heartbeat only: a
+ * heartbeat replaces the previous one's fields, so a node cannot grow its
+ * status by sending new keys (message.c caps one heartbeat's fields and
+ * bytes).  Every step is linear in the heartbeat's size.
+ *
+ * The registry is bounded because node ids cost the peer nothing to make
+ * up (findings 1 and 5 of the hostile-nodes issue):
+ *  - at most gateway.max_nodes are known; a new one in a full registry
+ *    makes the node offline the longest be forgotten, and its retained
+ *    status cleared (an empty retained publish; while the uplink is down
+ *    the clear waits in a bounded list and goes at the next connect).  When
+ *    every known node is online the new id is refused instead: a flood of
+ *    made-up ids must not push real nodes out.
+ *  - each unauthenticated source (a peer address, a serial link) may
+ *    introduce gateway.new_nodes_per_minute new ids, a token bucket with a
+ *    burst of as many; the table of sources is bounded too.  A DTLS
+ *    identity is proven, so it is not limited.
+ * Known nodes are always admitted: the limits only apply to new ids.
+ *
+ * Nodes sit on two lists: online ones in order of last_seen (so timing
+ * out looks only at the head) and offline ones in the order they went
+ * offline (so the head is the one to forget).  Both are O(1) per message.
+ *
  * The registry is in memory only: after a restart a node is unknown until
  * it speaks again (its retained status at the broker still says what it
  * last was).
  */
+#include <sys/queue.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,27 +47,45 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "message.h"
 #include "metrics.h"
 #include "nodes.h"
 #include "uplink.h"
 #include "xmalloc.h"
 
-#define NODES_BUCKETS	256
+#define NODES_BUCKETS		4096
+#define NODES_CLEARS_MAX	4096	/* clears waiting for a connect */
+#define NODES_LOG_EVERY_MS	10000	/* refusals logged this often */
 
-/* One known node. */
-struct node {
-	char		*id;
-	uint64_t	 last_seen;
-	int		 online;
-	cJSON		*fields;	/* merged heartbeat fields */
-	struct node	*next;		/* hash chain */
+/* Where a node is: which list its "entry" is on. */
+enum node_where {
+	NODE_ONLINE,		/* nd.online_q, by last_seen */
+	NODE_OFFLINE,		/* nd.offline_q, by time gone offline */
+	NODE_CLEARING,		/* forgotten, clear not sent: nd.clears */
 };
 
+/* One known (or forgotten, clear pending) node. */
+struct node {
+	char			*id;
+	uint64_t		 last_seen;
+	enum node_where		 where;
+	int			 fresh;	/* admitted, not published */
+	cJSON			*fields;	/* last heartbeat's */
+	char			*fields_text;	/* the same, compact */
+	LIST_ENTRY(node)	 chain;		/* hash chain */
+	TAILQ_ENTRY(node)	 entry;	/* on the list "where" says */
+};
+TAILQ_HEAD(node_q, node);
+
 static struct {
-	struct node	*buckets[NODES_BUCKETS];
-	uint64_t	 known, online;
-	uint64_t	 timeout_ms;
-	int		 started;
+	LIST_HEAD(, node)	 buckets[NODES_BUCKETS];
+	struct node_q		 online_q, offline_q, clears;
+	uint64_t		 known, online, nclears;
+	uint64_t		 timeout_ms;
+	uint64_t		 max_nodes;
+	int			 started;
+	struct nodes_stats	 st;
+	uint64_t		 log_ms, log_skipped;
 } nd;
 
 /* FNV-1a hash of a node id. */
@@ -56,31 +99,109 @@ nodes_hash(const char *s)
 	return (h % NODES_BUCKETS);
 }
 
+/* The node with this id (known or clearing), or NULL. */
+static struct node *
+nodes_find(const char *id)
+{
+	struct node	*n;
+
+	LIST_FOREACH(n, &nd.buckets[nodes_hash(id)], chain)
+		if (strcmp(n->id, id) == 0)
+			return (n);
+	return (NULL);
+}
+
+/* The list a node is on. */
+static struct node_q *
+nodes_queue(const struct node *n)
+{
+	switch (n->where) {
+	case NODE_ONLINE:
+		return (&nd.online_q);
+	case NODE_OFFLINE:
+		return (&nd.offline_q);
+	case NODE_CLEARING:
+		break;
+	}
+	return (&nd.clears);
+}
+
+/* Move a node to the tail of another list, keeping the counts. */
+static void
+nodes_move(struct node *n, enum node_where where)
+{
+	TAILQ_REMOVE(nodes_queue(n), n, entry);
+	if (n->where == NODE_ONLINE)
+		nd.online--;
+	else if (n->where == NODE_CLEARING)
+		nd.nclears--;
+	n->where = where;
+	TAILQ_INSERT_TAIL(nodes_queue(n), n, entry);
+	if (where == NODE_ONLINE)
+		nd.online++;
+	else if (where == NODE_CLEARING)
+		nd.nclears++;
+}
+
+/* Free a node that is on no list and no chain. */
+static void
+nodes_free(struct node *n)
+{
+	cJSON_Delete(n->fields);
+	free(n->fields_text);
+	free(n->id);
+	free(n);
+}
+
+/* Drop a node altogether: off its list and chain, freed. */
+static void
+nodes_drop(struct node *n)
+{
+	TAILQ_REMOVE(nodes_queue(n), n, entry);
+	if (n->where == NODE_ONLINE)
+		nd.online--;
+	if (n->where == NODE_CLEARING)
+		nd.nclears--;
+	else
+		nd.known--;
+	LIST_REMOVE(n, chain);
+	nodes_free(n);
+}
+
+/* A node's status body (caller frees with cJSON_free). */
+static char *
+nodes_status_text(const struct node *n)
+{
+	cJSON	*o, *f;
+	char	 id[48], *text;
+
+	metrics_new_id(id, sizeof id);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "state", n->where == NODE_ONLINE ?
+	    "online" : "offline");
+	cJSON_AddNumberToObject(o, "last_seen", (double)n->last_seen);
+	/* The fields hold no duplicates nor our three names (nodes_fields). */
+	if (n->fields != NULL) {
+		cJSON_ArrayForEach(f, n->fields)
+			cJSON_AddItemToObject(o, f->string,
+			    cJSON_Duplicate(f, 1));
+	}
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return (text);
+}
+
 /* Publish one node's retained status. */
 static void
 nodes_publish(const struct node *n)
 {
 	const char	*prefix = uplink_prefix();
-	cJSON		*o, *f;
-	char		 id[48], *topic, *text;
+	char		*topic, *text;
 
-	if (prefix == NULL)
+	if (prefix == NULL || n->fresh)
 		return;
-	metrics_new_id(id, sizeof id);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "state", n->online ? "online" : "offline");
-	cJSON_AddNumberToObject(o, "last_seen", (double)n->last_seen);
-	if (n->fields != NULL) {
-		cJSON_ArrayForEach(f, n->fields) {
-			if (cJSON_GetObjectItemCaseSensitive(o, f->string))
-				continue;
-			cJSON_AddItemToObject(o, f->string,
-			    cJSON_Duplicate(f, 1));
-		}
-	}
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
+	text = nodes_status_text(n);
 	xasprintf(&topic, "%s/nodes/%s/status", prefix, n->id);
 	if (text != NULL)
 		uplink_publish_now(topic, text, strlen(text), 1, 1);
@@ -88,62 +209,331 @@ nodes_publish(const struct node *n)
 	cJSON_free(text);
 }
 
-/* Merge heartbeat fields into the node; returns non-zero if any changed. */
-static int
-nodes_merge(struct node *n, const cJSON *hb)
+/* The status a known node would publish now, or NULL (caller frees). */
+char *
+nodes_status(const char *id)
 {
+	struct node	*n = nodes_find(id);
+	char		*text, *copy;
+
+	if (n == NULL || n->where == NODE_CLEARING)
+		return (NULL);
+	if ((text = nodes_status_text(n)) == NULL)
+		return (NULL);
+	copy = xstrdup(text);
+	cJSON_free(text);
+	return (copy);
+}
+
+/* Send the empty retained message that deletes a node's status; 0 sent. */
+static int
+nodes_send_clear(const char *id)
+{
+	const char	*prefix = uplink_prefix();
+	char		*topic;
+	int		 rc;
+
+	if (prefix == NULL)
+		return (-1);
+	xasprintf(&topic, "%s/nodes/%s/status", prefix, id);
+	rc = uplink_publish_now(topic, "", 0, 1, 1);
+	free(topic);
+	return (rc);
+}
+
+/*
+ * Forget a node to make room: its status is cleared now, or later from
+ * nd.clears if the uplink is down (nodes_clears_bound() keeps that list
+ * bounded).
+ */
+static void
+nodes_forget(struct node *n)
+{
+	nd.st.forgotten++;
+	log_info("nodes: %s forgotten (registry full, offline the longest)",
+	    n->id);
+	if (n->fresh || nodes_send_clear(n->id) == 0) {
+		nodes_drop(n);
+		return;
+	}
+	nd.known--;
+	cJSON_Delete(n->fields);
+	free(n->fields_text);
+	n->fields = NULL;
+	n->fields_text = NULL;
+	nodes_move(n, NODE_CLEARING);
+}
+
+/*
+ * Too many clears waiting: give up the oldest (its status then stays at
+ * the broker).  Called once a forget is done, never while a clearing node
+ * is being brought back.
+ */
+static void
+nodes_clears_bound(void)
+{
+	struct node	*old;
+
+	while (nd.nclears > NODES_CLEARS_MAX) {
+		old = TAILQ_FIRST(&nd.clears);
+		nd.st.clears_lost++;
+		log_warnx("nodes: too many status clears waiting for the "
+		    "uplink; %s keeps its retained status", old->id);
+		nodes_drop(old);
+	}
+}
+
+/*
+ * The node that may be forgotten to make room: the one offline the longest,
+ * else an "online" one whose timeout passed but was not noticed yet.
+ */
+static struct node *
+nodes_victim(uint64_t now)
+{
+	struct node	*n;
+
+	if ((n = TAILQ_FIRST(&nd.offline_q)) != NULL)
+		return (n);
+	n = TAILQ_FIRST(&nd.online_q);
+	if (n != NULL && now >= n->last_seen &&
+	    now - n->last_seen >= nd.timeout_ms)
+		return (n);
+	return (NULL);
+}
+
+/* Forget offline nodes while the registry holds more than max_nodes. */
+static void
+nodes_trim(void)
+{
+	while (nd.known > nd.max_nodes && !TAILQ_EMPTY(&nd.offline_q))
+		nodes_forget(TAILQ_FIRST(&nd.offline_q));
+	nodes_clears_bound();
+}
+
+/*
+ * Make a node for a new id (n: its forgotten entry still clearing, or
+ * NULL), forgetting another if the registry is full.  NULL if every known
+ * node is online.
+ */
+static struct node *
+nodes_add(const char *id, struct node *n, uint64_t now)
+{
+	struct node	*victim;
+
+	if (nd.known >= nd.max_nodes) {
+		if ((victim = nodes_victim(now)) == NULL)
+			return (NULL);
+		nodes_forget(victim);
+	}
+	if (n != NULL) {
+		/* Coming back before its clear went: no clear needed. */
+		nodes_move(n, NODE_ONLINE);
+	} else {
+		n = xcalloc(1, sizeof *n);
+		n->id = xstrdup(id);
+		LIST_INSERT_HEAD(&nd.buckets[nodes_hash(id)], n, chain);
+		n->where = NODE_ONLINE;
+		TAILQ_INSERT_TAIL(&nd.online_q, n, entry);
+		nd.online++;
+	}
+	n->fresh = 1;
+	n->last_seen = now;
+	nd.known++;
+	nodes_clears_bound();
+	return (n);
+}
+
+/* Log a refused new id, at most once per NODES_LOG_EVERY_MS. */
+static void
+nodes_log_refusal(const char *id, const char *source, const char *why,
+    uint64_t now)
+{
+	char	eid[4 * MESSAGE_NODE_MAX + 1], esrc[4 * 64 + 1];
+
+	if (nd.log_ms != 0 && now >= nd.log_ms &&
+	    now - nd.log_ms < NODES_LOG_EVERY_MS) {
+		nd.log_skipped++;
+		return;
+	}
+	log_escape(eid, sizeof eid, id, strnlen(id, MESSAGE_NODE_MAX));
+	log_escape(esrc, sizeof esrc, source, strnlen(source, 64));
+	log_warnx("nodes: new node \"%s\" from %s refused: %s (%" PRIu64
+	    " more refused since the last report)", eid, esrc, why,
+	    nd.log_skipped);
+	nd.log_ms = now;
+	nd.log_skipped = 0;
+}
+
+/*
+ * May a message of node id from source be taken in?  A known node always
+ * may; a new id must pass the source's rate and find room, and is then
+ * known (not yet published: nodes_seen does that once it is stored).
+ */
+enum nodes_admit
+nodes_admit(const char *id, const char *source, int authenticated,
+    uint64_t now)
+{
+	struct node	*n = nodes_find(id);
+	int		 limited;
+
+	if (n != NULL && n->where != NODE_CLEARING)
+		return (NODES_ADMIT_OK);
+	if (source == NULL)
+		source = "?";
+	limited = !authenticated && nodes_rate_enabled();
+	if (limited && !nodes_rate_check(source, now)) {
+		nd.st.refused_rate++;
+		nodes_log_refusal(id, source, "too many new node ids from this "
+		    "source (gateway.new_nodes_per_minute)", now);
+		return (NODES_ADMIT_RATE);
+	}
+	if (nodes_add(id, n, now) == NULL) {
+		nd.st.refused_full++;
+		nodes_log_refusal(id, source, "every known node is online "
+		    "(gateway.max_nodes)", now);
+		return (NODES_ADMIT_FULL);
+	}
+	if (limited)
+		nodes_rate_take(source, now);
+	return (NODES_ADMIT_OK);
+}
+
+/* A heartbeat member and its position, for finding repeated names. */
+struct nodes_member {
 	const cJSON	*f;
-	cJSON		*old;
-	int		 changed = 0;
+	size_t		 pos;
+};
+
+/* Order members by name, then by position. */
+static int
+nodes_member_cmp(const void *a, const void *b)
+{
+	const struct nodes_member	*ma = a, *mb = b;
+	int				 c;
+
+	if ((c = strcmp(ma->f->string, mb->f->string)) != 0)
+		return (c);
+	return (ma->pos < mb->pos ? -1 : ma->pos > mb->pos);
+}
+
+/* Is this heartbeat member not part of the status? */
+static int
+nodes_field_skipped(const cJSON *f)
+{
+	static const char *const skip[] = {
+		"seq", "ts",		/* change with every message */
+		"id", "state", "last_seen",	/* the status' own */
+	};
+	size_t	i;
+
+	if (f->string == NULL)
+		return (1);
+	for (i = 0; i < sizeof skip / sizeof skip[0]; i++)
+		if (strcmp(f->string, skip[i]) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * The status fields of a heartbeat: its members but ours and seq/ts, each
+ * name once (the first, as cJSON lookups do), in the heartbeat's order.
+ * Repeats are found by sorting, not pairwise lookups: O(F log F).
+ */
+static cJSON *
+nodes_fields(const cJSON *hb)
+{
+	struct nodes_member	*v;
+	unsigned char		*keep;
+	cJSON			*out, *f;
+	size_t			 n = 0, m = 0, i;
+
+	out = cJSON_CreateObject();
+	cJSON_ArrayForEach(f, hb)
+		n++;
+	if (n == 0)
+		return (out);
+	v = xcalloc(n, sizeof *v);
+	keep = xcalloc(n, 1);
+	i = 0;
+	cJSON_ArrayForEach(f, hb) {
+		if (!nodes_field_skipped(f)) {
+			v[m].f = f;
+			v[m++].pos = i;
+		}
+		i++;
+	}
+	qsort(v, m, sizeof *v, nodes_member_cmp);
+	for (i = 0; i < m; i++)
+		if (i == 0 || strcmp(v[i].f->string, v[i - 1].f->string) != 0)
+			keep[v[i].pos] = 1;
+	i = 0;
+	cJSON_ArrayForEach(f, hb) {
+		if (keep[i++])
+			cJSON_AddItemToObject(out, f->string,
+			    cJSON_Duplicate(f, 1));
+	}
+	free(keep);
+	free(v);
+	return (out);
+}
+
+/* A heartbeat replaces the node's fields; non-zero if they changed. */
+static int
+nodes_replace(struct node *n, const cJSON *hb)
+{
+	cJSON	*fields;
+	char	*text;
 
 	if (hb == NULL || !cJSON_IsObject(hb))
 		return (0);
-	if (n->fields == NULL)
-		n->fields = cJSON_CreateObject();
-	cJSON_ArrayForEach(f, hb) {
-		if (f->string == NULL)
-			continue;
-		/* seq and boot change with every message: not status. */
-		if (strcmp(f->string, "seq") == 0 || strcmp(f->string,
-		    "ts") == 0)
-			continue;
-		old = cJSON_GetObjectItemCaseSensitive(n->fields, f->string);
-		if (old != NULL && cJSON_Compare(old, f, 1))
-			continue;
-		cJSON_DeleteItemFromObjectCaseSensitive(n->fields, f->string);
-		cJSON_AddItemToObject(n->fields, f->string,
-		    cJSON_Duplicate(f, 1));
-		changed = 1;
+	fields = nodes_fields(hb);
+	/* Compared as compact text: linear, unlike cJSON_Compare. */
+	text = cJSON_PrintUnformatted(fields);
+	if (text == NULL) {
+		cJSON_Delete(fields);
+		return (0);
 	}
-	return (changed);
+	if (n->fields_text != NULL && strcmp(n->fields_text, text) == 0) {
+		cJSON_Delete(fields);
+		cJSON_free(text);
+		return (0);
+	}
+	cJSON_Delete(n->fields);
+	free(n->fields_text);
+	n->fields = fields;
+	n->fields_text = xstrdup(text);
+	cJSON_free(text);
+	return (1);
 }
 
-/* A message from node arrived at now (ms); hb: heartbeat fields or NULL. */
+/*
+ * A message from node arrived at now (ms); hb: heartbeat fields or NULL.
+ * The node was admitted by nodes_admit(); one that was not (or was
+ * forgotten since) is added here if there is room, else not tracked.
+ */
 void
 nodes_seen(const char *id, uint64_t now, const struct cJSON *hb)
 {
-	unsigned	 h = nodes_hash(id);
-	struct node	*n;
+	struct node	*n = nodes_find(id);
 	int		 changed = 0;
 
-	for (n = nd.buckets[h]; n != NULL; n = n->next)
-		if (strcmp(n->id, id) == 0)
-			break;
-	if (n == NULL) {
-		n = xcalloc(1, sizeof *n);
-		n->id = xstrdup(id);
-		n->next = nd.buckets[h];
-		nd.buckets[h] = n;
-		nd.known++;
-		log_info("nodes: %s appeared", id);
+	if (n == NULL || n->where == NODE_CLEARING) {
+		if ((n = nodes_add(id, n, now)) == NULL) {
+			log_debug("nodes: %s not tracked, registry full", id);
+			return;
+		}
 	}
-	n->last_seen = now;
-	if (!n->online) {
-		n->online = 1;
-		nd.online++;
+	if (n->fresh) {
+		log_info("nodes: %s appeared", id);
+		n->fresh = 0;
 		changed = 1;
 	}
-	changed |= nodes_merge(n, hb);
+	n->last_seen = now;
+	if (n->where == NODE_OFFLINE)
+		changed = 1;
+	/* To the tail: online_q stays in last_seen order. */
+	nodes_move(n, NODE_ONLINE);
+	changed |= nodes_replace(n, hb);
 	if (changed)
 		nodes_publish(n);
 }
@@ -156,16 +546,48 @@ nodes_counts(uint64_t *known, uint64_t *online)
 	*online = nd.online;
 }
 
-/* After every (re)connect: publish every node's status again. */
+/* The registry's counters (for tests and nodes_metrics). */
+void
+nodes_stats(struct nodes_stats *st)
+{
+	*st = nd.st;
+	st->clears_pending = nd.nclears;
+	st->sources = nodes_rate_sources();
+}
+
+/* Add the registry's counters to the "nodes" object of P/metrics. */
+void
+nodes_metrics(struct cJSON *o)
+{
+	struct nodes_stats	st;
+
+	nodes_stats(&st);
+	cJSON_AddNumberToObject(o, "forgotten", (double)st.forgotten);
+	cJSON_AddNumberToObject(o, "refused_rate", (double)st.refused_rate);
+	cJSON_AddNumberToObject(o, "refused_full", (double)st.refused_full);
+	cJSON_AddNumberToObject(o, "clears_pending",
+	    (double)st.clears_pending);
+	cJSON_AddNumberToObject(o, "clears_lost", (double)st.clears_lost);
+}
+
+/*
+ * After every (re)connect: send the clears that waited, then every node's
+ * status again.  A clear that fails (the link went again) stays.
+ */
 static void
 nodes_republish(void)
 {
 	struct node	*n;
-	size_t		 i;
 
-	for (i = 0; i < NODES_BUCKETS; i++)
-		for (n = nd.buckets[i]; n != NULL; n = n->next)
-			nodes_publish(n);
+	while ((n = TAILQ_FIRST(&nd.clears)) != NULL) {
+		if (nodes_send_clear(n->id) != 0)
+			return;
+		nodes_drop(n);
+	}
+	TAILQ_FOREACH(n, &nd.online_q, entry)
+		nodes_publish(n);
+	TAILQ_FOREACH(n, &nd.offline_q, entry)
+		nodes_publish(n);
 }
 
 /* Housekeeping: nodes silent for node_timeout go offline. */
@@ -174,59 +596,79 @@ nodes_check(uint64_t mono)
 {
 	uint64_t	 now = daemon_now_ms();
 	struct node	*n;
-	size_t		 i;
 
 	(void)mono;
 	if (!nd.started)
 		return;
-	for (i = 0; i < NODES_BUCKETS; i++) {
-		for (n = nd.buckets[i]; n != NULL; n = n->next) {
-			if (!n->online || now - n->last_seen < nd.timeout_ms)
-				continue;
-			n->online = 0;
-			nd.online--;
-			log_info("nodes: %s offline (silent for %" PRIu64
-			    " s)", n->id, (now - n->last_seen) / 1000);
-			nodes_publish(n);
+	/* online_q is in last_seen order: stop at the first recent one. */
+	while ((n = TAILQ_FIRST(&nd.online_q)) != NULL) {
+		if (now < n->last_seen || now - n->last_seen < nd.timeout_ms)
+			break;
+		if (n->fresh) {
+			/* Admitted, but its message was never stored. */
+			nodes_drop(n);
+			continue;
 		}
+		nodes_move(n, NODE_OFFLINE);
+		log_info("nodes: %s offline (silent for %" PRIu64 " s)", n->id,
+		    (now - n->last_seen) / 1000);
+		nodes_publish(n);
 	}
+	nodes_trim();
+}
+
+/* Read the reloadable limits. */
+static void
+nodes_configure(const struct config *cf)
+{
+	nd.timeout_ms = config_ms(cf, "gateway", "node_timeout");
+	nd.max_nodes = (uint64_t)config_int(cf, "gateway", "max_nodes");
+	nodes_rate_configure((unsigned)config_int(cf, "gateway",
+	    "new_nodes_per_minute"));
 }
 
 /* Start: an empty registry; republish it on every connect. */
 int
 nodes_start(const struct config *cf, char **cause)
 {
+	size_t	i;
+
 	(void)cause;
 	memset(&nd, 0, sizeof nd);
-	nd.timeout_ms = config_ms(cf, "gateway", "node_timeout");
+	for (i = 0; i < NODES_BUCKETS; i++)
+		LIST_INIT(&nd.buckets[i]);
+	TAILQ_INIT(&nd.online_q);
+	TAILQ_INIT(&nd.offline_q);
+	TAILQ_INIT(&nd.clears);
+	nodes_rate_reset();
+	nodes_configure(cf);
 	nd.started = 1;
 	uplink_on_connect(nodes_republish);
 	return (0);
 }
 
-/* SIGHUP: node_timeout is reloadable. */
+/* SIGHUP: node_timeout, max_nodes and new_nodes_per_minute. */
 void
 nodes_reload(const struct config *cf)
 {
-	nd.timeout_ms = config_ms(cf, "gateway", "node_timeout");
+	nodes_configure(cf);
+	/* A lower max_nodes takes effect now, as far as nodes are offline. */
+	nodes_trim();
 }
 
 /* Stop: free the registry. */
 void
 nodes_stop(void)
 {
-	struct node	*n, *next;
-	size_t		 i;
+	struct node	*n;
 
-	for (i = 0; i < NODES_BUCKETS; i++) {
-		for (n = nd.buckets[i]; n != NULL; n = next) {
-			next = n->next;
-			cJSON_Delete(n->fields);
-			free(n->id);
-			free(n);
-		}
-		nd.buckets[i] = NULL;
-	}
+	while ((n = TAILQ_FIRST(&nd.online_q)) != NULL)
+		nodes_drop(n);
+	while ((n = TAILQ_FIRST(&nd.offline_q)) != NULL)
+		nodes_drop(n);
+	while ((n = TAILQ_FIRST(&nd.clears)) != NULL)
+		nodes_drop(n);
+	nodes_rate_reset();
 	nd.started = 0;
-	nd.known = nd.online = 0;
+	nd.known = nd.online = nd.nclears = 0;
 }
