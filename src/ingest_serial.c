@@ -309,11 +309,17 @@ serial_deliver(struct serial_link *l, struct message *m)
 
 	ingest_store_msg(m, &sm);
 	snprintf(src, sizeof src, "serial:%s", l->name);
-	/* A refused node's data is lost: the link cannot say "later". */
-	if (ingest_admit(m->node, src, 0) != INGEST_ADMIT_OK)
-		result = STORE_REFUSED;
-	else
-		result = store_put_message(&sm, NULL, NULL);
+	/*
+	 * A refused node's data is lost: the link cannot say "later".  The
+	 * registry logs the refusal (rate-limited); it is counted here.
+	 */
+	if (ingest_admit(m->node, src, 0) != INGEST_ADMIT_OK) {
+		l->n.rejected++;
+		metrics_add(METRICS_INGEST_REJECTED, 1);
+		message_free(m);
+		return;
+	}
+	result = store_put_message(&sm, NULL, NULL);
 	switch (result) {
 	case STORE_REFUSED:
 		if (!l->refused_logged)

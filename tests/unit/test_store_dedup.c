@@ -3,7 +3,7 @@
  * (store_dedup.c) alone: a table of malformed snapshot blobs, each refused
  * (the store then reads the rows back instead), a good one loaded; seq
  * ranges merging, the previous boot kept and the one before forgotten,
- * past 16 ranges the lowest seqs forgotten; a saved table loads back.
+ * past 64 ranges the lowest seqs forgotten; a saved table loads back.
  */
 #include <check.h>
 #include <stdint.h>
@@ -29,8 +29,8 @@ static const struct {
 	    "\x00\x00\x00\x00\x00" "\x01\x00\x00\x00\x00"
 	    "\x00\x00\x00\x00\x00", 0 },
 	{ "boots missing", 8, "\x01\x00\x00\x00\x02n1\x01", 0 },
-	{ "17 ranges", 18, "\x01\x00\x00\x00\x02n1\x01"
-	    "\x00\x00\x00\x00\x00" "\x01\x00\x00\x00\x11", 0 },
+	{ "65 ranges", 18, "\x01\x00\x00\x00\x02n1\x01"
+	    "\x00\x00\x00\x00\x00" "\x01\x00\x00\x00\x41", 0 },
 	{ "range cut short", 22, "\x01\x00\x00\x00\x02n1\x01"
 	    "\x00\x00\x00\x00\x00" "\x01\x00\x00\x00\x01"
 	    "\x05\x00\x00\x00", 0 },
@@ -45,7 +45,7 @@ static const struct {
 /*
  * The dedup table alone: malformed snapshots refused (the store then
  * reads the rows back), a good one loaded; ranges merge, the previous boot
- * is kept, past 16 ranges the lowest seqs are forgotten.
+ * is kept, past 64 ranges the lowest seqs are forgotten.
  */
 START_TEST(test_dedup_table)
 {
@@ -73,20 +73,20 @@ START_TEST(test_dedup_table)
 	store_dedup_add("n1", STORE_KIND_INFERENCE, 3, 1);
 	ck_assert(!store_dedup_seen("n1", STORE_KIND_INFERENCE, 1, 5));
 	ck_assert(store_dedup_seen("n1", STORE_KIND_INFERENCE, 2, 1));
-	/* 16 more separate seqs of boot 3 (17 ranges): the lowest goes. */
-	for (seq = 3; seq <= 33; seq += 2)
+	/* 64 more separate seqs of boot 3 (65 ranges): the lowest goes. */
+	for (seq = 3; seq <= 129; seq += 2)
 		store_dedup_add("n1", STORE_KIND_INFERENCE, 3, seq);
 	ck_assert(!store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, 1));
 	ck_assert(store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, 3));
-	ck_assert(store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, 33));
+	ck_assert(store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, 129));
 	ck_assert(!store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, 4));
 	/* Filling the gaps merges them into one range. */
-	for (seq = 2; seq <= 32; seq += 2)
+	for (seq = 2; seq <= 128; seq += 2)
 		store_dedup_add("n1", STORE_KIND_INFERENCE, 3, seq);
 	store_dedup_add("n1", STORE_KIND_INFERENCE, 3, 1);
-	for (seq = 1; seq <= 33; seq++)
+	for (seq = 1; seq <= 129; seq++)
 		ck_assert(store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, seq));
-	ck_assert(!store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, 34));
+	ck_assert(!store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, 130));
 	/* What was saved loads back the same. */
 	len = store_dedup_save(&blob);
 	store_dedup_clear();
@@ -95,7 +95,7 @@ START_TEST(test_dedup_table)
 	free(blob);
 	ck_assert(store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, 7));
 	ck_assert(store_dedup_seen("n1", STORE_KIND_INFERENCE, 2, 1));
-	ck_assert(!store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, 36));
+	ck_assert(!store_dedup_seen("n1", STORE_KIND_INFERENCE, 3, 136));
 	store_dedup_clear();
 }
 END_TEST
