@@ -57,7 +57,6 @@
 #define STORE_IDLE_CKPT_MS	5000	/* checkpoint after this long idle */
 #define STORE_FULL_CKPT_MS	1000	/* sync = full: checkpoint this often */
 #define STORE_DEDUP_SAVE_MS	60000	/* dedup snapshot period */
-#define STORE_DEDUP_SCAN	500000	/* rows read back without a snapshot */
 #define STORE_RETRY_MS		5000	/* refusing: re-probe period */
 #define STORE_MIN_FREE		(1024 * 1024)	/* bytes free to recover */
 #define STORE_LOG_MS		10000
@@ -227,67 +226,6 @@ store_read_config(const struct config *cf)
 	st.wal_limit = store_db_wal_pages(max_bytes);
 }
 
-/* Add one journal record to the repeats the store knows (at start). */
-static void
-store_dedup_record(const struct store_msg *m, uint64_t rseq, void *arg)
-{
-	(void)rseq;
-	(void)arg;
-	store_dedup_add(m->node, m->kind, m->boot, m->seq);
-}
-
-/* Load the snapshot of held readings; a damaged one is reported in arg. */
-static void
-store_dedup_snapshot(const char *key, const void *blob, size_t len,
-    void *arg)
-{
-	int	*bad = arg;
-
-	if (strcmp(key, "dedup_ranges") == 0 && store_dedup_load(blob,
-	    len) != 0)
-		*bad = 1;
-}
-
-/*
- * Rebuild the table of held readings: the last snapshot, the rows stored
- * after it, and the journal's records not yet in SQLite. Without a usable
- * snapshot the last STORE_DEDUP_SCAN rows are read instead.
- */
-static int
-store_dedup_start(void)
-{
-	sqlite3_stmt	*s;
-	int64_t		 mark;
-	int		 rc, bad = 0;
-
-	store_dedup_clear();
-	if ((rc = store_state_get_int("dedup_mark", &mark)) != SQLITE_OK)
-		return (rc);
-	if (mark != 0 && (store_state_scan("dedup_ranges",
-	    store_dedup_snapshot, &bad) != 0 || bad)) {
-		store_dedup_clear();
-		mark = 0;
-	}
-	if (mark == 0)
-		mark = st.msg_last > STORE_DEDUP_SCAN ? st.msg_last -
-		    STORE_DEDUP_SCAN : 0;
-	if ((rc = sqlite3_prepare_v2(st.db, "SELECT node, kind, boot, seq "
-	    "FROM msg WHERE id > ?1 AND seq IS NOT NULL ORDER BY id", -1, &s,
-	    NULL)) != SQLITE_OK)
-		return (rc);
-	sqlite3_bind_int64(s, 1, mark);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		store_dedup_add((const char *)sqlite3_column_text(s, 0),
-		    (enum store_kind)sqlite3_column_int(s, 1),
-		    (uint32_t)sqlite3_column_int64(s, 2),
-		    sqlite3_column_int64(s, 3));
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return (rc);
-	store_journal_replay(st.committed, store_dedup_record, NULL);
-	return (SQLITE_OK);
-}
-
 /* Open the database, moving a damaged file aside once. */
 static int
 store_open_or_move(const struct config *cf, char **cause)
@@ -341,7 +279,8 @@ store_start(const struct config *cf, char **cause)
 	free(jdir);
 	if (rc != 0 || store_db_ckpt_open(st.path, cause) != 0)
 		goto fail_db;
-	if ((rc = store_dedup_start()) != SQLITE_OK) {
+	if ((rc = store_dedup_start(st.db, st.msg_last, st.committed)) !=
+	    SQLITE_OK) {
 		xasprintf(cause, "%s: %s", st.path, sqlite3_errstr(rc));
 		goto fail_db;
 	}
@@ -380,23 +319,6 @@ store_reload(const struct config *cf)
 	store_read_config(cf);
 }
 
-/* Save the table of held readings, in the open transaction. */
-static int
-store_dedup_save_now(void)
-{
-	uint8_t	*blob;
-	size_t	 len;
-	int	 rc;
-
-	len = store_dedup_save(&blob);
-	rc = store_state_set("dedup_ranges", blob, len);
-	free(blob);
-	if (rc == 0)
-		rc = store_state_set_int("dedup_mark", st.msg_next);
-	st.dedup_saved_ms = daemon_now_ms();
-	return (rc);
-}
-
 /* Stop: commit what is pending, close the files (waiting for the pool). */
 void
 store_stop(void)
@@ -404,7 +326,7 @@ store_stop(void)
 	if (st.db == NULL)
 		return;
 	if (!st.sql_refusing && store_write_begin() != NULL)
-		store_dedup_save_now();
+		store_dedup_save_now(st.msg_next);
 	st.commit_due = 0;
 	if (st.in_txn && !store_db_ckpt_running())
 		store_commit();
@@ -566,9 +488,11 @@ store_commit(void)
 	if (st.txn_rseq > st.committed &&
 	    store_state_set_int("journal", (int64_t)st.txn_rseq) != 0)
 		return;
-	if (daemon_now_ms() - st.dedup_saved_ms >= STORE_DEDUP_SAVE_MS &&
-	    store_dedup_save_now() != 0)
-		return;
+	if (daemon_now_ms() - st.dedup_saved_ms >= STORE_DEDUP_SAVE_MS) {
+		if (store_dedup_save_now(st.msg_next) != 0)
+			return;
+		st.dedup_saved_ms = daemon_now_ms();
+	}
 	sqlite3_reset(st.q[Q_COMMIT]);
 	rc = sqlite3_step(st.q[Q_COMMIT]);
 	sqlite3_reset(st.q[Q_COMMIT]);

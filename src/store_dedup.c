@@ -21,11 +21,14 @@
  * gateway's own tier-2 results, are never duplicates.
  *
  * The table survives restarts as a snapshot in the state table
- * (store_dedup_save/load, written by store.c with the message id it was
- * taken at); rows stored after that id are added back at start.
+ * (store_dedup_save_now(), with the message id it was taken at, every
+ * minute and at stop); store_dedup_start() adds back the rows stored after
+ * that id and the journal's records not yet in SQLite.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "store.h"
 #include "store_int.h"
@@ -34,6 +37,7 @@
 #define DEDUP_BUCKETS	1024
 #define DEDUP_MAX	16384	/* (node, kind) entries */
 #define DEDUP_RANGES	64	/* seq ranges per boot */
+#define DEDUP_SCAN	500000	/* rows read back without a snapshot */
 
 /* Seqs [lo, hi] are stored. */
 struct dedup_range {
@@ -376,6 +380,83 @@ store_dedup_load(const void *blob, size_t len)
 		}
 	}
 	return (0);
+}
+
+/* Add one journal record to the repeats the store knows (at start). */
+static void
+store_dedup_record(const struct store_msg *m, uint64_t rseq, void *arg)
+{
+	(void)rseq;
+	(void)arg;
+	store_dedup_add(m->node, m->kind, m->boot, m->seq);
+}
+
+/* Load the snapshot of held readings; a damaged one is reported in arg. */
+static void
+store_dedup_snapshot(const char *key, const void *blob, size_t len,
+    void *arg)
+{
+	int	*bad = arg;
+
+	if (strcmp(key, "dedup_ranges") == 0 && store_dedup_load(blob,
+	    len) != 0)
+		*bad = 1;
+}
+
+/*
+ * Rebuild the table of held readings: the last snapshot, the rows stored
+ * after it, and the journal's records not yet in SQLite. Without a usable
+ * snapshot the last DEDUP_SCAN rows are read instead.
+ */
+int
+store_dedup_start(sqlite3 *db, int64_t msg_last, uint64_t committed)
+{
+	sqlite3_stmt	*s;
+	int64_t		 mark;
+	int		 rc, bad = 0;
+
+	store_dedup_clear();
+	if ((rc = store_state_get_int("dedup_mark", &mark)) != SQLITE_OK)
+		return (rc);
+	if (mark != 0 && (store_state_scan("dedup_ranges",
+	    store_dedup_snapshot, &bad) != 0 || bad)) {
+		store_dedup_clear();
+		mark = 0;
+	}
+	if (mark == 0)
+		mark = msg_last > DEDUP_SCAN ? msg_last -
+		    DEDUP_SCAN : 0;
+	if ((rc = sqlite3_prepare_v2(db, "SELECT node, kind, boot, seq "
+	    "FROM msg WHERE id > ?1 AND seq IS NOT NULL ORDER BY id", -1, &s,
+	    NULL)) != SQLITE_OK)
+		return (rc);
+	sqlite3_bind_int64(s, 1, mark);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		store_dedup_add((const char *)sqlite3_column_text(s, 0),
+		    (enum store_kind)sqlite3_column_int(s, 1),
+		    (uint32_t)sqlite3_column_int64(s, 2),
+		    sqlite3_column_int64(s, 3));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return (rc);
+	store_journal_replay(committed, store_dedup_record, NULL);
+	return (SQLITE_OK);
+}
+
+/* Save the table of held readings, in the open transaction. */
+int
+store_dedup_save_now(int64_t msg_next)
+{
+	uint8_t	*blob;
+	size_t	 len;
+	int	 rc;
+
+	len = store_dedup_save(&blob);
+	rc = store_state_set("dedup_ranges", blob, len);
+	free(blob);
+	if (rc == 0)
+		rc = store_state_set_int("dedup_mark", msg_next);
+	return (rc);
 }
 
 /* Forget everything (the store stops). */

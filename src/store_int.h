@@ -90,5 +90,7 @@ void	 store_dedup_add(const char *, enum store_kind, uint32_t, int64_t);
 size_t	 store_dedup_save(uint8_t **);
 int	 store_dedup_load(const void *, size_t);
 void	 store_dedup_clear(void);
+int	 store_dedup_start(sqlite3 *, int64_t, uint64_t);
+int	 store_dedup_save_now(int64_t);
 
 #endif
