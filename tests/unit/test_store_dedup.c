@@ -11,6 +11,7 @@
 
 #include "store.h"
 #include "store_int.h"
+#include "store_fixture.h"
 
 /* A dedup snapshot blob and whether store_dedup_load() must take it. */
 static const struct {
@@ -116,11 +117,5 @@ dedup_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(dedup_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fx_run(dedup_suite()));
 }
