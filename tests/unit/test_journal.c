@@ -736,31 +736,23 @@ START_TEST(test_busy)
 }
 END_TEST
 
-/* The suite. */
-static Suite *
-journal_suite(void)
-{
-	Suite	*s = suite_create("journal");
-	TCase	*tc = tcase_create("core");
-
-	tcase_add_test(tc, test_lost_dir);
-	tcase_add_test(tc, test_busy);
-	tcase_add_test(tc, test_crash_replay);
-	tcase_add_test(tc, test_torn_tail);
-	tcase_add_test(tc, test_flipped_tail);
-	tcase_add_test(tc, test_put_before_replay);
-	tcase_add_test(tc, test_flipped_middle);
-	tcase_add_test(tc, test_segment_reuse);
-	tcase_add_test(tc, test_journal_full);
-	tcase_add_test(tc, test_sync_full);
-	tcase_set_timeout(tc, 90);
-	suite_add_tcase(s, tc);
-	return (s);
-}
-
 /* Run the suite; exit status tells whether all passed. */
 int
 main(void)
 {
-	return (fx_run(journal_suite()));
+	const TTest	*tests[] = {
+		test_lost_dir,
+		test_busy,
+		test_crash_replay,
+		test_torn_tail,
+		test_flipped_tail,
+		test_put_before_replay,
+		test_flipped_middle,
+		test_segment_reuse,
+		test_journal_full,
+		test_sync_full,
+	};
+
+	return (fx_run_tests("journal", 90, tests,
+	    sizeof tests / sizeof tests[0]));
 }

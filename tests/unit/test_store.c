@@ -578,31 +578,23 @@ START_TEST(test_cursor_ids)
 }
 END_TEST
 
-/* The suite. */
-static Suite *
-store_suite(void)
-{
-	Suite	*s = suite_create("store");
-	TCase	*tc = tcase_create("core");
-
-	tcase_add_test(tc, test_group_commit);
-	tcase_add_test(tc, test_commit_timer);
-	tcase_add_test(tc, test_duplicates);
-	tcase_add_test(tc, test_duplicates_restart);
-	tcase_add_test(tc, test_outbox_cursor);
-	tcase_add_test(tc, test_eviction_order);
-	tcase_add_test(tc, test_evict_consumed_first);
-	tcase_add_test(tc, test_refuse_and_recover);
-	tcase_add_test(tc, test_state_records);
-	tcase_add_test(tc, test_cursor_ids);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	return (s);
-}
-
 /* Run the suite; exit status tells whether all passed. */
 int
 main(void)
 {
-	return (fx_run(store_suite()));
+	const TTest	*tests[] = {
+		test_group_commit,
+		test_commit_timer,
+		test_duplicates,
+		test_duplicates_restart,
+		test_outbox_cursor,
+		test_eviction_order,
+		test_evict_consumed_first,
+		test_refuse_and_recover,
+		test_state_records,
+		test_cursor_ids,
+	};
+
+	return (fx_run_tests("store", 60, tests,
+	    sizeof tests / sizeof tests[0]));
 }

@@ -101,21 +101,14 @@ START_TEST(test_dedup_table)
 }
 END_TEST
 
-/* The suite. */
-static Suite *
-dedup_suite(void)
-{
-	Suite	*s = suite_create("store_dedup");
-	TCase	*tc = tcase_create("core");
-
-	tcase_add_test(tc, test_dedup_table);
-	suite_add_tcase(s, tc);
-	return (s);
-}
-
 /* Run the suite; exit status tells whether all passed. */
 int
 main(void)
 {
-	return (fx_run(dedup_suite()));
+	const TTest	*tests[] = {
+		test_dedup_table,
+	};
+
+	return (fx_run_tests("store_dedup", 0, tests,
+	    sizeof tests / sizeof tests[0]));
 }

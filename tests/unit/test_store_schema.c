@@ -214,26 +214,18 @@ START_TEST(test_raw_retention)
 }
 END_TEST
 
-/* The suite. */
-static Suite *
-schema_suite(void)
-{
-	Suite	*s = suite_create("store_schema");
-	TCase	*tc = tcase_create("core");
-
-	tcase_add_test(tc, test_migration);
-	tcase_add_test(tc, test_migration_v1);
-	tcase_add_test(tc, test_migration_v3);
-	tcase_add_test(tc, test_max_age);
-	tcase_add_test(tc, test_raw_retention);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	return (s);
-}
-
 /* Run the suite; exit status tells whether all passed. */
 int
 main(void)
 {
-	return (fx_run(schema_suite()));
+	const TTest	*tests[] = {
+		test_migration,
+		test_migration_v1,
+		test_migration_v3,
+		test_max_age,
+		test_raw_retention,
+	};
+
+	return (fx_run_tests("store_schema", 60, tests,
+	    sizeof tests / sizeof tests[0]));
 }
