@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "config.h"
@@ -95,6 +96,23 @@ fx_restart(void)
 	fx_stop();
 	fx_start_fresh();
 	fx_turn();
+}
+
+/*
+ * Wait until the store takes puts again after refusing: the housekeeping
+ * check probes SQLite after 5 s, then replays in chunks (bounded: 10 s).
+ */
+void
+fx_wait_accepting(void)
+{
+	int	i;
+
+	for (i = 0; i < 100 && !store_accepting(); i++) {
+		store_check(0);
+		fx_turn();
+		usleep(100000);
+	}
+	ck_assert_int_eq(store_accepting(), 1);
 }
 
 /* Free the config and remove the temp dir. */

@@ -31,6 +31,7 @@ void	fx_start(void);
 void	fx_start_fresh(void);
 void	fx_stop(void);
 void	fx_restart(void);
+void	fx_wait_accepting(void);
 void	fx_teardown(void);
 void	fx_turn(void);
 void	fx_flush(void);

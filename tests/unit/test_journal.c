@@ -589,13 +589,7 @@ START_TEST(test_journal_full)
 	/* Refused again: it is not held. */
 	ck_assert_int_eq(put(refused_seq, 3000, NULL, NULL), STORE_REFUSED);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
-	/* The check probes after 5 s and replays in chunks (bounded). */
-	for (i = 0; i < 100 && !store_accepting(); i++) {
-		store_check(0);
-		fx_turn();
-		usleep(100000);
-	}
-	ck_assert_int_eq(store_accepting(), 1);
+	fx_wait_accepting();
 	/* The replay's commit may wait for a checkpoint: then room comes. */
 	for (i = 0; i < 5000; i++) {
 		store_stats(&ss);

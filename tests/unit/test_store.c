@@ -457,13 +457,7 @@ START_TEST(test_refuse_and_recover)
 	ck_assert_int_eq(fx_results[fx_ncb - 1], STORE_REFUSED);
 	ck_assert_int_lt(fx_count_sql("SELECT count(*) FROM msg"), nok);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
-	/* The housekeeping check re-probes after 5 s, then replays. */
-	for (i = 0; i < 100 && !store_accepting(); i++) {
-		store_check(0);
-		fx_turn();
-		usleep(100000);
-	}
-	ck_assert_int_eq(store_accepting(), 1);
+	fx_wait_accepting();
 	fx_ncb = 0;
 	ck_assert_int_eq(fx_put_row(STORE_CLASS_EVENT, "e", 10), 0);
 	rc = fx_put_msg("n1", 1, 5000, STORE_KIND_INFERENCE, 10);
