@@ -31,14 +31,11 @@
 #include "config.h"
 #include "daemon.h"
 #include "store.h"
+#include "store_fixture.h"
 
 #define NSEQ		4096
 #define JNL_HDR		48		/* the journal's record header */
 
-static char		 dir[64];
-static struct config	*cf;
-static int		 ncb;
-static enum store_result results[NSEQ];
 static int		 cb_order[NSEQ];
 static uint64_t		 cb_syncs[NSEQ];
 static int		 applied[NSEQ];	/* times the hook saw each seq */
@@ -47,77 +44,16 @@ static int		 hook_out_of_order;
 static int		 okseq[NSEQ];	/* the child got STORE_OK */
 static int		 nok;
 
-static int64_t	count_sql(const char *);
-
-/* Make a temp dir and a config with the given [store] lines. */
+/* Make a temp dir and a config with the given [store] lines; reset counts. */
 static void
 setup_with(const char *store_lines)
 {
-	char	 path[128], *cause = NULL;
-	FILE	*f;
-
-	snprintf(dir, sizeof dir, "/tmp/te-jnl.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/c.ini", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "[gateway]\nid = gw-unit\ndata_dir = %s\n[store]\n%s\n",
-	    dir, store_lines);
-	fclose(f);
-	if (config_load(path, &cf, &cause) != 0)
-		ck_abort_msg("config: %s", cause);
-	ncb = nok = 0;
+	fx_config("jnl", store_lines);
+	fx_ncb = nok = 0;
 	hook_last = 0;
 	hook_out_of_order = 0;
 	memset(applied, 0, sizeof applied);
 	memset(okseq, 0, sizeof okseq);
-}
-
-/* Start the store on a fresh loop; abort with its cause on failure. */
-static void
-start(void)
-{
-	char	*cause = NULL;
-
-	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
-	if (store_start(cf, &cause) != 0)
-		ck_abort_msg("store_start: %s", cause);
-}
-
-/* Stop the store and check the loop closes cleanly. */
-static void
-stop(void)
-{
-	store_stop();
-	uv_run(daemon_loop(), UV_RUN_DEFAULT);
-	ck_assert_int_eq(uv_loop_close(daemon_loop()), 0);
-}
-
-/* Remove the temp dir. */
-static void
-teardown(void)
-{
-	char	cmd[128];
-
-	config_free(cf);
-	cf = NULL;
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-/* One loop turn without blocking. */
-static void
-turn(void)
-{
-	uv_run(daemon_loop(), UV_RUN_NOWAIT);
-}
-
-/* Commit now and run what that queued. */
-static void
-flush(void)
-{
-	store_flush();
-	turn();
 }
 
 /*
@@ -135,7 +71,7 @@ flush_wait(void)
 	before = ss.commits;
 	store_flush();
 	for (i = 0; i < 5000 && store_accepting(); i++) {
-		turn();
+		fx_turn();
 		store_stats(&ss);
 		if (ss.commits > before)
 			return;
@@ -151,9 +87,9 @@ done_cb(enum store_result r, void *arg)
 	struct store_stats	ss;
 
 	store_stats(&ss);
-	cb_order[ncb] = (int)(intptr_t)arg;
-	cb_syncs[ncb] = ss.syncs;
-	results[ncb++] = r;
+	cb_order[fx_ncb] = (int)(intptr_t)arg;
+	cb_syncs[fx_ncb] = ss.syncs;
+	fx_done_cb(r, arg);
 }
 
 /* Message hook: count each seq applied and check they come in order. */
@@ -179,7 +115,7 @@ rollback_cb(void)
 {
 	int64_t	committed, seq;
 
-	committed = count_sql("SELECT coalesce((SELECT val FROM state WHERE "
+	committed = fx_count_sql("SELECT coalesce((SELECT val FROM state WHERE "
 	    "key = 'journal'), 0)");
 	for (seq = committed + 1; seq < NSEQ; seq++)
 		applied[seq] = 0;
@@ -205,27 +141,6 @@ put(int64_t seq, size_t len, store_done_cb cb, void *arg)
 	return (store_put_message(&m, cb, arg));
 }
 
-/* Count with a query on a second connection (sees committed data). */
-static int64_t
-count_sql(const char *sql)
-{
-	char		 path[128];
-	sqlite3		*db;
-	sqlite3_stmt	*s;
-	int64_t		 n = -1;
-
-	snprintf(path, sizeof path, "%s/tinyedge.db", dir);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
-	    SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return (n);
-}
-
 /*
  * The crash: a child starts the store, puts seqs [lo, hi] with bodies of
  * len bytes (committing after every flush_every puts, 0: never, and never
@@ -245,15 +160,15 @@ crash_child(int64_t lo, int64_t hi, size_t len, int flush_every)
 	ck_assert_int_ne(pid, -1);
 	if (pid == 0) {
 		close(fd[0]);
-		start();
-		turn();
+		fx_start_fresh();
+		fx_turn();
 		for (seq = lo; seq <= hi; seq++) {
 			if (put(seq, len, NULL, NULL) == STORE_OK &&
 			    write(fd[1], &seq, sizeof seq) != sizeof seq)
 				_exit(3);
 			if (flush_every > 0 && seq < hi &&
 			    (seq - lo + 1) % flush_every == 0)
-				flush();
+				fx_flush();
 		}
 		raise(SIGKILL);
 		_exit(4);
@@ -275,13 +190,13 @@ start_replay(void)
 {
 	int	i;
 
-	start();
+	fx_start_fresh();
 	store_add_message_hook(hook_cb, NULL);
 	/* The replay may take several turns (chunks). */
 	for (i = 0; i < 100 && !store_accepting(); i++)
-		turn();
+		fx_turn();
 	ck_assert_int_eq(store_accepting(), 1);
-	flush();
+	fx_flush();
 }
 
 /* Every seq the child got OK for is in the table exactly once. */
@@ -291,17 +206,27 @@ check_rows(int64_t extra)
 	char	sql[128];
 	int64_t	seq;
 
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), nok + extra);
-	ck_assert_int_eq(count_sql("SELECT count(DISTINCT seq) FROM msg"),
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), nok + extra);
+	ck_assert_int_eq(fx_count_sql("SELECT count(DISTINCT seq) FROM msg"),
 	    nok + extra);
 	for (seq = 1; seq < NSEQ; seq++) {
 		if (!okseq[seq])
 			continue;
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM msg WHERE "
 		    "seq = %" PRId64, seq);
-		ck_assert_msg(count_sql(sql) == 1, "seq %" PRId64 " stored %"
-		    PRId64 " times", seq, count_sql(sql));
+		ck_assert_msg(fx_count_sql(sql) == 1, "seq %" PRId64 " stored %"
+		    PRId64 " times", seq, fx_count_sql(sql));
 	}
+}
+
+/* Check the rows, take the hook away, stop the store and clean up. */
+static void
+check_and_end(void)
+{
+	check_rows(0);
+	store_remove_message_hook(hook_cb);
+	fx_stop();
+	fx_teardown();
 }
 
 /* Where the record of rseq is: segment file path and offset; 0 if found. */
@@ -316,7 +241,7 @@ find_record(uint64_t want, char *path, size_t pathsz, off_t *off,
 	int		 fd, i;
 
 	for (idx = 0; idx < 100; idx++) {
-		snprintf(path, pathsz, "%s/journal/seg.%03u", dir, idx);
+		snprintf(path, pathsz, "%s/journal/seg.%03u", fx_dir, idx);
 		if ((fd = open(path, O_RDONLY)) == -1)
 			continue;
 		n = (size_t)read(fd, buf, sizeof buf);
@@ -360,8 +285,8 @@ START_TEST(test_crash_replay)
 	/* 300 readings: 250 committed in five flushes, 50 journal only. */
 	crash_child(1, 300, 100, 50);
 	ck_assert_int_eq(nok, 300);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 250);
-	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 250);
+	ck_assert_int_eq(fx_count_sql("SELECT val FROM state WHERE key = "
 	    "'journal'"), 250);
 	start_replay();
 	/* The hooks saw the replayed ones, once each, in order. */
@@ -369,22 +294,22 @@ START_TEST(test_crash_replay)
 		ck_assert_int_eq(applied[seq], seq > 250);
 	ck_assert_int_eq(hook_out_of_order, 0);
 	check_rows(0);
-	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
+	ck_assert_int_eq(fx_count_sql("SELECT val FROM state WHERE key = "
 	    "'journal'"), 300);
 	/* Repeats of replayed readings are recognized; new ones go on. */
 	ck_assert_int_eq(put(300, 100, NULL, NULL), STORE_DUPLICATE);
 	ck_assert_int_eq(put(301, 100, NULL, NULL), STORE_OK);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 301);
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 301);
 	store_remove_message_hook(hook_cb);
-	stop();
+	fx_stop();
 	/* A clean restart replays nothing. */
 	start_replay();
 	ck_assert_int_eq(applied[1], 0);
 	ck_assert_int_eq(applied[301], 1);
 	store_remove_message_hook(hook_cb);
-	stop();
-	teardown();
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -418,23 +343,23 @@ torn_tail(int mode)
 	ck_assert_int_eq(applied[10], 0);
 	ck_assert_int_eq(hook_out_of_order, 0);
 	check_rows(0);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg WHERE seq = 10"),
-	    0);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg WHERE "
+	    "seq = 10"), 0);
 	/* Reading 10 was never held: sent again, it is new, not a repeat. */
 	ck_assert_int_eq(put(10, 200, NULL, NULL), STORE_OK);
 	ck_assert_int_eq(put(9, 200, NULL, NULL), STORE_DUPLICATE);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg WHERE seq = 10"),
-	    1);
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg WHERE "
+	    "seq = 10"), 1);
 	store_remove_message_hook(hook_cb);
-	stop();
+	fx_stop();
 	/* The rseq of the torn record was handed out again: still fine. */
 	start_replay();
 	ck_assert_int_eq(applied[10], 1);
 	store_remove_message_hook(hook_cb);
-	stop();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 10);
-	teardown();
+	fx_stop();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 10);
+	fx_teardown();
 }
 
 START_TEST(test_torn_tail)
@@ -463,7 +388,7 @@ START_TEST(test_put_before_replay)
 	setup_with("commit_interval = 60s");
 	crash_child(1, 10, 100, 0);
 	ck_assert_int_eq(nok, 10);
-	start();
+	fx_start_fresh();
 	store_add_message_hook(hook_cb, NULL);
 	ck_assert_int_eq(store_accepting(), 0);
 	ck_assert_int_eq(put(11, 100, NULL, NULL), STORE_OK);
@@ -471,17 +396,14 @@ START_TEST(test_put_before_replay)
 	okseq[11] = 1;
 	nok++;
 	for (i = 0; i < 100 && !store_accepting(); i++)
-		turn();
+		fx_turn();
 	ck_assert_int_eq(store_accepting(), 1);
-	flush();
+	fx_flush();
 	for (seq = 1; seq <= 11; seq++)
 		ck_assert_msg(applied[seq] == 1, "seq %" PRId64 " applied %d "
 		    "times", seq, applied[seq]);
 	ck_assert_int_eq(hook_out_of_order, 0);
-	check_rows(0);
-	store_remove_message_hook(hook_cb);
-	stop();
-	teardown();
+	check_and_end();
 }
 END_TEST
 
@@ -525,15 +447,15 @@ START_TEST(test_flipped_middle)
 	check_rows(0);
 	/* New readings get rseqs after every record on disk. */
 	ck_assert_int_eq(put(121, 3000, NULL, NULL), STORE_OK);
-	flush();
+	fx_flush();
 	store_remove_message_hook(hook_cb);
-	stop();
+	fx_stop();
 	start_replay();
 	ck_assert_int_eq(applied[121], 1);
 	store_remove_message_hook(hook_cb);
-	stop();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), nok + 1);
-	teardown();
+	fx_stop();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), nok + 1);
+	fx_teardown();
 }
 END_TEST
 
@@ -552,12 +474,12 @@ START_TEST(test_segment_reuse)
 	/* 2000-byte bodies: 127 records a segment; a commit every 50. */
 	crash_child(1, 640, 2000, 50);
 	ck_assert_int_eq(nok, 640);
-	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
+	ck_assert_int_eq(fx_count_sql("SELECT val FROM state WHERE key = "
 	    "'journal'"), 600);
 	/* A second child replays, adds 40 more, and is killed too. */
 	crash_child(641, 680, 2000, 0);
 	ck_assert_int_eq(nok, 680);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 640);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 640);
 	start_replay();
 	for (seq = 1; seq <= 680; seq++)
 		ck_assert_msg(applied[seq] == (seq > 640), "seq %" PRId64
@@ -568,8 +490,8 @@ START_TEST(test_segment_reuse)
 	store_stats(&ss);
 	ck_assert_uint_le(ss.journal_segments, 4);
 	store_remove_message_hook(hook_cb);
-	stop();
-	teardown();
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -597,7 +519,7 @@ cycle_segments(void)
 		if (seq % 40 == 0) {
 			store_check(0);
 			usleep(2000);
-			turn();
+			fx_turn();
 		}
 	}
 	return (seq);
@@ -622,11 +544,11 @@ START_TEST(test_journal_full)
 
 	setup_with("commit_interval = 60s\nmax_bytes = 1M\n"
 	    "raw_retention = 0");
-	start();
+	fx_start_fresh();
 	store_add_message_hook(hook_cb, NULL);
 	store_set_rollback(rollback_cb);
 	seq = cycle_segments();
-	flush();
+	fx_flush();
 	signal(SIGXFSZ, SIG_IGN);
 	getrlimit(RLIMIT_FSIZE, &old);
 	rl = old;
@@ -656,7 +578,7 @@ START_TEST(test_journal_full)
 		nok++;
 		/* Spare segments are made in the pool. */
 		usleep(1000);
-		turn();
+		fx_turn();
 	}
 	ck_assert_int_ne(refused_seq, 0);
 	store_stats(&ss);
@@ -667,26 +589,20 @@ START_TEST(test_journal_full)
 	/* Refused again: it is not held. */
 	ck_assert_int_eq(put(refused_seq, 3000, NULL, NULL), STORE_REFUSED);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
-	/* The check probes after 5 s and replays in chunks (bounded). */
-	for (i = 0; i < 100 && !store_accepting(); i++) {
-		store_check(0);
-		turn();
-		usleep(100000);
-	}
-	ck_assert_int_eq(store_accepting(), 1);
+	fx_wait_accepting();
 	/* The replay's commit may wait for a checkpoint: then room comes. */
 	for (i = 0; i < 5000; i++) {
 		store_stats(&ss);
 		if (ss.journal_busy < ss.journal_segments)
 			break;
 		usleep(1000);
-		turn();
+		fx_turn();
 	}
 	ck_assert_uint_lt(ss.journal_busy, ss.journal_segments);
 	ck_assert_int_eq(put(refused_seq, 3000, NULL, NULL), STORE_OK);
 	okseq[refused_seq] = 1;
 	nok++;
-	flush();
+	fx_flush();
 	ck_assert_int_eq(hook_out_of_order, 0);
 	for (i = 1; i <= refused_seq; i++)
 		ck_assert_msg(applied[i] == okseq[i], "seq %d applied %d "
@@ -694,8 +610,8 @@ START_TEST(test_journal_full)
 	store_stats(&ss);
 	ck_assert_int_eq(ss.refusing, 0);
 	store_remove_message_hook(hook_cb);
-	stop();
-	teardown();
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -705,12 +621,12 @@ wait_cbs(int n)
 {
 	int	i;
 
-	for (i = 0; i < 1000 && ncb < n; i++) {
+	for (i = 0; i < 1000 && fx_ncb < n; i++) {
 		uv_run(daemon_loop(), UV_RUN_ONCE);
-		if (ncb < n)
+		if (fx_ncb < n)
 			usleep(10000);
 	}
-	ck_assert_int_eq(ncb, n);
+	ck_assert_int_eq(fx_ncb, n);
 }
 
 /*
@@ -724,18 +640,18 @@ START_TEST(test_sync_full)
 	int			i;
 
 	setup_with("commit_interval = 60s\nsync = full");
-	start();
+	fx_start_fresh();
 	ck_assert_int_eq(store_sync_full(), 1);
 	ck_assert_int_eq(put(1, 100, done_cb, (void *)1), STORE_WAIT);
 	ck_assert_int_eq(put(1, 100, done_cb, (void *)2), STORE_WAIT);
-	ck_assert_int_eq(ncb, 0);
+	ck_assert_int_eq(fx_ncb, 0);
 	store_stats(&ss);
 	ck_assert_uint_eq(ss.syncs, 0);
 	wait_cbs(2);
-	ck_assert_int_eq(results[0], STORE_OK);
+	ck_assert_int_eq(fx_results[0], STORE_OK);
 	ck_assert_int_eq(cb_order[0], 1);
 	ck_assert_uint_ge(cb_syncs[0], 1);
-	ck_assert_int_eq(results[1], STORE_DUPLICATE);
+	ck_assert_int_eq(fx_results[1], STORE_DUPLICATE);
 	ck_assert_int_eq(cb_order[1], 2);
 	ck_assert_uint_ge(cb_syncs[1], 1);
 	/* Synced already: a repeat is answered at once. */
@@ -743,25 +659,25 @@ START_TEST(test_sync_full)
 	/* Without a callback the put is answered at once too. */
 	ck_assert_int_eq(put(2, 100, NULL, NULL), STORE_OK);
 	/* 50 readings: a few grouped syncs, callbacks in put order. */
-	ncb = 0;
+	fx_ncb = 0;
 	store_stats(&ss);
 	for (i = 0; i < 50; i++)
 		ck_assert_int_eq(put(10 + i, 100, done_cb, (void *)(intptr_t)
 		    (10 + i)), STORE_WAIT);
-	ck_assert_int_eq(ncb, 0);
+	ck_assert_int_eq(fx_ncb, 0);
 	wait_cbs(50);
 	for (i = 0; i < 50; i++) {
-		ck_assert_int_eq(results[i], STORE_OK);
+		ck_assert_int_eq(fx_results[i], STORE_OK);
 		ck_assert_int_eq(cb_order[i], 10 + i);
 		ck_assert_uint_gt(cb_syncs[i], ss.syncs);
 	}
 	ck_assert_uint_le(cb_syncs[49] - ss.syncs, 3);
 	store_stats(&ss);
 	ck_assert_uint_gt(ss.sync_us, 0);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 52);
-	stop();
-	teardown();
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 52);
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -770,20 +686,17 @@ START_TEST(test_lost_dir)
 	char	cmd[256];
 
 	setup_with("commit_interval = 60s");
-	start();
+	fx_start_fresh();
 	put(1, 100, NULL, NULL); put(2, 100, NULL, NULL);
 	put(3, 100, NULL, NULL); put(4, 100, NULL, NULL);
 	put(5, 100, NULL, NULL);
-	stop();
+	fx_stop();
 	okseq[1]=okseq[2]=okseq[3]=okseq[4]=okseq[5]=1; nok = 5;
-	snprintf(cmd, sizeof cmd, "rm -rf %s/journal", dir);
+	snprintf(cmd, sizeof cmd, "rm -rf %s/journal", fx_dir);
 	ck_assert_int_eq(system(cmd), 0);
 	crash_child(6, 8, 100, 0);
 	start_replay();
-	check_rows(0);
-	store_remove_message_hook(hook_cb);
-	stop();
-	teardown();
+	check_and_end();
 }
 END_TEST
 
@@ -797,9 +710,9 @@ START_TEST(test_busy)
 	setup_with("commit_interval = 60s");
 	pid = fork();
 	if (pid == 0) {
-		start();
-		turn();
-		snprintf(path, sizeof path, "%s/tinyedge.db", dir);
+		fx_start_fresh();
+		fx_turn();
+		snprintf(path, sizeof path, "%s/tinyedge.db", fx_dir);
 		sqlite3_open(path, &db);
 		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		if (put(1, 100, NULL, NULL) != STORE_OK) _exit(5);
@@ -813,44 +726,27 @@ START_TEST(test_busy)
 	ck_assert(WIFSIGNALED(st));
 	okseq[1] = okseq[2] = 1; nok = 2;
 	start_replay();
-	check_rows(0);
-	store_remove_message_hook(hook_cb);
-	stop();
-	teardown();
+	check_and_end();
 }
 END_TEST
-
-/* The suite. */
-static Suite *
-journal_suite(void)
-{
-	Suite	*s = suite_create("journal");
-	TCase	*tc = tcase_create("core");
-
-	tcase_add_test(tc, test_lost_dir);
-	tcase_add_test(tc, test_busy);
-	tcase_add_test(tc, test_crash_replay);
-	tcase_add_test(tc, test_torn_tail);
-	tcase_add_test(tc, test_flipped_tail);
-	tcase_add_test(tc, test_put_before_replay);
-	tcase_add_test(tc, test_flipped_middle);
-	tcase_add_test(tc, test_segment_reuse);
-	tcase_add_test(tc, test_journal_full);
-	tcase_add_test(tc, test_sync_full);
-	tcase_set_timeout(tc, 90);
-	suite_add_tcase(s, tc);
-	return (s);
-}
 
 /* Run the suite; exit status tells whether all passed. */
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(journal_suite());
-	int	 failed;
+	const TTest	*tests[] = {
+		test_lost_dir,
+		test_busy,
+		test_crash_replay,
+		test_torn_tail,
+		test_flipped_tail,
+		test_put_before_replay,
+		test_flipped_middle,
+		test_segment_reuse,
+		test_journal_full,
+		test_sync_full,
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fx_run_tests("journal", 90, tests,
+	    sizeof tests / sizeof tests[0]));
 }

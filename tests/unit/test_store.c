@@ -28,214 +28,56 @@
 #include "config.h"
 #include "daemon.h"
 #include "store.h"
+#include "store_fixture.h"
 
-static char		 dir[64];
-static struct config	*cf;
-static int		 ncb;
-static enum store_result results[4096];
-
-/*
- * Make a temp dir and a config with the given [store] lines (tests that do
- * not set commit_interval get 60 s: nothing commits unless they flush).
- */
-static void
-setup_with(const char *store_lines)
-{
-	char	 path[128], *cause = NULL;
-	FILE	*f;
-
-	snprintf(dir, sizeof dir, "/tmp/te-store.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/c.ini", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "[gateway]\nid = gw-unit\ndata_dir = %s\n[store]\n%s%s\n",
-	    dir, strstr(store_lines, "commit_interval") ? "" :
-	    "commit_interval = 60s\n", store_lines);
-	fclose(f);
-	if (config_load(path, &cf, &cause) != 0)
-		ck_abort_msg("config: %s", cause);
-	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
-	ncb = 0;
-}
-
-/* Start the store; abort with its cause on failure. */
-static void
-start(void)
-{
-	char	*cause = NULL;
-
-	if (store_start(cf, &cause) != 0)
-		ck_abort_msg("store_start: %s", cause);
-}
-
-/* Stop the store and check the loop closes cleanly. */
-static void
-stop(void)
-{
-	store_stop();
-	uv_run(daemon_loop(), UV_RUN_DEFAULT);
-	ck_assert_int_eq(uv_loop_close(daemon_loop()), 0);
-}
-
-/* Remove the temp dir. */
-static void
-teardown(void)
-{
-	char	cmd[128];
-
-	config_free(cf);
-	cf = NULL;
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-/* Record a put's result. */
-static void
-done_cb(enum store_result r, void *arg)
-{
-	(void)arg;
-	results[ncb++] = r;
-}
-
-/* Put one inference message. */
-static int
-put_msg(const char *node, uint32_t boot, int64_t seq, enum store_kind k,
-    size_t len)
-{
-	static char		body[4096];
-	struct store_msg	m;
-
-	memset(body, 'b', sizeof body);
-	memset(&m, 0, sizeof m);
-	m.node = node;
-	m.boot = boot;
-	m.seq = seq;
-	m.kind = k;
-	m.rx_ms = daemon_now_ms();
-	m.body = body;
-	m.len = len;
-	return (store_put_message(&m, done_cb, NULL));
-}
-
-/* Put one outbox row whose payload starts with a tag. */
-static int
-put_row(enum store_class c, const char *tag, size_t len)
-{
-	char	buf[4096];
-
-	memset(buf, 'p', sizeof buf);
-	memcpy(buf, tag, strlen(tag));
-	return (store_outbox_add("t/x", buf, len, c, 0, done_cb, NULL));
-}
-
-/* Count rows with a query on a second connection (sees committed data). */
-static int64_t
-count_sql(const char *sql)
-{
-	char		 path[128];
-	sqlite3		*db;
-	sqlite3_stmt	*s;
-	int64_t		 n = -1;
-
-	snprintf(path, sizeof path, "%s/tinyedge.db", dir);
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
-	    SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return (n);
-}
-
-/* Run one loop turn without blocking (the first one replays the journal). */
-static void
-turn(void)
-{
-	uv_run(daemon_loop(), UV_RUN_NOWAIT);
-}
-
-/* Commit now, then let the loop run what the commit queued. */
-static void
-flush(void)
-{
-	store_flush();
-	turn();
-}
-
-/* Restart the store on a fresh loop and run its first turn (replay). */
-static void
-restart(void)
-{
-	stop();
-	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
-	start();
-	turn();
-}
-
-/* Run SQL on the database with a second connection (the store stopped). */
-static void
-exec_sql(const char *sql)
-{
-	char	 path[128];
-	sqlite3	*db;
-
-	snprintf(path, sizeof path, "%s/tinyedge.db", dir);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		ck_abort_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
-}
 
 START_TEST(test_group_commit)
 {
 	struct store_stats	ss;
 	int			i;
 
-	setup_with("");
-	start();
+	fx_setup("");
+	fx_start();
 	/* A put is answered at once: the journal holds it already. */
 	for (i = 0; i < 10; i++)
-		ck_assert_int_eq(put_msg("n1", 1, i, STORE_KIND_INFERENCE,
+		ck_assert_int_eq(fx_put_msg("n1", 1, i, STORE_KIND_INFERENCE,
 		    50), STORE_OK);
 	for (i = 0; i < 5; i++)
-		ck_assert_int_eq(put_row(STORE_CLASS_EVENT, "e", 80), 0);
+		ck_assert_int_eq(fx_put_row(STORE_CLASS_EVENT, "e", 80), 0);
 	/* Rows are in the open transaction: not visible elsewhere yet. */
-	turn();
-	ck_assert_int_eq(ncb, 0);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 0);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM outbox"), 0);
+	fx_turn();
+	ck_assert_int_eq(fx_ncb, 0);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 0);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM outbox"), 0);
 	store_stats(&ss);
 	ck_assert_uint_eq(ss.commits, 0);
 	ck_assert_uint_eq(ss.messages, 10);
 	/* One commit for all; only the outbox rows had callbacks. */
 	store_flush();
-	ck_assert_int_eq(ncb, 5);
+	ck_assert_int_eq(fx_ncb, 5);
 	for (i = 0; i < 5; i++)
-		ck_assert_int_eq(results[i], STORE_OK);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 10);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM outbox"), 5);
-	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
+		ck_assert_int_eq(fx_results[i], STORE_OK);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 10);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM outbox"), 5);
+	ck_assert_int_eq(fx_count_sql("SELECT val FROM state WHERE key = "
 	    "'journal'"), 10);
 	store_stats(&ss);
 	ck_assert_uint_eq(ss.commits, 1);
 	/* Nothing open: a flush or an idle turn commits and calls nothing. */
 	store_flush();
-	turn();
-	ck_assert_int_eq(ncb, 5);
+	fx_turn();
+	ck_assert_int_eq(fx_ncb, 5);
 	store_stats(&ss);
 	ck_assert_uint_eq(ss.commits, 1);
 	/* STORE_COMMIT_ROWS (4096) rows commit on the next turn. */
 	for (i = 0; i < 4096; i++)
-		ck_assert_int_eq(put_msg("n2", 1, i, STORE_KIND_INFERENCE,
+		ck_assert_int_eq(fx_put_msg("n2", 1, i, STORE_KIND_INFERENCE,
 		    4), STORE_OK);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 10);
-	turn();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 4106);
-	stop();
-	teardown();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 10);
+	fx_turn();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 4106);
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -245,28 +87,28 @@ START_TEST(test_commit_timer)
 	uint64_t		t0;
 	int			i;
 
-	setup_with("commit_interval = 50ms");
-	start();
+	fx_setup("commit_interval = 50ms");
+	fx_start();
 	uv_update_time(daemon_loop());
 	t0 = daemon_now_ms();
 	for (i = 0; i < 10; i++)
-		ck_assert_int_eq(put_msg("n1", 1, i, STORE_KIND_INFERENCE,
+		ck_assert_int_eq(fx_put_msg("n1", 1, i, STORE_KIND_INFERENCE,
 		    50), STORE_OK);
-	put_row(STORE_CLASS_EVENT, "e", 80);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 0);
+	fx_put_row(STORE_CLASS_EVENT, "e", 80);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 0);
 	/* The timer commits without a flush (bounded: 5 s). */
-	for (i = 0; i < 500 && count_sql("SELECT count(*) FROM msg") == 0;
+	for (i = 0; i < 500 && fx_count_sql("SELECT count(*) FROM msg") == 0;
 	    i++) {
 		usleep(10000);
-		turn();
+		fx_turn();
 	}
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 10);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 10);
 	ck_assert_uint_ge(daemon_now_ms() - t0, 40);
-	ck_assert_int_eq(ncb, 1);
+	ck_assert_int_eq(fx_ncb, 1);
 	store_stats(&ss);
 	ck_assert_uint_eq(ss.commits, 1);
-	stop();
-	teardown();
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -274,47 +116,47 @@ START_TEST(test_duplicates)
 {
 	struct store_stats	ss;
 
-	setup_with("");
-	start();
-	ck_assert_int_eq(put_msg("n1", 7, 42, STORE_KIND_INFERENCE, 10),
+	fx_setup("");
+	fx_start();
+	ck_assert_int_eq(fx_put_msg("n1", 7, 42, STORE_KIND_INFERENCE, 10),
 	    STORE_OK);
 	/* In the same (open) transaction. */
-	ck_assert_int_eq(put_msg("n1", 7, 42, STORE_KIND_INFERENCE, 10),
+	ck_assert_int_eq(fx_put_msg("n1", 7, 42, STORE_KIND_INFERENCE, 10),
 	    STORE_DUPLICATE);
-	flush();
+	fx_flush();
 	/* After the commit; the other four are new readings. */
-	ck_assert_int_eq(put_msg("n1", 7, 42, STORE_KIND_INFERENCE, 10),
+	ck_assert_int_eq(fx_put_msg("n1", 7, 42, STORE_KIND_INFERENCE, 10),
 	    STORE_DUPLICATE);
-	ck_assert_int_eq(put_msg("n1", 7, 42, STORE_KIND_WINDOW, 10),
+	ck_assert_int_eq(fx_put_msg("n1", 7, 42, STORE_KIND_WINDOW, 10),
 	    STORE_OK);				/* other kind */
-	ck_assert_int_eq(put_msg("n1", 8, 42, STORE_KIND_INFERENCE, 10),
+	ck_assert_int_eq(fx_put_msg("n1", 8, 42, STORE_KIND_INFERENCE, 10),
 	    STORE_OK);				/* node rebooted */
-	ck_assert_int_eq(put_msg("n2", 7, 42, STORE_KIND_INFERENCE, 10),
+	ck_assert_int_eq(fx_put_msg("n2", 7, 42, STORE_KIND_INFERENCE, 10),
 	    STORE_OK);				/* other node */
 	/* No seq, or the gateway's own results: never duplicates. */
-	ck_assert_int_eq(put_msg("n1", 7, -1, STORE_KIND_HEARTBEAT, 10),
+	ck_assert_int_eq(fx_put_msg("n1", 7, -1, STORE_KIND_HEARTBEAT, 10),
 	    STORE_OK);
-	ck_assert_int_eq(put_msg("n1", 7, -1, STORE_KIND_HEARTBEAT, 10),
+	ck_assert_int_eq(fx_put_msg("n1", 7, -1, STORE_KIND_HEARTBEAT, 10),
 	    STORE_OK);
-	ck_assert_int_eq(put_msg("gw", 7, 5, STORE_KIND_TIER2, 10),
+	ck_assert_int_eq(fx_put_msg("gw", 7, 5, STORE_KIND_TIER2, 10),
 	    STORE_OK);
-	ck_assert_int_eq(put_msg("gw", 7, 5, STORE_KIND_TIER2, 10),
+	ck_assert_int_eq(fx_put_msg("gw", 7, 5, STORE_KIND_TIER2, 10),
 	    STORE_OK);
 	/* The previous boot is still known after a reboot. */
-	ck_assert_int_eq(put_msg("n1", 7, 42, STORE_KIND_INFERENCE, 10),
+	ck_assert_int_eq(fx_put_msg("n1", 7, 42, STORE_KIND_INFERENCE, 10),
 	    STORE_DUPLICATE);
-	flush();
-	ck_assert_int_eq(ncb, 0);
+	fx_flush();
+	ck_assert_int_eq(fx_ncb, 0);
 	store_stats(&ss);
 	ck_assert_uint_eq(ss.duplicates, 3);
 	ck_assert_uint_eq(ss.messages, 8);
 	/* Each row costs its body and STORE_ROW_OVERHEAD (64). */
 	ck_assert_uint_eq(ss.bytes, 8 * (10 + 64));
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 8);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg WHERE node = "
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 8);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg WHERE node = "
 	    "'n1' AND boot = 7 AND seq = 42 AND kind = 1"), 1);
-	stop();
-	teardown();
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -325,7 +167,7 @@ put_range(int64_t lo, int64_t hi, enum store_result want)
 	int64_t	seq;
 
 	for (seq = lo; seq <= hi; seq++)
-		ck_assert_int_eq(put_msg("n1", 1, seq, STORE_KIND_INFERENCE,
+		ck_assert_int_eq(fx_put_msg("n1", 1, seq, STORE_KIND_INFERENCE,
 		    10), want);
 }
 
@@ -334,12 +176,12 @@ START_TEST(test_duplicates_restart)
 	pid_t	pid;
 	int	status;
 
-	setup_with("");
-	start();
+	fx_setup("");
+	fx_start();
 	put_range(1, 3, STORE_OK);
 	/* store_stop() saves the snapshot, marked at message 3. */
-	stop();
-	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
+	fx_stop();
+	ck_assert_int_eq(fx_count_sql("SELECT val FROM state WHERE key = "
 	    "'dedup_mark'"), 3);
 	/*
 	 * A child stores 4..5 and commits them (rows after the mark), then
@@ -350,7 +192,7 @@ START_TEST(test_duplicates_restart)
 	if (pid == 0) {
 		if (uv_loop_init(daemon_loop()) != 0)
 			_exit(2);
-		start();
+		fx_start();
 		put_range(4, 5, STORE_OK);
 		store_flush();
 		put_range(6, 7, STORE_OK);
@@ -358,10 +200,9 @@ START_TEST(test_duplicates_restart)
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 5);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 5);
 	/* Before the replay turn: snapshot, rows and journal all count. */
-	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
-	start();
+	fx_start_fresh();
 	put_range(1, 7, STORE_DUPLICATE);
 	/*
 	 * New readings only after the replay turn: before it no journal
@@ -369,28 +210,28 @@ START_TEST(test_duplicates_restart)
 	 * to be replayed), so with both segments holding records a new one
 	 * would be refused until a spare is made (reported to the lead).
 	 */
-	turn();
+	fx_turn();
 	put_range(8, 8, STORE_OK);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 8);
-	ck_assert_int_eq(count_sql("SELECT count(DISTINCT seq) FROM msg"), 8);
-	stop();
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 8);
+	ck_assert_int_eq(fx_count_sql("SELECT count(DISTINCT seq) FROM msg"),
+	    8);
+	fx_stop();
 	/*
 	 * A damaged snapshot (its count says one entry, nothing follows): the
 	 * rows themselves are read back instead, from the first.
 	 */
-	exec_sql("UPDATE state SET val = X'01000000' WHERE key = "
+	fx_exec_sql("UPDATE state SET val = X'01000000' WHERE key = "
 	    "'dedup_ranges'");
-	ck_assert_int_eq(count_sql("SELECT val FROM state WHERE key = "
+	ck_assert_int_eq(fx_count_sql("SELECT val FROM state WHERE key = "
 	    "'dedup_mark'"), 8);
-	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
-	start();
+	fx_start_fresh();
 	put_range(1, 8, STORE_DUPLICATE);
 	put_range(9, 9, STORE_OK);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 9);
-	stop();
-	teardown();
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 9);
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -411,18 +252,18 @@ START_TEST(test_outbox_cursor)
 	struct store_stats	ss;
 	int			i;
 
-	setup_with("");
-	start();
+	fx_setup("");
+	fx_start();
 	for (i = 0; i < 10; i++)
-		put_row(STORE_CLASS_EVENT, "e", 20);
+		fx_put_row(STORE_CLASS_EVENT, "e", 20);
 	/* The uplink reads rows of the open transaction too. */
 	ck_assert_int_eq(store_outbox_last_id(), 10);
 	ids[0] = 0;
 	ck_assert_uint_eq(store_outbox_fetch(0, 10, 4, fetch_cb, ids), 4);
 	ck_assert_int_eq(ids[1], 1);
 	ck_assert_int_eq(ids[4], 4);
-	flush();
-	ck_assert_int_eq(ncb, 10);
+	fx_flush();
+	ck_assert_int_eq(fx_ncb, 10);
 	ids[0] = 0;
 	ck_assert_uint_eq(store_outbox_fetch(8, 100, 10, fetch_cb, ids), 2);
 	ck_assert_int_eq(ids[1], 9);
@@ -430,28 +271,28 @@ START_TEST(test_outbox_cursor)
 	for (i = 4; i <= 10; i++)
 		store_outbox_delete(i, i);
 	/* Deletes join the open transaction: the file has them until then. */
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM outbox"), 10);
-	flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM outbox"), 10);
+	fx_flush();
 	store_stats(&ss);
 	ck_assert_uint_eq(ss.queued, 0);
 	ck_assert_uint_eq(ss.bytes, 0);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM outbox"), 0);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM outbox"), 0);
 	/* Ids continue from the newest row after a restart. */
-	restart();
-	put_row(STORE_CLASS_EVENT, "e", 20);
-	put_row(STORE_CLASS_EVENT, "e", 20);
-	flush();
+	fx_restart();
+	fx_put_row(STORE_CLASS_EVENT, "e", 20);
+	fx_put_row(STORE_CLASS_EVENT, "e", 20);
+	fx_flush();
 	ck_assert_int_eq(store_outbox_last_id(), 2);
 	store_outbox_delete(2, 2);
-	flush();
+	fx_flush();
 	/* ...and never go back while running, even when the newest is gone. */
-	put_row(STORE_CLASS_EVENT, "e", 20);
-	flush();
+	fx_put_row(STORE_CLASS_EVENT, "e", 20);
+	fx_flush();
 	ck_assert_int_eq(store_outbox_last_id(), 3);
-	restart();
+	fx_restart();
 	ck_assert_int_eq(store_outbox_last_id(), 3);
-	stop();
-	teardown();
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -463,7 +304,7 @@ count_tag(const char *tag)
 
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM outbox WHERE "
 	    "CAST(payload AS TEXT) LIKE '%s%%'", tag);
-	return (count_sql(sql));
+	return (fx_count_sql(sql));
 }
 
 /*
@@ -476,17 +317,17 @@ START_TEST(test_eviction_order)
 	struct store_stats	ss;
 	int			i;
 
-	setup_with("max_bytes = 64K");
-	start();
+	fx_setup("max_bytes = 64K");
+	fx_start();
 	for (i = 0; i < 20; i++)
-		put_row(STORE_CLASS_EVENT, "event", 1000);
+		fx_put_row(STORE_CLASS_EVENT, "event", 1000);
 	for (i = 0; i < 15; i++)
-		put_row(STORE_CLASS_SUMMARY, "summary", 1000);
+		fx_put_row(STORE_CLASS_SUMMARY, "summary", 1000);
 	for (i = 0; i < 10; i++)
-		put_msg("n1", 1, i, STORE_KIND_INFERENCE, 1000);
+		fx_put_msg("n1", 1, i, STORE_KIND_INFERENCE, 1000);
 	for (i = 0; i < 15; i++)
-		put_row(STORE_CLASS_WINDOW, "window", 1000);
-	flush();
+		fx_put_row(STORE_CLASS_WINDOW, "window", 1000);
+	fx_flush();
 	/* 60 rows = 63840 bytes: under the cap, nothing dropped. */
 	store_stats(&ss);
 	ck_assert_uint_eq(ss.dropped, 0);
@@ -497,16 +338,16 @@ START_TEST(test_eviction_order)
 	 * Windows have outbox ids 36..50.
 	 */
 	for (i = 0; i < 8; i++)
-		put_row(STORE_CLASS_EVENT, "event", 1000);
-	flush();
+		fx_put_row(STORE_CLASS_EVENT, "event", 1000);
+	fx_flush();
 	store_stats(&ss);
 	ck_assert_uint_eq(ss.bytes, 61 * 1064);
 	ck_assert_uint_eq(ss.dropped, 7);
 	ck_assert_int_eq(count_tag("event"), 28);
 	ck_assert_int_eq(count_tag("summary"), 15);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 10);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 10);
 	ck_assert_int_eq(count_tag("window"), 8);
-	ck_assert_int_eq(count_sql("SELECT min(id) FROM outbox WHERE "
+	ck_assert_int_eq(fx_count_sql("SELECT min(id) FROM outbox WHERE "
 	    "CAST(payload AS TEXT) LIKE 'window%'"), 43);
 	/*
 	 * 20 events more (61 rows + 20): at 62 rows each time, 7 rows go
@@ -516,14 +357,14 @@ START_TEST(test_eviction_order)
 	 * events would be evicted too, as the 64-byte overhead counts.)
 	 */
 	for (i = 0; i < 20; i++)
-		put_row(STORE_CLASS_EVENT, "event", 1000);
-	flush();
+		fx_put_row(STORE_CLASS_EVENT, "event", 1000);
+	fx_flush();
 	store_stats(&ss);
 	ck_assert_uint_eq(ss.bytes, 60 * 1064);
 	ck_assert_int_eq(count_tag("window"), 0);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 0);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 0);
 	ck_assert_int_eq(count_tag("summary"), 12);
-	ck_assert_int_eq(count_sql("SELECT min(id) FROM outbox WHERE "
+	ck_assert_int_eq(fx_count_sql("SELECT min(id) FROM outbox WHERE "
 	    "CAST(payload AS TEXT) LIKE 'summary%'"), 24);
 	ck_assert_int_eq(count_tag("event"), 48);
 	/*
@@ -532,12 +373,12 @@ START_TEST(test_eviction_order)
 	 */
 	ck_assert_uint_eq(ss.dropped, 15 + 10 + 3);
 	/* The byte count agrees with the file after a reopen. */
-	restart();
+	fx_restart();
 	store_stats(&ss);
-	ck_assert_uint_eq(ss.bytes, (uint64_t)count_sql("SELECT "
+	ck_assert_uint_eq(ss.bytes, (uint64_t)fx_count_sql("SELECT "
 	    "sum(length(payload)) + 64 * count(*) FROM outbox"));
-	stop();
-	teardown();
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -546,23 +387,23 @@ START_TEST(test_evict_consumed_first)
 	int	i;
 
 	/* Cap 64 KB; 30 consumed raw rows, then windows past the cap. */
-	setup_with("max_bytes = 64K\nraw_retention = 1d");
-	start();
+	fx_setup("max_bytes = 64K\nraw_retention = 1d");
+	fx_start();
 	for (i = 0; i < 40; i++)
-		put_msg("n1", 1, i, STORE_KIND_INFERENCE, 1000);
-	flush();
+		fx_put_msg("n1", 1, i, STORE_KIND_INFERENCE, 1000);
+	fx_flush();
 	ck_assert_int_eq(store_msg_consume(30), 0);
-	flush();
+	fx_flush();
 	for (i = 0; i < 30; i++)
-		put_row(STORE_CLASS_WINDOW, "window", 1000);
-	flush();
+		fx_put_row(STORE_CLASS_WINDOW, "window", 1000);
+	fx_flush();
 	/* Local copies already summarized went; nothing to publish did. */
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM outbox"), 30);
-	ck_assert_int_lt(count_sql("SELECT count(*) FROM msg"), 40);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg WHERE id > 30"),
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM outbox"), 30);
+	ck_assert_int_lt(fx_count_sql("SELECT count(*) FROM msg"), 40);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg WHERE id > 30"),
 	    10);
-	stop();
-	teardown();
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -578,80 +419,63 @@ START_TEST(test_refuse_and_recover)
 	struct rlimit		rl, old;
 	int			i, nok = 0, rc;
 
-	setup_with("");
-	start();
-	put_row(STORE_CLASS_EVENT, "e", 100);
-	flush();
+	fx_setup("");
+	fx_start();
+	fx_put_row(STORE_CLASS_EVENT, "e", 100);
+	fx_flush();
 	ck_assert_int_eq(store_accepting(), 1);
 	signal(SIGXFSZ, SIG_IGN);
 	getrlimit(RLIMIT_FSIZE, &old);
 	rl = old;
 	rl.rlim_cur = 256 * 1024;
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
-	ncb = 0;
+	fx_ncb = 0;
 	/* The WAL passes 256 KB within 300 readings of 3000 bytes. */
 	for (i = 1; i <= 300 && store_accepting(); i++) {
 		if (i % 10 == 1)
-			ck_assert_int_eq(put_row(STORE_CLASS_EVENT, "e", 100),
-			    0);
-		ck_assert_int_eq(put_msg("n1", 1, i, STORE_KIND_INFERENCE,
+			ck_assert_int_eq(fx_put_row(STORE_CLASS_EVENT, "e",
+			    100), 0);
+		ck_assert_int_eq(fx_put_msg("n1", 1, i, STORE_KIND_INFERENCE,
 		    3000), STORE_OK);
 		nok++;
 		if (i % 10 == 0)
-			flush();
+			fx_flush();
 	}
 	ck_assert_int_eq(store_accepting(), 0);
 	store_stats(&ss);
 	ck_assert_int_eq(ss.refusing, 1);
 	/* Journal only: readings still answered OK, outbox writes refused. */
 	for (i = 0; i < 20; i++, nok++)
-		ck_assert_int_eq(put_msg("n1", 1, 1000 + i,
+		ck_assert_int_eq(fx_put_msg("n1", 1, 1000 + i,
 		    STORE_KIND_INFERENCE, 100), STORE_OK);
-	ck_assert_int_eq(put_row(STORE_CLASS_EVENT, "e", 10), -1);
+	ck_assert_int_eq(fx_put_row(STORE_CLASS_EVENT, "e", 10), -1);
 	/* Outbox rows of the failed transaction were refused, not lost. */
-	ck_assert_int_gt(ncb, 0);
-	for (i = 0; i < ncb; i++)
-		ck_assert(results[i] == STORE_OK || results[i] ==
+	ck_assert_int_gt(fx_ncb, 0);
+	for (i = 0; i < fx_ncb; i++)
+		ck_assert(fx_results[i] == STORE_OK || fx_results[i] ==
 		    STORE_REFUSED);
-	ck_assert_int_eq(results[ncb - 1], STORE_REFUSED);
-	ck_assert_int_lt(count_sql("SELECT count(*) FROM msg"), nok);
+	ck_assert_int_eq(fx_results[fx_ncb - 1], STORE_REFUSED);
+	ck_assert_int_lt(fx_count_sql("SELECT count(*) FROM msg"), nok);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
-	/* The housekeeping check re-probes after 5 s, then replays. */
-	for (i = 0; i < 100 && !store_accepting(); i++) {
-		store_check(0);
-		turn();
-		usleep(100000);
-	}
-	ck_assert_int_eq(store_accepting(), 1);
-	ncb = 0;
-	ck_assert_int_eq(put_row(STORE_CLASS_EVENT, "e", 10), 0);
-	rc = put_msg("n1", 1, 5000, STORE_KIND_INFERENCE, 10);
+	fx_wait_accepting();
+	fx_ncb = 0;
+	ck_assert_int_eq(fx_put_row(STORE_CLASS_EVENT, "e", 10), 0);
+	rc = fx_put_msg("n1", 1, 5000, STORE_KIND_INFERENCE, 10);
 	ck_assert_int_eq(rc, STORE_OK);
-	flush();
-	ck_assert_int_eq(ncb, 1);
-	ck_assert_int_eq(results[0], STORE_OK);
+	fx_flush();
+	ck_assert_int_eq(fx_ncb, 1);
+	ck_assert_int_eq(fx_results[0], STORE_OK);
 	/* Every reading answered OK is in SQLite, once. */
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), nok + 1);
-	ck_assert_int_eq(count_sql("SELECT count(DISTINCT seq) FROM msg"),
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), nok + 1);
+	ck_assert_int_eq(fx_count_sql("SELECT count(DISTINCT seq) FROM msg"),
 	    nok + 1);
-	stop();
-	teardown();
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
-static int64_t	hook_ids[64];
-static int	nhook;
 static int	nstate;
 static char	last_val[64];
-
-/* Message hook: remember the ids of new messages. */
-static void
-hook_cb(const struct store_msg *m, int64_t id, void *arg)
-{
-	(void)m;
-	(void)arg;
-	hook_ids[nhook++] = id;
-}
 
 /* State scan: count records and remember the last value. */
 static void
@@ -667,16 +491,16 @@ state_cb(const char *key, const void *val, size_t len, void *arg)
 
 START_TEST(test_state_records)
 {
-	setup_with("");
-	start();
+	fx_setup("");
+	fx_start();
 	ck_assert_int_eq(store_state_set("ev/a/1/yes", "one", 3), 0);
 	ck_assert_int_eq(store_state_set("ev/b/1/no", "two", 3), 0);
 	ck_assert_int_eq(store_state_set("other", "x", 1), 0);
 	/* Not visible to another connection before the commit. */
-	turn();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM state"), 0);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM state"), 3);
+	fx_turn();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM state"), 0);
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM state"), 3);
 	ck_assert_int_eq(store_state_set("ev/a/1/yes", "three", 5), 0);
 	ck_assert_int_eq(store_state_delete("ev/b/1/no"), 0);
 	/* The open transaction's own reads see its writes. */
@@ -684,16 +508,16 @@ START_TEST(test_state_records)
 	ck_assert_int_eq(store_state_scan("ev/", state_cb, NULL), 0);
 	ck_assert_int_eq(nstate, 1);
 	ck_assert_str_eq(last_val, "three");
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM state WHERE key "
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM state WHERE key "
 	    "LIKE 'ev/%'"), 1);
 	/* Records survive a restart. */
-	restart();
+	fx_restart();
 	nstate = 0;
 	ck_assert_int_eq(store_state_scan("", state_cb, NULL), 0);
 	ck_assert_int_eq(nstate, 2);
-	stop();
-	teardown();
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
 
@@ -701,84 +525,70 @@ START_TEST(test_cursor_ids)
 {
 	int	i;
 
-	setup_with("raw_retention = 0");
-	start();
-	store_add_message_hook(hook_cb, NULL);
-	nhook = 0;
+	fx_setup("raw_retention = 0");
+	fx_start();
+	store_add_message_hook(fx_hook_cb, NULL);
+	fx_nhook = 0;
 	for (i = 1; i <= 5; i++)
-		ck_assert_int_eq(put_msg("n1", 1, i, STORE_KIND_INFERENCE, 10),
-		    STORE_OK);
-	ck_assert_int_eq(put_msg("n1", 1, 5, STORE_KIND_INFERENCE, 10),
+		ck_assert_int_eq(fx_put_msg("n1", 1, i, STORE_KIND_INFERENCE,
+		    10), STORE_OK);
+	ck_assert_int_eq(fx_put_msg("n1", 1, 5, STORE_KIND_INFERENCE, 10),
 	    STORE_DUPLICATE);
 	/* Hooks run inside the put, before any commit. */
-	ck_assert_int_eq(nhook, 5);
+	ck_assert_int_eq(fx_nhook, 5);
 	for (i = 0; i < 5; i++)
-		ck_assert_int_eq(hook_ids[i], i + 1);
-	flush();
+		ck_assert_int_eq(fx_hook_ids[i], i + 1);
+	fx_flush();
 	/* raw_retention = 0: consumed rows go in the same transaction. */
 	ck_assert_int_eq(store_msg_consume(3), 0);
 	ck_assert_int_eq(store_msg_consume(2), 0);	/* never back */
-	flush();
+	fx_flush();
 	ck_assert_int_eq(store_msg_cursor(), 3);
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 2);
-	store_remove_message_hook(hook_cb);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 2);
+	store_remove_message_hook(fx_hook_cb);
 	/* After a restart, the rows after the cursor are replayed. */
-	restart();
+	fx_restart();
 	ck_assert_int_eq(store_msg_cursor(), 3);
-	nhook = 0;
-	ck_assert_int_eq(store_msg_scan(store_msg_cursor(), hook_cb, NULL),
+	fx_nhook = 0;
+	ck_assert_int_eq(store_msg_scan(store_msg_cursor(), fx_hook_cb, NULL),
 	    0);
-	ck_assert_int_eq(nhook, 2);
-	ck_assert_int_eq(hook_ids[0], 4);
-	ck_assert_int_eq(hook_ids[1], 5);
+	ck_assert_int_eq(fx_nhook, 2);
+	ck_assert_int_eq(fx_hook_ids[0], 4);
+	ck_assert_int_eq(fx_hook_ids[1], 5);
 	/* Consume all: the table is empty, yet ids are never reused. */
 	ck_assert_int_eq(store_msg_consume(5), 0);
-	flush();
-	ck_assert_int_eq(count_sql("SELECT count(*) FROM msg"), 0);
-	restart();
-	store_add_message_hook(hook_cb, NULL);
-	nhook = 0;
-	put_msg("n1", 2, 1, STORE_KIND_INFERENCE, 10);
-	flush();
-	ck_assert_int_eq(nhook, 1);
-	ck_assert_int_eq(hook_ids[0], 6);
-	store_remove_message_hook(hook_cb);
-	stop();
-	teardown();
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 0);
+	fx_restart();
+	store_add_message_hook(fx_hook_cb, NULL);
+	fx_nhook = 0;
+	fx_put_msg("n1", 2, 1, STORE_KIND_INFERENCE, 10);
+	fx_flush();
+	ck_assert_int_eq(fx_nhook, 1);
+	ck_assert_int_eq(fx_hook_ids[0], 6);
+	store_remove_message_hook(fx_hook_cb);
+	fx_stop();
+	fx_teardown();
 }
 END_TEST
-
-/* The suite. */
-static Suite *
-store_suite(void)
-{
-	Suite	*s = suite_create("store");
-	TCase	*tc = tcase_create("core");
-
-	tcase_add_test(tc, test_group_commit);
-	tcase_add_test(tc, test_commit_timer);
-	tcase_add_test(tc, test_duplicates);
-	tcase_add_test(tc, test_duplicates_restart);
-	tcase_add_test(tc, test_outbox_cursor);
-	tcase_add_test(tc, test_eviction_order);
-	tcase_add_test(tc, test_evict_consumed_first);
-	tcase_add_test(tc, test_refuse_and_recover);
-	tcase_add_test(tc, test_state_records);
-	tcase_add_test(tc, test_cursor_ids);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	return (s);
-}
 
 /* Run the suite; exit status tells whether all passed. */
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(store_suite());
-	int	 failed;
+	const TTest	*tests[] = {
+		test_group_commit,
+		test_commit_timer,
+		test_duplicates,
+		test_duplicates_restart,
+		test_outbox_cursor,
+		test_eviction_order,
+		test_evict_consumed_first,
+		test_refuse_and_recover,
+		test_state_records,
+		test_cursor_ids,
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fx_run_tests("store", 60, tests,
+	    sizeof tests / sizeof tests[0]));
 }

@@ -11,6 +11,7 @@
 
 #include "store.h"
 #include "store_int.h"
+#include "store_fixture.h"
 
 /* A dedup snapshot blob and whether store_dedup_load() must take it. */
 static const struct {
@@ -100,27 +101,14 @@ START_TEST(test_dedup_table)
 }
 END_TEST
 
-/* The suite. */
-static Suite *
-dedup_suite(void)
-{
-	Suite	*s = suite_create("store_dedup");
-	TCase	*tc = tcase_create("core");
-
-	tcase_add_test(tc, test_dedup_table);
-	suite_add_tcase(s, tc);
-	return (s);
-}
-
 /* Run the suite; exit status tells whether all passed. */
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(dedup_suite());
-	int	 failed;
+	const TTest	*tests[] = {
+		test_dedup_table,
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fx_run_tests("store_dedup", 0, tests,
+	    sizeof tests / sizeof tests[0]));
 }
