@@ -99,6 +99,9 @@ static struct {
 	int			 dirty;		/* committed since checkpoint */
 	int			 sql_refusing;	/* SQLite fails: journal only */
 	int			 need_replay;	/* journal ahead of SQLite */
+	int			 ckpt_hold;	/* readings wait for the ckpt */
+	int			 ckpt_rounds;	/* checkpoints in a row */
+	int			 replay_quiet;	/* a checkpoint's, not logged */
 	int			 jnl_refusing;	/* journal cannot take more */
 	uint64_t		 probe_ms, jnl_log_ms, dedup_saved_ms;
 	uint64_t		 refused, duplicates, commits;
@@ -252,6 +255,7 @@ store_open_or_move(const struct config *cf, char **cause)
 }
 
 static void	store_replay_cb(uv_timer_t *);
+static void	store_ckpt(void);
 static void	store_commit_cb(uv_timer_t *);
 static void	store_check_cb(uv_check_t *);
 
@@ -450,10 +454,34 @@ store_ckpt_done(int rc, int all)
 		st.dirty = st.committed > st.ckpt_rseq;
 	}
 	st.last_ckpt_ms = daemon_now_ms();
+	/*
+	 * SQLite starts the WAL over only at the first write of a transaction
+	 * whose snapshot began with every frame checkpointed.  Under steady
+	 * ingest a transaction is always open, so the WAL would grow without
+	 * end.  Once it is twice its limit, readings wait in the journal while
+	 * a checkpoint runs, and when a transaction was open during it (its
+	 * snapshot is older) it is committed and a short checkpoint of just
+	 * that commit follows; the next transaction then starts the WAL over.
+	 */
+	if (st.ckpt_hold && all && (st.in_txn || st.commit_due) &&
+	    st.ckpt_rounds < 3 && st.db != NULL) {
+		st.commit_due = 0;
+		store_commit();
+		if (!st.in_txn) {
+			st.ckpt_rounds++;
+			store_ckpt();
+			if (store_db_ckpt_running())
+				return;
+		}
+	}
+	st.ckpt_hold = 0;
+	st.ckpt_rounds = 0;
 	if (st.commit_due && st.db != NULL) {
 		st.commit_due = 0;
 		store_commit();
 	}
+	if (st.need_replay && !st.sql_refusing && st.db != NULL)
+		uv_timer_start(&sth.replay, store_replay_cb, 0, 0);
 }
 
 /* Start a checkpoint in the pool. */
@@ -462,7 +490,9 @@ store_ckpt(void)
 {
 	st.ckpt_rseq = st.committed;
 	st.last_ckpt_ms = daemon_now_ms();
-	store_db_ckpt_start(store_ckpt_done);
+	if (store_db_ckpt_start(store_ckpt_done) == 0 &&
+	    (st.ckpt_rounds > 0 || st.wal_pages >= 2 * st.wal_limit))
+		st.ckpt_hold = 1;
 }
 
 /* Commit the open transaction, then run the callbacks in put order. */
@@ -665,6 +695,11 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 		log_info("store: journal has room again, taking readings");
 	}
 	store_dedup_add(m->node, m->kind, m->boot, m->seq);
+	/* During a checkpoint the reading waits in the journal (see there). */
+	if (st.ckpt_hold && !st.need_replay) {
+		st.need_replay = 1;
+		st.replay_quiet = 1;
+	}
 	if (!st.need_replay)
 		store_apply(m, rseq);
 	if (!st.sync_full || cb == NULL)
@@ -696,7 +731,7 @@ store_replay_cb(uv_timer_t *t)
 {
 	size_t	n = 0;
 
-	if (st.sql_refusing || st.db == NULL)
+	if (st.sql_refusing || st.db == NULL || st.ckpt_hold)
 		return;
 	store_journal_replay(st.txn_rseq, store_replay_one, &n);
 	if (st.sql_refusing)
@@ -706,7 +741,10 @@ store_replay_cb(uv_timer_t *t)
 		return;
 	}
 	st.need_replay = 0;
-	log_info("store: journal applied up to record %" PRIu64, st.txn_rseq);
+	if (!st.replay_quiet)
+		log_info("store: journal applied up to record %" PRIu64,
+		    st.txn_rseq);
+	st.replay_quiet = 0;
 	store_commit();
 }
 

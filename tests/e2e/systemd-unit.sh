@@ -57,11 +57,18 @@ if command -v systemd-sysusers > /dev/null; then
 fi
 
 # --- Every system call of a real session is allowed by the filter. ---
-command -v strace > /dev/null || t_skip_all "strace not installed (scripts/deps)"
-command -v "$COAP_CLIENT" > /dev/null || t_skip_all "$COAP_CLIENT not installed"
-command -v mosquitto > /dev/null || t_skip_all "mosquitto not installed"
-command -v socat > /dev/null || t_skip_all "socat not installed"
-[ -r "$TE_MODELS/tflite/ad01_int8.tflite" ] || t_skip_all "no models in $TE_MODELS"
+# Points have run already: a missing part skips the rest as one point.
+skip_rest() {
+	_t_n=$((_t_n + 1))
+	echo "ok $_t_n - system calls of a real session # SKIP $1"
+	t_done
+	exit
+}
+command -v strace > /dev/null || skip_rest "strace not installed (scripts/deps)"
+command -v "$COAP_CLIENT" > /dev/null || skip_rest "$COAP_CLIENT not installed"
+command -v mosquitto > /dev/null || skip_rest "mosquitto not installed"
+command -v socat > /dev/null || skip_rest "socat not installed"
+[ -r "$TE_MODELS/tflite/ad01_int8.tflite" ] || skip_rest "no models in $TE_MODELS"
 
 MQTT_PORT=$(free_port)
 COAP_PORT=$(free_port udp)
