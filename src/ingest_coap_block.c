@@ -213,6 +213,9 @@ ingest_coap_block_append(struct upload *u, const uint8_t *data, size_t len,
 		u->buf = xreallocarray(u->buf, cap, 1);
 		u->cap = cap;
 	}
+	/* An empty block on an empty upload: no buffer, nothing to copy. */
+	if (len == 0)
+		return (0);
 	memcpy(u->buf + u->len, data, len);
 	u->len += len;
 	return (0);

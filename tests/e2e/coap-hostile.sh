@@ -222,7 +222,14 @@ n401=$(sed -n 2p <<<"$got" | grep -o '4\.01=[0-9]*' | cut -d= -f2)
 t_ok "and at every later block (${n401:-0} of 4095 answered, all 4.01)" \
 	test "$(sed -n 2p <<<"$got" | wc -w)" -eq 2 -a "${n401:-0}" -ge 3000
 rss1=$(rss_kb "$DAEMON_PID")
-t_ok "the daemon's RSS stayed bounded ($rss0 -> $rss1 KB)" test $((rss1 - rss0)) -lt 1024
+# Under AddressSanitizer freed blocks wait in its quarantine, so RSS grows
+# with every request whether or not a body is kept: there the bound only
+# catches gross growth (Size1 preallocated many times over); the build
+# without sanitizers holds the daemon to 1 MB.
+rss_bound=1024
+ldd "$TINYEDGED" 2> /dev/null | grep -q libasan && rss_bound=32768
+t_ok "the daemon's RSS stayed bounded ($rss0 -> $rss1 KB, bound $rss_bound)" \
+	test $((rss1 - rss0)) -lt $rss_bound
 t_is "nothing stored" "$(sqlite3 "$T/data2/tinyedge.db" "select count(*) from msg")" 0
 stop_daemon
 t_is "it stops cleanly" "$EXIT_RC" 0
