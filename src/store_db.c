@@ -261,7 +261,7 @@ store_db_open(const char *path, uint64_t max_bytes, sqlite3 **dbp,
 	 */
 	xasprintf(&sql, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; "
 	    "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; "
-	    "PRAGMA cache_size = -512; PRAGMA wal_autocheckpoint = 0; "
+	    "PRAGMA cache_size = -1024; PRAGMA wal_autocheckpoint = 0; "
 	    "PRAGMA journal_size_limit = %" PRIu64 ";", wal_pages * 4096);
 	rc = store_db_exec(db, path, sql, NULL);
 	free(sql);
