@@ -8,15 +8,21 @@
  * or extends the open one (count, highest score, last_ts); an event closes
  * when debounce has passed without a repeat.
  *
- * Open events survive kill -9: each one is also a record in the store's
- * state table ("ev/NODE/TIER/LABEL"), written in the transaction of the
- * inferences that opened or extended it (once per transaction, from the
- * store's pre-commit callback, not once per inference: at 100 readings a
- * second from one node that is one write instead of a hundred) and
- * deleted in the transaction that writes the closed event to the outbox.
- * After a kill the journal gives the inferences of the lost transaction
- * back in order, so the events are exactly as the acknowledged inferences
- * left them: none lost, none counted twice.
+ * Open events survive kill -9: all of them are one record of the store's
+ * state table ("events", summary_record.c), rewritten in each transaction
+ * that opened, extended or closed one (from the store's pre-commit
+ * callback, so once per transaction, not once per inference), and the
+ * transaction that writes a closed event to the outbox also drops it from
+ * the record.  After a kill the journal gives the inferences of the lost
+ * transaction back in order, so the events are exactly as the
+ * acknowledged inferences left them: none lost, none counted twice.
+ * Older versions kept a JSON record per event ("ev/NODE/TIER/LABEL"):
+ * those are read at start and replaced by the one record.
+ *
+ * At most SUMMARY_OPEN_MAX events are open (a node can invent labels):
+ * past that an inference that would open one is sent as its own event at
+ * once, as with debounce = 0.  Open events are found by a hash table of
+ * (node, tier, label).
  *
  * Event ids derive from the inference that opened the event (node, boot,
  * seq, tier), so one event always carries one id however often it is
@@ -33,9 +39,11 @@
 #include "summary_int.h"
 #include "xmalloc.h"
 
+#define SUMMARY_EVENTS_KEY	"events"	/* the state record */
+#define SUMMARY_LEGACY_PREFIX	"ev/"		/* one JSON record each */
+
 /* An event still collecting repeats. */
 struct summary_event {
-	char		*key;		/* state record key */
 	char		*node;
 	char		*label;
 	char		*model;
@@ -46,8 +54,7 @@ struct summary_event {
 	uint64_t	 count;
 	uint64_t	 first_ms;
 	uint64_t	 last_ms;
-	uint32_t	 hash;		/* of node, tier, label: a quick test */
-	int		 dirty;		/* changed since its record was written */
+	uint32_t	 hash;		/* of node, tier, label */
 };
 
 static struct {
@@ -57,6 +64,13 @@ static struct {
 	uint64_t		 debounce_ms;
 	struct summary_event	*open;
 	size_t			 nopen;
+	uint32_t		*slots;		/* index + 1 into open, or 0 */
+	size_t			 nslots;	/* a power of two */
+	int			 changed;	/* since the record was written */
+	int			 capped;	/* SUMMARY_OPEN_MAX reached */
+	char			**legacy;	/* old records to delete */
+	size_t			 nlegacy;
+	struct summary_buf	 buf;
 } se;
 
 /* Take the thresholds in force (ignore is borrowed, see summary.c). */
@@ -85,30 +99,45 @@ summary_event_qualifies(const struct summary_inf *in)
 	return (1);
 }
 
-/* The event as JSON: for the outbox (public) or the state record. */
+/*
+ * A number as cJSON would print it, but without its round-trip check on
+ * every integer: the event is built per inference with debounce = 0.
+ */
+static void
+summary_event_num(cJSON *o, const char *name, double v)
+{
+	char	buf[32];
+
+	if (v == (double)(int64_t)v && v < 1e15 && v > -1e15)
+		snprintf(buf, sizeof buf, "%" PRId64, (int64_t)v);
+	else {
+		snprintf(buf, sizeof buf, "%1.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, sizeof buf, "%1.17g", v);
+	}
+	cJSON_AddRawToObject(o, name, buf);
+}
+
+/* The event as the JSON of P/events/{node}. */
 static char *
-summary_event_json(const struct summary_event *e, int public)
+summary_event_json(const struct summary_event *e)
 {
 	cJSON	*o;
 	char	 id[200];
 
 	o = cJSON_CreateObject();
-	if (public) {
-		snprintf(id, sizeof id, "ev:%s:%" PRIu32 ":%" PRId64 ":%d",
-		    e->node, e->boot, e->seq, e->tier);
-		cJSON_AddStringToObject(o, "id", id);
-	}
+	snprintf(id, sizeof id, "ev:%s:%" PRIu32 ":%" PRId64 ":%d", e->node,
+	    e->boot, e->seq, e->tier);
+	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "node", e->node);
 	cJSON_AddStringToObject(o, "label", e->label);
-	cJSON_AddNumberToObject(o, "score", e->score);
-	cJSON_AddNumberToObject(o, "tier", e->tier);
+	summary_event_num(o, "score", e->score);
+	summary_event_num(o, "tier", e->tier);
 	cJSON_AddStringToObject(o, "model", e->model);
-	if (!public)
-		cJSON_AddNumberToObject(o, "boot", e->boot);
-	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
-	cJSON_AddNumberToObject(o, "count", (double)e->count);
-	cJSON_AddNumberToObject(o, "first_ts", (double)e->first_ms);
-	cJSON_AddNumberToObject(o, "last_ts", (double)e->last_ms);
+	summary_event_num(o, "seq", (double)e->seq);
+	summary_event_num(o, "count", (double)e->count);
+	summary_event_num(o, "first_ts", (double)e->first_ms);
+	summary_event_num(o, "last_ts", (double)e->last_ms);
 	return (summary_json(o));
 }
 
@@ -119,7 +148,7 @@ summary_event_emit(const struct summary_event *e)
 	char	*topic, *body;
 	int	 rv;
 
-	body = summary_event_json(e, 1);
+	body = summary_event_json(e);
 	/* Outbox topics are relative to mqtt.topic_prefix. */
 	xasprintf(&topic, "events/%s", e->node);
 	rv = store_outbox_add(topic, body, strlen(body), STORE_CLASS_EVENT, 0,
@@ -129,29 +158,16 @@ summary_event_emit(const struct summary_event *e)
 	return (rv);
 }
 
-/* Record an open event in the state table. */
-static void
-summary_event_save(const struct summary_event *e)
-{
-	char	*s;
-
-	s = summary_event_json(e, 0);
-	if (store_state_set(e->key, s, strlen(s)) != 0)
-		log_warnx("summary: open event %s not recorded", e->key);
-	cJSON_free(s);
-}
-
 /* Free what an event owns. */
 static void
 summary_event_free(struct summary_event *e)
 {
-	free(e->key);
 	free(e->node);
 	free(e->label);
 	free(e->model);
 }
 
-/* FNV-1a over node, tier and label: most open events differ in it. */
+/* FNV-1a over node, tier and label. */
 static uint32_t
 summary_event_hash(const char *node, int tier, const char *label)
 {
@@ -165,22 +181,72 @@ summary_event_hash(const char *node, int tier, const char *label)
 	return (h);
 }
 
+/* Put open event i into the hash table (which has room). */
+static void
+summary_event_slot(size_t i)
+{
+	size_t	mask = se.nslots - 1, k;
+
+	for (k = se.open[i].hash & mask; se.slots[k] != 0; k = (k + 1) & mask)
+		;
+	se.slots[k] = (uint32_t)i + 1;
+}
+
+/* Rebuild the hash table, at least twice as large as the open events. */
+static void
+summary_event_rehash(void)
+{
+	size_t	i;
+
+	if (se.nslots < 64)
+		se.nslots = 64;
+	while (se.nslots < 2 * (se.nopen + 1))
+		se.nslots *= 2;
+	free(se.slots);
+	se.slots = xcalloc(se.nslots, sizeof *se.slots);
+	for (i = 0; i < se.nopen; i++)
+		summary_event_slot(i);
+}
+
+/* The open event of (node, tier, label), or NULL. */
+static struct summary_event *
+summary_event_find(const char *node, int tier, const char *label, uint32_t h)
+{
+	struct summary_event	*e;
+	size_t			 mask = se.nslots - 1, k;
+
+	if (se.nslots == 0)
+		return (NULL);
+	for (k = h & mask; se.slots[k] != 0; k = (k + 1) & mask) {
+		e = &se.open[se.slots[k] - 1];
+		if (e->hash == h && e->tier == tier &&
+		    strcmp(e->node, node) == 0 && strcmp(e->label, label) == 0)
+			return (e);
+	}
+	return (NULL);
+}
+
 /* Append an event to the open list (takes ownership). */
 static void
 summary_event_push(struct summary_event *e)
 {
 	se.open = xreallocarray(se.open, se.nopen + 1, sizeof *se.open);
 	se.open[se.nopen++] = *e;
+	if (2 * se.nopen > se.nslots)
+		summary_event_rehash();
+	else
+		summary_event_slot(se.nopen - 1);
+	se.changed = 1;
 }
 
-/* The state key of (node, tier, label). */
-static char *
-summary_event_key(const char *node, int tier, const char *label)
+/* Send an event at once; it is freed. */
+static void
+summary_event_now(struct summary_event *ev)
 {
-	char	*key;
-
-	xasprintf(&key, "ev/%s/%d/%s", node, tier, label);
-	return (key);
+	if (summary_event_emit(ev) != 0)
+		log_warnx("summary: event for %s seq %" PRId64 " not stored "
+		    "(store refusing)", ev->node, ev->seq);
+	summary_event_free(ev);
 }
 
 /* A new inference: emit, extend or open an event. */
@@ -188,23 +254,18 @@ void
 summary_event_add(const struct summary_inf *in)
 {
 	struct summary_event	 ev, *e;
-	size_t			 i;
 	uint32_t		 h;
 
 	if (!summary_event_qualifies(in))
 		return;
 	h = summary_event_hash(in->node, in->tier, in->label);
-	for (i = 0; se.debounce_ms != 0 && i < se.nopen; i++) {
-		e = &se.open[i];
-		if (e->hash != h || e->tier != in->tier ||
-		    strcmp(e->node, in->node) != 0 ||
-		    strcmp(e->label, in->label) != 0)
-			continue;
+	if (se.debounce_ms != 0 &&
+	    (e = summary_event_find(in->node, in->tier, in->label, h)) != NULL) {
 		e->count++;
 		if (in->score > e->score)
 			e->score = in->score;
 		e->last_ms = in->rx_ms;
-		e->dirty = 1;
+		se.changed = 1;
 		return;
 	}
 	memset(&ev, 0, sizeof ev);
@@ -217,111 +278,189 @@ summary_event_add(const struct summary_inf *in)
 	ev.score = in->score;
 	ev.count = 1;
 	ev.first_ms = ev.last_ms = in->rx_ms;
+	ev.hash = h;
 	if (se.debounce_ms == 0) {
-		if (summary_event_emit(&ev) != 0)
-			log_warnx("summary: event for %s seq %" PRId64 " not "
-			    "stored (store refusing)", ev.node, ev.seq);
-		summary_event_free(&ev);
+		summary_event_now(&ev);
 		return;
 	}
-	ev.key = summary_event_key(ev.node, ev.tier, ev.label);
-	ev.hash = h;
-	ev.dirty = 1;
+	if (se.nopen >= SUMMARY_OPEN_MAX) {
+		if (!se.capped)
+			log_warnx("summary: %d events open, the most: new ones "
+			    "are sent at once until some close",
+			    SUMMARY_OPEN_MAX);
+		se.capped = 1;
+		summary_event_now(&ev);
+		return;
+	}
 	summary_event_push(&ev);
 }
 
 /*
- * Write the records of the events changed in this transaction (the
- * store's pre-commit callback, through summary.c).
+ * Write the record of the open events if this transaction changed them
+ * (the store's pre-commit callback, through summary.c).  Records of older
+ * versions go in the same transaction.
  */
 void
 summary_event_flush(void)
 {
-	size_t	i;
+	struct summary_rec	 r;
+	struct summary_event	*e;
+	size_t			 i;
 
+	if (!se.changed)
+		return;
+	for (i = 0; i < se.nlegacy; i++) {
+		if (store_state_delete(se.legacy[i]) != 0)
+			return;
+	}
+	summary_record_begin(&se.buf);
 	for (i = 0; i < se.nopen; i++) {
-		if (!se.open[i].dirty)
-			continue;
-		summary_event_save(&se.open[i]);
-		se.open[i].dirty = 0;
+		e = &se.open[i];
+		r.node = e->node;
+		r.label = e->label;
+		r.model = e->model;
+		r.tier = e->tier;
+		r.boot = e->boot;
+		r.seq = e->seq;
+		r.score = e->score;
+		r.count = e->count;
+		r.first_ms = e->first_ms;
+		r.last_ms = e->last_ms;
+		summary_record_add(&se.buf, &r);
+	}
+	if ((se.nopen == 0 ? store_state_delete(SUMMARY_EVENTS_KEY) :
+	    store_state_set(SUMMARY_EVENTS_KEY, se.buf.data, se.buf.len)) != 0) {
+		log_warnx("summary: open events not recorded");
+		return;
+	}
+	while (se.nlegacy > 0)
+		free(se.legacy[--se.nlegacy]);
+	se.changed = 0;
+}
+
+/* An event of the record read at start. */
+static void
+summary_event_decoded(const struct summary_rec *r, void *arg)
+{
+	struct summary_event	ev;
+
+	(void)arg;
+	memset(&ev, 0, sizeof ev);
+	ev.node = xstrdup(r->node);
+	ev.label = xstrdup(r->label);
+	ev.model = xstrdup(r->model);
+	ev.tier = r->tier;
+	ev.boot = r->boot;
+	ev.seq = r->seq;
+	ev.score = r->score;
+	ev.count = r->count;
+	ev.first_ms = r->first_ms;
+	ev.last_ms = r->last_ms;
+	ev.hash = summary_event_hash(ev.node, ev.tier, ev.label);
+	if (summary_event_find(ev.node, ev.tier, ev.label, ev.hash) != NULL ||
+	    se.nopen >= SUMMARY_OPEN_MAX) {
+		summary_event_free(&ev);	/* only a bad record has these */
+		return;
+	}
+	summary_event_push(&ev);
+}
+
+/* The record read at start. */
+static void
+summary_event_record(const char *key, const void *val, size_t len, void *arg)
+{
+	char	*cause = NULL;
+
+	(void)arg;
+	if (strcmp(key, SUMMARY_EVENTS_KEY) != 0)
+		return;
+	if (summary_record_parse(val, len, summary_event_decoded, NULL,
+	    &cause) < 0) {
+		/* Left as it is for a look; replaced at the next change. */
+		log_warnx("summary: %s: the events open before the stop are "
+		    "lost", cause);
+		free(cause);
 	}
 }
 
-/* Read a number member of a state record; 0 if absent. */
+/* Read a number member of an old record; 0 if absent. */
 static double
-summary_event_num(const cJSON *o, const char *name)
+summary_event_legacy_num(const cJSON *o, const char *name)
 {
 	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, name);
 
 	return (cJSON_IsNumber(v) ? v->valuedouble : 0);
 }
 
-/* Read a string member of a state record; NULL if absent. */
+/* Read a string member of an old record; NULL if absent. */
 static const char *
-summary_event_str(const cJSON *o, const char *name)
+summary_event_legacy_str(const cJSON *o, const char *name)
 {
 	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, name);
 
 	return (cJSON_IsString(v) ? v->valuestring : NULL);
 }
 
-/* One state record "ev/..." read back at start. */
+/* One record "ev/..." of an older version, read at start. */
 static void
-summary_event_loaded(const char *key, const void *val, size_t len, void *arg)
+summary_event_legacy(const char *key, const void *val, size_t len, void *arg)
 {
-	struct summary_event	 ev;
-	const char		*node, *label, *model;
+	struct summary_rec	 r;
 	cJSON			*o;
 
 	(void)arg;
 	o = cJSON_ParseWithLength(val, len);
-	node = summary_event_str(o, "node");
-	label = summary_event_str(o, "label");
-	model = summary_event_str(o, "model");
-	if (node == NULL || label == NULL || model == NULL) {
+	r.node = summary_event_legacy_str(o, "node");
+	r.label = summary_event_legacy_str(o, "label");
+	r.model = summary_event_legacy_str(o, "model");
+	if (r.node == NULL || r.label == NULL || r.model == NULL) {
 		/* Not ours to interpret: leave it, say so once. */
 		log_warnx("summary: unreadable open event record %s", key);
 		cJSON_Delete(o);
 		return;
 	}
-	memset(&ev, 0, sizeof ev);
-	ev.key = xstrdup(key);
-	ev.node = xstrdup(node);
-	ev.label = xstrdup(label);
-	ev.model = xstrdup(model);
-	ev.tier = (int)summary_event_num(o, "tier");
-	ev.boot = (uint32_t)summary_event_num(o, "boot");
-	ev.seq = (int64_t)summary_event_num(o, "seq");
-	ev.score = summary_event_num(o, "score");
-	ev.count = (uint64_t)summary_event_num(o, "count");
-	ev.first_ms = (uint64_t)summary_event_num(o, "first_ts");
-	ev.last_ms = (uint64_t)summary_event_num(o, "last_ts");
-	ev.hash = summary_event_hash(ev.node, ev.tier, ev.label);
+	r.tier = (int)summary_event_legacy_num(o, "tier");
+	r.boot = (uint32_t)summary_event_legacy_num(o, "boot");
+	r.seq = (int64_t)summary_event_legacy_num(o, "seq");
+	r.score = summary_event_legacy_num(o, "score");
+	r.count = (uint64_t)summary_event_legacy_num(o, "count");
+	r.first_ms = (uint64_t)summary_event_legacy_num(o, "first_ts");
+	r.last_ms = (uint64_t)summary_event_legacy_num(o, "last_ts");
+	summary_event_decoded(&r, NULL);
 	cJSON_Delete(o);
-	summary_event_push(&ev);
+	se.legacy = xreallocarray(se.legacy, se.nlegacy + 1,
+	    sizeof *se.legacy);
+	se.legacy[se.nlegacy++] = xstrdup(key);
 }
 
 /* Start: take back the events that were open when the daemon stopped. */
 int
 summary_event_load(void)
 {
-	if (store_state_scan("ev/", summary_event_loaded, NULL) != 0)
+	if (store_state_scan(SUMMARY_EVENTS_KEY, summary_event_record,
+	    NULL) != 0 ||
+	    store_state_scan(SUMMARY_LEGACY_PREFIX, summary_event_legacy,
+	    NULL) != 0)
 		return (-1);
+	/* Old records are replaced in the transaction open now. */
+	se.changed = se.nlegacy > 0;
+	summary_event_flush();
 	if (se.nopen > 0)
 		log_info("summary: %zu open events recovered", se.nopen);
 	return (0);
 }
 
-/* Close open event i: outbox row and record removal, one transaction. */
+/* Close open event i: its outbox row joins the open transaction. */
 static int
 summary_event_close(size_t i)
 {
 	struct summary_event	*e = &se.open[i];
 
-	if (summary_event_emit(e) != 0 || store_state_delete(e->key) != 0)
+	if (summary_event_emit(e) != 0)
 		return (-1);
 	summary_event_free(e);
 	se.open[i] = se.open[--se.nopen];
+	se.changed = 1;
 	return (0);
 }
 
@@ -333,14 +472,22 @@ summary_event_close(size_t i)
 void
 summary_event_check(uint64_t now)
 {
-	size_t	i;
+	size_t	i, n = se.nopen;
 
 	if (!store_accepting())
 		return;
 	for (i = se.nopen; i > 0; i--) {
 		if (now >= se.open[i - 1].last_ms + se.debounce_ms &&
 		    summary_event_close(i - 1) != 0)
-			return;
+			break;
+	}
+	if (se.nopen != n) {
+		summary_event_rehash();
+		if (se.capped && se.nopen < SUMMARY_OPEN_MAX) {
+			log_info("summary: fewer events open, new ones wait "
+			    "for repeats again");
+			se.capped = 0;
+		}
 	}
 }
 
@@ -354,8 +501,18 @@ summary_event_stop(void)
 {
 	while (se.nopen > 0)
 		summary_event_free(&se.open[--se.nopen]);
+	while (se.nlegacy > 0)
+		free(se.legacy[--se.nlegacy]);
 	free(se.open);
+	free(se.slots);
+	free(se.legacy);
+	free(se.buf.data);
 	se.open = NULL;
+	se.slots = NULL;
+	se.nslots = 0;
+	se.legacy = NULL;
+	memset(&se.buf, 0, sizeof se.buf);
+	se.changed = se.capped = 0;
 	se.ignore = NULL;
 	se.nignore = 0;
 }
