@@ -7,8 +7,10 @@
  * and for libcoap's retransmission timers alike, so no polling timer spins.
  * On each wake-up every datagram that is ready is handled (libcoap reads
  * one per ready socket per call, so we ask epoll again until nothing is
- * ready, within a budget), and only then are libcoap's timers re-armed,
- * once: coap_io_process() would re-arm its timerfd for every datagram.
+ * ready, within a budget).  Each coap_io_do_epoll() call re-arms libcoap's
+ * timerfd as it returns (a walk over the sessions: libcoap 4.3.1 has no
+ * way to read several datagrams per walk), so we add no walk of our own
+ * except after the DTLS part's own changes.
  *
  * The request handler is in ingest_coap_req.c, Block1 uploads in
  * ingest_coap_block.c (libcoap's own block handling is off: it would buffer
@@ -239,10 +241,15 @@ ingest_coap_poll_cb(uv_poll_t *h, int status, int events)
 			break;
 		coap_io_do_epoll(ic.ctx, ev, (size_t)n);
 	}
-	if (ic.dtls)
+	/*
+	 * coap_io_do_epoll() re-armed libcoap's timers as it returned; only
+	 * what the DTLS part changed after it needs another look.
+	 */
+	if (ic.dtls) {
 		ingest_coap_dtls_after_io();
-	coap_ticks(&now);
-	coap_io_prepare_epoll(ic.ctx, now);
+		coap_ticks(&now);
+		coap_io_prepare_epoll(ic.ctx, now);
+	}
 }
 
 /*
