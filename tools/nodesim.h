@@ -1,13 +1,17 @@
 /*
- * nodesim.h - internals shared by the two halves of tinyedge-nodesim: the
- * CoAP mode and traffic generator (nodesim.c) and the serial mode
- * (nodesim_serial.c), so both send the same realistic traffic.
+ * nodesim.h - internals shared by the parts of tinyedge-nodesim: the
+ * command line, run state and result line (nodesim.c), the traffic
+ * generator (nodesim_body.c), CoAP mode (nodesim_coap.c) and serial mode
+ * (nodesim_serial.c), so both modes send the same realistic traffic and
+ * report it the same way.
  */
 #ifndef TE_NODESIM_H
 #define TE_NODESIM_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <coap3/coap.h>
 
@@ -41,6 +45,40 @@ struct sim_node {
 	struct sim_req	 req[SIM_WINDOW_MAX];
 };
 
+/*
+ * The run: what the command line set and what happened.  One instance,
+ * owned by nodesim.c; the modes read the options and bump the counters.
+ */
+struct nodesim {
+	struct sim_node	*nodes;
+	int		 nnodes;
+	double		 rate;
+	int		 window;
+	double		 duration;
+	int		 windows_every;
+	int		 no_binary;	/* lines framing: JSON windows only */
+	int		 audio;		/* windows: 1 s of 16 kHz int16 audio */
+	int		 windows_only;	/* every message is a window */
+	int		 ack_timeout_ms; /* CoAP ACK_TIMEOUT; 0: libcoap's */
+	uint64_t	 rng;
+	int		 json;
+	FILE		*acked_log;
+	uint64_t	 sent, acked, failed;
+	uint64_t	 acked_bytes;	/* body bytes of acked requests */
+	double		*lat;
+	size_t		 nlat, szlat;
+	volatile sig_atomic_t stop;
+};
+
+extern struct nodesim nodesim;
+
+/* What CoAP mode needs from the command line beyond struct nodesim. */
+struct nodesim_coap_opts {
+	const char	*uri;
+	const char	*psk;		/* NODE_ID HEXKEY file or NULL */
+	const char	*prefix;	/* node ids without --psk */
+};
+
 /* What serial mode needs from the command line. */
 struct nodesim_serial_opts {
 	const char	*device;
@@ -55,15 +93,25 @@ struct nodesim_serial_opts {
 	FILE		*acked_log;
 };
 
+/* nodesim.c */
 uint64_t	 nodesim_rand(void);
 double		 nodesim_uniform(void);
 double		 nodesim_now_ms(void);
-unsigned char	*nodesim_body(struct sim_node *, struct sim_req *, size_t *,
-		    int *);
 int		 nodesim_stopped(void);
+void		 nodesim_catch_signals(void);
+void		 nodesim_latency(double);
 void		 nodesim_count(int, double);
 void		 nodesim_windows_json_only(void);
+void		 nodesim_report(double);
 
+/* nodesim_body.c */
+unsigned char	*nodesim_body(struct sim_node *, struct sim_req *, size_t *,
+		    int *);
+
+/* nodesim_coap.c */
+int		 nodesim_coap_run(const struct nodesim_coap_opts *);
+
+/* nodesim_serial.c */
 int		 nodesim_serial_run(const struct nodesim_serial_opts *);
 
 #endif
