@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "tflite/tflite.h"
-#include "tflite/tflite_build.h"
+#include "tflite_build.h"
 
 #define MAXM 64
 

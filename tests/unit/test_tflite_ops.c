@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "tflite/tflite.h"
-#include "tflite/tflite_build.h"
+#include "tflite_build.h"
 #include "tflite/tflite_gemm.h"
 #include "tflite/tflite_int.h"
 #include "tflite/tflite_quant.h"

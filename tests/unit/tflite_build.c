@@ -6,7 +6,7 @@
  * Every table gives each of its fields an 8-byte slot, which keeps the
  * layout trivial at the cost of a few bytes.
  */
-#include "tflite/tflite_build.h"
+#include "tflite_build.h"
 
 #include <stdlib.h>
 #include <string.h>

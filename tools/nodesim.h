@@ -1,0 +1,117 @@
+/*
+ * nodesim.h - internals shared by the parts of tinyedge-nodesim: the
+ * command line, run state and result line (nodesim.c), the traffic
+ * generator (nodesim_body.c), CoAP mode (nodesim_coap.c) and serial mode
+ * (nodesim_serial.c), so both modes send the same realistic traffic and
+ * report it the same way.
+ */
+#ifndef TE_NODESIM_H
+#define TE_NODESIM_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <coap3/coap.h>
+
+#define SIM_WINDOW_MAX	64	/* outstanding requests per node */
+
+/* One request in flight. */
+struct sim_req {
+	int		 used;
+	uint8_t		 token[8];
+	size_t		 toklen;
+	double		 sent_ms;
+	uint32_t	 seq;
+	int		 type;		/* 1 inference, 2 window */
+	int		 blockwise;	/* body too big for one datagram */
+	size_t		 len;		/* body bytes */
+	char		 label[16];
+	double		 score;
+};
+
+/* One simulated node. */
+struct sim_node {
+	char		 id[65];
+	uint8_t		 key[64];
+	size_t		 keylen;
+	coap_session_t	*session;
+	uint32_t	 boot;
+	uint32_t	 seq;
+	uint64_t	 count;		/* messages sent */
+	double		 next_ms;
+	int		 outstanding;
+	struct sim_req	 req[SIM_WINDOW_MAX];
+};
+
+/*
+ * The run: what the command line set and what happened.  One instance,
+ * owned by nodesim.c; the modes read the options and bump the counters.
+ */
+struct nodesim {
+	struct sim_node	*nodes;
+	int		 nnodes;
+	double		 rate;
+	int		 window;
+	double		 duration;
+	int		 windows_every;
+	int		 no_binary;	/* lines framing: JSON windows only */
+	int		 audio;		/* windows: 1 s of 16 kHz int16 audio */
+	int		 windows_only;	/* every message is a window */
+	int		 ack_timeout_ms; /* CoAP ACK_TIMEOUT; 0: libcoap's */
+	uint64_t	 rng;
+	int		 json;
+	FILE		*acked_log;
+	uint64_t	 sent, acked, failed;
+	uint64_t	 acked_bytes;	/* body bytes of acked requests */
+	double		*lat;
+	size_t		 nlat, szlat;
+	volatile sig_atomic_t stop;
+};
+
+extern struct nodesim nodesim;
+
+/* What CoAP mode needs from the command line beyond struct nodesim. */
+struct nodesim_coap_opts {
+	const char	*uri;
+	const char	*psk;		/* NODE_ID HEXKEY file or NULL */
+	const char	*prefix;	/* node ids without --psk */
+};
+
+/* What serial mode needs from the command line. */
+struct nodesim_serial_opts {
+	const char	*device;
+	long		 baud;
+	int		 cobs;		/* framing = cobs, else lines */
+	double		 garbage;	/* probability of junk before a message */
+	uint64_t	 count;		/* stop after this many; 0 = no limit */
+	const char	*prefix;
+	int		 nnodes;
+	double		 rate;		/* per node per second; 0 = flat out */
+	double		 duration;	/* seconds */
+	FILE		*acked_log;
+};
+
+/* nodesim.c */
+uint64_t	 nodesim_rand(void);
+double		 nodesim_uniform(void);
+double		 nodesim_now_ms(void);
+int		 nodesim_stopped(void);
+void		 nodesim_catch_signals(void);
+void		 nodesim_latency(double);
+void		 nodesim_count(int, double);
+void		 nodesim_windows_json_only(void);
+void		 nodesim_report(double);
+
+/* nodesim_body.c */
+unsigned char	*nodesim_body(struct sim_node *, struct sim_req *, size_t *,
+		    int *);
+
+/* nodesim_coap.c */
+int		 nodesim_coap_run(const struct nodesim_coap_opts *);
+
+/* nodesim_serial.c */
+int		 nodesim_serial_run(const struct nodesim_serial_opts *);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * nodesim_body.c - the traffic of tinyedge-nodesim: the body of each
+ * message a simulated node sends, the same in CoAP and serial mode.
+ *
+ * Inferences carry labels from a keyword-spotting vocabulary and noisy
+ * scores (now and then an unsure one).  With --windows-every K every
+ * (K+1)th message of a node is a window instead: accelerometer JSON and
+ * binary int16 in turn (JSON only under lines framing, which cannot carry
+ * binary), or with --audio one second of 16 kHz audio.  Everything random
+ * comes from nodesim_rand(), so the traffic follows from --seed.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nodesim.h"
+#include "xmalloc.h"
+
+static const char *sim_labels[] = {
+	"yes", "no", "up", "down", "left", "right", "on", "off", "stop",
+	"go", "_silence_", "_unknown_",
+};
+
+/* Wall-clock milliseconds since the epoch. */
+static uint64_t
+body_epoch_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* Put a little-endian 32-bit value. */
+static void
+body_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = (v >> 24) & 0xff;
+}
+
+/* One second of 16 kHz int16 audio as a binary window: tone and noise. */
+static unsigned char *
+body_audio(struct sim_req *r, size_t *len, int *cf)
+{
+	const int	 n = 16000;
+	unsigned char	*b;
+	float		 scale = 1.0f / 32768;
+	uint32_t	 bits;
+	double		 hz = 300 + 100 * (r->seq % 16);
+	int		 i;
+
+	*len = 20 + (size_t)n * 2;
+	b = xmalloc(*len);
+	memcpy(b, "TW\x01\x02\x01\x00", 6);
+	b[6] = n & 0xff;
+	b[7] = (unsigned char)(n >> 8);
+	body_le32(b + 8, r->seq);
+	body_le32(b + 12, 62);		/* 1e6 / 16000, rounded down */
+	memcpy(&bits, &scale, 4);
+	body_le32(b + 16, bits);
+	for (i = 0; i < n; i++) {
+		int16_t x = (int16_t)(8000 * sin(2 * M_PI * hz * i / 16000) +
+		    (double)(nodesim_rand() % 1000) - 500);
+
+		b[20 + 2 * i] = x & 0xff;
+		b[21 + 2 * i] = (x >> 8) & 0xff;
+	}
+	*cf = 42;
+	return (b);
+}
+
+/* An accelerometer window of frames as binary int16, 3 axes. */
+static unsigned char *
+body_accel_binary(struct sim_req *r, int frames, size_t *len, int *cf)
+{
+	unsigned char	*b;
+	float		 scale = 0.001f;
+	uint32_t	 v[3] = { r->seq, 10000, 0 };
+	int		 i;
+
+	*len = 20 + (size_t)frames * 3 * 2;
+	b = xmalloc(*len);
+	memcpy(&v[2], &scale, 4);
+	memcpy(b, "TW\x01\x02\x03\x00", 6);
+	b[6] = frames & 0xff;
+	b[7] = (unsigned char)(frames >> 8);
+	for (i = 0; i < 3; i++) {
+		b[8 + 4 * i] = v[i] & 0xff;
+		b[9 + 4 * i] = (v[i] >> 8) & 0xff;
+		b[10 + 4 * i] = (v[i] >> 16) & 0xff;
+		b[11 + 4 * i] = (v[i] >> 24) & 0xff;
+	}
+	for (i = 0; i < frames * 3; i++) {
+		int16_t x = (int16_t)(sin(i * 0.1) * 9810 +
+		    (double)(nodesim_rand() % 200) - 100);
+		b[20 + 2 * i] = x & 0xff;
+		b[21 + 2 * i] = (x >> 8) & 0xff;
+	}
+	*cf = 42;
+	return (b);
+}
+
+/* An accelerometer window of frames as JSON. */
+static unsigned char *
+body_accel_json(struct sim_node *nd, struct sim_req *r, int frames,
+    size_t *len, int *cf)
+{
+	char	*s, *rows, *t;
+	int	 i;
+
+	rows = xstrdup("");
+	for (i = 0; i < frames; i++) {
+		xasprintf(&t, "%s%s[%.3f,%.3f,%.3f]", rows, i ? "," : "",
+		    sin(i * 0.1) + 0.01 * nodesim_uniform(),
+		    cos(i * 0.1), 9.81 + 0.05 * nodesim_uniform());
+		free(rows);
+		rows = t;
+	}
+	xasprintf(&s, "{\"seq\":%u,\"boot\":%u,\"interval_ms\":10,"
+	    "\"sensors\":[{\"name\":\"accX\",\"units\":\"m/s2\"},"
+	    "{\"name\":\"accY\",\"units\":\"m/s2\"},{\"name\":\"accZ\","
+	    "\"units\":\"m/s2\"}],\"values\":[%s],\"model\":\"wave-v2\","
+	    "\"label\":\"idle\",\"score\":%.3f}", r->seq, nd->boot, rows,
+	    r->score);
+	free(rows);
+	*len = strlen(s);
+	*cf = 50;
+	return ((unsigned char *)s);
+}
+
+/* A window: audio, or accelerometer data in binary or JSON. */
+static unsigned char *
+body_window(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
+{
+	int	frames;
+
+	r->type = 2;
+	r->score = 0.4 + 0.2 * nodesim_uniform();
+	snprintf(r->label, sizeof r->label, "idle");
+	if (nodesim.audio && !nodesim.no_binary)
+		return (body_audio(r, len, cf));
+	frames = 20 + (int)(nodesim_rand() % 120);
+	if (!nodesim.no_binary && nd->seq % 2 == 0)
+		return (body_accel_binary(r, frames, len, cf));
+	return (body_accel_json(nd, r, frames, len, cf));
+}
+
+/* An inference: a label, mostly confident, sometimes unsure. */
+static unsigned char *
+body_inference(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
+{
+	char	*s;
+	int	 i;
+	double	 score;
+
+	r->type = 1;
+	i = (int)(nodesim_rand() % (sizeof sim_labels / sizeof sim_labels[0]));
+	snprintf(r->label, sizeof r->label, "%s", sim_labels[i]);
+	score = nodesim_uniform() < 0.15 ? 0.3 + 0.4 * nodesim_uniform() :
+	    0.8 + 0.2 * nodesim_uniform();
+	r->score = floor(score * 10000) / 10000;
+	xasprintf(&s, "{\"seq\":%u,\"boot\":%u,\"ts\":%llu,\"model\":"
+	    "\"kws-dscnn-v1\",\"label\":\"%s\",\"score\":%.4f,\"scores\":"
+	    "{\"%s\":%.4f},\"latency_us\":%u}", r->seq, nd->boot,
+	    (unsigned long long)body_epoch_ms(), r->label, r->score, r->label,
+	    r->score, 2000 + (unsigned)(nodesim_rand() % 800));
+	*len = strlen(s);
+	*cf = 50;
+	nd->count++;
+	return ((unsigned char *)s);
+}
+
+/* Build the next message body for a node; *type 1 or 2, *cf 50 or 42. */
+unsigned char *
+nodesim_body(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
+{
+	r->seq = ++nd->seq;
+	if (nodesim.windows_only || (nodesim.windows_every > 0 &&
+	    nd->count % (uint64_t)(nodesim.windows_every + 1) ==
+	    (uint64_t)nodesim.windows_every))
+		return (body_window(nd, r, len, cf));
+	return (body_inference(nd, r, len, cf));
+}
