@@ -67,7 +67,7 @@ static struct {
 	size_t			 sessions;	/* plain UDP sessions now */
 	size_t			 max_sessions;
 	uint64_t		 full_log_ms;
-} ic;
+} listener;
 
 /*
  * Route libcoap's log lines into ours (and keep the last for causes).
@@ -85,8 +85,8 @@ ingest_coap_log(coap_log_t level, const char *message)
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
-	snprintf(ic.last_log, sizeof ic.last_log, "%s", line);
-	if (ic.polling && log_get_level() < LOG_LEVEL_DEBUG &&
+	snprintf(listener.last_log, sizeof listener.last_log, "%s", line);
+	if (listener.polling && log_get_level() < LOG_LEVEL_DEBUG &&
 	    !ingest_coap_log_ok("libcoap"))
 		return;
 	if (level <= LOG_ERR)
@@ -106,12 +106,12 @@ ingest_coap_log(coap_log_t level, const char *message)
 int
 ingest_coap_log_ok(const char *source)
 {
-	struct coap_log_source	*e, *lru = &ic.logsrc[0];
+	struct coap_log_source	*e, *lru = &listener.logsrc[0];
 	uint64_t		 now = uv_now(daemon_loop()), held;
 	size_t			 i;
 
 	for (i = 0; i < COAP_LOG_SOURCES; i++) {
-		e = &ic.logsrc[i];
+		e = &listener.logsrc[i];
 		if (strcmp(e->name, source) == 0)
 			break;
 		if (e->last_ms < lru->last_ms)
@@ -151,7 +151,7 @@ ingest_coap_template(const char *kind, const char *ct, const char *rt)
 	    ingest_coap_handler);
 	coap_add_attr(r, coap_make_str_const("ct"), coap_make_str_const(ct), 0);
 	coap_add_attr(r, coap_make_str_const("rt"), coap_make_str_const(rt), 0);
-	coap_add_resource(ic.ctx, r);
+	coap_add_resource(listener.ctx, r);
 }
 
 /* Convert a socket address for libcoap. */
@@ -180,16 +180,17 @@ ingest_coap_sessions_check(void)
 	size_t		dtls = 0, hs = 0;
 	uint64_t	now = uv_now(daemon_loop());
 
-	if (ic.dtls)
+	if (listener.dtls)
 		ingest_coap_dtls_counts(&dtls, &hs);
-	if (ic.sessions + dtls < ic.max_sessions ||
-	    now - ic.full_log_ms < COAP_LOG_EVERY_MS)
+	if (listener.sessions + dtls < listener.max_sessions ||
+	    now - listener.full_log_ms < COAP_LOG_EVERY_MS)
 		return;
-	ic.full_log_ms = now;
+	listener.full_log_ms = now;
 	log_info("coap: %zu established client sessions (%zu plain, %zu DTLS; "
 	    "%zu DTLS handshakes not counted): the oldest idle ones are "
-	    "dropped (coap.max_sessions %zu)", ic.sessions + dtls, ic.sessions,
-	    dtls, hs, ic.max_sessions);
+	    "dropped (coap.max_sessions %zu)", listener.sessions + dtls,
+	    listener.sessions,
+	    dtls, hs, listener.max_sessions);
 }
 
 /*
@@ -205,16 +206,16 @@ ingest_coap_event(coap_session_t *s, const coap_event_t ev)
 	if (s == NULL)
 		return (0);
 	plain = coap_session_get_proto(s) == COAP_PROTO_UDP;
-	if (ic.dtls && !plain)
+	if (listener.dtls && !plain)
 		ingest_coap_dtls_event(s, ev);
 	if (ev == COAP_EVENT_SERVER_SESSION_NEW && plain) {
-		ic.sessions++;
+		listener.sessions++;
 		ingest_coap_sessions_check();
 	} else if (ev == COAP_EVENT_DTLS_CONNECTED)
 		ingest_coap_sessions_check();
 	else if (ev == COAP_EVENT_SERVER_SESSION_DEL && plain &&
-	    ic.sessions > 0)
-		ic.sessions--;
+	    listener.sessions > 0)
+		listener.sessions--;
 	return (0);
 }
 
@@ -236,19 +237,19 @@ ingest_coap_poll_cb(uv_poll_t *h, int status, int events)
 		return;
 	}
 	for (round = 0; round < COAP_TURN_ROUNDS; round++) {
-		n = epoll_wait(ic.fd, ev, COAP_EPOLL_EVENTS, 0);
+		n = epoll_wait(listener.fd, ev, COAP_EPOLL_EVENTS, 0);
 		if (n <= 0)
 			break;
-		coap_io_do_epoll(ic.ctx, ev, (size_t)n);
+		coap_io_do_epoll(listener.ctx, ev, (size_t)n);
 	}
 	/*
 	 * coap_io_do_epoll() re-armed libcoap's timers as it returned; only
 	 * what the DTLS part changed after it needs another look.
 	 */
-	if (ic.dtls) {
+	if (listener.dtls) {
 		ingest_coap_dtls_after_io();
 		coap_ticks(&now);
-		coap_io_prepare_epoll(ic.ctx, now);
+		coap_io_prepare_epoll(listener.ctx, now);
 	}
 }
 
@@ -294,11 +295,12 @@ ingest_coap_listen(const struct config *cf, const char *key,
 		return (-1);
 	}
 	ingest_coap_address(sa, &addr);
-	ic.last_log[0] = '\0';
-	if (coap_new_endpoint(ic.ctx, &addr, proto) == NULL) {
+	listener.last_log[0] = '\0';
+	if (coap_new_endpoint(listener.ctx, &addr, proto) == NULL) {
 		xasprintf(cause, "coap.%s %s: cannot listen%s%s", key,
-		    config_str(cf, "coap", key), ic.last_log[0] ? ": " : "",
-		    ic.last_log);
+		    config_str(cf, "coap", key), listener.last_log[0] ? ": " :
+		    "",
+		    listener.last_log);
 		return (-1);
 	}
 	log_info("coap: listening on %s%s", config_str(cf, "coap", key),
@@ -313,32 +315,33 @@ ingest_coap_open(const struct config *cf, char **cause)
 	coap_resource_t		*unknown;
 	int			 rv;
 
-	memset(&ic, 0, sizeof ic);
+	memset(&listener, 0, sizeof listener);
 	if (config_addr(cf, "coap", "listen") == NULL &&
 	    config_addr(cf, "coap", "dtls_listen") == NULL) {
 		log_info("coap: no listener configured");
 		return (0);
 	}
 	coap_startup();
-	ic.started = 1;
+	listener.started = 1;
 	coap_set_log_handler(ingest_coap_log);
 	coap_set_log_level(log_get_level() >= LOG_LEVEL_DEBUG ? LOG_INFO :
 	    LOG_WARNING);
 	coap_dtls_set_log_level(log_get_level() >= LOG_LEVEL_DEBUG ?
 	    LOG_INFO : LOG_ERR);
-	if ((ic.ctx = coap_new_context(NULL)) == NULL) {
+	if ((listener.ctx = coap_new_context(NULL)) == NULL) {
 		xasprintf(cause, "coap: cannot create a context");
 		return (-1);
 	}
 	/* No libcoap block handling: Block1 is ours (ingest_coap_block.c). */
-	coap_context_set_block_mode(ic.ctx, 0);
-	ic.max_sessions = (size_t)config_int(cf, "coap", "max_sessions");
-	coap_context_set_max_idle_sessions(ic.ctx, (unsigned)ic.max_sessions);
-	coap_register_event_handler(ic.ctx, ingest_coap_event);
+	coap_context_set_block_mode(listener.ctx, 0);
+	listener.max_sessions = (size_t)config_int(cf, "coap", "max_sessions");
+	coap_context_set_max_idle_sessions(listener.ctx,
+	    (unsigned)listener.max_sessions);
+	coap_register_event_handler(listener.ctx, ingest_coap_event);
 	if (config_addr(cf, "coap", "dtls_listen") != NULL) {
-		if (ingest_coap_dtls_setup(ic.ctx, cf, cause) != 0)
+		if (ingest_coap_dtls_setup(listener.ctx, cf, cause) != 0)
 			return (-1);
-		ic.dtls = 1;
+		listener.dtls = 1;
 	}
 
 	unknown = coap_resource_unknown_init2(ingest_coap_handler, 0);
@@ -348,7 +351,7 @@ ingest_coap_open(const struct config *cf, char **cause)
 	    ingest_coap_handler);
 	coap_register_request_handler(unknown, COAP_REQUEST_DELETE,
 	    ingest_coap_handler);
-	coap_add_resource(ic.ctx, unknown);
+	coap_add_resource(listener.ctx, unknown);
 	ingest_coap_template("inference", "50", "tinyedge.inference");
 	ingest_coap_template("window", "50 42", "tinyedge.window");
 	ingest_coap_template("heartbeat", "50", "tinyedge.heartbeat");
@@ -357,17 +360,18 @@ ingest_coap_open(const struct config *cf, char **cause)
 	    ingest_coap_listen(cf, "dtls_listen", COAP_PROTO_DTLS, cause) != 0)
 		return (-1);
 
-	ic.fd = coap_context_get_coap_fd(ic.ctx);
-	if (ic.fd < 0) {
+	listener.fd = coap_context_get_coap_fd(listener.ctx);
+	if (listener.fd < 0) {
 		xasprintf(cause, "coap: libcoap was built without epoll");
 		return (-1);
 	}
-	if ((rv = uv_poll_init(daemon_loop(), &ic.poll, ic.fd)) != 0) {
+	if ((rv = uv_poll_init(daemon_loop(), &listener.poll,
+	    listener.fd)) != 0) {
 		xasprintf(cause, "coap: uv_poll_init: %s", uv_strerror(rv));
 		return (-1);
 	}
-	ic.polling = 1;
-	uv_poll_start(&ic.poll, UV_READABLE, ingest_coap_poll_cb);
+	listener.polling = 1;
+	uv_poll_start(&listener.poll, UV_READABLE, ingest_coap_poll_cb);
 	return (0);
 }
 
@@ -389,7 +393,7 @@ void
 ingest_coap_reload(const struct config *cf)
 {
 	(void)cf;
-	if (ic.dtls)
+	if (listener.dtls)
 		ingest_coap_dtls_reload();
 }
 
@@ -401,10 +405,10 @@ void
 ingest_coap_check(uint64_t mono)
 {
 	(void)mono;
-	if (ic.ctx == NULL)
+	if (listener.ctx == NULL)
 		return;
 	ingest_coap_block_check(uv_now(daemon_loop()));
-	if (ic.dtls)
+	if (listener.dtls)
 		ingest_coap_dtls_after_io();
 }
 
@@ -415,14 +419,14 @@ ingest_coap_status(char *buf, size_t len)
 	size_t	dtls = 0, hs = 0;
 	int	n;
 
-	if (ic.ctx == NULL) {
+	if (listener.ctx == NULL) {
 		n = snprintf(buf, len, "coap off");
 		return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
 	}
-	if (ic.dtls)
+	if (listener.dtls)
 		ingest_coap_dtls_counts(&dtls, &hs);
 	n = snprintf(buf, len, "coap %zu sessions (%zu DTLS), %zu DTLS "
-	    "handshaking, %zu uploads", ic.sessions + dtls, dtls, hs,
+	    "handshaking, %zu uploads", listener.sessions + dtls, dtls, hs,
 	    ingest_coap_block_count());
 	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
 }
@@ -432,8 +436,8 @@ static void
 ingest_coap_closed(uv_handle_t *h)
 {
 	(void)h;
-	coap_free_context(ic.ctx);
-	ic.ctx = NULL;
+	coap_free_context(listener.ctx);
+	listener.ctx = NULL;
 	coap_cleanup();
 	ingest_coap_dtls_free();
 	ingest_coap_block_clear();
@@ -444,18 +448,18 @@ void
 ingest_coap_stop(void)
 {
 	ingest_coap_req_stop();
-	if (ic.polling) {
-		ic.polling = 0;
-		uv_poll_stop(&ic.poll);
-		uv_close((uv_handle_t *)&ic.poll, ingest_coap_closed);
+	if (listener.polling) {
+		listener.polling = 0;
+		uv_poll_stop(&listener.poll);
+		uv_close((uv_handle_t *)&listener.poll, ingest_coap_closed);
 		return;
 	}
-	if (ic.ctx != NULL)
-		coap_free_context(ic.ctx);
-	ic.ctx = NULL;
-	if (ic.started)
+	if (listener.ctx != NULL)
+		coap_free_context(listener.ctx);
+	listener.ctx = NULL;
+	if (listener.started)
 		coap_cleanup();
-	ic.started = 0;
+	listener.started = 0;
 	ingest_coap_dtls_free();
 	ingest_coap_block_clear();
 }

@@ -71,7 +71,7 @@ static struct {
 	struct dtls_session	*sess;
 	size_t			 nsess, szsess;
 	size_t			 max_handshakes;
-} dt;
+} dtls;
 
 /* qsort/bsearch order of keys: by node id. */
 static int
@@ -189,11 +189,11 @@ ingest_coap_dtls_find(const char *node, size_t len)
 {
 	struct dtls_key	k;
 
-	if (dt.nkeys == 0 || len > MESSAGE_NODE_MAX)
+	if (dtls.nkeys == 0 || len > MESSAGE_NODE_MAX)
 		return (NULL);
 	memcpy(k.node, node, len);
 	k.node[len] = '\0';
-	return (bsearch(&k, dt.keys, dt.nkeys, sizeof *dt.keys,
+	return (bsearch(&k, dtls.keys, dtls.nkeys, sizeof *dtls.keys,
 	    ingest_coap_dtls_cmp));
 }
 
@@ -241,9 +241,9 @@ ingest_coap_dtls_session(const coap_session_t *s)
 {
 	size_t	i;
 
-	for (i = 0; i < dt.nsess; i++)
-		if (dt.sess[i].s == s)
-			return (&dt.sess[i]);
+	for (i = 0; i < dtls.nsess; i++)
+		if (dtls.sess[i].s == s)
+			return (&dtls.sess[i]);
 	return (NULL);
 }
 
@@ -258,12 +258,12 @@ ingest_coap_dtls_event(coap_session_t *s, coap_event_t ev)
 	case COAP_EVENT_SERVER_SESSION_NEW:
 		if (t != NULL)
 			break;
-		if (dt.nsess == dt.szsess) {
-			dt.szsess = dt.szsess ? dt.szsess * 2 : 64;
-			dt.sess = xreallocarray(dt.sess, dt.szsess,
-			    sizeof *dt.sess);
+		if (dtls.nsess == dtls.szsess) {
+			dtls.szsess = dtls.szsess ? dtls.szsess * 2 : 64;
+			dtls.sess = xreallocarray(dtls.sess, dtls.szsess,
+			    sizeof *dtls.sess);
 		}
-		t = &dt.sess[dt.nsess++];
+		t = &dtls.sess[dtls.nsess++];
 		memset(t, 0, sizeof *t);
 		t->s = s;
 		t->since_ms = uv_now(daemon_loop());
@@ -274,7 +274,7 @@ ingest_coap_dtls_event(coap_session_t *s, coap_event_t ev)
 		break;
 	case COAP_EVENT_SERVER_SESSION_DEL:
 		if (t != NULL)
-			*t = dt.sess[--dt.nsess];
+			*t = dtls.sess[--dtls.nsess];
 		break;
 	default:
 		break;
@@ -332,15 +332,15 @@ ingest_coap_dtls_after_io(void)
 	uint64_t		 now = uv_now(daemon_loop());
 	size_t			 i, busy;
 
-	for (i = 0; i < dt.nsess; i++)
-		if (dt.sess[i].close)
-			ingest_coap_dtls_disconnect(&dt.sess[i],
+	for (i = 0; i < dtls.nsess; i++)
+		if (dtls.sess[i].close)
+			ingest_coap_dtls_disconnect(&dtls.sess[i],
 			    "its key was removed or changed");
 	for (;;) {
 		busy = 0;
 		oldest = NULL;
-		for (i = 0; i < dt.nsess; i++) {
-			t = &dt.sess[i];
+		for (i = 0; i < dtls.nsess; i++) {
+			t = &dtls.sess[i];
 			if (t->connected || t->since_ms == UINT64_MAX)
 				continue;
 			busy++;
@@ -352,7 +352,7 @@ ingest_coap_dtls_after_io(void)
 			    (oldest == NULL || t->since_ms < oldest->since_ms))
 				oldest = t;
 		}
-		if (busy < dt.max_handshakes / 2 || oldest == NULL)
+		if (busy < dtls.max_handshakes / 2 || oldest == NULL)
 			break;
 		ingest_coap_dtls_disconnect(oldest, "handshake not finished");
 	}
@@ -369,10 +369,11 @@ ingest_coap_dtls_setup(coap_context_t *ctx, const struct config *cf,
 		xasprintf(cause, "coap: this libcoap has no DTLS");
 		return (-1);
 	}
-	dt.path = xstrdup(config_str(cf, "coap", "psk_file"));
-	if (ingest_coap_dtls_load(dt.path, &dt.keys, &dt.nkeys, cause) != 0)
+	dtls.path = xstrdup(config_str(cf, "coap", "psk_file"));
+	if (ingest_coap_dtls_load(dtls.path, &dtls.keys, &dtls.nkeys,
+	    cause) != 0)
 		return (-1);
-	log_info("coap: %zu node keys from %s", dt.nkeys, dt.path);
+	log_info("coap: %zu node keys from %s", dtls.nkeys, dtls.path);
 	if (!config_bool(cf, "coap", "require_dtls"))
 		log_warnx("coap: dtls_listen is set but require_dtls is "
 		    "false: nodes without a key may post over plain UDP");
@@ -383,9 +384,9 @@ ingest_coap_dtls_setup(coap_context_t *ctx, const struct config *cf,
 		xasprintf(cause, "coap: cannot set up DTLS-PSK");
 		return (-1);
 	}
-	dt.max_handshakes = (size_t)config_int(cf, "coap", "max_handshakes");
+	dtls.max_handshakes = (size_t)config_int(cf, "coap", "max_handshakes");
 	coap_context_set_max_handshake_sessions(ctx,
-	    (unsigned)dt.max_handshakes);
+	    (unsigned)dtls.max_handshakes);
 	return (0);
 }
 
@@ -397,22 +398,23 @@ ingest_coap_dtls_reload(void)
 	size_t		 n, i;
 	char		*cause = NULL;
 
-	if (dt.path == NULL)
+	if (dtls.path == NULL)
 		return;
-	if (ingest_coap_dtls_load(dt.path, &keys, &n, &cause) != 0) {
+	if (ingest_coap_dtls_load(dtls.path, &keys, &n, &cause) != 0) {
 		log_error_lines(cause);
 		log_warnx("coap: psk_file rejected, keeping %zu keys",
-		    dt.nkeys);
+		    dtls.nkeys);
 		free(cause);
 		return;
 	}
-	free(dt.keys);
-	dt.keys = keys;
-	dt.nkeys = n;
-	log_info("coap: %zu node keys from %s", dt.nkeys, dt.path);
-	for (i = 0; i < dt.nsess; i++)
-		if (dt.sess[i].connected && ingest_coap_dtls_stale(dt.sess[i].s))
-			ingest_coap_dtls_disconnect(&dt.sess[i],
+	free(dtls.keys);
+	dtls.keys = keys;
+	dtls.nkeys = n;
+	log_info("coap: %zu node keys from %s", dtls.nkeys, dtls.path);
+	for (i = 0; i < dtls.nsess; i++)
+		if (dtls.sess[i].connected &&
+		    ingest_coap_dtls_stale(dtls.sess[i].s))
+			ingest_coap_dtls_disconnect(&dtls.sess[i],
 			    "its key was removed or changed");
 }
 
@@ -426,9 +428,9 @@ ingest_coap_dtls_counts(size_t *established, size_t *handshakes)
 	size_t	i;
 
 	*established = *handshakes = 0;
-	for (i = 0; i < dt.nsess; i++) {
-		*established += dt.sess[i].established;
-		*handshakes += !dt.sess[i].established;
+	for (i = 0; i < dtls.nsess; i++) {
+		*established += dtls.sess[i].established;
+		*handshakes += !dtls.sess[i].established;
 	}
 }
 
@@ -436,8 +438,8 @@ ingest_coap_dtls_counts(size_t *established, size_t *handshakes)
 void
 ingest_coap_dtls_free(void)
 {
-	free(dt.keys);
-	free(dt.path);
-	free(dt.sess);
-	memset(&dt, 0, sizeof dt);
+	free(dtls.keys);
+	free(dtls.path);
+	free(dtls.sess);
+	memset(&dtls, 0, sizeof dtls);
 }

@@ -33,14 +33,14 @@ static struct {
 	struct nodes_rate_src	src[NODES_RATE_SOURCES];
 	unsigned		per_minute;
 	size_t			nsrc;
-} nr;
+} admission;
 
 /* Forget every source (start, stop). */
 void
 nodes_rate_reset(void)
 {
-	memset(nr.src, 0, sizeof nr.src);
-	nr.nsrc = 0;
+	memset(admission.src, 0, sizeof admission.src);
+	admission.nsrc = 0;
 }
 
 /* Set the rate; buckets above the new burst are cut down to it. */
@@ -49,24 +49,25 @@ nodes_rate_configure(unsigned per_minute)
 {
 	size_t	i;
 
-	nr.per_minute = per_minute;
+	admission.per_minute = per_minute;
 	for (i = 0; i < NODES_RATE_SOURCES; i++)
-		if (nr.src[i].used && nr.src[i].tokens > per_minute)
-			nr.src[i].tokens = per_minute;
+		if (admission.src[i].used &&
+		    admission.src[i].tokens > per_minute)
+			admission.src[i].tokens = per_minute;
 }
 
 /* Is there a limit at all (0 = unlimited)? */
 int
 nodes_rate_enabled(void)
 {
-	return (nr.per_minute != 0);
+	return (admission.per_minute != 0);
 }
 
 /* How many sources are tracked. */
 size_t
 nodes_rate_sources(void)
 {
-	return (nr.nsrc);
+	return (admission.nsrc);
 }
 
 /* Find a source's bucket, or make one (full) in a free or the stalest slot. */
@@ -79,7 +80,7 @@ nodes_rate_find(const char *source, uint64_t now)
 
 	snprintf(name, sizeof name, "%s", source);
 	for (i = 0; i < NODES_RATE_SOURCES; i++) {
-		s = &nr.src[i];
+		s = &admission.src[i];
 		if (s->used && strcmp(s->name, name) == 0) {
 			s->used_ms = now;
 			return (s);
@@ -89,9 +90,9 @@ nodes_rate_find(const char *source, uint64_t now)
 			slot = s;
 	}
 	if (!slot->used)
-		nr.nsrc++;
+		admission.nsrc++;
 	memcpy(slot->name, name, sizeof slot->name);
-	slot->tokens = nr.per_minute;
+	slot->tokens = admission.per_minute;
 	slot->last_ms = slot->used_ms = now;
 	slot->used = 1;
 	return (slot);
@@ -108,9 +109,9 @@ nodes_rate_refill(struct nodes_rate_src *s, uint64_t now)
 	s->last_ms = now;
 	if (elapsed > 60000)
 		elapsed = 60000;
-	s->tokens += (double)elapsed * nr.per_minute / 60000.0;
-	if (s->tokens > nr.per_minute)
-		s->tokens = nr.per_minute;
+	s->tokens += (double)elapsed * admission.per_minute / 60000.0;
+	if (s->tokens > admission.per_minute)
+		s->tokens = admission.per_minute;
 }
 
 /* May source introduce a new id now?  (Does not take the token.) */

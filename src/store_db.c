@@ -327,7 +327,7 @@ static struct {
 	int		 running;
 	int		 rc, log, done;
 	void		(*cb)(int, int);
-} ck;
+} ckpt;
 
 /* Open the second connection, used only for checkpoints (in the pool). */
 int
@@ -335,21 +335,22 @@ store_db_ckpt_open(const char *path, char **cause)
 {
 	int	rc;
 
-	memset(&ck, 0, sizeof ck);
-	rc = sqlite3_open_v2(path, &ck.db, SQLITE_OPEN_READWRITE |
+	memset(&ckpt, 0, sizeof ckpt);
+	rc = sqlite3_open_v2(path, &ckpt.db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
-		rc = store_db_exec(ck.db, path, "PRAGMA synchronous = NORMAL; "
+		rc = store_db_exec(ckpt.db, path,
+		    "PRAGMA synchronous = NORMAL; "
 		    "PRAGMA cache_size = -64", cause);
 	else
 		xasprintf(cause, "%s: %s", path, sqlite3_errstr(rc));
 	if (rc != SQLITE_OK) {
-		sqlite3_close(ck.db);
-		ck.db = NULL;
+		sqlite3_close(ckpt.db);
+		ckpt.db = NULL;
 		return (-1);
 	}
 	/* A reader of the WAL index may be busy for a moment: wait a bit. */
-	sqlite3_busy_timeout(ck.db, 1000);
+	sqlite3_busy_timeout(ckpt.db, 1000);
 	return (0);
 }
 
@@ -358,8 +359,8 @@ static void
 store_db_ckpt_work(uv_work_t *req)
 {
 	(void)req;
-	ck.rc = sqlite3_wal_checkpoint_v2(ck.db, NULL,
-	    SQLITE_CHECKPOINT_PASSIVE, &ck.log, &ck.done);
+	ckpt.rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, &ckpt.log, &ckpt.done);
 }
 
 /* Back on the loop: say whether every frame of the WAL was copied. */
@@ -367,14 +368,14 @@ static void
 store_db_ckpt_after(uv_work_t *req, int status)
 {
 	(void)req;
-	ck.running = 0;
-	if (ck.cb != NULL)
-		ck.cb(status == 0 ? ck.rc : SQLITE_ABORT, status == 0 &&
-		    ck.rc == SQLITE_OK && ck.done == ck.log);
-	if (ck.db != NULL && ck.cb == NULL) {
+	ckpt.running = 0;
+	if (ckpt.cb != NULL)
+		ckpt.cb(status == 0 ? ckpt.rc : SQLITE_ABORT, status == 0 &&
+		    ckpt.rc == SQLITE_OK && ckpt.done == ckpt.log);
+	if (ckpt.db != NULL && ckpt.cb == NULL) {
 		/* store_db_ckpt_close() came while we ran. */
-		sqlite3_close(ck.db);
-		ck.db = NULL;
+		sqlite3_close(ckpt.db);
+		ckpt.db = NULL;
 	}
 }
 
@@ -386,11 +387,11 @@ store_db_ckpt_after(uv_work_t *req, int status)
 int
 store_db_ckpt_start(void (*cb)(int, int))
 {
-	if (ck.db == NULL || ck.running)
+	if (ckpt.db == NULL || ckpt.running)
 		return (-1);
-	ck.running = 1;
-	ck.cb = cb;
-	uv_queue_work(daemon_loop(), &ck.req, store_db_ckpt_work,
+	ckpt.running = 1;
+	ckpt.cb = cb;
+	uv_queue_work(daemon_loop(), &ckpt.req, store_db_ckpt_work,
 	    store_db_ckpt_after);
 	return (0);
 }
@@ -399,16 +400,16 @@ store_db_ckpt_start(void (*cb)(int, int))
 int
 store_db_ckpt_running(void)
 {
-	return (ck.running);
+	return (ckpt.running);
 }
 
 /* Close the checkpoint connection (after the running checkpoint, if any). */
 void
 store_db_ckpt_close(void)
 {
-	ck.cb = NULL;
-	if (ck.running)
+	ckpt.cb = NULL;
+	if (ckpt.running)
 		return;
-	sqlite3_close(ck.db);
-	ck.db = NULL;
+	sqlite3_close(ckpt.db);
+	ckpt.db = NULL;
 }

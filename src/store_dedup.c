@@ -64,7 +64,7 @@ static struct {
 	struct dedup	*bucket[DEDUP_BUCKETS];
 	size_t		 n;
 	uint64_t	 clock;
-} dd;
+} held;
 
 /* FNV-1a of node and kind. */
 static unsigned
@@ -95,7 +95,7 @@ store_dedup_evict(void)
 	size_t		 i;
 
 	for (i = 0; i < DEDUP_BUCKETS; i++)
-		for (pp = &dd.bucket[i]; (d = *pp) != NULL; pp = &d->next)
+		for (pp = &held.bucket[i]; (d = *pp) != NULL; pp = &d->next)
 			if (lru == NULL || d->used < (*lru)->used)
 				lru = pp;
 	if (lru == NULL)
@@ -103,7 +103,7 @@ store_dedup_evict(void)
 	d = *lru;
 	*lru = d->next;
 	store_dedup_free(d);
-	dd.n--;
+	held.n--;
 }
 
 /* The entry of (node, kind); made when create is set, else NULL. */
@@ -113,21 +113,21 @@ store_dedup_find(const char *node, unsigned kind, int create)
 	unsigned	 h = store_dedup_hash(node, kind);
 	struct dedup	*d;
 
-	for (d = dd.bucket[h]; d != NULL; d = d->next)
+	for (d = held.bucket[h]; d != NULL; d = d->next)
 		if (d->kind == kind && strcmp(d->node, node) == 0)
 			break;
 	if (d == NULL && create) {
-		if (dd.n >= DEDUP_MAX)
+		if (held.n >= DEDUP_MAX)
 			store_dedup_evict();
 		d = xcalloc(1, sizeof *d);
 		d->node = xstrdup(node);
 		d->kind = (uint8_t)kind;
-		d->next = dd.bucket[h];
-		dd.bucket[h] = d;
-		dd.n++;
+		d->next = held.bucket[h];
+		held.bucket[h] = d;
+		held.n++;
 	}
 	if (d != NULL)
-		d->used = ++dd.clock;
+		d->used = ++held.clock;
 	return (d);
 }
 
@@ -296,9 +296,9 @@ store_dedup_save(uint8_t **out)
 	uint8_t		*buf = NULL;
 	size_t		 len = 0, cap = 0, i, k, j, nl;
 
-	store_dedup_put(&buf, &len, &cap, dd.n, 4);
+	store_dedup_put(&buf, &len, &cap, held.n, 4);
 	for (i = 0; i < DEDUP_BUCKETS; i++) {
-		for (d = dd.bucket[i]; d != NULL; d = d->next) {
+		for (d = held.bucket[i]; d != NULL; d = d->next) {
 			nl = strlen(d->node);
 			store_dedup_put(&buf, &len, &cap, nl, 1);
 			for (j = 0; j < nl; j++)
@@ -467,10 +467,10 @@ store_dedup_clear(void)
 	size_t		 i;
 
 	for (i = 0; i < DEDUP_BUCKETS; i++) {
-		for (d = dd.bucket[i]; d != NULL; d = next) {
+		for (d = held.bucket[i]; d != NULL; d = next) {
 			next = d->next;
 			store_dedup_free(d);
 		}
 	}
-	memset(&dd, 0, sizeof dd);
+	memset(&held, 0, sizeof held);
 }

@@ -108,7 +108,7 @@ static struct {
 	int		 closing;
 	uint64_t	 syncs, sync_us, writes, bytes;
 	uint64_t	 sync_start;
-} jr;
+} journal;
 
 /* Little-endian stores and loads. */
 static void
@@ -142,7 +142,7 @@ store_journal_file(unsigned idx, int create, int *fdp)
 	ssize_t			 n;
 	int			 fd, saved;
 
-	xasprintf(&path, "%s/seg.%03u", jr.dir, idx);
+	xasprintf(&path, "%s/seg.%03u", journal.dir, idx);
 	fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0),
 	    0600);
 	if (fd == -1 || !create) {
@@ -152,13 +152,13 @@ store_journal_file(unsigned idx, int create, int *fdp)
 		*fdp = fd;
 		return (fd == -1 ? -1 : 0);
 	}
-	for (off = 0; off < jr.seg_size; off += (size_t)n) {
-		n = pwrite(fd, zero, jr.seg_size - off < sizeof zero ?
-		    jr.seg_size - off : sizeof zero, (off_t)off);
+	for (off = 0; off < journal.seg_size; off += (size_t)n) {
+		n = pwrite(fd, zero, journal.seg_size - off < sizeof zero ?
+		    journal.seg_size - off : sizeof zero, (off_t)off);
 		if (n <= 0)
 			break;
 	}
-	if (off < jr.seg_size || fdatasync(fd) == -1) {
+	if (off < journal.seg_size || fdatasync(fd) == -1) {
 		/* No half-made segment stays behind (a full disk). */
 		saved = errno ? errno : ENOSPC;
 		close(fd);
@@ -244,12 +244,12 @@ store_journal_walk(const uint8_t *buf, size_t n, uint64_t *first,
 static uint8_t *
 store_journal_read(int fd, size_t *n)
 {
-	uint8_t	*buf = xmalloc(jr.seg_size);
+	uint8_t	*buf = xmalloc(journal.seg_size);
 	ssize_t	 r;
 	size_t	 off = 0;
 
-	while (off < jr.seg_size) {
-		r = pread(fd, buf + off, jr.seg_size - off, (off_t)off);
+	while (off < journal.seg_size) {
+		r = pread(fd, buf + off, journal.seg_size - off, (off_t)off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -289,36 +289,38 @@ store_journal_scan(char **cause)
 	size_t		 n;
 	char		 extra;
 
-	if ((d = opendir(jr.dir)) == NULL) {
-		xasprintf(cause, "%s: %s", jr.dir, strerror(errno));
+	if ((d = opendir(journal.dir)) == NULL) {
+		xasprintf(cause, "%s: %s", journal.dir, strerror(errno));
 		return (-1);
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (sscanf(de->d_name, "seg.%3u%c", &idx, &extra) != 1)
 			continue;
-		jr.seg = xreallocarray(jr.seg, jr.nseg + 1, sizeof *jr.seg);
-		s = &jr.seg[jr.nseg];
+		journal.seg = xreallocarray(journal.seg, journal.nseg + 1,
+		    sizeof *journal.seg);
+		s = &journal.seg[journal.nseg];
 		memset(s, 0, sizeof *s);
 		s->idx = idx;
 		if (store_journal_file(idx, 0, &s->fd) != 0) {
-			xasprintf(cause, "%s/%s: %s", jr.dir, de->d_name,
+			xasprintf(cause, "%s/%s: %s", journal.dir, de->d_name,
 			    strerror(errno));
 			closedir(d);
 			return (-1);
 		}
-		jr.nseg++;
+		journal.nseg++;
 		buf = store_journal_read(s->fd, &n);
 		s->used = store_journal_walk(buf, n, &s->first, &s->last, 0,
 		    NULL, NULL);
 		free(buf);
-		if (s->last >= jr.next)
-			jr.next = s->last + 1;
+		if (s->last >= journal.next)
+			journal.next = s->last + 1;
 	}
 	closedir(d);
-	if (jr.nseg > 0)
-		qsort(jr.seg, jr.nseg, sizeof *jr.seg, store_journal_cmp);
-	if (jr.next == 0)
-		jr.next = 1;
+	if (journal.nseg > 0)
+		qsort(journal.seg, journal.nseg, sizeof *journal.seg,
+		    store_journal_cmp);
+	if (journal.next == 0)
+		journal.next = 1;
 	return (0);
 }
 
@@ -332,14 +334,14 @@ int
 store_journal_open(const char *dir, size_t seg_size, size_t max_bytes,
     uint64_t committed, char **cause)
 {
-	memset(&jr, 0, sizeof jr);
-	jr.dir = xstrdup(dir);
-	jr.seg_size = seg_size < JNL_SEG_MIN ? JNL_SEG_MIN : seg_size;
-	jr.maxseg = max_bytes / jr.seg_size;
-	if (jr.maxseg < 2)
-		jr.maxseg = 2;
-	if (mkdir(jr.dir, 0700) == -1 && errno != EEXIST) {
-		xasprintf(cause, "%s: %s", jr.dir, strerror(errno));
+	memset(&journal, 0, sizeof journal);
+	journal.dir = xstrdup(dir);
+	journal.seg_size = seg_size < JNL_SEG_MIN ? JNL_SEG_MIN : seg_size;
+	journal.maxseg = max_bytes / journal.seg_size;
+	if (journal.maxseg < 2)
+		journal.maxseg = 2;
+	if (mkdir(journal.dir, 0700) == -1 && errno != EEXIST) {
+		xasprintf(cause, "%s: %s", journal.dir, strerror(errno));
 		return (-1);
 	}
 	if (store_journal_scan(cause) != 0)
@@ -348,32 +350,33 @@ store_journal_open(const char *dir, size_t seg_size, size_t max_bytes,
 	 * Never hand out an rseq SQLite already has (segments lost, or a
 	 * committed record torn): the replay skips those.
 	 */
-	if (jr.next <= committed)
-		jr.next = committed + 1;
-	if (jr.nseg > jr.maxseg)
-		jr.maxseg = jr.nseg;
+	if (journal.next <= committed)
+		journal.next = committed + 1;
+	if (journal.nseg > journal.maxseg)
+		journal.maxseg = journal.nseg;
 	/* Two segments from the start: the loop never waits to make one. */
-	while (jr.nseg < 2) {
-		jr.seg = xreallocarray(jr.seg, jr.nseg + 1, sizeof *jr.seg);
-		memset(&jr.seg[jr.nseg], 0, sizeof *jr.seg);
-		jr.seg[jr.nseg].idx = (unsigned)jr.nseg;
-		while (store_journal_file(jr.seg[jr.nseg].idx, 0,
-		    &jr.seg[jr.nseg].fd) == 0) {
-			close(jr.seg[jr.nseg].fd);
-			jr.seg[jr.nseg].idx++;
+	while (journal.nseg < 2) {
+		journal.seg = xreallocarray(journal.seg, journal.nseg + 1,
+		    sizeof *journal.seg);
+		memset(&journal.seg[journal.nseg], 0, sizeof *journal.seg);
+		journal.seg[journal.nseg].idx = (unsigned)journal.nseg;
+		while (store_journal_file(journal.seg[journal.nseg].idx, 0,
+		    &journal.seg[journal.nseg].fd) == 0) {
+			close(journal.seg[journal.nseg].fd);
+			journal.seg[journal.nseg].idx++;
 		}
-		if (store_journal_file(jr.seg[jr.nseg].idx, 1,
-		    &jr.seg[jr.nseg].fd) != 0) {
+		if (store_journal_file(journal.seg[journal.nseg].idx, 1,
+		    &journal.seg[journal.nseg].fd) != 0) {
 			xasprintf(cause, "%s: cannot make a journal segment: "
-			    "%s", jr.dir, strerror(errno));
+			    "%s", journal.dir, strerror(errno));
 			return (-1);
 		}
-		jr.nseg++;
+		journal.nseg++;
 	}
 	/* No segment is active until the first append takes a free one. */
-	jr.active = SIZE_MAX;
+	journal.active = SIZE_MAX;
 	log_info("store: journal %s: %zu segments of %zu KB, up to %zu",
-	    jr.dir, jr.nseg, jr.seg_size / 1024, jr.maxseg);
+	    journal.dir, journal.nseg, journal.seg_size / 1024, journal.maxseg);
 	return (0);
 }
 
@@ -393,10 +396,11 @@ store_journal_replay(uint64_t after, store_journal_cb cb, void *arg)
 	 * In rseq order: a reused segment early in the array may hold newer
 	 * records than one made later, and the store applies in order.
 	 */
-	order = xreallocarray(NULL, jr.nseg ? jr.nseg : 1, sizeof *order);
-	for (i = k = 0; i < jr.nseg; i++) {
-		if (jr.seg[i].last > after)
-			order[k++] = &jr.seg[i];
+	order = xreallocarray(NULL, journal.nseg ? journal.nseg : 1,
+	    sizeof *order);
+	for (i = k = 0; i < journal.nseg; i++) {
+		if (journal.seg[i].last > after)
+			order[k++] = &journal.seg[i];
 	}
 	qsort(order, k, sizeof *order, store_journal_cmp_ptr);
 	for (i = 0; i < k; i++) {
@@ -412,8 +416,8 @@ store_journal_replay(uint64_t after, store_journal_cb cb, void *arg)
 void
 store_journal_release(uint64_t rseq)
 {
-	if (rseq > jr.free_upto)
-		jr.free_upto = rseq;
+	if (rseq > journal.free_upto)
+		journal.free_upto = rseq;
 }
 
 /* The pool side of making a spare segment. */
@@ -433,21 +437,22 @@ store_journal_make_done(uv_work_t *req, int status)
 	struct jmake	*jm = req->data;
 	struct jseg	*s;
 
-	jr.making = NULL;
+	journal.making = NULL;
 	if (status == 0 && jm->err == 0) {
-		jr.seg = xreallocarray(jr.seg, jr.nseg + 1, sizeof *jr.seg);
-		s = &jr.seg[jr.nseg++];
+		journal.seg = xreallocarray(journal.seg, journal.nseg + 1,
+		    sizeof *journal.seg);
+		s = &journal.seg[journal.nseg++];
 		memset(s, 0, sizeof *s);
 		s->fd = jm->fd;
 		s->idx = jm->idx;
-		jr.make_err = 0;
-	} else if (jr.make_err != (jm->err ? jm->err : ECANCELED)) {
-		jr.make_err = jm->err ? jm->err : ECANCELED;
+		journal.make_err = 0;
+	} else if (journal.make_err != (jm->err ? jm->err : ECANCELED)) {
+		journal.make_err = jm->err ? jm->err : ECANCELED;
 		log_warnx("store: cannot make a journal segment in %s: %s",
-		    jr.dir, strerror(jr.make_err));
+		    journal.dir, strerror(journal.make_err));
 	}
 	free(jm);
-	if (jr.closing && jr.running == NULL)
+	if (journal.closing && journal.running == NULL)
 		store_journal_close();
 }
 
@@ -455,7 +460,8 @@ store_journal_make_done(uv_work_t *req, int status)
 static int
 store_journal_is_free(size_t i)
 {
-	return (i != jr.active && jr.seg[i].last <= jr.free_upto);
+	return (i != journal.active &&
+	    journal.seg[i].last <= journal.free_upto);
 }
 
 /*
@@ -470,23 +476,24 @@ store_journal_spare(void)
 	unsigned	 idx;
 	size_t		 i;
 
-	if (jr.making != NULL || jr.closing || jr.nseg >= jr.maxseg)
+	if (journal.making != NULL || journal.closing ||
+	    journal.nseg >= journal.maxseg)
 		return;
-	for (i = 0; i < jr.nseg; i++)
+	for (i = 0; i < journal.nseg; i++)
 		if (store_journal_is_free(i))
 			return;
 	/* The lowest unused file number. */
 	for (idx = 0;; idx++) {
-		for (i = 0; i < jr.nseg && jr.seg[i].idx != idx; i++)
+		for (i = 0; i < journal.nseg && journal.seg[i].idx != idx; i++)
 			;
-		if (i == jr.nseg)
+		if (i == journal.nseg)
 			break;
 	}
 	jm = xcalloc(1, sizeof *jm);
 	jm->idx = idx;
 	jm->fd = -1;
 	jm->req.data = jm;
-	jr.making = jm;
+	journal.making = jm;
 	uv_queue_work(daemon_loop(), &jm->req, store_journal_make_work,
 	    store_journal_make_done);
 }
@@ -498,13 +505,13 @@ store_journal_take(void)
 	struct jseg	*s;
 	size_t		 i;
 
-	for (i = 0; i < jr.nseg; i++) {
+	for (i = 0; i < journal.nseg; i++) {
 		if (!store_journal_is_free(i))
 			continue;
-		s = &jr.seg[i];
+		s = &journal.seg[i];
 		s->used = 0;
 		s->first = s->last = 0;
-		jr.active = i;
+		journal.active = i;
 		store_journal_spare();
 		return (s);
 	}
@@ -520,23 +527,23 @@ store_journal_build(const struct store_msg *m, uint64_t rseq)
 	size_t	nlen = strlen(m->node), len;
 
 	len = JNL_HDR + nlen + m->len;
-	if (len > jr.szbuf) {
-		jr.szbuf = len;
-		jr.buf = xreallocarray(jr.buf, len, 1);
+	if (len > journal.szbuf) {
+		journal.szbuf = len;
+		journal.buf = xreallocarray(journal.buf, len, 1);
 	}
-	memset(jr.buf, 0, JNL_HDR);
-	jr_put(jr.buf + 4, len, 4);
-	jr_put(jr.buf + 8, rseq, 8);
-	jr_put(jr.buf + 16, m->rx_ms, 8);
-	jr_put(jr.buf + 24, (uint64_t)m->ts_ms, 8);
-	jr_put(jr.buf + 32, (uint64_t)m->seq, 8);
-	jr_put(jr.buf + 40, m->boot, 4);
-	jr.buf[44] = (uint8_t)m->kind;
-	jr.buf[45] = (uint8_t)nlen;
-	memcpy(jr.buf + JNL_HDR, m->node, nlen);
+	memset(journal.buf, 0, JNL_HDR);
+	jr_put(journal.buf + 4, len, 4);
+	jr_put(journal.buf + 8, rseq, 8);
+	jr_put(journal.buf + 16, m->rx_ms, 8);
+	jr_put(journal.buf + 24, (uint64_t)m->ts_ms, 8);
+	jr_put(journal.buf + 32, (uint64_t)m->seq, 8);
+	jr_put(journal.buf + 40, m->boot, 4);
+	journal.buf[44] = (uint8_t)m->kind;
+	journal.buf[45] = (uint8_t)nlen;
+	memcpy(journal.buf + JNL_HDR, m->node, nlen);
 	if (m->len > 0)
-		memcpy(jr.buf + JNL_HDR + nlen, m->body, m->len);
-	jr_put(jr.buf, crc32(0L, jr.buf + 4, (uInt)(len - 4)), 4);
+		memcpy(journal.buf + JNL_HDR + nlen, m->body, m->len);
+	jr_put(journal.buf, crc32(0L, journal.buf + 4, (uInt)(len - 4)), 4);
 	return (len);
 }
 
@@ -555,20 +562,20 @@ store_journal_append(const struct store_msg *m, uint64_t *rseq)
 		errno = EINVAL;
 		return (-1);
 	}
-	len = store_journal_build(m, jr.next);
-	if (len > jr.seg_size) {
+	len = store_journal_build(m, journal.next);
+	if (len > journal.seg_size) {
 		errno = EFBIG;
 		return (-1);
 	}
-	s = jr.active < jr.nseg ? &jr.seg[jr.active] : NULL;
+	s = journal.active < journal.nseg ? &journal.seg[journal.active] : NULL;
 	/* Records of one use of a segment follow each other (see the top). */
-	if (s == NULL || s->used + len > jr.seg_size ||
-	    (s->last != 0 && s->last + 1 != jr.next)) {
+	if (s == NULL || s->used + len > journal.seg_size ||
+	    (s->last != 0 && s->last + 1 != journal.next)) {
 		if ((s = store_journal_take()) == NULL)
 			return (-1);
 	}
 	do
-		n = pwrite(s->fd, jr.buf, len, (off_t)s->used);
+		n = pwrite(s->fd, journal.buf, len, (off_t)s->used);
 	while (n == -1 && errno == EINTR);
 	if (n != (ssize_t)len) {
 		if (n >= 0)
@@ -577,12 +584,12 @@ store_journal_append(const struct store_msg *m, uint64_t *rseq)
 	}
 	s->used += len;
 	if (s->first == 0)
-		s->first = jr.next;
-	s->last = jr.next;
+		s->first = journal.next;
+	s->last = journal.next;
 	s->dirty = 1;
-	jr.writes++;
-	jr.bytes += len;
-	*rseq = jr.next++;
+	journal.writes++;
+	journal.bytes += len;
+	*rseq = journal.next++;
 	return (0);
 }
 
@@ -607,20 +614,20 @@ store_journal_sync_start(void)
 	struct jsync	*js;
 	size_t		 i;
 
-	if (jr.running != NULL || jr.synced + 1 >= jr.next)
+	if (journal.running != NULL || journal.synced + 1 >= journal.next)
 		return;
 	js = xcalloc(1, sizeof *js);
-	js->fds = xcalloc(jr.nseg, sizeof *js->fds);
-	for (i = 0; i < jr.nseg; i++) {
-		if (!jr.seg[i].dirty)
+	js->fds = xcalloc(journal.nseg, sizeof *js->fds);
+	for (i = 0; i < journal.nseg; i++) {
+		if (!journal.seg[i].dirty)
 			continue;
-		jr.seg[i].dirty = 0;
-		js->fds[js->nfds++] = jr.seg[i].fd;
+		journal.seg[i].dirty = 0;
+		js->fds[js->nfds++] = journal.seg[i].fd;
 	}
-	js->upto = jr.next - 1;
+	js->upto = journal.next - 1;
 	js->req.data = js;
-	jr.running = js;
-	jr.sync_start = (uv_hrtime() / 1000);
+	journal.running = js;
+	journal.sync_start = (uv_hrtime() / 1000);
 	uv_queue_work(daemon_loop(), &js->req, store_journal_sync_work,
 	    store_journal_sync_done);
 }
@@ -631,15 +638,15 @@ store_journal_wake(enum store_result fail)
 {
 	struct jwait	*w;
 
-	while (jr.wait0 < jr.nwait) {
-		w = &jr.wait[jr.wait0];
-		if (w->rseq > jr.synced && fail == STORE_OK)
+	while (journal.wait0 < journal.nwait) {
+		w = &journal.wait[journal.wait0];
+		if (w->rseq > journal.synced && fail == STORE_OK)
 			break;
-		jr.wait0++;
+		journal.wait0++;
 		w->cb(fail == STORE_OK ? w->result : fail, w->arg);
 	}
-	if (jr.wait0 == jr.nwait)
-		jr.wait0 = jr.nwait = 0;
+	if (journal.wait0 == journal.nwait)
+		journal.wait0 = journal.nwait = 0;
 }
 
 /* Back on the loop: a sync finished; wake its waiters, start the next. */
@@ -648,11 +655,11 @@ store_journal_sync_done(uv_work_t *req, int status)
 {
 	struct jsync	*js = req->data;
 
-	jr.running = NULL;
-	jr.syncs++;
-	jr.sync_us += (uv_hrtime() / 1000) - jr.sync_start;
+	journal.running = NULL;
+	journal.syncs++;
+	journal.sync_us += (uv_hrtime() / 1000) - journal.sync_start;
 	if (status == 0 && js->err == 0) {
-		jr.synced = js->upto;
+		journal.synced = js->upto;
 		store_journal_wake(STORE_OK);
 	} else {
 		/* Not durable: those readings are refused, not acknowledged. */
@@ -662,9 +669,9 @@ store_journal_sync_done(uv_work_t *req, int status)
 	}
 	free(js->fds);
 	free(js);
-	if (jr.closing && jr.making == NULL)
+	if (journal.closing && journal.making == NULL)
 		store_journal_close();
-	else if (jr.closing)
+	else if (journal.closing)
 		return;
 	else
 		store_journal_sync_start();
@@ -680,15 +687,16 @@ store_journal_wait(uint64_t rseq, enum store_result result, store_done_cb cb,
 {
 	struct jwait	*w;
 
-	if (rseq <= jr.synced) {
+	if (rseq <= journal.synced) {
 		cb(result, arg);
 		return;
 	}
-	if (jr.nwait == jr.szwait) {
-		jr.szwait = jr.szwait ? jr.szwait * 2 : 256;
-		jr.wait = xreallocarray(jr.wait, jr.szwait, sizeof *jr.wait);
+	if (journal.nwait == journal.szwait) {
+		journal.szwait = journal.szwait ? journal.szwait * 2 : 256;
+		journal.wait = xreallocarray(journal.wait, journal.szwait,
+		    sizeof *journal.wait);
 	}
-	w = &jr.wait[jr.nwait++];
+	w = &journal.wait[journal.nwait++];
 	w->rseq = rseq;
 	w->result = result;
 	w->cb = cb;
@@ -700,14 +708,14 @@ store_journal_wait(uint64_t rseq, enum store_result result, store_done_cb cb,
 uint64_t
 store_journal_last(void)
 {
-	return (jr.next - 1);
+	return (journal.next - 1);
 }
 
 /* The rseq of the last record an fdatasync covers. */
 uint64_t
 store_journal_synced(void)
 {
-	return (jr.synced);
+	return (journal.synced);
 }
 
 /* Numbers for metrics: segments, writes, bytes, syncs and their time. */
@@ -717,14 +725,14 @@ store_journal_stats(struct store_journal_stats *js)
 	size_t	i;
 
 	memset(js, 0, sizeof *js);
-	js->segments = jr.nseg;
-	js->max_segments = jr.maxseg;
-	for (i = 0; i < jr.nseg; i++)
-		js->busy += jr.seg[i].last > jr.free_upto;
-	js->writes = jr.writes;
-	js->bytes = jr.bytes;
-	js->syncs = jr.syncs;
-	js->sync_us = jr.sync_us;
+	js->segments = journal.nseg;
+	js->max_segments = journal.maxseg;
+	for (i = 0; i < journal.nseg; i++)
+		js->busy += journal.seg[i].last > journal.free_upto;
+	js->writes = journal.writes;
+	js->bytes = journal.bytes;
+	js->syncs = journal.syncs;
+	js->sync_us = journal.sync_us;
 }
 
 /*
@@ -736,25 +744,25 @@ store_journal_close(void)
 {
 	size_t	i;
 
-	if (jr.dir == NULL)
+	if (journal.dir == NULL)
 		return;
-	if (jr.running != NULL || jr.making != NULL) {
-		jr.closing = 1;
+	if (journal.running != NULL || journal.making != NULL) {
+		journal.closing = 1;
 		return;
 	}
-	if (jr.nwait > jr.wait0 && !jr.closing) {
+	if (journal.nwait > journal.wait0 && !journal.closing) {
 		/* Readings still waiting get their sync before we go. */
-		jr.closing = 1;
+		journal.closing = 1;
 		store_journal_sync_start();
-		if (jr.running != NULL)
+		if (journal.running != NULL)
 			return;
 	}
 	store_journal_wake(STORE_REFUSED);
-	for (i = 0; i < jr.nseg; i++)
-		close(jr.seg[i].fd);
-	free(jr.seg);
-	free(jr.buf);
-	free(jr.wait);
-	free(jr.dir);
-	memset(&jr, 0, sizeof jr);
+	for (i = 0; i < journal.nseg; i++)
+		close(journal.seg[i].fd);
+	free(journal.seg);
+	free(journal.buf);
+	free(journal.wait);
+	free(journal.dir);
+	memset(&journal, 0, sizeof journal);
 }

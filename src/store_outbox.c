@@ -83,7 +83,7 @@ static struct {
 	uint64_t	 unlogged_cap, unlogged_age, drop_log_ms;
 	uint64_t	 oversize, oversize_log_ms, set_aside;
 	int64_t		 last_id;	/* highest id assigned, ever */
-} ob;
+} outbox;
 
 /* Sum of committed totals plus this transaction's deltas, classes a..b. */
 static uint64_t
@@ -106,7 +106,7 @@ store_outbox_prepare(sqlite3 *db)
 
 	for (i = 0; i < Q_COUNT; i++) {
 		rc = sqlite3_prepare_v3(db, outbox_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &ob.q[i], NULL);
+		    SQLITE_PREPARE_PERSISTENT, &outbox.q[i], NULL);
 		if (rc != SQLITE_OK)
 			return (rc);
 	}
@@ -120,8 +120,8 @@ store_outbox_finalize(void)
 	size_t	i;
 
 	for (i = 0; i < Q_COUNT; i++) {
-		sqlite3_finalize(ob.q[i]);
-		ob.q[i] = NULL;
+		sqlite3_finalize(outbox.q[i]);
+		outbox.q[i] = NULL;
 	}
 }
 
@@ -140,8 +140,8 @@ store_outbox_load(sqlite3 *db)
 	int64_t		 c, n;
 	int		 rc;
 
-	memset(ob.rows, 0, sizeof ob.rows);
-	memset(ob.bytes, 0, sizeof ob.bytes);
+	memset(outbox.rows, 0, sizeof outbox.rows);
+	memset(outbox.bytes, 0, sizeof outbox.bytes);
 	for (i = 0; i < 2; i++) {
 		if ((rc = sqlite3_prepare_v2(db, sql[i], -1, &s, NULL)) !=
 		    SQLITE_OK)
@@ -151,8 +151,9 @@ store_outbox_load(sqlite3 *db)
 			if (c < 0 || c >= STORE_NCLASS)
 				continue;
 			n = sqlite3_column_int64(s, 1);
-			ob.rows[c] += (uint64_t)n;
-			ob.bytes[c] += (uint64_t)(sqlite3_column_int64(s, 2) +
+			outbox.rows[c] += (uint64_t)n;
+			outbox.bytes[c] += (uint64_t)(sqlite3_column_int64(s,
+			    2) +
 			    n * STORE_ROW_OVERHEAD);
 		}
 		sqlite3_finalize(s);
@@ -161,7 +162,7 @@ store_outbox_load(sqlite3 *db)
 	}
 	return (store_db_query_int(db, "SELECT max(coalesce((SELECT max(id) "
 	    "FROM outbox), 0), coalesce((SELECT max(id) FROM aside), 0))",
-	    &ob.last_id));
+	    &outbox.last_id));
 }
 
 /* The caps in force (start and reload). */
@@ -169,9 +170,9 @@ void
 store_outbox_caps(uint64_t max_bytes, uint64_t max_age_ms,
     uint64_t max_payload)
 {
-	ob.max_bytes = max_bytes;
-	ob.max_age_ms = max_age_ms;
-	ob.max_payload = max_payload;
+	outbox.max_bytes = max_bytes;
+	outbox.max_age_ms = max_age_ms;
+	outbox.max_payload = max_payload;
 }
 
 /* The transaction ended: apply (committed) or forget (0) its deltas. */
@@ -182,16 +183,16 @@ store_outbox_txn_end(int committed)
 
 	if (committed) {
 		for (i = 0; i < STORE_NCLASS; i++) {
-			ob.rows[i] = (uint64_t)((int64_t)ob.rows[i] +
-			    ob.drows[i]);
-			ob.bytes[i] = (uint64_t)((int64_t)ob.bytes[i] +
-			    ob.dbytes[i]);
+			outbox.rows[i] = (uint64_t)((int64_t)outbox.rows[i] +
+			    outbox.drows[i]);
+			outbox.bytes[i] = (uint64_t)((int64_t)outbox.bytes[i] +
+			    outbox.dbytes[i]);
 		}
-		ob.dropped += ob.ddropped;
+		outbox.dropped += outbox.ddropped;
 	}
-	memset(ob.drows, 0, sizeof ob.drows);
-	memset(ob.dbytes, 0, sizeof ob.dbytes);
-	ob.ddropped = 0;
+	memset(outbox.drows, 0, sizeof outbox.drows);
+	memset(outbox.dbytes, 0, sizeof outbox.dbytes);
+	outbox.ddropped = 0;
 }
 
 /* Step a DELETE ... RETURNING prio, length, id; account rows removed. */
@@ -206,8 +207,8 @@ store_outbox_delete_step(sqlite3_stmt *s, int count_drop, uint64_t *nrows)
 		prio = sqlite3_column_int64(s, 0);
 		if (prio < 0 || prio >= STORE_NCLASS)
 			continue;
-		ob.drows[prio]--;
-		ob.dbytes[prio] -= sqlite3_column_int64(s, 1) +
+		outbox.drows[prio]--;
+		outbox.dbytes[prio] -= sqlite3_column_int64(s, 1) +
 		    STORE_ROW_OVERHEAD;
 		(*nrows)++;
 		if (!count_drop)
@@ -215,9 +216,9 @@ store_outbox_delete_step(sqlite3_stmt *s, int count_drop, uint64_t *nrows)
 		/* A raw row not yet summarized is data lost: a drop. */
 		raw = prio == STORE_CLASS_RAW || prio == STORE_CLASS_RAW_WINDOW;
 		if (raw && sqlite3_column_int64(s, 2) <= cursor)
-			ob.pruned++;
+			outbox.pruned++;
 		else
-			ob.ddropped++;
+			outbox.ddropped++;
 	}
 	sqlite3_reset(s);
 	return (rc == SQLITE_DONE ? 0 : rc);
@@ -236,17 +237,17 @@ store_outbox_drops(uint64_t cap, uint64_t age)
 {
 	uint64_t	now = daemon_now_ms();
 
-	ob.unlogged_cap += cap;
-	ob.unlogged_age += age;
-	if (ob.unlogged_cap + ob.unlogged_age == 0 ||
-	    now - ob.drop_log_ms < STORE_DROP_LOG_MS)
+	outbox.unlogged_cap += cap;
+	outbox.unlogged_age += age;
+	if (outbox.unlogged_cap + outbox.unlogged_age == 0 ||
+	    now - outbox.drop_log_ms < STORE_DROP_LOG_MS)
 		return;
 	log_warnx("store: dropped %" PRIu64 " oldest rows over "
 	    "store.max_bytes and %" PRIu64 " older than store.max_age; %"
-	    PRIu64 " rows dropped since start", ob.unlogged_cap,
-	    ob.unlogged_age, ob.dropped + ob.ddropped);
-	ob.unlogged_cap = ob.unlogged_age = 0;
-	ob.drop_log_ms = now;
+	    PRIu64 " rows dropped since start", outbox.unlogged_cap,
+	    outbox.unlogged_age, outbox.dropped + outbox.ddropped);
+	outbox.unlogged_cap = outbox.unlogged_age = 0;
+	outbox.drop_log_ms = now;
 }
 
 /* Housekeeping: log drops not yet logged (rate-limited). */
@@ -264,9 +265,9 @@ store_outbox_enforce(void)
 	sqlite3_stmt	*s;
 	int		 c, rc;
 
-	if (store_outbox_total() <= ob.max_bytes)
+	if (store_outbox_total() <= outbox.max_bytes)
 		return (0);
-	target = ob.max_bytes / 10 * 9;
+	target = outbox.max_bytes / 10 * 9;
 	/* Raw messages already summarized are only kept for people. */
 	do {
 		if ((rc = store_state_evict(STORE_EVICT_BATCH, &n)) != 0)
@@ -274,11 +275,13 @@ store_outbox_enforce(void)
 	} while (n > 0 && store_outbox_total() > target);
 	for (c = 0; c < STORE_NCLASS; c++) {
 		s = (c == STORE_CLASS_RAW || c == STORE_CLASS_RAW_WINDOW) ?
-		    ob.q[Q_MSG_EVICT] : ob.q[Q_OUT_EVICT];
+		    outbox.q[Q_MSG_EVICT] : outbox.q[Q_OUT_EVICT];
 		while ((cur = store_outbox_total()) > target &&
-		    (rows = store_outbox_sum(ob.rows, ob.drows, c, c)) > 0) {
+		    (rows = store_outbox_sum(outbox.rows, outbox.drows, c,
+		    c)) > 0) {
 			/* Rows to delete from this class's mean row size. */
-			avg = store_outbox_sum(ob.bytes, ob.dbytes, c, c) /
+			avg = store_outbox_sum(outbox.bytes, outbox.dbytes, c,
+			    c) /
 			    rows;
 			batch = (cur - target) / (avg ? avg : 1) + 1;
 			if (batch > STORE_EVICT_BATCH)
@@ -300,8 +303,8 @@ store_outbox_enforce(void)
 int
 store_outbox_account_msg(int prio, int64_t len)
 {
-	ob.drows[prio]++;
-	ob.dbytes[prio] += len + STORE_ROW_OVERHEAD;
+	outbox.drows[prio]++;
+	outbox.dbytes[prio] += len + STORE_ROW_OVERHEAD;
 	return (store_outbox_enforce());
 }
 
@@ -309,7 +312,8 @@ store_outbox_account_msg(int prio, int64_t len)
 uint64_t
 store_outbox_total(void)
 {
-	return (store_outbox_sum(ob.bytes, ob.dbytes, 0, STORE_NCLASS - 1));
+	return (store_outbox_sum(outbox.bytes, outbox.dbytes, 0,
+	    STORE_NCLASS - 1));
 }
 
 /*
@@ -322,19 +326,20 @@ int
 store_outbox_add(const char *topic, const void *payload, size_t len,
     enum store_class cls, int retain, store_done_cb cb, void *arg)
 {
-	sqlite3_stmt	*s = ob.q[Q_OUT_INS];
+	sqlite3_stmt	*s = outbox.q[Q_OUT_INS];
 	uint64_t	 now = daemon_now_ms();
 	int		 rc;
 
 	if (store_write_begin() == NULL)
 		return (-1);
-	if (len > ob.max_payload) {
-		ob.oversize++;
-		if (now - ob.oversize_log_ms >= STORE_DROP_LOG_MS) {
-			ob.oversize_log_ms = now;
+	if (len > outbox.max_payload) {
+		outbox.oversize++;
+		if (now - outbox.oversize_log_ms >= STORE_DROP_LOG_MS) {
+			outbox.oversize_log_ms = now;
 			log_warnx("store: %s: %zu bytes is over mqtt.max_payload "
-			    "(%" PRIu64 "); not sent (%" PRIu64 " so far)", topic,
-			    len, ob.max_payload, ob.oversize);
+			    "(%" PRIu64 "); not sent (%" PRIu64 " so far)",
+			    topic,
+			    len, outbox.max_payload, outbox.oversize);
 		}
 		store_pend(cb, arg, STORE_OK);
 		return (0);
@@ -344,15 +349,15 @@ store_outbox_add(const char *topic, const void *payload, size_t len,
 	sqlite3_bind_int(s, 3, retain != 0);
 	sqlite3_bind_text(s, 4, topic, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 5, len ? payload : "", (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, ob.last_id + 1);
+	sqlite3_bind_int64(s, 6, outbox.last_id + 1);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
 		return (store_write_error(rc));
-	ob.last_id++;
-	ob.drows[cls]++;
-	ob.dbytes[cls] += (int64_t)len + STORE_ROW_OVERHEAD;
+	outbox.last_id++;
+	outbox.drows[cls]++;
+	outbox.dbytes[cls] += (int64_t)len + STORE_ROW_OVERHEAD;
 	if ((rc = store_outbox_enforce()) != 0)
 		return (store_write_error(rc));
 	store_pend(cb, arg, STORE_OK);
@@ -368,7 +373,7 @@ size_t
 store_outbox_fetch(int64_t after, int64_t upto, size_t max, store_row_cb cb,
     void *arg)
 {
-	sqlite3_stmt	*s = ob.q[Q_OUT_FETCH];
+	sqlite3_stmt	*s = outbox.q[Q_OUT_FETCH];
 	struct store_row r;
 	size_t		 n = 0;
 	int		 rc;
@@ -399,7 +404,7 @@ store_outbox_fetch(int64_t after, int64_t upto, size_t max, store_row_cb cb,
 int64_t
 store_outbox_last_id(void)
 {
-	return (ob.last_id);
+	return (outbox.last_id);
 }
 
 /* Rows first..last were acknowledged (PUBACK): delete them. */
@@ -412,9 +417,9 @@ store_outbox_delete(int64_t first, int64_t last)
 	/* While SQLite refuses writes a delete may still work: try. */
 	if (store_handle() == NULL || store_write_begin() == NULL)
 		return;
-	sqlite3_bind_int64(ob.q[Q_OUT_DEL], 1, first);
-	sqlite3_bind_int64(ob.q[Q_OUT_DEL], 2, last);
-	if ((rc = store_outbox_delete_step(ob.q[Q_OUT_DEL], 0, &n)) != 0)
+	sqlite3_bind_int64(outbox.q[Q_OUT_DEL], 1, first);
+	sqlite3_bind_int64(outbox.q[Q_OUT_DEL], 2, last);
+	if ((rc = store_outbox_delete_step(outbox.q[Q_OUT_DEL], 0, &n)) != 0)
 		store_write_error(rc);
 }
 
@@ -426,7 +431,7 @@ store_outbox_delete(int64_t first, int64_t last)
 int
 store_outbox_set_aside(int64_t id, const char *reason)
 {
-	sqlite3_stmt	*s = ob.q[Q_ASIDE_INS];
+	sqlite3_stmt	*s = outbox.q[Q_ASIDE_INS];
 	uint64_t	 n;
 	int		 rc;
 
@@ -440,18 +445,18 @@ store_outbox_set_aside(int64_t id, const char *reason)
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
 		return (store_write_error(rc));
-	s = ob.q[Q_ASIDE_TRIM];
+	s = outbox.q[Q_ASIDE_TRIM];
 	sqlite3_bind_int(s, 1, STORE_ASIDE_KEEP);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return (store_write_error(rc));
-	sqlite3_bind_int64(ob.q[Q_OUT_DEL], 1, id);
-	sqlite3_bind_int64(ob.q[Q_OUT_DEL], 2, id);
-	if ((rc = store_outbox_delete_step(ob.q[Q_OUT_DEL], 0, &n)) != 0)
+	sqlite3_bind_int64(outbox.q[Q_OUT_DEL], 1, id);
+	sqlite3_bind_int64(outbox.q[Q_OUT_DEL], 2, id);
+	if ((rc = store_outbox_delete_step(outbox.q[Q_OUT_DEL], 0, &n)) != 0)
 		return (store_write_error(rc));
 	if (n > 0)
-		ob.set_aside++;
+		outbox.set_aside++;
 	return (0);
 }
 
@@ -462,13 +467,13 @@ store_outbox_prune(uint64_t now)
 	uint64_t	n, total = 0;
 	int		i, rc;
 
-	if (now < ob.max_age_ms || store_write_begin() == NULL)
+	if (now < outbox.max_age_ms || store_write_begin() == NULL)
 		return;
 	for (i = 0; i < 2; i++) {
-		sqlite3_stmt *s = ob.q[i == 0 ? Q_OUT_AGE : Q_MSG_AGE];
+		sqlite3_stmt *s = outbox.q[i == 0 ? Q_OUT_AGE : Q_MSG_AGE];
 		do {
 			sqlite3_bind_int64(s, 1, (int64_t)(now -
-			    ob.max_age_ms));
+			    outbox.max_age_ms));
 			if ((rc = store_outbox_delete_step(s, 1, &n)) != 0) {
 				store_write_error(rc);
 				return;
@@ -483,18 +488,19 @@ store_outbox_prune(uint64_t now)
 void
 store_outbox_counts(struct store_stats *ss)
 {
-	sqlite3_stmt	*s = ob.q[Q_OUT_OLDEST];
+	sqlite3_stmt	*s = outbox.q[Q_OUT_OLDEST];
 	uint64_t	 now = daemon_now_ms(), created;
 
-	ss->queued = store_outbox_sum(ob.rows, ob.drows, STORE_CLASS_SUMMARY,
-	    STORE_CLASS_EVENT) + store_outbox_sum(ob.rows, ob.drows,
+	ss->queued = store_outbox_sum(outbox.rows, outbox.drows,
+	    STORE_CLASS_SUMMARY,
+	    STORE_CLASS_EVENT) + store_outbox_sum(outbox.rows, outbox.drows,
 	    STORE_CLASS_WINDOW, STORE_CLASS_WINDOW);
-	ss->messages = store_outbox_sum(ob.rows, ob.drows,
+	ss->messages = store_outbox_sum(outbox.rows, outbox.drows,
 	    STORE_CLASS_RAW_WINDOW, STORE_CLASS_RAW);
 	ss->bytes = store_outbox_total();
-	ss->dropped = ob.dropped + ob.ddropped;
-	ss->oversize = ob.oversize;
-	ss->set_aside = ob.set_aside;
+	ss->dropped = outbox.dropped + outbox.ddropped;
+	ss->oversize = outbox.oversize;
+	ss->set_aside = outbox.set_aside;
 	if (s != NULL && sqlite3_step(s) == SQLITE_ROW) {
 		created = (uint64_t)sqlite3_column_int64(s, 0);
 		ss->oldest_age_s = now > created ? (now - created) / 1000 : 0;

@@ -71,17 +71,17 @@ static struct {
 	char			**legacy;	/* old records to delete */
 	size_t			 nlegacy;
 	struct summary_buf	 buf;
-} se;
+} events;
 
 /* Take the thresholds in force (ignore is borrowed, see summary.c). */
 void
 summary_event_config(double min_score, char *const *ignore, size_t nignore,
     uint64_t debounce_ms)
 {
-	se.min_score = min_score;
-	se.ignore = ignore;
-	se.nignore = nignore;
-	se.debounce_ms = debounce_ms;
+	events.min_score = min_score;
+	events.ignore = ignore;
+	events.nignore = nignore;
+	events.debounce_ms = debounce_ms;
 }
 
 /* Does an inference make an event? */
@@ -90,10 +90,10 @@ summary_event_qualifies(const struct summary_inf *in)
 {
 	size_t	i;
 
-	if (in->score < se.min_score)
+	if (in->score < events.min_score)
 		return (0);
-	for (i = 0; i < se.nignore; i++) {
-		if (strcmp(se.ignore[i], in->label) == 0)
+	for (i = 0; i < events.nignore; i++) {
+		if (strcmp(events.ignore[i], in->label) == 0)
 			return (0);
 	}
 	return (1);
@@ -185,11 +185,12 @@ summary_event_hash(const char *node, int tier, const char *label)
 static void
 summary_event_slot(size_t i)
 {
-	size_t	mask = se.nslots - 1, k;
+	size_t	mask = events.nslots - 1, k;
 
-	for (k = se.open[i].hash & mask; se.slots[k] != 0; k = (k + 1) & mask)
+	for (k = events.open[i].hash & mask; events.slots[k] != 0; k =
+	    (k + 1) & mask)
 		;
-	se.slots[k] = (uint32_t)i + 1;
+	events.slots[k] = (uint32_t)i + 1;
 }
 
 /* Rebuild the hash table, at least twice as large as the open events. */
@@ -198,13 +199,13 @@ summary_event_rehash(void)
 {
 	size_t	i;
 
-	if (se.nslots < 64)
-		se.nslots = 64;
-	while (se.nslots < 2 * (se.nopen + 1))
-		se.nslots *= 2;
-	free(se.slots);
-	se.slots = xcalloc(se.nslots, sizeof *se.slots);
-	for (i = 0; i < se.nopen; i++)
+	if (events.nslots < 64)
+		events.nslots = 64;
+	while (events.nslots < 2 * (events.nopen + 1))
+		events.nslots *= 2;
+	free(events.slots);
+	events.slots = xcalloc(events.nslots, sizeof *events.slots);
+	for (i = 0; i < events.nopen; i++)
 		summary_event_slot(i);
 }
 
@@ -213,12 +214,12 @@ static struct summary_event *
 summary_event_find(const char *node, int tier, const char *label, uint32_t h)
 {
 	struct summary_event	*e;
-	size_t			 mask = se.nslots - 1, k;
+	size_t			 mask = events.nslots - 1, k;
 
-	if (se.nslots == 0)
+	if (events.nslots == 0)
 		return (NULL);
-	for (k = h & mask; se.slots[k] != 0; k = (k + 1) & mask) {
-		e = &se.open[se.slots[k] - 1];
+	for (k = h & mask; events.slots[k] != 0; k = (k + 1) & mask) {
+		e = &events.open[events.slots[k] - 1];
 		if (e->hash == h && e->tier == tier &&
 		    strcmp(e->node, node) == 0 && strcmp(e->label, label) == 0)
 			return (e);
@@ -230,13 +231,14 @@ summary_event_find(const char *node, int tier, const char *label, uint32_t h)
 static void
 summary_event_push(struct summary_event *e)
 {
-	se.open = xreallocarray(se.open, se.nopen + 1, sizeof *se.open);
-	se.open[se.nopen++] = *e;
-	if (2 * se.nopen > se.nslots)
+	events.open = xreallocarray(events.open, events.nopen + 1,
+	    sizeof *events.open);
+	events.open[events.nopen++] = *e;
+	if (2 * events.nopen > events.nslots)
 		summary_event_rehash();
 	else
-		summary_event_slot(se.nopen - 1);
-	se.changed = 1;
+		summary_event_slot(events.nopen - 1);
+	events.changed = 1;
 }
 
 /* Send an event at once; it is freed. */
@@ -259,13 +261,14 @@ summary_event_add(const struct summary_inf *in)
 	if (!summary_event_qualifies(in))
 		return;
 	h = summary_event_hash(in->node, in->tier, in->label);
-	if (se.debounce_ms != 0 &&
-	    (e = summary_event_find(in->node, in->tier, in->label, h)) != NULL) {
+	if (events.debounce_ms != 0 &&
+	    (e = summary_event_find(in->node, in->tier, in->label,
+	    h)) != NULL) {
 		e->count++;
 		if (in->score > e->score)
 			e->score = in->score;
 		e->last_ms = in->rx_ms;
-		se.changed = 1;
+		events.changed = 1;
 		return;
 	}
 	memset(&ev, 0, sizeof ev);
@@ -279,16 +282,16 @@ summary_event_add(const struct summary_inf *in)
 	ev.count = 1;
 	ev.first_ms = ev.last_ms = in->rx_ms;
 	ev.hash = h;
-	if (se.debounce_ms == 0) {
+	if (events.debounce_ms == 0) {
 		summary_event_now(&ev);
 		return;
 	}
-	if (se.nopen >= SUMMARY_OPEN_MAX) {
-		if (!se.capped)
+	if (events.nopen >= SUMMARY_OPEN_MAX) {
+		if (!events.capped)
 			log_warnx("summary: %d events open, the most: new ones "
 			    "are sent at once until some close",
 			    SUMMARY_OPEN_MAX);
-		se.capped = 1;
+		events.capped = 1;
 		summary_event_now(&ev);
 		return;
 	}
@@ -307,15 +310,15 @@ summary_event_flush(void)
 	struct summary_event	*e;
 	size_t			 i;
 
-	if (!se.changed)
+	if (!events.changed)
 		return;
-	for (i = 0; i < se.nlegacy; i++) {
-		if (store_state_delete(se.legacy[i]) != 0)
+	for (i = 0; i < events.nlegacy; i++) {
+		if (store_state_delete(events.legacy[i]) != 0)
 			return;
 	}
-	summary_record_begin(&se.buf);
-	for (i = 0; i < se.nopen; i++) {
-		e = &se.open[i];
+	summary_record_begin(&events.buf);
+	for (i = 0; i < events.nopen; i++) {
+		e = &events.open[i];
 		r.node = e->node;
 		r.label = e->label;
 		r.model = e->model;
@@ -326,16 +329,17 @@ summary_event_flush(void)
 		r.count = e->count;
 		r.first_ms = e->first_ms;
 		r.last_ms = e->last_ms;
-		summary_record_add(&se.buf, &r);
+		summary_record_add(&events.buf, &r);
 	}
-	if ((se.nopen == 0 ? store_state_delete(SUMMARY_EVENTS_KEY) :
-	    store_state_set(SUMMARY_EVENTS_KEY, se.buf.data, se.buf.len)) != 0) {
+	if ((events.nopen == 0 ? store_state_delete(SUMMARY_EVENTS_KEY) :
+	    store_state_set(SUMMARY_EVENTS_KEY, events.buf.data,
+	    events.buf.len)) != 0) {
 		log_warnx("summary: open events not recorded");
 		return;
 	}
-	while (se.nlegacy > 0)
-		free(se.legacy[--se.nlegacy]);
-	se.changed = 0;
+	while (events.nlegacy > 0)
+		free(events.legacy[--events.nlegacy]);
+	events.changed = 0;
 }
 
 /* An event of the record read at start. */
@@ -358,7 +362,7 @@ summary_event_decoded(const struct summary_rec *r, void *arg)
 	ev.last_ms = r->last_ms;
 	ev.hash = summary_event_hash(ev.node, ev.tier, ev.label);
 	if (summary_event_find(ev.node, ev.tier, ev.label, ev.hash) != NULL ||
-	    se.nopen >= SUMMARY_OPEN_MAX) {
+	    events.nopen >= SUMMARY_OPEN_MAX) {
 		summary_event_free(&ev);	/* only a bad record has these */
 		return;
 	}
@@ -428,9 +432,9 @@ summary_event_legacy(const char *key, const void *val, size_t len, void *arg)
 	r.last_ms = (uint64_t)summary_event_legacy_num(o, "last_ts");
 	summary_event_decoded(&r, NULL);
 	cJSON_Delete(o);
-	se.legacy = xreallocarray(se.legacy, se.nlegacy + 1,
-	    sizeof *se.legacy);
-	se.legacy[se.nlegacy++] = xstrdup(key);
+	events.legacy = xreallocarray(events.legacy, events.nlegacy + 1,
+	    sizeof *events.legacy);
+	events.legacy[events.nlegacy++] = xstrdup(key);
 }
 
 /* Start: take back the events that were open when the daemon stopped. */
@@ -443,10 +447,10 @@ summary_event_load(void)
 	    NULL) != 0)
 		return (-1);
 	/* Old records are replaced in the transaction open now. */
-	se.changed = se.nlegacy > 0;
+	events.changed = events.nlegacy > 0;
 	summary_event_flush();
-	if (se.nopen > 0)
-		log_info("summary: %zu open events recovered", se.nopen);
+	if (events.nopen > 0)
+		log_info("summary: %zu open events recovered", events.nopen);
 	return (0);
 }
 
@@ -454,13 +458,13 @@ summary_event_load(void)
 static int
 summary_event_close(size_t i)
 {
-	struct summary_event	*e = &se.open[i];
+	struct summary_event	*e = &events.open[i];
 
 	if (summary_event_emit(e) != 0)
 		return (-1);
 	summary_event_free(e);
-	se.open[i] = se.open[--se.nopen];
-	se.changed = 1;
+	events.open[i] = events.open[--events.nopen];
+	events.changed = 1;
 	return (0);
 }
 
@@ -472,21 +476,21 @@ summary_event_close(size_t i)
 void
 summary_event_check(uint64_t now)
 {
-	size_t	i, n = se.nopen;
+	size_t	i, n = events.nopen;
 
 	if (!store_accepting())
 		return;
-	for (i = se.nopen; i > 0; i--) {
-		if (now >= se.open[i - 1].last_ms + se.debounce_ms &&
+	for (i = events.nopen; i > 0; i--) {
+		if (now >= events.open[i - 1].last_ms + events.debounce_ms &&
 		    summary_event_close(i - 1) != 0)
 			break;
 	}
-	if (se.nopen != n) {
+	if (events.nopen != n) {
 		summary_event_rehash();
-		if (se.capped && se.nopen < SUMMARY_OPEN_MAX) {
+		if (events.capped && events.nopen < SUMMARY_OPEN_MAX) {
 			log_info("summary: fewer events open, new ones wait "
 			    "for repeats again");
-			se.capped = 0;
+			events.capped = 0;
 		}
 	}
 }
@@ -499,27 +503,27 @@ summary_event_check(uint64_t now)
 void
 summary_event_stop(void)
 {
-	while (se.nopen > 0)
-		summary_event_free(&se.open[--se.nopen]);
-	while (se.nlegacy > 0)
-		free(se.legacy[--se.nlegacy]);
-	free(se.open);
-	free(se.slots);
-	free(se.legacy);
-	free(se.buf.data);
-	se.open = NULL;
-	se.slots = NULL;
-	se.nslots = 0;
-	se.legacy = NULL;
-	memset(&se.buf, 0, sizeof se.buf);
-	se.changed = se.capped = 0;
-	se.ignore = NULL;
-	se.nignore = 0;
+	while (events.nopen > 0)
+		summary_event_free(&events.open[--events.nopen]);
+	while (events.nlegacy > 0)
+		free(events.legacy[--events.nlegacy]);
+	free(events.open);
+	free(events.slots);
+	free(events.legacy);
+	free(events.buf.data);
+	events.open = NULL;
+	events.slots = NULL;
+	events.nslots = 0;
+	events.legacy = NULL;
+	memset(&events.buf, 0, sizeof events.buf);
+	events.changed = events.capped = 0;
+	events.ignore = NULL;
+	events.nignore = 0;
 }
 
 /* Number of events still open (for metrics and tests). */
 size_t
 summary_event_open(void)
 {
-	return (se.nopen);
+	return (events.nopen);
 }

@@ -93,7 +93,7 @@ static struct {
 	uint64_t		 last_wall;
 	uint64_t		 last_mono;
 	int			 have_clock;
-} si;
+} intervals;
 
 /* summary.max_labels (outside si: a restart of si keeps it). */
 static size_t	summary_max_labels = 64;
@@ -102,7 +102,7 @@ static size_t	summary_max_labels = 64;
 static uint64_t
 summary_interval_floor(uint64_t t)
 {
-	return (t - t % si.iv_ms);
+	return (t - t % intervals.iv_ms);
 }
 
 /* Compare a node name with a node aggregate (bsearch). */
@@ -185,8 +185,8 @@ summary_interval_count(struct summary_node *n, const char *label,
 void
 summary_interval_seen(int64_t id)
 {
-	if (id > si.last_id)
-		si.last_id = id;
+	if (id > intervals.last_id)
+		intervals.last_id = id;
 }
 
 /* Count a new (or replayed) inference with message id id. */
@@ -198,16 +198,17 @@ summary_interval_add(const struct summary_inf *in, int64_t id)
 
 	summary_interval_seen(id);
 	start = summary_interval_floor(in->rx_ms);
-	if (start < si.latest)
-		start = si.latest;
-	si.latest = start;
-	if (si.nb == 0 || si.b[si.nb - 1].start != start) {
-		si.b = xreallocarray(si.b, si.nb + 1, sizeof *si.b);
-		b = &si.b[si.nb++];
+	if (start < intervals.latest)
+		start = intervals.latest;
+	intervals.latest = start;
+	if (intervals.nb == 0 || intervals.b[intervals.nb - 1].start != start) {
+		intervals.b = xreallocarray(intervals.b, intervals.nb + 1,
+		    sizeof *intervals.b);
+		b = &intervals.b[intervals.nb++];
 		memset(b, 0, sizeof *b);
 		b->start = start;
 	}
-	b = &si.b[si.nb - 1];
+	b = &intervals.b[intervals.nb - 1];
 	b->max_id = id;
 	summary_interval_count(summary_interval_node(b, in->node), in->label,
 	    in->score);
@@ -230,14 +231,15 @@ summary_interval_node_free(struct summary_node *n)
 static void
 summary_interval_drop_first(void)
 {
-	struct summary_bucket	*b = &si.b[0];
+	struct summary_bucket	*b = &intervals.b[0];
 	size_t			 i;
 
 	for (i = 0; i < b->nnodes; i++)
 		summary_interval_node_free(b->nodes[i]);
 	free(b->nodes);
-	si.nb--;
-	memmove(&si.b[0], &si.b[1], si.nb * sizeof *si.b);
+	intervals.nb--;
+	memmove(&intervals.b[0], &intervals.b[1],
+	    intervals.nb * sizeof *intervals.b);
 }
 
 /* Set summary.max_labels (start and SIGHUP). */
@@ -326,18 +328,18 @@ summary_interval_json(const struct summary_bucket *b,
 	char			 id[200], *keep;
 	size_t			 i, folded;
 
-	if (si.epoch == 0)
+	if (intervals.epoch == 0)
 		snprintf(id, sizeof id, "sum:%s:%" PRIu64, n->node, b->start);
 	else
 		snprintf(id, sizeof id, "sum:%s:%" PRIu64 ":e%" PRIu64,
-		    n->node, b->start, si.epoch);
+		    n->node, b->start, intervals.epoch);
 	keep = xmalloc(n->nlabels + 1);
 	folded = summary_interval_fold(n, keep, &other);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "node", n->node);
 	cJSON_AddNumberToObject(o, "from", (double)b->start);
-	cJSON_AddNumberToObject(o, "to", (double)(b->start + si.iv_ms));
+	cJSON_AddNumberToObject(o, "to", (double)(b->start + intervals.iv_ms));
 	cJSON_AddNumberToObject(o, "n", (double)n->n);
 	labels = cJSON_AddObjectToObject(o, "labels");
 	for (i = 0; i < n->nlabels; i++) {
@@ -358,7 +360,7 @@ summary_interval_json(const struct summary_bucket *b,
 static int
 summary_interval_emit_first(void)
 {
-	const struct summary_bucket	*b = &si.b[0];
+	const struct summary_bucket	*b = &intervals.b[0];
 	char				*topic, *body;
 	size_t				 i;
 	int				 rv = 0;
@@ -381,7 +383,7 @@ summary_interval_save(int64_t upto)
 	char	buf[96];
 
 	snprintf(buf, sizeof buf, "{\"closed_to\":%" PRIu64 ",\"epoch\":%"
-	    PRIu64 "}", si.closed_to, si.epoch);
+	    PRIu64 "}", intervals.closed_to, intervals.epoch);
 	if (store_state_set(SUMMARY_STATE_KEY, buf, strlen(buf)) != 0)
 		return (-1);
 	return (store_msg_consume(upto));
@@ -397,16 +399,17 @@ summary_interval_close(uint64_t now, int all)
 {
 	int64_t	upto = -1;
 
-	while (si.nb > 0 && (all || si.b[0].start + si.iv_ms <= now)) {
+	while (intervals.nb > 0 && (all ||
+	    intervals.b[0].start + intervals.iv_ms <= now)) {
 		if (summary_interval_emit_first() != 0)
 			return;
-		si.closed_to = si.b[0].start + si.iv_ms;
-		upto = si.b[0].max_id;
+		intervals.closed_to = intervals.b[0].start + intervals.iv_ms;
+		upto = intervals.b[0].max_id;
 		summary_interval_drop_first();
 	}
 	/* Nothing open: the cursor may pass whatever else was stored. */
-	if (si.nb == 0 && si.last_id > store_msg_cursor())
-		upto = si.last_id;
+	if (intervals.nb == 0 && intervals.last_id > store_msg_cursor())
+		upto = intervals.last_id;
 	if (upto >= 0)
 		summary_interval_save(upto);
 }
@@ -416,11 +419,11 @@ static void
 summary_interval_realign(uint64_t now)
 {
 	summary_interval_close(now, 1);
-	if (si.nb > 0)
+	if (intervals.nb > 0)
 		return;		/* store refusing: try again next check */
-	si.epoch++;
-	si.closed_to = summary_interval_floor(now);
-	si.latest = si.closed_to;
+	intervals.epoch++;
+	intervals.closed_to = summary_interval_floor(now);
+	intervals.latest = intervals.closed_to;
 	summary_interval_save(store_msg_cursor());
 }
 
@@ -430,17 +433,17 @@ summary_interval_clock(uint64_t now, uint64_t mono)
 {
 	int64_t	step;
 
-	if (si.have_clock) {
-		step = (int64_t)(now - si.last_wall) -
-		    (int64_t)(mono - si.last_mono);
+	if (intervals.have_clock) {
+		step = (int64_t)(now - intervals.last_wall) -
+		    (int64_t)(mono - intervals.last_mono);
 		if (step > SUMMARY_STEP_MS || step < -SUMMARY_STEP_MS)
 			log_warnx("summary: gateway clock stepped %s by "
 			    "%.1f s", step > 0 ? "forward" : "back",
 			    (double)(step > 0 ? step : -step) / 1000);
 	}
-	si.have_clock = 1;
-	si.last_wall = now;
-	si.last_mono = mono;
+	intervals.have_clock = 1;
+	intervals.last_wall = now;
+	intervals.last_mono = mono;
 }
 
 /* Housekeeping: close what has ended; handle clock steps. */
@@ -452,7 +455,8 @@ summary_interval_check(uint64_t now, uint64_t mono)
 	if (!store_accepting())
 		return;
 	summary_interval_clock(now, mono);
-	newest = si.latest > si.closed_to ? si.latest : si.closed_to;
+	newest = intervals.latest > intervals.closed_to ? intervals.latest :
+	    intervals.closed_to;
 	if (now + SUMMARY_STEP_MS < newest) {
 		log_warnx("summary: gateway clock is %.1f s behind the newest "
 		    "interval; closing open intervals and realigning "
@@ -460,9 +464,10 @@ summary_interval_check(uint64_t now, uint64_t mono)
 		    (double)(newest - now) / 1000);
 		summary_interval_realign(now);
 	}
-	if (now < si.tick && (si.nb == 0 || si.b[0].start + si.iv_ms > now))
+	if (now < intervals.tick && (intervals.nb == 0 ||
+	    intervals.b[0].start + intervals.iv_ms > now))
 		return;
-	si.tick = summary_interval_floor(now) + si.iv_ms;
+	intervals.tick = summary_interval_floor(now) + intervals.iv_ms;
 	summary_interval_close(now, 0);
 }
 
@@ -479,10 +484,10 @@ summary_interval_load_state(const char *key, const void *val, size_t len,
 	o = cJSON_ParseWithLength(val, len);
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "closed_to")) != NULL &&
 	    cJSON_IsNumber(v) && v->valuedouble >= 0)
-		si.closed_to = (uint64_t)v->valuedouble;
+		intervals.closed_to = (uint64_t)v->valuedouble;
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "epoch")) != NULL &&
 	    cJSON_IsNumber(v) && v->valuedouble >= 0)
-		si.epoch = (uint64_t)v->valuedouble;
+		intervals.epoch = (uint64_t)v->valuedouble;
 	cJSON_Delete(o);
 }
 
@@ -493,20 +498,21 @@ summary_interval_load_state(const char *key, const void *val, size_t len,
 int
 summary_interval_start(uint64_t iv_ms)
 {
-	int	have_clock = si.have_clock;
-	uint64_t last_wall = si.last_wall, last_mono = si.last_mono;
+	int	have_clock = intervals.have_clock;
+	uint64_t last_wall = intervals.last_wall, last_mono =
+	    intervals.last_mono;
 
-	memset(&si, 0, sizeof si);
+	memset(&intervals, 0, sizeof intervals);
 	/* A rebuild after a rollback keeps watching the same clock. */
-	si.have_clock = have_clock;
-	si.last_wall = last_wall;
-	si.last_mono = last_mono;
-	si.iv_ms = iv_ms;
+	intervals.have_clock = have_clock;
+	intervals.last_wall = last_wall;
+	intervals.last_mono = last_mono;
+	intervals.iv_ms = iv_ms;
 	if (store_state_scan(SUMMARY_STATE_KEY, summary_interval_load_state,
 	    NULL) != 0)
 		return (-1);
-	si.latest = si.closed_to;
-	si.last_id = store_msg_cursor();
+	intervals.latest = intervals.closed_to;
+	intervals.last_id = store_msg_cursor();
 	return (0);
 }
 
@@ -517,17 +523,17 @@ summary_interval_start(uint64_t iv_ms)
 void
 summary_interval_reload(uint64_t iv_ms)
 {
-	si.iv_ms = iv_ms;
+	intervals.iv_ms = iv_ms;
 }
 
 /* Stop: forget the open intervals (the store holds their messages). */
 void
 summary_interval_stop(void)
 {
-	while (si.nb > 0)
+	while (intervals.nb > 0)
 		summary_interval_drop_first();
-	free(si.b);
-	si.b = NULL;
+	free(intervals.b);
+	intervals.b = NULL;
 }
 
 /* Inferences counted in intervals not yet closed (tests, status). */
@@ -536,9 +542,9 @@ summary_interval_pending(void)
 {
 	size_t	i, j, n = 0;
 
-	for (i = 0; i < si.nb; i++) {
-		for (j = 0; j < si.b[i].nnodes; j++)
-			n += si.b[i].nodes[j]->n;
+	for (i = 0; i < intervals.nb; i++) {
+		for (j = 0; j < intervals.b[i].nnodes; j++)
+			n += intervals.b[i].nodes[j]->n;
 	}
 	return (n);
 }

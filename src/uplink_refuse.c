@@ -36,7 +36,7 @@ static struct {
 	int64_t		careful;	/* one at a time up to this id; 0: no */
 	int64_t		fail_hi;	/* newest publish failed in this */
 	size_t		nfail;		/* connection (Paho's -11s) */
-} rf;
+} refused;
 
 /*
  * Row id was refused once more (why says how).  The UPLINK_STRIKES-th
@@ -49,32 +49,32 @@ uplink_refuse_strike(int64_t id, const char *why)
 
 	if (id <= 0)
 		return;
-	if (id != rf.strike_id) {
-		rf.strike_id = id;
-		rf.strikes = 0;
+	if (id != refused.strike_id) {
+		refused.strike_id = id;
+		refused.strikes = 0;
 	}
-	if (++rf.strikes < UPLINK_STRIKES) {
+	if (++refused.strikes < UPLINK_STRIKES) {
 		log_debug("uplink: row %" PRId64 " refused (%s), strike %d",
-		    id, why, rf.strikes);
+		    id, why, refused.strikes);
 		return;
 	}
-	snprintf(reason, sizeof reason, "%s, %d times", why, rf.strikes);
+	snprintf(reason, sizeof reason, "%s, %d times", why, refused.strikes);
 	if (store_outbox_set_aside(id, reason) != 0)
 		return;		/* store refusing writes: try again later */
 	log_warnx("uplink: row %" PRId64 " set aside: %s; the rows after it "
 	    "go on", id, reason);
-	rf.strike_id = 0;
-	rf.strikes = 0;
-	if (rf.careful != 0 && id >= rf.careful)
-		rf.careful = 0;
+	refused.strike_id = 0;
+	refused.strikes = 0;
+	if (refused.careful != 0 && id >= refused.careful)
+		refused.careful = 0;
 }
 
 /* Row id was acknowledged: whatever strikes it had are forgiven. */
 void
 uplink_refuse_acked(int64_t id)
 {
-	if (id == rf.strike_id)
-		rf.strike_id = rf.strikes = 0;
+	if (id == refused.strike_id)
+		refused.strike_id = refused.strikes = 0;
 }
 
 /*
@@ -93,9 +93,9 @@ uplink_refuse_failed(const struct uplink_msg *m)
 		uplink_refuse_strike(m->id, why);
 		return;
 	}
-	rf.nfail++;
-	if (m->id > rf.fail_hi)
-		rf.fail_hi = m->id;
+	refused.nfail++;
+	if (m->id > refused.fail_hi)
+		refused.fail_hi = m->id;
 }
 
 /*
@@ -106,27 +106,27 @@ uplink_refuse_failed(const struct uplink_msg *m)
 void
 uplink_refuse_lost(const int64_t *infl, size_t n)
 {
-	int64_t	hi = rf.fail_hi;
+	int64_t	hi = refused.fail_hi;
 	size_t	i;
 
 	for (i = 0; i < n; i++)
 		if (infl[i] > hi)
 			hi = infl[i];
-	if (n + rf.nfail == 1)
+	if (n + refused.nfail == 1)
 		uplink_refuse_strike(hi, "connection dropped after it was "
 		    "published");
-	else if (n + rf.nfail > 1 && hi > rf.careful)
-		rf.careful = hi;
-	rf.nfail = 0;
-	rf.fail_hi = 0;
+	else if (n + refused.nfail > 1 && hi > refused.careful)
+		refused.careful = hi;
+	refused.nfail = 0;
+	refused.fail_hi = 0;
 }
 
 /* A new connection: failures of the last one are accounted for. */
 void
 uplink_refuse_connected(void)
 {
-	rf.nfail = 0;
-	rf.fail_hi = 0;
+	refused.nfail = 0;
+	refused.fail_hi = 0;
 }
 
 /*
@@ -137,19 +137,19 @@ uplink_refuse_connected(void)
 size_t
 uplink_refuse_window(size_t max, int64_t cursor, size_t ninfl)
 {
-	if (rf.careful != 0 && ninfl == 0 && cursor >= rf.careful) {
+	if (refused.careful != 0 && ninfl == 0 && cursor >= refused.careful) {
 		log_info("uplink: rows up to id %" PRId64 " went out one at "
-		    "a time; full window again", rf.careful);
-		rf.careful = 0;
+		    "a time; full window again", refused.careful);
+		refused.careful = 0;
 	}
-	return (rf.careful != 0 ? 1 : max);
+	return (refused.careful != 0 ? 1 : max);
 }
 
 /* Forget everything (uplink start). */
 void
 uplink_refuse_reset(void)
 {
-	rf.strike_id = rf.careful = rf.fail_hi = 0;
-	rf.strikes = 0;
-	rf.nfail = 0;
+	refused.strike_id = refused.careful = refused.fail_hi = 0;
+	refused.strikes = 0;
+	refused.nfail = 0;
 }

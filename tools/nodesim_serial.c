@@ -41,7 +41,7 @@ static struct {
 	/* junk written, named after the daemon counter it should move */
 	uint64_t	 skipped_lines, rejected, bad_crc, bad_frames;
 	uint64_t	 dropped_long;
-} ser;
+} serial;
 
 /*
  * MCU-style debug prints.  Each starts with a byte larger than its
@@ -69,7 +69,7 @@ sims_write(const void *buf, size_t len)
 	int		 waited = 0;
 
 	while (len > 0) {
-		if ((n = write(ser.fd, p, len)) > 0) {
+		if ((n = write(serial.fd, p, len)) > 0) {
 			p += n;
 			len -= (size_t)n;
 			waited = 0;
@@ -86,7 +86,7 @@ sims_write(const void *buf, size_t len)
 				errno = ETIMEDOUT;
 				return (-1);
 			}
-			pfd.fd = ser.fd;
+			pfd.fd = serial.fd;
 			pfd.events = POLLOUT;
 			(void)poll(&pfd, 1, 100);
 			waited += 100;
@@ -107,19 +107,19 @@ sims_open(const char *dev, long baud)
 	struct termios	t;
 	size_t		i;
 
-	if ((ser.fd = open(dev, O_WRONLY | O_NOCTTY | O_NONBLOCK |
+	if ((serial.fd = open(dev, O_WRONLY | O_NOCTTY | O_NONBLOCK |
 	    O_CLOEXEC)) == -1) {
 		fprintf(stderr, "tinyedge-nodesim: %s: %s\n", dev,
 		    strerror(errno));
 		return (-1);
 	}
-	if (!isatty(ser.fd))
+	if (!isatty(serial.fd))
 		return (0);
 	for (i = 0; i < sizeof rates / sizeof rates[0]; i++) {
 		if (rates[i].baud == baud)
 			break;
 	}
-	if (i == sizeof rates / sizeof rates[0] || tcgetattr(ser.fd, &t) ==
+	if (i == sizeof rates / sizeof rates[0] || tcgetattr(serial.fd, &t) ==
 	    -1) {
 		fprintf(stderr, "tinyedge-nodesim: %s: bad baud %ld or not a "
 		    "usable tty\n", dev, baud);
@@ -129,7 +129,7 @@ sims_open(const char *dev, long baud)
 	t.c_cflag |= CLOCAL;
 	cfsetispeed(&t, rates[i].speed);
 	cfsetospeed(&t, rates[i].speed);
-	return (tcsetattr(ser.fd, TCSANOW, &t));
+	return (tcsetattr(serial.fd, TCSANOW, &t));
 }
 
 /* A decoded frame (type, node_len, node, body, CRC) into out. */
@@ -158,34 +158,35 @@ sims_junk(const struct sim_node *nd)
 	uint8_t	*b, *e;
 	char	*s;
 	size_t	 n, i;
-	int	 rc, kind = (int)(nodesim_rand() % (ser.o->cobs ? 5 : 4));
+	int	 rc, kind = (int)(nodesim_rand() % (serial.o->cobs ? 5 : 4));
 
 	if (kind == 0) {	/* a debug print (bad COBS under cobs) */
 		s = xstrdup(sims_debug[nodesim_rand() % 4]);
-		if (ser.o->cobs)
-			ser.bad_frames++;
+		if (serial.o->cobs)
+			serial.bad_frames++;
 		else
-			ser.skipped_lines++;
-	} else if ((kind == 3 && !ser.o->cobs) || kind == 4) {
+			serial.skipped_lines++;
+	} else if ((kind == 3 && !serial.o->cobs) || kind == 4) {
 		/* over-long: never a delimiter for 70000 bytes */
 		n = 70000;
 		s = xmalloc(n + 2);
-		memset(s, ser.o->cobs ? 0xAA : 'x', n);
+		memset(s, serial.o->cobs ? 0xAA : 'x', n);
 		s[0] = '{';
-		memcpy(s + n, ser.o->cobs ? "\0" : "\n", 2);
+		memcpy(s + n, serial.o->cobs ? "\0" : "\n", 2);
 		rc = sims_write(s, n + 1);
 		free(s);
-		ser.dropped_long++;
+		serial.dropped_long++;
 		return (rc);
-	} else if (!ser.o->cobs && kind == 1) {	/* a line cut in half */
+	} else if (!serial.o->cobs && kind == 1) {	/* a line cut in half */
 		xasprintf(&s, "{\"node\":\"%s\",\"type\":\"inference\",\"seq\":"
 		    "%u,\"model\":\"kws\",\"lab\n", nd->id, nd->seq + 1);
-		ser.skipped_lines++;
-	} else if (!ser.o->cobs && kind == 2) {	/* JSON, but no "model" */
+		serial.skipped_lines++;
+	} else if (!serial.o->cobs && kind == 2) {	/* JSON,
+	    but no "model" */
 		xasprintf(&s, "{\"node\":\"%s\",\"type\":\"inference\",\"seq\":"
 		    "%u,\"label\":\"yes\",\"score\":0.5}\n", nd->id,
 		    nd->seq + 1);
-		ser.rejected++;
+		serial.rejected++;
 	} else {
 		/*
 		 * cobs 1: a flipped body bit (bad CRC); 2: type 9 (bad
@@ -197,9 +198,9 @@ sims_junk(const struct sim_node *nd)
 		    b);
 		if (kind == 1) {
 			b[n - 4] ^= 0x10;
-			ser.bad_crc++;
+			serial.bad_crc++;
 		} else
-			ser.bad_frames++;
+			serial.bad_frames++;
 		e[0] = 0;
 		if (kind == 3) {
 			e[1] = 40;
@@ -247,7 +248,7 @@ sims_message(struct sim_node *nd)
 			nd->count++;
 		type = r.type == 1 ? 1 : cf == 42 ? 4 : 2;
 	}
-	if (ser.o->cobs) {
+	if (serial.o->cobs) {
 		n = 1 + len + 2 * FRAME_NODE_MAX;
 		w = xmalloc(n + n / 254 + 8);
 		w[0] = 0;	/* ends any junk before it */
@@ -257,7 +258,8 @@ sims_message(struct sim_node *nd)
 		free(w);
 	} else {
 		/* Some lines end in CR LF, as many MCU consoles do. */
-		xasprintf(&line, "{\"node\":\"%s\",\"type\":\"%s\",%s%s", nd->id,
+		xasprintf(&line, "{\"node\":\"%s\",\"type\":\"%s\",%s%s",
+		    nd->id,
 		    type == 3 ? "heartbeat" : type == 1 ? "inference" :
 		    "window", (char *)body + 1, r.seq % 3 == 0 ? "\r\n" : "\n");
 		rc = sims_write(line, strlen(line));
@@ -265,9 +267,10 @@ sims_message(struct sim_node *nd)
 	}
 	free(body);
 	/* A binary window has no boot field: it is stored with boot 0. */
-	if (rc == 0 && ser.o->acked_log != NULL)
-		fprintf(ser.o->acked_log, "%s %u %u %s %s %.4f\n", nd->id,
-		    type == 4 ? 0 : nd->boot, r.seq, type == 3 ? "heartbeat" : type == 1 ?
+	if (rc == 0 && serial.o->acked_log != NULL)
+		fprintf(serial.o->acked_log, "%s %u %u %s %s %.4f\n", nd->id,
+		    type == 4 ? 0 : nd->boot, r.seq, type == 3 ? "heartbeat" :
+		    type == 1 ?
 		    "inference" : "window", type == 1 ? r.label : "-", r.score);
 	return (rc);
 }
@@ -281,7 +284,7 @@ nodesim_serial_run(const struct nodesim_serial_opts *o)
 	uint64_t	 sent = 0;
 	int		 i, rc;
 
-	ser.o = o;
+	serial.o = o;
 	if (sims_open(o->device, o->baud) != 0)
 		return (-1);
 	if (!o->cobs)
@@ -323,11 +326,12 @@ nodesim_serial_run(const struct nodesim_serial_opts *o)
 		(void)sims_write("", 1);	/* ends trailing junk */
 	fprintf(stderr, "garbage: skipped_lines=%llu rejected=%llu "
 	    "bad_crc=%llu bad_frames=%llu dropped_long=%llu\n",
-	    (unsigned long long)ser.skipped_lines,
-	    (unsigned long long)ser.rejected, (unsigned long long)ser.bad_crc,
-	    (unsigned long long)ser.bad_frames,
-	    (unsigned long long)ser.dropped_long);
-	close(ser.fd);
+	    (unsigned long long)serial.skipped_lines,
+	    (unsigned long long)serial.rejected,
+	    (unsigned long long)serial.bad_crc,
+	    (unsigned long long)serial.bad_frames,
+	    (unsigned long long)serial.dropped_long);
+	close(serial.fd);
 	free(nodes);
 	return (0);
 }
