@@ -42,19 +42,13 @@
 #define SUMMARY_EVENTS_KEY	"events"	/* the state record */
 #define SUMMARY_LEGACY_PREFIX	"ev/"		/* one JSON record each */
 
-/* An event still collecting repeats. */
+/*
+ * An event still collecting repeats: the fields of its record (the
+ * strings are this event's own copies) and a hash for the table.
+ */
 struct summary_event {
-	char		*node;
-	char		*label;
-	char		*model;
-	int		 tier;
-	uint32_t	 boot;
-	int64_t		 seq;
-	double		 score;
-	uint64_t	 count;
-	uint64_t	 first_ms;
-	uint64_t	 last_ms;
-	uint32_t	 hash;		/* of node, tier, label */
+	struct summary_rec	r;
+	uint32_t		hash;	/* of node, tier, label */
 };
 
 static struct {
@@ -126,18 +120,18 @@ summary_event_json(const struct summary_event *e)
 	char	 id[200];
 
 	o = cJSON_CreateObject();
-	snprintf(id, sizeof id, "ev:%s:%" PRIu32 ":%" PRId64 ":%d", e->node,
-	    e->boot, e->seq, e->tier);
+	snprintf(id, sizeof id, "ev:%s:%" PRIu32 ":%" PRId64 ":%d", e->r.node,
+	    e->r.boot, e->r.seq, e->r.tier);
 	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "node", e->node);
-	cJSON_AddStringToObject(o, "label", e->label);
-	summary_event_num(o, "score", e->score);
-	summary_event_num(o, "tier", e->tier);
-	cJSON_AddStringToObject(o, "model", e->model);
-	summary_event_num(o, "seq", (double)e->seq);
-	summary_event_num(o, "count", (double)e->count);
-	summary_event_num(o, "first_ts", (double)e->first_ms);
-	summary_event_num(o, "last_ts", (double)e->last_ms);
+	cJSON_AddStringToObject(o, "node", e->r.node);
+	cJSON_AddStringToObject(o, "label", e->r.label);
+	summary_event_num(o, "score", e->r.score);
+	summary_event_num(o, "tier", e->r.tier);
+	cJSON_AddStringToObject(o, "model", e->r.model);
+	summary_event_num(o, "seq", (double)e->r.seq);
+	summary_event_num(o, "count", (double)e->r.count);
+	summary_event_num(o, "first_ts", (double)e->r.first_ms);
+	summary_event_num(o, "last_ts", (double)e->r.last_ms);
 	return (summary_json(o));
 }
 
@@ -150,7 +144,7 @@ summary_event_emit(const struct summary_event *e)
 
 	body = summary_event_json(e);
 	/* Outbox topics are relative to mqtt.topic_prefix. */
-	xasprintf(&topic, "events/%s", e->node);
+	xasprintf(&topic, "events/%s", e->r.node);
 	rv = store_outbox_add(topic, body, strlen(body), STORE_CLASS_EVENT, 0,
 	    NULL, NULL);
 	free(topic);
@@ -162,9 +156,10 @@ summary_event_emit(const struct summary_event *e)
 static void
 summary_event_free(struct summary_event *e)
 {
-	free(e->node);
-	free(e->label);
-	free(e->model);
+	/* Our own copies (see summary_event_init). */
+	free((char *)e->r.node);
+	free((char *)e->r.label);
+	free((char *)e->r.model);
 }
 
 /* FNV-1a over node, tier and label. */
@@ -179,6 +174,17 @@ summary_event_hash(const char *node, int tier, const char *label)
 	for (; *label != '\0'; label++)
 		h = (h ^ (uint8_t)*label) * 16777619u;
 	return (h);
+}
+
+/* Make ev an event of its own with the fields of r. */
+static void
+summary_event_init(struct summary_event *ev, const struct summary_rec *r)
+{
+	ev->r = *r;
+	ev->r.node = xstrdup(r->node);
+	ev->r.label = xstrdup(r->label);
+	ev->r.model = xstrdup(r->model);
+	ev->hash = summary_event_hash(r->node, r->tier, r->label);
 }
 
 /* Put open event i into the hash table (which has room). */
@@ -220,8 +226,8 @@ summary_event_find(const char *node, int tier, const char *label, uint32_t h)
 		return (NULL);
 	for (k = h & mask; events.slots[k] != 0; k = (k + 1) & mask) {
 		e = &events.open[events.slots[k] - 1];
-		if (e->hash == h && e->tier == tier &&
-		    strcmp(e->node, node) == 0 && strcmp(e->label, label) == 0)
+		if (e->hash == h && e->r.tier == tier &&
+		    strcmp(e->r.node, node) == 0 && strcmp(e->r.label, label) == 0)
 			return (e);
 	}
 	return (NULL);
@@ -247,7 +253,7 @@ summary_event_now(struct summary_event *ev)
 {
 	if (summary_event_emit(ev) != 0)
 		log_warnx("summary: event for %s seq %" PRId64 " not stored "
-		    "(store refusing)", ev->node, ev->seq);
+		    "(store refusing)", ev->r.node, ev->r.seq);
 	summary_event_free(ev);
 }
 
@@ -256,6 +262,7 @@ void
 summary_event_add(const struct summary_inf *in)
 {
 	struct summary_event	 ev, *e;
+	struct summary_rec	 r;
 	uint32_t		 h;
 
 	if (!summary_event_qualifies(in))
@@ -264,24 +271,24 @@ summary_event_add(const struct summary_inf *in)
 	if (events.debounce_ms != 0 &&
 	    (e = summary_event_find(in->node, in->tier, in->label,
 	    h)) != NULL) {
-		e->count++;
-		if (in->score > e->score)
-			e->score = in->score;
-		e->last_ms = in->rx_ms;
+		e->r.count++;
+		if (in->score > e->r.score)
+			e->r.score = in->score;
+		e->r.last_ms = in->rx_ms;
 		events.changed = 1;
 		return;
 	}
-	memset(&ev, 0, sizeof ev);
-	ev.node = xstrdup(in->node);
-	ev.label = xstrdup(in->label);
-	ev.model = xstrdup(in->model);
-	ev.tier = in->tier;
-	ev.boot = in->boot;
-	ev.seq = in->seq;
-	ev.score = in->score;
-	ev.count = 1;
-	ev.first_ms = ev.last_ms = in->rx_ms;
-	ev.hash = h;
+	memset(&r, 0, sizeof r);
+	r.node = in->node;
+	r.label = in->label;
+	r.model = in->model;
+	r.tier = in->tier;
+	r.boot = in->boot;
+	r.seq = in->seq;
+	r.score = in->score;
+	r.count = 1;
+	r.first_ms = r.last_ms = in->rx_ms;
+	summary_event_init(&ev, &r);
 	if (events.debounce_ms == 0) {
 		summary_event_now(&ev);
 		return;
@@ -306,9 +313,7 @@ summary_event_add(const struct summary_inf *in)
 void
 summary_event_flush(void)
 {
-	struct summary_rec	 r;
-	struct summary_event	*e;
-	size_t			 i;
+	size_t	i;
 
 	if (!events.changed)
 		return;
@@ -318,18 +323,7 @@ summary_event_flush(void)
 	}
 	summary_record_begin(&events.buf);
 	for (i = 0; i < events.nopen; i++) {
-		e = &events.open[i];
-		r.node = e->node;
-		r.label = e->label;
-		r.model = e->model;
-		r.tier = e->tier;
-		r.boot = e->boot;
-		r.seq = e->seq;
-		r.score = e->score;
-		r.count = e->count;
-		r.first_ms = e->first_ms;
-		r.last_ms = e->last_ms;
-		summary_record_add(&events.buf, &r);
+		summary_record_add(&events.buf, &events.open[i].r);
 	}
 	if ((events.nopen == 0 ? store_state_delete(SUMMARY_EVENTS_KEY) :
 	    store_state_set(SUMMARY_EVENTS_KEY, events.buf.data,
@@ -349,19 +343,8 @@ summary_event_decoded(const struct summary_rec *r, void *arg)
 	struct summary_event	ev;
 
 	(void)arg;
-	memset(&ev, 0, sizeof ev);
-	ev.node = xstrdup(r->node);
-	ev.label = xstrdup(r->label);
-	ev.model = xstrdup(r->model);
-	ev.tier = r->tier;
-	ev.boot = r->boot;
-	ev.seq = r->seq;
-	ev.score = r->score;
-	ev.count = r->count;
-	ev.first_ms = r->first_ms;
-	ev.last_ms = r->last_ms;
-	ev.hash = summary_event_hash(ev.node, ev.tier, ev.label);
-	if (summary_event_find(ev.node, ev.tier, ev.label, ev.hash) != NULL ||
+	summary_event_init(&ev, r);
+	if (summary_event_find(ev.r.node, ev.r.tier, ev.r.label, ev.hash) != NULL ||
 	    events.nopen >= SUMMARY_OPEN_MAX) {
 		summary_event_free(&ev);	/* only a bad record has these */
 		return;
@@ -481,7 +464,7 @@ summary_event_check(uint64_t now)
 	if (!store_accepting())
 		return;
 	for (i = events.nopen; i > 0; i--) {
-		if (now >= events.open[i - 1].last_ms + events.debounce_ms &&
+		if (now >= events.open[i - 1].r.last_ms + events.debounce_ms &&
 		    summary_event_close(i - 1) != 0)
 			break;
 	}

@@ -115,11 +115,12 @@ static const struct bad bad_records[] = {
 	{ "trailing byte", 1000, 'x', "trailing bytes" },
 };
 
-START_TEST(record_malformed)
+/* Apply one bad case to a good one-event record; is it refused? */
+static void
+check_bad(const struct bad *t)
 {
 	struct summary_buf	 b;
 	struct summary_rec	 r;
-	const struct bad	*t = &bad_records[_i];
 	unsigned char		 buf[512];
 	size_t			 len;
 	char			*cause = NULL;
@@ -147,6 +148,14 @@ START_TEST(record_malformed)
 	    t->what, cause);
 	ck_assert_int_eq(nseen, 0);
 	free(cause);
+}
+
+START_TEST(record_malformed)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof bad_records / sizeof bad_records[0]; i++)
+		check_bad(&bad_records[i]);
 }
 END_TEST
 
@@ -252,21 +261,11 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s = suite_create("summary");
-	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
+	const TTest	*tests[] = {
+		record_round_trip, record_malformed, open_events_bounded,
+		legacy_records_replaced,
+	};
 
-	tcase_add_test(tc, record_round_trip);
-	tcase_add_loop_test(tc, record_malformed, 0,
-	    (int)(sizeof bad_records / sizeof bad_records[0]));
-	tcase_add_test(tc, open_events_bounded);
-	tcase_add_test(tc, legacy_records_replaced);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fx_run_tests("summary", 60, tests,
+	    sizeof tests / sizeof tests[0]));
 }
