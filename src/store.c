@@ -60,7 +60,6 @@
 #define STORE_RETRY_MS		5000	/* refusing: re-probe period */
 #define STORE_MIN_FREE		(1024 * 1024)	/* bytes free to recover */
 #define STORE_LOG_MS		10000
-#define STORE_MAX_HOOKS		4
 
 enum { Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_MSG_INS, Q_COUNT };
 
@@ -70,13 +69,6 @@ static const char *const store_sql[Q_COUNT] = {
 	"ROLLBACK",
 	"INSERT INTO msg(node, boot, seq, kind, prio, rx_ms, ts_ms, body, id) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-};
-
-/* A callback waiting for the commit of its transaction. */
-struct store_pending {
-	store_done_cb		 cb;
-	void			*arg;
-	enum store_result	 result;
 };
 
 static struct {
@@ -90,8 +82,6 @@ static struct {
 	uint64_t		 committed;	/* last record committed */
 	uint64_t		 ckpt_rseq;	/* committed when it started */
 	int			 commit_due;	/* waits for the checkpoint */
-	struct store_pending	*pend;
-	size_t			 npend, szpend;
 	int			 sync_full;
 	uint64_t		 commit_ms;
 	uint64_t		 wal_pages, wal_limit;
@@ -107,11 +97,6 @@ static struct {
 	uint64_t		 refused, duplicates, commits;
 	int			 grew;		/* outbox rows this turn */
 	store_notify_cb		 notify;
-	store_msg_hook		 hook[STORE_MAX_HOOKS];
-	void			*hook_arg[STORE_MAX_HOOKS];
-	size_t			 nhooks;
-	store_rollback_cb	 rollback;
-	store_precommit_cb	 precommit;
 	/*
 	 * Message ids are ours, never reused: a row deleted once
 	 * summarized must not have its id handed out again, or the summary
@@ -347,7 +332,7 @@ store_stop(void)
 		st.handles = 0;
 	}
 	store_dedup_clear();
-	free(st.pend);
+	store_hook_clear();
 	free(st.path);
 	free(st.dir);
 	memset(&st, 0, sizeof st);
@@ -369,9 +354,6 @@ store_refuse(int rc)
 static void
 store_abort(int rc)
 {
-	struct store_pending	*p = st.pend;
-	size_t			 i, n = st.npend;
-
 	sqlite3_reset(st.q[Q_ROLLBACK]);
 	if (!sqlite3_get_autocommit(st.db))
 		sqlite3_step(st.q[Q_ROLLBACK]);
@@ -385,14 +367,8 @@ store_abort(int rc)
 	uv_timer_stop(&sth.commit);
 	store_refuse(rc);
 	/* Stages that keep state derived from this transaction rebuild it. */
-	if (st.rollback != NULL)
-		st.rollback();
-	/* Callbacks may put again: hand them a detached array. */
-	st.pend = NULL;
-	st.npend = st.szpend = 0;
-	for (i = 0; i < n; i++)
-		p[i].cb(STORE_REFUSED, p[i].arg);
-	free(p);
+	store_hook_rollback();
+	store_hook_pending(0);
 }
 
 /* A write inside the open transaction failed; -1. */
@@ -424,22 +400,6 @@ store_begin(void)
 	st.txn_rows = 0;
 	uv_timer_start(&sth.commit, store_commit_cb, st.commit_ms, 0);
 	return (0);
-}
-
-/* Remember a callback to run after the commit. */
-void
-store_pend(store_done_cb cb, void *arg, enum store_result r)
-{
-	if (cb == NULL)
-		return;
-	if (st.npend == st.szpend) {
-		st.szpend = st.szpend ? st.szpend * 2 : 64;
-		st.pend = xreallocarray(st.pend, st.szpend, sizeof *st.pend);
-	}
-	st.pend[st.npend].cb = cb;
-	st.pend[st.npend].arg = arg;
-	st.pend[st.npend].result = r;
-	st.npend++;
 }
 
 /* A checkpoint finished: on disk now is what was committed before it. */
@@ -499,9 +459,7 @@ store_ckpt(void)
 static void
 store_commit(void)
 {
-	struct store_pending	*p;
-	size_t			 i, n;
-	int			 rc;
+	int	rc;
 
 	if (!st.in_txn)
 		return;
@@ -510,11 +468,9 @@ store_commit(void)
 		return;
 	}
 	/* The stages' last writes of this transaction join it. */
-	if (st.precommit != NULL) {
-		st.precommit();
-		if (!st.in_txn)
-			return;		/* a write failed: rolled back */
-	}
+	store_hook_precommit();
+	if (!st.in_txn)
+		return;		/* a write failed: rolled back */
 	if (st.txn_rseq > st.committed &&
 	    store_state_set_int("journal", (int64_t)st.txn_rseq) != 0)
 		return;
@@ -541,13 +497,7 @@ store_commit(void)
 	uv_timer_stop(&sth.commit);
 	if (!st.sync_full)
 		store_journal_release(st.committed);
-	p = st.pend;
-	n = st.npend;
-	st.pend = NULL;
-	st.npend = st.szpend = 0;
-	for (i = 0; i < n; i++)
-		p[i].cb(p[i].result, p[i].arg);
-	free(p);
+	store_hook_pending(1);
 	if (st.wal_pages >= st.wal_limit || (st.sync_full &&
 	    st.last_write_ms - st.last_ckpt_ms >= STORE_FULL_CKPT_MS))
 		store_ckpt();
@@ -595,7 +545,6 @@ static void
 store_apply(const struct store_msg *m, uint64_t rseq)
 {
 	sqlite3_stmt	*s = st.q[Q_MSG_INS];
-	size_t		 i;
 	int		 prio, rc;
 
 	if (store_begin() != 0)
@@ -640,8 +589,7 @@ store_apply(const struct store_msg *m, uint64_t rseq)
 	 * Stages after the store (events, summaries) see each new message
 	 * inside this transaction, so what they derive commits with it.
 	 */
-	for (i = 0; i < st.nhooks && st.in_txn; i++)
-		st.hook[i](m, st.msg_next, st.hook_arg[i]);
+	store_hook_message(m, st.msg_next);
 	if (++st.txn_rows >= STORE_COMMIT_ROWS && st.in_txn)
 		uv_timer_start(&sth.commit, store_commit_cb, 0, 0);
 }
@@ -748,46 +696,11 @@ store_replay_cb(uv_timer_t *t)
 	store_commit();
 }
 
-/* Call fn for every newly stored message, inside its transaction. */
-void
-store_add_message_hook(store_msg_hook fn, void *arg)
+/* Is a transaction open (the hooks stop when a write rolled it back)? */
+int
+store_txn_open(void)
 {
-	if (st.nhooks == STORE_MAX_HOOKS)
-		fatalx("store: too many message hooks");
-	st.hook[st.nhooks] = fn;
-	st.hook_arg[st.nhooks++] = arg;
-}
-
-/* Call fn inside each transaction just before it commits. */
-void
-store_set_precommit(store_precommit_cb fn)
-{
-	st.precommit = fn;
-}
-
-/* Tell fn (once per rollback) when a transaction's writes are undone. */
-void
-store_set_rollback(store_rollback_cb fn)
-{
-	st.rollback = fn;
-}
-
-/* Stop calling fn. */
-void
-store_remove_message_hook(store_msg_hook fn)
-{
-	size_t	i;
-
-	for (i = 0; i < st.nhooks; i++) {
-		if (st.hook[i] != fn)
-			continue;
-		st.nhooks--;
-		memmove(&st.hook[i], &st.hook[i + 1], (st.nhooks - i) *
-		    sizeof st.hook[0]);
-		memmove(&st.hook_arg[i], &st.hook_arg[i + 1], (st.nhooks - i) *
-		    sizeof st.hook_arg[0]);
-		return;
-	}
+	return (st.in_txn);
 }
 
 /* Non-NULL with the transaction open; NULL: SQLite refuses writes. */

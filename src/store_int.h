@@ -2,8 +2,9 @@
  * store_int.h - private to the store family: store.c (transactions, the
  * put path, start and stop), store_db.c (the SQLite file and its
  * checkpoints), store_outbox.c (the outbox and the caps), store_state.c
- * (named records, message replay), store_journal.c (the journal) and
- * store_dedup.c (which readings are held).
+ * (named records, message replay), store_journal.c (the journal),
+ * store_dedup.c (which readings are held) and store_hook.c (the stages'
+ * hooks and the callbacks waiting for a commit).
  */
 #ifndef TE_STORE_INT_H
 #define TE_STORE_INT_H
@@ -36,8 +37,16 @@ void	store_db_ckpt_close(void);
 sqlite3	*store_write_begin(void);
 sqlite3	*store_handle(void);
 int	 store_write_error(int);
-void	 store_pend(store_done_cb, void *, enum store_result);
+int	 store_txn_open(void);
 void	 store_turn_notify(void);
+
+/* store_hook.c */
+void	 store_hook_message(const struct store_msg *, int64_t);
+void	 store_hook_precommit(void);
+void	 store_hook_rollback(void);
+void	 store_pend(store_done_cb, void *, enum store_result);
+void	 store_hook_pending(int);
+void	 store_hook_clear(void);
 
 /* store_outbox.c */
 int	 store_outbox_prepare(sqlite3 *);
