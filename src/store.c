@@ -59,7 +59,6 @@
 #define STORE_DEDUP_SAVE_MS	60000	/* dedup snapshot period */
 #define STORE_RETRY_MS		5000	/* refusing: re-probe period */
 #define STORE_MIN_FREE		(1024 * 1024)	/* bytes free to recover */
-#define STORE_LOG_MS		10000
 
 enum { Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_MSG_INS, Q_COUNT };
 
@@ -92,9 +91,7 @@ static struct {
 	int			 ckpt_hold;	/* readings wait for the ckpt */
 	int			 ckpt_rounds;	/* checkpoints in a row */
 	int			 replay_quiet;	/* a checkpoint's, not logged */
-	int			 jnl_refusing;	/* journal cannot take more */
-	uint64_t		 probe_ms, jnl_log_ms, dedup_saved_ms;
-	uint64_t		 refused, duplicates, commits;
+	uint64_t		 probe_ms, dedup_saved_ms;
 	int			 grew;		/* outbox rows this turn */
 	store_notify_cb		 notify;
 	/*
@@ -253,6 +250,7 @@ store_start(const struct config *cf, char **cause)
 	int	 rc;
 
 	memset(&st, 0, sizeof st);
+	store_stats_clear();
 	st.dir = xstrdup(config_str(cf, "gateway", "data_dir"));
 	xasprintf(&st.path, "%s/tinyedge.db", st.dir);
 	st.sync_full = strcmp(config_str(cf, "store", "sync"), "full") == 0;
@@ -295,6 +293,7 @@ fail_db:
 	store_close_db();
 fail:
 	store_dedup_clear();
+	store_stats_clear();
 	free(st.path);
 	free(st.dir);
 	memset(&st, 0, sizeof st);
@@ -333,6 +332,7 @@ store_stop(void)
 	}
 	store_dedup_clear();
 	store_hook_clear();
+	store_stats_clear();
 	free(st.path);
 	free(st.dir);
 	memset(&st, 0, sizeof st);
@@ -492,7 +492,7 @@ store_commit(void)
 	st.committed = st.txn_rseq;
 	st.in_txn = 0;
 	st.dirty = 1;
-	st.commits++;
+	store_stats_commit();
 	st.last_write_ms = daemon_now_ms();
 	uv_timer_stop(&sth.commit);
 	if (!st.sync_full)
@@ -594,24 +594,6 @@ store_apply(const struct store_msg *m, uint64_t rseq)
 		uv_timer_start(&sth.commit, store_commit_cb, 0, 0);
 }
 
-/* The journal cannot take a reading: say so once per period. */
-static void
-store_journal_refused(int err)
-{
-	uint64_t	now = daemon_now_ms();
-
-	st.refused++;
-	/* Once per period, even when room comes and goes in between. */
-	if (st.jnl_log_ms == 0 || now - st.jnl_log_ms >= STORE_LOG_MS) {
-		st.jnl_log_ms = now;
-		log_error("store: journal: %s; new readings are refused "
-		    "(5.03) until it has room (%" PRIu64 " so far)",
-		    err == ENOSPC ? "full (SQLite is behind)" : strerror(err),
-		    st.refused);
-	}
-	st.jnl_refusing = 1;
-}
-
 /*
  * Put one accepted message.  Returns STORE_OK (durable as store.sync
  * promises), STORE_DUPLICATE (held already), STORE_REFUSED (not stored:
@@ -626,7 +608,7 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 	if (st.db == NULL)
 		return (STORE_REFUSED);
 	if (store_dedup_seen(m->node, m->kind, m->boot, m->seq)) {
-		st.duplicates++;
+		store_stats_duplicate();
 		/* The first copy may still be on its way to the disk. */
 		rseq = store_journal_last();
 		if (!st.sync_full || cb == NULL || rseq <= store_journal_synced())
@@ -635,13 +617,10 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 		return (STORE_WAIT);
 	}
 	if (store_journal_append(m, &rseq) != 0) {
-		store_journal_refused(errno);
+		store_stats_refused(errno);
 		return (STORE_REFUSED);
 	}
-	if (st.jnl_refusing) {
-		st.jnl_refusing = 0;
-		log_info("store: journal has room again, taking readings");
-	}
+	store_stats_taken();
 	store_dedup_add(m->node, m->kind, m->boot, m->seq);
 	/* During a checkpoint the reading waits in the journal (see there). */
 	if (st.ckpt_hold && !st.need_replay) {
@@ -750,40 +729,11 @@ store_set_notify(store_notify_cb cb)
 	st.notify = cb;
 }
 
-/* Fill the numbers for metrics and status. */
-void
-store_stats(struct store_stats *ss)
+/* Is SQLite refusing writes (readings go to the journal only)? */
+int
+store_sql_refusing(void)
 {
-	struct store_journal_stats	js;
-
-	memset(ss, 0, sizeof *ss);
-	if (st.db == NULL)
-		return;
-	store_outbox_counts(ss);
-	store_journal_stats(&js);
-	ss->refusing = st.sql_refusing || st.jnl_refusing;
-	ss->refused = st.refused;
-	ss->duplicates = st.duplicates;
-	ss->commits = st.commits;
-	ss->journal_segments = js.segments;
-	ss->journal_busy = js.busy;
-	ss->journal_bytes = js.bytes;
-	ss->syncs = js.syncs;
-	ss->sync_us = js.sync_us;
-}
-
-/* One-line status for systemd. */
-size_t
-store_status(char *buf, size_t len)
-{
-	struct store_stats	ss;
-	int			n;
-
-	store_stats(&ss);
-	n = snprintf(buf, len, "store %" PRIu64 " queued, %" PRIu64 " KB%s",
-	    ss.queued, ss.bytes / 1024, st.jnl_refusing ? ", REFUSING "
-	    "(journal full)" : st.sql_refusing ? ", JOURNAL ONLY (disk)" : "");
-	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
+	return (st.sql_refusing);
 }
 
 /* Refusing mode: enough free space again?  Then replay the journal. */

@@ -3,8 +3,9 @@
  * put path, start and stop), store_db.c (the SQLite file and its
  * checkpoints), store_outbox.c (the outbox and the caps), store_state.c
  * (named records, message replay), store_journal.c (the journal),
- * store_dedup.c (which readings are held) and store_hook.c (the stages'
- * hooks and the callbacks waiting for a commit).
+ * store_dedup.c (which readings are held), store_hook.c (the stages'
+ * hooks and the callbacks waiting for a commit) and store_stats.c (the
+ * numbers: refusals, repeats, commits).
  */
 #ifndef TE_STORE_INT_H
 #define TE_STORE_INT_H
@@ -38,7 +39,15 @@ sqlite3	*store_write_begin(void);
 sqlite3	*store_handle(void);
 int	 store_write_error(int);
 int	 store_txn_open(void);
+int	 store_sql_refusing(void);
 void	 store_turn_notify(void);
+
+/* store_stats.c */
+void	 store_stats_refused(int);
+void	 store_stats_taken(void);
+void	 store_stats_duplicate(void);
+void	 store_stats_commit(void);
+void	 store_stats_clear(void);
 
 /* store_hook.c */
 void	 store_hook_message(const struct store_msg *, int64_t);
