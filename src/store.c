@@ -97,7 +97,7 @@ static struct {
 	/*
 	 * Message ids are ours, never reused: a row deleted once
 	 * summarized must not have its id handed out again, or the summary
-	 * cursor (store_state.c) would skip the new row.
+	 * cursor (store_msg.c) would skip the new row.
 	 */
 	int64_t			 msg_last;	/* committed */
 	int64_t			 msg_next;	/* assigned, maybe not yet */
@@ -139,6 +139,7 @@ store_close_db(void)
 	}
 	store_outbox_finalize();
 	store_state_close();
+	store_msg_close();
 	if (st.db != NULL)
 		sqlite3_close(st.db);
 	st.db = NULL;
@@ -154,7 +155,7 @@ store_load(void)
 	if ((rc = store_outbox_load(st.db)) != SQLITE_OK ||
 	    (rc = store_db_query_int(st.db, "SELECT coalesce(max(id), 0) "
 	    "FROM msg", &st.msg_last)) != SQLITE_OK ||
-	    (rc = store_state_load()) != SQLITE_OK ||
+	    (rc = store_msg_load()) != SQLITE_OK ||
 	    (rc = store_state_get_int("journal", &v)) != SQLITE_OK)
 		return (rc);
 	if (st.msg_last < store_msg_cursor())
@@ -206,7 +207,7 @@ store_read_config(const struct config *cf)
 
 	store_outbox_caps(max_bytes, config_ms(cf, "store", "max_age"),
 	    config_bytes(cf, "mqtt", "max_payload"));
-	store_state_retention(config_ms(cf, "store", "raw_retention"));
+	store_msg_retention(config_ms(cf, "store", "raw_retention"));
 	st.commit_ms = config_ms(cf, "store", "commit_interval");
 	st.wal_limit = store_db_wal_pages(max_bytes);
 }
@@ -363,7 +364,7 @@ store_abort(int rc)
 	st.txn_rseq = st.committed;
 	st.msg_next = st.msg_last;
 	store_outbox_txn_end(0);
-	store_state_end(0);
+	store_msg_end(0);
 	uv_timer_stop(&sth.commit);
 	store_refuse(rc);
 	/* Stages that keep state derived from this transaction rebuild it. */
@@ -487,7 +488,7 @@ store_commit(void)
 		return;
 	}
 	store_outbox_txn_end(1);
-	store_state_end(1);
+	store_msg_end(1);
 	st.msg_last = st.msg_next;
 	st.committed = st.txn_rseq;
 	st.in_txn = 0;
@@ -772,7 +773,7 @@ store_check(uint64_t mono)
 	}
 	store_outbox_log_drops();
 	if (!st.sql_refusing)
-		store_state_check(now);
+		store_msg_check(now);
 	store_journal_spare();
 	/* Keep the WAL small on SD cards: checkpoint once writes pause. */
 	if (st.dirty && !st.in_txn && !store_db_ckpt_running() &&
