@@ -74,6 +74,7 @@ void	 store_outbox_counts(struct store_stats *);
 
 /* store_state.c */
 sqlite3_stmt *store_state_prepare(sqlite3_stmt **, const char *);
+void	 store_state_finalize(sqlite3_stmt **, size_t);
 void	 store_state_close(void);
 int	 store_state_get_int(const char *, int64_t *);
 int	 store_state_set_int(const char *, int64_t);

@@ -62,12 +62,7 @@ store_msg_stmt(int i)
 void
 store_msg_close(void)
 {
-	size_t	i;
-
-	for (i = 0; i < M_COUNT; i++) {
-		sqlite3_finalize(store_msg_q[i]);
-		store_msg_q[i] = NULL;
-	}
+	store_state_finalize(store_msg_q, M_COUNT);
 }
 
 /* Read the cursor (store.c, right after opening); an SQLite code. */

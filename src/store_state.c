@@ -62,16 +62,23 @@ store_state_stmt(int i)
 	return (store_state_prepare(&store_state_q[i], store_state_sql[i]));
 }
 
+/* Finalize the n statements in q (store_msg.c's too). */
+void
+store_state_finalize(sqlite3_stmt **q, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_finalize(q[i]);
+		q[i] = NULL;
+	}
+}
+
 /* Finalize our statements (the store is closing its connection). */
 void
 store_state_close(void)
 {
-	size_t	i;
-
-	for (i = 0; i < S_COUNT; i++) {
-		sqlite3_finalize(store_state_q[i]);
-		store_state_q[i] = NULL;
-	}
+	store_state_finalize(store_state_q, S_COUNT);
 }
 
 /* Step a write statement to its end and reset it. */

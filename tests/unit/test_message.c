@@ -154,6 +154,18 @@ static const struct json_case json_cases[] = {
 	{ HB, "[]", "body must be a JSON object" },
 };
 
+/* Case i of a malformed table was refused with a diagnostic holding want. */
+static void
+check_rejected(int i, int rc, const struct message *m, const char *cause,
+    const char *want)
+{
+	ck_assert_msg(rc == -1, "case %d accepted", i);
+	ck_assert_ptr_null(m);
+	ck_assert_msg(cause != NULL && strstr(cause, want) != NULL,
+	    "case %d: want \"%s\", got \"%s\"", i, want,
+	    cause ? cause : "(null)");
+}
+
 START_TEST(test_json_table)
 {
 	const struct json_case	*c = &json_cases[_i];
@@ -169,13 +181,8 @@ START_TEST(test_json_table)
 		ck_assert_str_eq(m->node, "node-1");
 		ck_assert_int_eq(m->type, c->type);
 		ck_assert_ptr_nonnull(m->body);
-	} else {
-		ck_assert_msg(rc == -1, "case %d accepted", _i);
-		ck_assert_ptr_null(m);
-		ck_assert_msg(cause != NULL && strstr(cause, c->error) != NULL,
-		    "case %d: want \"%s\", got \"%s\"", _i, c->error,
-		    cause ? cause : "(null)");
-	}
+	} else
+		check_rejected(_i, rc, m, cause, c->error);
 	message_free(m);
 	free(cause);
 }
@@ -482,13 +489,8 @@ START_TEST(test_stored_table)
 		ck_assert_int_eq(m->tier, c->kind == SK_T2 ? 2 : 1);
 		ck_assert_ptr_nonnull(m->body);
 		ck_assert_int_eq(m->fields != NULL, c->kind == SK_HB);
-	} else {
-		ck_assert_msg(rc == -1, "case %d accepted", _i);
-		ck_assert_ptr_null(m);
-		ck_assert_msg(cause != NULL && strstr(cause, c->error) != NULL,
-		    "case %d: want \"%s\", got \"%s\"", _i, c->error,
-		    cause ? cause : "(null)");
-	}
+	} else
+		check_rejected(_i, rc, m, cause, c->error);
 	message_free(m);
 	free(cause);
 }
