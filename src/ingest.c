@@ -6,8 +6,6 @@
  */
 #include <string.h>
 
-#include <cJSON.h>
-
 #include "daemon.h"
 #include "ingest.h"
 #include "message.h"
@@ -22,7 +20,7 @@ ingest_store_msg(const struct message *m, struct store_msg *sm)
 	sm->node = m->node;
 	sm->boot = m->boot;
 	sm->seq = m->has_seq ? (int64_t)m->seq : -1;
-	sm->kind = (enum store_kind)m->type;
+	sm->kind = message_store_kind(m->type);
 	sm->rx_ms = daemon_now_ms();
 	sm->ts_ms = m->ts_ms;
 	sm->body = m->body;
@@ -34,13 +32,8 @@ ingest_store_msg(const struct message *m, struct store_msg *sm)
 void
 ingest_seen(const struct message *m)
 {
-	cJSON	*hb = NULL;
-
-	/* A heartbeat's fields replace those in the node's status. */
-	if (m->type == MESSAGE_HEARTBEAT)
-		hb = cJSON_ParseWithLength((const char *)m->body, m->body_len);
-	nodes_seen(m->node, daemon_now_ms(), hb);
-	cJSON_Delete(hb);
+	/* A heartbeat's fields (message.c kept them) replace the status's. */
+	nodes_seen(m->node, daemon_now_ms(), m->fields);
 }
 
 /*

@@ -473,33 +473,77 @@ ingest_coap_req_stop(void)
 	}
 }
 
-/* Admit the node, store the message and answer. */
-static void
-ingest_coap_answer(struct coap_req *r, struct message *m)
+/*
+ * Admit the request before any byte of its body is kept: a node path, POST,
+ * a node id, the DTLS rules.  -1 when it was answered.
+ */
+static int
+ingest_coap_admit(struct coap_req *r)
 {
-	struct coap_wait	*w;
-	struct store_msg	 sm;
-	enum store_result	 result;
-	char			 src[INET6_ADDRSTRLEN];
+	coap_string_t	*path;
+	int		 rc;
+
+	path = coap_get_uri_path(r->request);
+	rc = ingest_coap_route(path, r->node, &r->type);
+	coap_delete_string(path);
+	if (rc != 0) {
+		ingest_coap_reject(r->response, COAP_RESPONSE_CODE_NOT_FOUND,
+		    NULL);
+		return (-1);
+	}
+	if (coap_pdu_get_code(r->request) != COAP_REQUEST_CODE_POST) {
+		ingest_coap_reject(r->response, COAP_RESPONSE_CODE_NOT_ALLOWED,
+		    "use POST");
+		return (-1);
+	}
+	if (r->node[0] == '\0') {
+		ingest_coap_reject(r->response, COAP_RESPONSE_CODE_BAD_REQUEST,
+		    "node id must be 1 to 64 of [A-Za-z0-9_.-]");
+		return (-1);
+	}
+	r->dtls = coap_session_get_proto(r->session) == COAP_PROTO_DTLS;
+	r->cf = (int)ingest_coap_uint_opt(r->request,
+	    COAP_OPTION_CONTENT_FORMAT);
+	return (ingest_coap_rules(r));
+}
+
+/*
+ * Admit the node of a valid message into the registry (new-id rate per
+ * source, max_nodes).  -1 when it was refused and answered.
+ */
+static int
+ingest_coap_admit_node(struct coap_req *r)
+{
+	char	src[INET6_ADDRSTRLEN];
 
 	switch (ingest_admit(r->node, ingest_coap_source(r->session, src,
 	    sizeof src), r->dtls)) {
 	case INGEST_ADMIT_OK:
-		break;
+		return (0);
 	case INGEST_ADMIT_RATE:
 		/* Options go before the diagnostic text. */
 		ingest_coap_max_age(r->response);
 		ingest_coap_reject(r->response,
 		    COAP_RESPONSE_CODE_TOO_MANY_REQUESTS,
 		    "too many new node ids from this address");
-		return;
+		return (-1);
 	case INGEST_ADMIT_FULL:
-		ingest_coap_max_age(r->response);
-		ingest_coap_reject(r->response,
-		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
-		    "gateway.max_nodes reached");
-		return;
+		break;
 	}
+	ingest_coap_max_age(r->response);
+	ingest_coap_reject(r->response, COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
+	    "gateway.max_nodes reached");
+	return (-1);
+}
+
+/* Store an admitted message and answer (or defer the answer to the sync). */
+static void
+ingest_coap_answer(struct coap_req *r, struct message *m)
+{
+	struct coap_wait	*w;
+	struct store_msg	 sm;
+	enum store_result	 result;
+
 	ingest_store_msg(m, &sm);
 	w = NULL;
 	if (store_sync_full())
@@ -537,7 +581,10 @@ ingest_coap_answer(struct coap_req *r, struct message *m)
 	}
 }
 
-/* The one handler: every request to an unknown or node path lands here. */
+/*
+ * The one handler: every request to an unknown or node path lands here.
+ * Admit the request, take its body, validate it, admit its node, answer.
+ */
 void
 ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
     const coap_pdu_t *request, const coap_string_t *query,
@@ -545,40 +592,20 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 {
 	struct coap_req	 r;
 	struct message	*m;
-	coap_string_t	*path;
 	const uint8_t	*data;
 	size_t		 len;
-	int		 rc;
 
 	(void)resource;
 	memset(&r, 0, sizeof r);
 	r.session = session;
 	r.request = request;
 	r.response = response;
-	path = coap_get_uri_path(request);
-	rc = ingest_coap_route(path, r.node, &r.type);
-	coap_delete_string(path);
-	if (rc != 0) {
-		ingest_coap_reject(response, COAP_RESPONSE_CODE_NOT_FOUND, NULL);
-		return;
-	}
-	if (coap_pdu_get_code(request) != COAP_REQUEST_CODE_POST) {
-		ingest_coap_reject(response, COAP_RESPONSE_CODE_NOT_ALLOWED,
-		    "use POST");
-		return;
-	}
-	if (r.node[0] == '\0') {
-		ingest_coap_reject(response, COAP_RESPONSE_CODE_BAD_REQUEST,
-		    "node id must be 1 to 64 of [A-Za-z0-9_.-]");
-		return;
-	}
-	r.dtls = coap_session_get_proto(session) == COAP_PROTO_DTLS;
-	r.cf = (int)ingest_coap_uint_opt(request, COAP_OPTION_CONTENT_FORMAT);
-	if (ingest_coap_rules(&r) != 0 || ingest_coap_body(&r, &data,
+	if (ingest_coap_admit(&r) != 0 || ingest_coap_body(&r, &data,
 	    &len) != 0)
 		return;
 	if ((m = ingest_coap_parse(&r, query, data, len)) != NULL) {
-		ingest_coap_answer(&r, m);
+		if (ingest_coap_admit_node(&r) == 0)
+			ingest_coap_answer(&r, m);
 		message_free(m);
 	}
 	if (r.upload != NULL && r.deferred)

@@ -1,7 +1,8 @@
 /*
  * message.c - parse and validate node messages: inference, window and
  * heartbeat bodies as JSON (cJSON), binary windows (SPEC section 3 table),
- * and serial "lines" (the same JSON plus "node" and "type").
+ * and serial "lines" (the same JSON plus "node" and "type"); binary
+ * windows are message_binary.c's.
  *
  * Every check has a precise, short diagnostic naming the field, because a
  * firmware developer reads it in a coap-client reply or a counter.  Unknown
@@ -10,6 +11,12 @@
  * bytes before cJSON parses them.  What is stored is a compact
  * re-serialization without "node"/"type", so the same reading looks the
  * same whichever link it came over.
+ *
+ * The stages after the store read stored bodies back through
+ * message_parse_stored(), the same checks again, so that what a stage
+ * reads is what ingest accepted; a tier-2 result (the gateway's own
+ * inference) differs only in its score, which an autoencoder's
+ * reconstruction error may take above 1.
  */
 #include <cJSON.h>
 #include <math.h>
@@ -18,17 +25,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "message.h"
+#include "message_int.h"
 #include "parse.h"
 #include "xmalloc.h"
 
 #define MESSAGE_SAMPLES_MAX	(1U << 20)	/* frames * axes */
 #define MESSAGE_SCORES_MAX	256
 #define MESSAGE_JSON_INT_MAX	9007199254740991.0	/* 2^53 - 1 */
-#define MESSAGE_BIN_HEADER	20
 
 /* Set *cause and return -1 (for one-line error returns). */
-static int __attribute__((format(printf, 2, 3)))
+int
 message_fail(char **cause, const char *fmt, ...)
 {
 	va_list	ap;
@@ -76,6 +84,7 @@ message_free(struct message *m)
 		return;
 	free(m->values);
 	free(m->body);
+	cJSON_Delete(m->fields);
 	free(m);
 }
 
@@ -171,7 +180,13 @@ message_result(const cJSON *o, struct message *m, int required,
 		return (message_fail(cause, "label: required"));
 	if (score == NULL)
 		return (message_fail(cause, "score: required"));
-	if (!cJSON_IsNumber(score) || !(score->valuedouble >= 0.0 &&
+	if (m->tier == 2) {
+		/* Ours: an anomaly score is a mean squared error. */
+		if (!cJSON_IsNumber(score) || !(score->valuedouble >= 0.0 &&
+		    isfinite(score->valuedouble)))
+			return (message_fail(cause, "score: must be a "
+			    "non-negative number"));
+	} else if (!cJSON_IsNumber(score) || !(score->valuedouble >= 0.0 &&
 	    score->valuedouble <= 1.0))
 		return (message_fail(cause, "score: must be a number in [0,1]"));
 	m->score = score->valuedouble;
@@ -321,6 +336,23 @@ message_heartbeat(const cJSON *o, const struct message *m, char **cause)
 }
 
 /*
+ * Remove every "node" and "type" member (a repeated name too: deleting by
+ * name removes the first only, and the body stored is to have none).
+ */
+static void
+message_drop_ours(cJSON *o)
+{
+	cJSON	*f, *next;
+
+	for (f = o->child; f != NULL; f = next) {
+		next = f->next;
+		if (f->string != NULL && (strcmp(f->string, "node") == 0 ||
+		    strcmp(f->string, "type") == 0))
+			cJSON_Delete(cJSON_DetachItemViaPointer(o, f));
+	}
+}
+
+/*
  * Validate a parsed object as a message of the given type.  The body kept
  * is the object without "node" and "type"; when it has neither, the raw
  * text it was parsed from (raw, rawlen; NULL if none) is that body already
@@ -363,10 +395,13 @@ message_from_object(enum message_type type, const cJSON *o, const char *raw,
 	copy = cJSON_Duplicate(o, 1);
 	if (copy == NULL)
 		return (message_fail(cause, "out of memory"));
-	cJSON_DeleteItemFromObjectCaseSensitive(copy, "node");
-	cJSON_DeleteItemFromObjectCaseSensitive(copy, "type");
+	message_drop_ours(copy);
 	text = cJSON_PrintUnformatted(copy);
-	cJSON_Delete(copy);
+	/* A heartbeat's members are the node's status: kept, not re-read. */
+	if (type == MESSAGE_HEARTBEAT && text != NULL)
+		m->fields = copy;
+	else
+		cJSON_Delete(copy);
 	if (text == NULL)
 		return (message_fail(cause, "out of memory"));
 	m->body_len = strlen(text);
@@ -491,10 +526,11 @@ message_parse_object(const void *buf, size_t len, char **cause)
 
 /*
  * Make a message for node from a parsed object, which this consumes (node
- * may point into it, so it is copied before the object goes).
+ * may point into it, so it is copied before the object goes); tier: who
+ * made the result, 1 a node, 2 our tier 2.
  */
 static int
-message_build(enum message_type type, const char *node, cJSON *o,
+message_build(enum message_type type, int tier, const char *node, cJSON *o,
     const char *raw, size_t rawlen, struct message **mp, char **cause)
 {
 	struct message	*m;
@@ -502,6 +538,7 @@ message_build(enum message_type type, const char *node, cJSON *o,
 
 	m = xcalloc(1, sizeof *m);
 	snprintf(m->node, sizeof m->node, "%s", node);
+	m->tier = tier;
 	rc = message_from_object(type, o, raw, rawlen, m, cause);
 	cJSON_Delete(o);
 	if (rc != 0) {
@@ -512,12 +549,9 @@ message_build(enum message_type type, const char *node, cJSON *o,
 	return (0);
 }
 
-/*
- * Parse a JSON body for node (already validated by the caller, e.g. from
- * the CoAP path).  An empty heartbeat body is allowed.
- */
-int
-message_parse_json(enum message_type type, const char *node,
+/* Parse a JSON body for node, a result made by tier (1 or 2). */
+static int
+message_parse_json_tier(enum message_type type, int tier, const char *node,
     const void *buf, size_t len, struct message **mp, char **cause)
 {
 	cJSON		*o;
@@ -530,121 +564,19 @@ message_parse_json(enum message_type type, const char *node,
 		o = cJSON_CreateObject();
 	else if ((o = message_parse_object(buf, len, cause)) == NULL)
 		return (-1);
-	return (message_build(type, node, o, len ? buf : NULL, len, mp,
+	return (message_build(type, tier, node, o, len ? buf : NULL, len, mp,
 	    cause));
 }
 
-/* Read little-endian integers from a byte buffer. */
-static uint32_t
-message_le32(const unsigned char *p)
-{
-	return ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24);
-}
-
-/* Parse a binary window (content-format 42) for node. */
+/*
+ * Parse a JSON body for node (already validated by the caller, e.g. from
+ * the CoAP path).  An empty heartbeat body is allowed.
+ */
 int
-message_parse_window_binary(const char *node, const void *buf, size_t len,
-    struct message **mp, char **cause)
+message_parse_json(enum message_type type, const char *node,
+    const void *buf, size_t len, struct message **mp, char **cause)
 {
-	const unsigned char	*p = buf, *s;
-	struct message		*m;
-	uint32_t		 frames, axes, bits, i, n;
-	size_t			 width, want;
-	float			 scale;
-
-	*mp = NULL;
-	if (!message_node_valid(node, strlen(node)))
-		return (message_fail(cause, "node id must be 1 to 64 of "
-		    "[A-Za-z0-9_.-]"));
-	if (len < MESSAGE_BIN_HEADER)
-		return (message_fail(cause, "binary window: %zu bytes, shorter "
-		    "than the 20-byte header", len));
-	if (p[0] != 'T' || p[1] != 'W')
-		return (message_fail(cause, "binary window: bad magic (want "
-		    "\"TW\")"));
-	if (p[2] != 1)
-		return (message_fail(cause, "binary window: version %u, want 1",
-		    p[2]));
-	switch (p[3]) {
-	case MESSAGE_DTYPE_INT8:
-		width = 1;
-		break;
-	case MESSAGE_DTYPE_INT16:
-		width = 2;
-		break;
-	case MESSAGE_DTYPE_FLOAT32:
-		width = 4;
-		break;
-	default:
-		return (message_fail(cause, "binary window: dtype %u, want 1 "
-		    "(int8), 2 (int16) or 3 (float32)", p[3]));
-	}
-	axes = p[4];
-	if (axes < 1 || axes > MESSAGE_AXES_MAX)
-		return (message_fail(cause, "binary window: axes %u, want 1 to "
-		    "%d", axes, MESSAGE_AXES_MAX));
-	if (p[5] != 0)
-		return (message_fail(cause, "binary window: flags must be 0"));
-	frames = (uint32_t)p[6] | (uint32_t)p[7] << 8;
-	if (frames == 0)
-		return (message_fail(cause, "binary window: frames must be at "
-		    "least 1"));
-	want = MESSAGE_BIN_HEADER + (size_t)frames * axes * width;
-	if (len != want)
-		return (message_fail(cause, "binary window: %zu bytes, want "
-		    "%zu for %u frames x %u axes", len, want, frames, axes));
-	bits = message_le32(p + 16);
-	memcpy(&scale, &bits, sizeof scale);
-	if (!isfinite(scale))
-		return (message_fail(cause, "binary window: scale is not "
-		    "finite"));
-	if (message_le32(p + 12) == 0)
-		return (message_fail(cause, "binary window: interval_us must "
-		    "be positive"));
-
-	m = xcalloc(1, sizeof *m);
-	snprintf(m->node, sizeof m->node, "%s", node);
-	m->type = MESSAGE_WINDOW;
-	m->format = MESSAGE_WINDOW_BINARY;
-	m->dtype = p[3];
-	m->axes = axes;
-	m->frames = frames;
-	m->seq = message_le32(p + 8);
-	m->has_seq = 1;
-	m->interval_us = message_le32(p + 12);
-	m->latency_us = -1;
-	m->window = -1;
-	n = frames * axes;
-	m->values = xcalloc(n, sizeof *m->values);
-	s = p + MESSAGE_BIN_HEADER;
-	for (i = 0; i < n; i++) {
-		float	v;
-
-		switch (m->dtype) {
-		case MESSAGE_DTYPE_INT8:
-			v = (float)(int8_t)s[i];
-			break;
-		case MESSAGE_DTYPE_INT16:
-			v = (float)(int16_t)(s[2 * i] | s[2 * i + 1] << 8);
-			break;
-		default:
-			bits = message_le32(s + 4 * i);
-			memcpy(&v, &bits, sizeof v);
-			if (!isfinite(v)) {
-				message_free(m);
-				return (message_fail(cause, "binary window: "
-				    "sample %u is not finite", i));
-			}
-			break;
-		}
-		m->values[i] = v * scale;
-	}
-	m->body = xmalloc(len);
-	memcpy(m->body, buf, len);
-	m->body_len = len;
-	*mp = m;
-	return (0);
+	return (message_parse_json_tier(type, 1, node, buf, len, mp, cause));
 }
 
 /*
@@ -691,5 +623,71 @@ message_parse_line(const char *line, size_t len, const char *default_node,
 		cJSON_Delete(o);
 		return (message_fail(cause, "node: required"));
 	}
-	return (message_build(type, node, o, NULL, 0, mp, cause));
+	return (message_build(type, 1, node, o, NULL, 0, mp, cause));
+}
+
+/* The store's kind for a node's message (the one mapping of the two). */
+enum store_kind
+message_store_kind(enum message_type type)
+{
+	switch (type) {
+	case MESSAGE_INFERENCE:
+		return (STORE_KIND_INFERENCE);
+	case MESSAGE_WINDOW:
+		return (STORE_KIND_WINDOW);
+	case MESSAGE_HEARTBEAT:
+		return (STORE_KIND_HEARTBEAT);
+	}
+	fatalx("message: type %d has no store kind", (int)type);
+}
+
+/*
+ * Which message type a stored kind holds and who made its result: 0, or
+ * -1 for a number that is no kind (a damaged row or journal record).
+ */
+static int
+message_stored_type(enum store_kind kind, enum message_type *type, int *tier)
+{
+	*tier = 1;
+	switch (kind) {
+	case STORE_KIND_INFERENCE:
+		*type = MESSAGE_INFERENCE;
+		return (0);
+	case STORE_KIND_WINDOW:
+		*type = MESSAGE_WINDOW;
+		return (0);
+	case STORE_KIND_HEARTBEAT:
+		*type = MESSAGE_HEARTBEAT;
+		return (0);
+	case STORE_KIND_TIER2:
+		*type = MESSAGE_INFERENCE;
+		*tier = 2;
+		return (0);
+	}
+	return (-1);
+}
+
+/*
+ * Parse a stored message as the store hands it out (struct store_msg's
+ * kind, node, body and len) with the checks ingest made: the one reader of
+ * stored bodies for the stages after the store.  A stored window is binary
+ * when it starts with the magic (a JSON one starts with '{' or a blank).
+ */
+int
+message_parse_stored(enum store_kind kind, const char *node, const void *body,
+    size_t len, struct message **mp, char **cause)
+{
+	enum message_type	type;
+	int			tier;
+
+	*mp = NULL;
+	if (message_stored_type(kind, &type, &tier) != 0)
+		return (message_fail(cause, "stored kind %d is not a message",
+		    (int)kind));
+	if (type == MESSAGE_WINDOW && len >= 2 &&
+	    memcmp(body, MESSAGE_BIN_MAGIC, 2) == 0)
+		return (message_parse_window_binary(node, body, len, mp,
+		    cause));
+	return (message_parse_json_tier(type, tier, node, body, len, mp,
+	    cause));
 }

@@ -6,12 +6,23 @@
  * a validated message or -1 with a short diagnostic ("score: must be a
  * number in [0,1]") that ingest sends back (CoAP 4.00) or counts (serial).
  * A message is a plain value: what the store, events and tier 2 read.
+ *
+ * The stages after the store read a stored body back with
+ * message_parse_stored() only: it takes the store's kind and body as
+ * struct store_msg hands them out and applies the same checks as ingest,
+ * so no stage sniffs a format or picks fields out of a body on its own.
+ * message_store_kind() is the one mapping from a message type to the
+ * store's kind (the two enums are numbered alike but are not the same).
  */
 #ifndef TE_MESSAGE_H
 #define TE_MESSAGE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "store.h"
+
+struct cJSON;
 
 #define MESSAGE_NODE_MAX	64
 #define MESSAGE_TEXT_MAX	64	/* model and label names */
@@ -65,6 +76,11 @@ struct message {
 	/* the body as it should be stored: compact JSON or the binary */
 	unsigned char		*body;
 	size_t			 body_len;
+
+	/* heartbeat: its members without "node" and "type"; else NULL */
+	struct cJSON		*fields;
+	/* who made the result: 1 a node, 2 the gateway's tier 2 */
+	int			 tier;
 };
 
 int	message_node_valid(const char *, size_t);
@@ -74,6 +90,9 @@ int	message_parse_window_binary(const char *, const void *, size_t,
 	    struct message **, char **);
 int	message_parse_line(const char *, size_t, const char *,
 	    struct message **, char **);
+int	message_parse_stored(enum store_kind, const char *, const void *,
+	    size_t, struct message **, char **);
+enum store_kind message_store_kind(enum message_type);
 void	message_free(struct message *);
 const char *message_type_name(enum message_type);
 

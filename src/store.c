@@ -59,8 +59,6 @@
 #define STORE_DEDUP_SAVE_MS	60000	/* dedup snapshot period */
 #define STORE_RETRY_MS		5000	/* refusing: re-probe period */
 #define STORE_MIN_FREE		(1024 * 1024)	/* bytes free to recover */
-#define STORE_LOG_MS		10000
-#define STORE_MAX_HOOKS		4
 
 enum { Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_MSG_INS, Q_COUNT };
 
@@ -70,13 +68,6 @@ static const char *const store_sql[Q_COUNT] = {
 	"ROLLBACK",
 	"INSERT INTO msg(node, boot, seq, kind, prio, rx_ms, ts_ms, body, id) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-};
-
-/* A callback waiting for the commit of its transaction. */
-struct store_pending {
-	store_done_cb		 cb;
-	void			*arg;
-	enum store_result	 result;
 };
 
 static struct {
@@ -90,8 +81,6 @@ static struct {
 	uint64_t		 committed;	/* last record committed */
 	uint64_t		 ckpt_rseq;	/* committed when it started */
 	int			 commit_due;	/* waits for the checkpoint */
-	struct store_pending	*pend;
-	size_t			 npend, szpend;
 	int			 sync_full;
 	uint64_t		 commit_ms;
 	uint64_t		 wal_pages, wal_limit;
@@ -102,20 +91,13 @@ static struct {
 	int			 ckpt_hold;	/* readings wait for the ckpt */
 	int			 ckpt_rounds;	/* checkpoints in a row */
 	int			 replay_quiet;	/* a checkpoint's, not logged */
-	int			 jnl_refusing;	/* journal cannot take more */
-	uint64_t		 probe_ms, jnl_log_ms, dedup_saved_ms;
-	uint64_t		 refused, duplicates, commits;
+	uint64_t		 probe_ms, dedup_saved_ms;
 	int			 grew;		/* outbox rows this turn */
 	store_notify_cb		 notify;
-	store_msg_hook		 hook[STORE_MAX_HOOKS];
-	void			*hook_arg[STORE_MAX_HOOKS];
-	size_t			 nhooks;
-	store_rollback_cb	 rollback;
-	store_precommit_cb	 precommit;
 	/*
 	 * Message ids are ours, never reused: a row deleted once
 	 * summarized must not have its id handed out again, or the summary
-	 * cursor (store_state.c) would skip the new row.
+	 * cursor (store_msg.c) would skip the new row.
 	 */
 	int64_t			 msg_last;	/* committed */
 	int64_t			 msg_next;	/* assigned, maybe not yet */
@@ -157,6 +139,7 @@ store_close_db(void)
 	}
 	store_outbox_finalize();
 	store_state_close();
+	store_msg_close();
 	if (st.db != NULL)
 		sqlite3_close(st.db);
 	st.db = NULL;
@@ -172,7 +155,7 @@ store_load(void)
 	if ((rc = store_outbox_load(st.db)) != SQLITE_OK ||
 	    (rc = store_db_query_int(st.db, "SELECT coalesce(max(id), 0) "
 	    "FROM msg", &st.msg_last)) != SQLITE_OK ||
-	    (rc = store_state_load()) != SQLITE_OK ||
+	    (rc = store_msg_load()) != SQLITE_OK ||
 	    (rc = store_state_get_int("journal", &v)) != SQLITE_OK)
 		return (rc);
 	if (st.msg_last < store_msg_cursor())
@@ -224,7 +207,7 @@ store_read_config(const struct config *cf)
 
 	store_outbox_caps(max_bytes, config_ms(cf, "store", "max_age"),
 	    config_bytes(cf, "mqtt", "max_payload"));
-	store_state_retention(config_ms(cf, "store", "raw_retention"));
+	store_msg_retention(config_ms(cf, "store", "raw_retention"));
 	st.commit_ms = config_ms(cf, "store", "commit_interval");
 	st.wal_limit = store_db_wal_pages(max_bytes);
 }
@@ -268,6 +251,7 @@ store_start(const struct config *cf, char **cause)
 	int	 rc;
 
 	memset(&st, 0, sizeof st);
+	store_stats_clear();
 	st.dir = xstrdup(config_str(cf, "gateway", "data_dir"));
 	xasprintf(&st.path, "%s/tinyedge.db", st.dir);
 	st.sync_full = strcmp(config_str(cf, "store", "sync"), "full") == 0;
@@ -310,6 +294,7 @@ fail_db:
 	store_close_db();
 fail:
 	store_dedup_clear();
+	store_stats_clear();
 	free(st.path);
 	free(st.dir);
 	memset(&st, 0, sizeof st);
@@ -347,7 +332,8 @@ store_stop(void)
 		st.handles = 0;
 	}
 	store_dedup_clear();
-	free(st.pend);
+	store_hook_clear();
+	store_stats_clear();
 	free(st.path);
 	free(st.dir);
 	memset(&st, 0, sizeof st);
@@ -369,9 +355,6 @@ store_refuse(int rc)
 static void
 store_abort(int rc)
 {
-	struct store_pending	*p = st.pend;
-	size_t			 i, n = st.npend;
-
 	sqlite3_reset(st.q[Q_ROLLBACK]);
 	if (!sqlite3_get_autocommit(st.db))
 		sqlite3_step(st.q[Q_ROLLBACK]);
@@ -381,18 +364,12 @@ store_abort(int rc)
 	st.txn_rseq = st.committed;
 	st.msg_next = st.msg_last;
 	store_outbox_txn_end(0);
-	store_state_end(0);
+	store_msg_end(0);
 	uv_timer_stop(&sth.commit);
 	store_refuse(rc);
 	/* Stages that keep state derived from this transaction rebuild it. */
-	if (st.rollback != NULL)
-		st.rollback();
-	/* Callbacks may put again: hand them a detached array. */
-	st.pend = NULL;
-	st.npend = st.szpend = 0;
-	for (i = 0; i < n; i++)
-		p[i].cb(STORE_REFUSED, p[i].arg);
-	free(p);
+	store_hook_rollback();
+	store_hook_pending(0);
 }
 
 /* A write inside the open transaction failed; -1. */
@@ -424,22 +401,6 @@ store_begin(void)
 	st.txn_rows = 0;
 	uv_timer_start(&sth.commit, store_commit_cb, st.commit_ms, 0);
 	return (0);
-}
-
-/* Remember a callback to run after the commit. */
-void
-store_pend(store_done_cb cb, void *arg, enum store_result r)
-{
-	if (cb == NULL)
-		return;
-	if (st.npend == st.szpend) {
-		st.szpend = st.szpend ? st.szpend * 2 : 64;
-		st.pend = xreallocarray(st.pend, st.szpend, sizeof *st.pend);
-	}
-	st.pend[st.npend].cb = cb;
-	st.pend[st.npend].arg = arg;
-	st.pend[st.npend].result = r;
-	st.npend++;
 }
 
 /* A checkpoint finished: on disk now is what was committed before it. */
@@ -499,9 +460,7 @@ store_ckpt(void)
 static void
 store_commit(void)
 {
-	struct store_pending	*p;
-	size_t			 i, n;
-	int			 rc;
+	int	rc;
 
 	if (!st.in_txn)
 		return;
@@ -510,11 +469,9 @@ store_commit(void)
 		return;
 	}
 	/* The stages' last writes of this transaction join it. */
-	if (st.precommit != NULL) {
-		st.precommit();
-		if (!st.in_txn)
-			return;		/* a write failed: rolled back */
-	}
+	store_hook_precommit();
+	if (!st.in_txn)
+		return;		/* a write failed: rolled back */
 	if (st.txn_rseq > st.committed &&
 	    store_state_set_int("journal", (int64_t)st.txn_rseq) != 0)
 		return;
@@ -531,23 +488,17 @@ store_commit(void)
 		return;
 	}
 	store_outbox_txn_end(1);
-	store_state_end(1);
+	store_msg_end(1);
 	st.msg_last = st.msg_next;
 	st.committed = st.txn_rseq;
 	st.in_txn = 0;
 	st.dirty = 1;
-	st.commits++;
+	store_stats_commit();
 	st.last_write_ms = daemon_now_ms();
 	uv_timer_stop(&sth.commit);
 	if (!st.sync_full)
 		store_journal_release(st.committed);
-	p = st.pend;
-	n = st.npend;
-	st.pend = NULL;
-	st.npend = st.szpend = 0;
-	for (i = 0; i < n; i++)
-		p[i].cb(p[i].result, p[i].arg);
-	free(p);
+	store_hook_pending(1);
 	if (st.wal_pages >= st.wal_limit || (st.sync_full &&
 	    st.last_write_ms - st.last_ckpt_ms >= STORE_FULL_CKPT_MS))
 		store_ckpt();
@@ -595,7 +546,6 @@ static void
 store_apply(const struct store_msg *m, uint64_t rseq)
 {
 	sqlite3_stmt	*s = st.q[Q_MSG_INS];
-	size_t		 i;
 	int		 prio, rc;
 
 	if (store_begin() != 0)
@@ -640,28 +590,9 @@ store_apply(const struct store_msg *m, uint64_t rseq)
 	 * Stages after the store (events, summaries) see each new message
 	 * inside this transaction, so what they derive commits with it.
 	 */
-	for (i = 0; i < st.nhooks && st.in_txn; i++)
-		st.hook[i](m, st.msg_next, st.hook_arg[i]);
+	store_hook_message(m, st.msg_next);
 	if (++st.txn_rows >= STORE_COMMIT_ROWS && st.in_txn)
 		uv_timer_start(&sth.commit, store_commit_cb, 0, 0);
-}
-
-/* The journal cannot take a reading: say so once per period. */
-static void
-store_journal_refused(int err)
-{
-	uint64_t	now = daemon_now_ms();
-
-	st.refused++;
-	/* Once per period, even when room comes and goes in between. */
-	if (st.jnl_log_ms == 0 || now - st.jnl_log_ms >= STORE_LOG_MS) {
-		st.jnl_log_ms = now;
-		log_error("store: journal: %s; new readings are refused "
-		    "(5.03) until it has room (%" PRIu64 " so far)",
-		    err == ENOSPC ? "full (SQLite is behind)" : strerror(err),
-		    st.refused);
-	}
-	st.jnl_refusing = 1;
 }
 
 /*
@@ -678,7 +609,7 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 	if (st.db == NULL)
 		return (STORE_REFUSED);
 	if (store_dedup_seen(m->node, m->kind, m->boot, m->seq)) {
-		st.duplicates++;
+		store_stats_duplicate();
 		/* The first copy may still be on its way to the disk. */
 		rseq = store_journal_last();
 		if (!st.sync_full || cb == NULL || rseq <= store_journal_synced())
@@ -687,13 +618,10 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 		return (STORE_WAIT);
 	}
 	if (store_journal_append(m, &rseq) != 0) {
-		store_journal_refused(errno);
+		store_stats_refused(errno);
 		return (STORE_REFUSED);
 	}
-	if (st.jnl_refusing) {
-		st.jnl_refusing = 0;
-		log_info("store: journal has room again, taking readings");
-	}
+	store_stats_taken();
 	store_dedup_add(m->node, m->kind, m->boot, m->seq);
 	/* During a checkpoint the reading waits in the journal (see there). */
 	if (st.ckpt_hold && !st.need_replay) {
@@ -748,46 +676,11 @@ store_replay_cb(uv_timer_t *t)
 	store_commit();
 }
 
-/* Call fn for every newly stored message, inside its transaction. */
-void
-store_add_message_hook(store_msg_hook fn, void *arg)
+/* Is a transaction open (the hooks stop when a write rolled it back)? */
+int
+store_txn_open(void)
 {
-	if (st.nhooks == STORE_MAX_HOOKS)
-		fatalx("store: too many message hooks");
-	st.hook[st.nhooks] = fn;
-	st.hook_arg[st.nhooks++] = arg;
-}
-
-/* Call fn inside each transaction just before it commits. */
-void
-store_set_precommit(store_precommit_cb fn)
-{
-	st.precommit = fn;
-}
-
-/* Tell fn (once per rollback) when a transaction's writes are undone. */
-void
-store_set_rollback(store_rollback_cb fn)
-{
-	st.rollback = fn;
-}
-
-/* Stop calling fn. */
-void
-store_remove_message_hook(store_msg_hook fn)
-{
-	size_t	i;
-
-	for (i = 0; i < st.nhooks; i++) {
-		if (st.hook[i] != fn)
-			continue;
-		st.nhooks--;
-		memmove(&st.hook[i], &st.hook[i + 1], (st.nhooks - i) *
-		    sizeof st.hook[0]);
-		memmove(&st.hook_arg[i], &st.hook_arg[i + 1], (st.nhooks - i) *
-		    sizeof st.hook_arg[0]);
-		return;
-	}
+	return (st.in_txn);
 }
 
 /* Non-NULL with the transaction open; NULL: SQLite refuses writes. */
@@ -837,40 +730,11 @@ store_set_notify(store_notify_cb cb)
 	st.notify = cb;
 }
 
-/* Fill the numbers for metrics and status. */
-void
-store_stats(struct store_stats *ss)
+/* Is SQLite refusing writes (readings go to the journal only)? */
+int
+store_sql_refusing(void)
 {
-	struct store_journal_stats	js;
-
-	memset(ss, 0, sizeof *ss);
-	if (st.db == NULL)
-		return;
-	store_outbox_counts(ss);
-	store_journal_stats(&js);
-	ss->refusing = st.sql_refusing || st.jnl_refusing;
-	ss->refused = st.refused;
-	ss->duplicates = st.duplicates;
-	ss->commits = st.commits;
-	ss->journal_segments = js.segments;
-	ss->journal_busy = js.busy;
-	ss->journal_bytes = js.bytes;
-	ss->syncs = js.syncs;
-	ss->sync_us = js.sync_us;
-}
-
-/* One-line status for systemd. */
-size_t
-store_status(char *buf, size_t len)
-{
-	struct store_stats	ss;
-	int			n;
-
-	store_stats(&ss);
-	n = snprintf(buf, len, "store %" PRIu64 " queued, %" PRIu64 " KB%s",
-	    ss.queued, ss.bytes / 1024, st.jnl_refusing ? ", REFUSING "
-	    "(journal full)" : st.sql_refusing ? ", JOURNAL ONLY (disk)" : "");
-	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
+	return (st.sql_refusing);
 }
 
 /* Refusing mode: enough free space again?  Then replay the journal. */
@@ -909,7 +773,7 @@ store_check(uint64_t mono)
 	}
 	store_outbox_log_drops();
 	if (!st.sql_refusing)
-		store_state_check(now);
+		store_msg_check(now);
 	store_journal_spare();
 	/* Keep the WAL small on SD cards: checkpoint once writes pause. */
 	if (st.dirty && !st.in_txn && !store_db_ckpt_running() &&

@@ -2,8 +2,11 @@
  * store_int.h - private to the store family: store.c (transactions, the
  * put path, start and stop), store_db.c (the SQLite file and its
  * checkpoints), store_outbox.c (the outbox and the caps), store_state.c
- * (named records, message replay), store_journal.c (the journal) and
- * store_dedup.c (which readings are held).
+ * (named records), store_msg.c (message replay, the summary cursor,
+ * retention), store_journal.c (the journal),
+ * store_dedup.c (which readings are held), store_hook.c (the stages'
+ * hooks and the callbacks waiting for a commit) and store_stats.c (the
+ * numbers: refusals, repeats, commits).
  */
 #ifndef TE_STORE_INT_H
 #define TE_STORE_INT_H
@@ -36,8 +39,24 @@ void	store_db_ckpt_close(void);
 sqlite3	*store_write_begin(void);
 sqlite3	*store_handle(void);
 int	 store_write_error(int);
-void	 store_pend(store_done_cb, void *, enum store_result);
+int	 store_txn_open(void);
+int	 store_sql_refusing(void);
 void	 store_turn_notify(void);
+
+/* store_stats.c */
+void	 store_stats_refused(int);
+void	 store_stats_taken(void);
+void	 store_stats_duplicate(void);
+void	 store_stats_commit(void);
+void	 store_stats_clear(void);
+
+/* store_hook.c */
+void	 store_hook_message(const struct store_msg *, int64_t);
+void	 store_hook_precommit(void);
+void	 store_hook_rollback(void);
+void	 store_pend(store_done_cb, void *, enum store_result);
+void	 store_hook_pending(int);
+void	 store_hook_clear(void);
 
 /* store_outbox.c */
 int	 store_outbox_prepare(sqlite3 *);
@@ -54,14 +73,19 @@ uint64_t store_outbox_total(void);
 void	 store_outbox_counts(struct store_stats *);
 
 /* store_state.c */
-int	 store_state_load(void);
-void	 store_state_end(int);
-void	 store_state_retention(uint64_t);
-void	 store_state_check(uint64_t);
-int	 store_state_evict(uint64_t, uint64_t *);
+sqlite3_stmt *store_state_prepare(sqlite3_stmt **, const char *);
+void	 store_state_finalize(sqlite3_stmt **, size_t);
 void	 store_state_close(void);
 int	 store_state_get_int(const char *, int64_t *);
 int	 store_state_set_int(const char *, int64_t);
+
+/* store_msg.c */
+int	 store_msg_load(void);
+void	 store_msg_end(int);
+void	 store_msg_retention(uint64_t);
+void	 store_msg_check(uint64_t);
+int	 store_msg_evict(uint64_t, uint64_t *);
+void	 store_msg_close(void);
 
 /* store_journal.c */
 typedef void	(*store_journal_cb)(const struct store_msg *, uint64_t, void *);

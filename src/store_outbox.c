@@ -224,7 +224,7 @@ store_outbox_delete_step(sqlite3_stmt *s, int count_drop, uint64_t *nrows)
 	return (rc == SQLITE_DONE ? 0 : rc);
 }
 
-/* Step a message DELETE ... RETURNING for store_state.c (not a drop). */
+/* Step a message DELETE ... RETURNING for store_msg.c (not a drop). */
 int
 store_delete_rows(sqlite3_stmt *s, uint64_t *nrows)
 {
@@ -270,7 +270,7 @@ store_outbox_enforce(void)
 	target = outbox.max_bytes / 10 * 9;
 	/* Raw messages already summarized are only kept for people. */
 	do {
-		if ((rc = store_state_evict(STORE_EVICT_BATCH, &n)) != 0)
+		if ((rc = store_msg_evict(STORE_EVICT_BATCH, &n)) != 0)
 			return (rc);
 	} while (n > 0 && store_outbox_total() > target);
 	for (c = 0; c < STORE_NCLASS; c++) {

@@ -72,13 +72,15 @@ summary_read_config(const struct config *cf)
 /*
  * Describe an inference to the events and intervals.  A live message comes
  * with message.c's parse; a replayed one or a tier-2 result is read from
- * its stored body, and *o (to be freed by the caller) holds the strings.
- * Returns -1 if the body is not an inference.
+ * its stored body, and *parsed (to be freed by the caller) holds the
+ * strings.  Returns -1 if the body is not an inference.
  */
 static int
-summary_parse(const struct store_msg *m, struct summary_inf *in, cJSON **o)
+summary_parse(const struct store_msg *m, struct summary_inf *in,
+    struct message **parsed)
 {
-	const cJSON	*label, *score, *model;
+	const struct message	*r = m->msg;
+	char			*cause = NULL;
 
 	memset(in, 0, sizeof *in);
 	in->node = m->node;
@@ -86,73 +88,85 @@ summary_parse(const struct store_msg *m, struct summary_inf *in, cJSON **o)
 	in->boot = m->boot;
 	in->seq = m->seq;
 	in->rx_ms = m->rx_ms;
-	*o = NULL;
-	if (m->msg != NULL) {
-		in->label = m->msg->label;
-		in->model = m->msg->model;
-		in->score = m->msg->score;
-		return (0);
+	*parsed = NULL;
+	if (r == NULL) {
+		if (message_parse_stored(m->kind, m->node, m->body, m->len,
+		    parsed, &cause) != 0) {
+			log_debug("summary: stored inference of %s does not "
+			    "parse: %s", m->node, cause);
+			free(cause);
+			return (-1);
+		}
+		r = *parsed;
 	}
-	*o = cJSON_ParseWithLength(m->body, m->len);
-	label = cJSON_GetObjectItemCaseSensitive(*o, "label");
-	score = cJSON_GetObjectItemCaseSensitive(*o, "score");
-	model = cJSON_GetObjectItemCaseSensitive(*o, "model");
-	if (!cJSON_IsString(label) || !cJSON_IsNumber(score) ||
-	    !cJSON_IsString(model)) {
-		cJSON_Delete(*o);
-		*o = NULL;
-		return (-1);
-	}
-	in->label = label->valuestring;
-	in->model = model->valuestring;
-	in->score = score->valuedouble;
+	in->label = r->label;
+	in->model = r->model;
+	in->score = r->score;
 	return (0);
 }
 
-/* A window as the JSON of P/windows/{node}, with our id; NULL if bad. */
+/* The Edge Impulse payload shape of a binary window, as for JSON ones. */
+static cJSON *
+summary_window_binary(const struct store_msg *m, const struct message *w)
+{
+	cJSON		*o, *sensors, *values, *row, *s;
+	char		 name[16];
+	uint32_t	 f, a;
+
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
+	cJSON_AddNumberToObject(o, "boot", m->boot);
+	cJSON_AddNumberToObject(o, "interval_ms",
+	    (double)w->interval_us / 1000);
+	sensors = cJSON_AddArrayToObject(o, "sensors");
+	for (a = 0; a < w->axes; a++) {
+		snprintf(name, sizeof name, "axis%" PRIu32, a);
+		s = cJSON_CreateObject();
+		cJSON_AddStringToObject(s, "name", name);
+		cJSON_AddItemToArray(sensors, s);
+	}
+	values = cJSON_AddArrayToObject(o, "values");
+	for (f = 0; f < w->frames; f++) {
+		row = cJSON_CreateFloatArray(&w->values[f * w->axes],
+		    (int)w->axes);
+		cJSON_AddItemToArray(values, row);
+	}
+	return (o);
+}
+
+/*
+ * A window as the JSON of P/windows/{node}, with our id; NULL if bad.  A
+ * JSON window is forwarded with the members it was stored with, so its
+ * validated body is printed again with ours added.
+ */
 static char *
 summary_window_json(const struct store_msg *m)
 {
 	const struct message	*w = m->msg;
 	struct message		*parsed = NULL;
-	cJSON			*o, *sensors, *values, *row, *s;
-	char			 id[160], name[16], *cause = NULL;
-	uint32_t		 f, a;
+	cJSON			*o;
+	char			 id[160], *cause = NULL;
 
+	/* Ingest's parse when there is one (always, for live data). */
+	if (w == NULL) {
+		if (message_parse_stored(m->kind, m->node, m->body, m->len,
+		    &parsed, &cause) != 0) {
+			log_debug("summary: stored window of %s does not "
+			    "parse: %s", m->node, cause);
+			free(cause);
+			return (NULL);
+		}
+		w = parsed;
+	}
+	if (w->format == MESSAGE_WINDOW_BINARY)
+		o = summary_window_binary(m, w);
+	else
+		o = cJSON_ParseWithLength((const char *)w->body, w->body_len);
+	message_free(parsed);
+	if (o == NULL)
+		return (NULL);
 	snprintf(id, sizeof id, "win:%s:%" PRIu32 ":%" PRId64, m->node,
 	    m->boot, m->seq);
-	if (m->len >= 2 && memcmp(m->body, "TW", 2) == 0) {
-		/* Ingest's parse when there is one (always, for live data). */
-		if (w == NULL) {
-			if (message_parse_window_binary(m->node, m->body,
-			    m->len, &parsed, &cause) != 0) {
-				free(cause);
-				return (NULL);
-			}
-			w = parsed;
-		}
-		/* The Edge Impulse payload shape, as for JSON windows. */
-		o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "seq", (double)m->seq);
-		cJSON_AddNumberToObject(o, "boot", m->boot);
-		cJSON_AddNumberToObject(o, "interval_ms",
-		    (double)w->interval_us / 1000);
-		sensors = cJSON_AddArrayToObject(o, "sensors");
-		for (a = 0; a < w->axes; a++) {
-			snprintf(name, sizeof name, "axis%" PRIu32, a);
-			s = cJSON_CreateObject();
-			cJSON_AddStringToObject(s, "name", name);
-			cJSON_AddItemToArray(sensors, s);
-		}
-		values = cJSON_AddArrayToObject(o, "values");
-		for (f = 0; f < w->frames; f++) {
-			row = cJSON_CreateFloatArray(&w->values[f * w->axes],
-			    (int)w->axes);
-			cJSON_AddItemToArray(values, row);
-		}
-		message_free(parsed);
-	} else if ((o = cJSON_ParseWithLength(m->body, m->len)) == NULL)
-		return (NULL);
 	cJSON_AddItemToObject(o, "node", cJSON_CreateString(m->node));
 	cJSON_AddItemToObject(o, "id", cJSON_CreateString(id));
 	return (summary_json(o));
@@ -183,19 +197,19 @@ void
 summary_on_message(const struct store_msg *m, int64_t id, void *arg)
 {
 	struct summary_inf	 in;
-	cJSON			*o;
+	struct message		*parsed;
 
 	(void)arg;
 	if (m->kind == STORE_KIND_WINDOW && sm.forward_windows)
 		summary_forward_window(m);
 	if ((m->kind != STORE_KIND_INFERENCE && m->kind != STORE_KIND_TIER2) ||
-	    summary_parse(m, &in, &o) != 0) {
+	    summary_parse(m, &in, &parsed) != 0) {
 		summary_interval_seen(id);
 		return;
 	}
 	summary_event_add(&in);
 	summary_interval_add(&in, id);
-	cJSON_Delete(o);
+	message_free(parsed);
 }
 
 /* Replay one stored message into the open intervals (not events). */
@@ -203,16 +217,16 @@ static void
 summary_replay(const struct store_msg *m, int64_t id, void *arg)
 {
 	struct summary_inf	 in;
-	cJSON			*o;
+	struct message		*parsed;
 	size_t			*n = arg;
 
 	if ((m->kind != STORE_KIND_INFERENCE && m->kind != STORE_KIND_TIER2) ||
-	    summary_parse(m, &in, &o) != 0) {
+	    summary_parse(m, &in, &parsed) != 0) {
 		summary_interval_seen(id);
 		return;
 	}
 	summary_interval_add(&in, id);
-	cJSON_Delete(o);
+	message_free(parsed);
 	(*n)++;
 }
 

@@ -347,7 +347,7 @@ tier2_note_inference(const struct store_msg *sm)
 	if (m == NULL) {
 		if (memmem(sm->body, sm->len, "\"window\"", 8) == NULL)
 			return;
-		if (message_parse_json(MESSAGE_INFERENCE, sm->node, sm->body,
+		if (message_parse_stored(sm->kind, sm->node, sm->body,
 		    sm->len, &parsed, &cause) != 0) {
 			free(cause);
 			return;
@@ -392,18 +392,11 @@ tier2_node_score(const struct store_msg *sm, const struct message *w,
 static struct message *
 tier2_parse_window(const struct store_msg *sm)
 {
-	const unsigned char	*b = sm->body;
 	struct message		*w = NULL;
 	char			*cause = NULL;
-	int			 rc;
 
-	if (sm->len >= 2 && b[0] == 'T' && b[1] == 'W')
-		rc = message_parse_window_binary(sm->node, sm->body, sm->len,
-		    &w, &cause);
-	else
-		rc = message_parse_json(MESSAGE_WINDOW, sm->node, sm->body,
-		    sm->len, &w, &cause);
-	if (rc != 0) {
+	if (message_parse_stored(sm->kind, sm->node, sm->body, sm->len, &w,
+	    &cause) != 0) {
 		log_debug("tier2: stored window of %s does not parse: %s",
 		    sm->node, cause);
 		free(cause);

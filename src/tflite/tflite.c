@@ -293,6 +293,135 @@ static int own_aligned(struct tflite_model *m, struct te_tensor *t,
 	return 0;
 }
 
+/* A tensor's shape from its shape vector sh: dims, element count, bytes. */
+static int read_tensor_shape(const struct fb *b, const struct fb_vec *sh,
+			     struct te_tensor *t, uint32_t i,
+			     char *err, size_t errlen)
+{
+	if (sh->n > TE_MAXD) {
+		snprintf(err, errlen, "tensor %u: %u dimensions", i, sh->n);
+		return -1;
+	}
+	t->ndims = (int)sh->n;
+	size_t es = elem_size(t->type);
+	size_t ne = 1;
+	for (uint32_t d = 0; d < sh->n; d++) {
+		int32_t x = fb_vec_i32(b, sh, d);
+		if (x <= 0) {
+			snprintf(err, errlen, "tensor %u: dimension %u is %d",
+				 i, d, (int)x);
+			return -1;
+		}
+		t->dims[d] = x;
+		if ((size_t)x > MAX_TENSOR_BYTES / es / ne) {
+			snprintf(err, errlen, "tensor %u: shape too large", i);
+			return -1;
+		}
+		ne *= (size_t)x;
+	}
+	t->nelem = ne;
+	t->bytes = ne * es;
+	return 0;
+}
+
+/*
+ * A tensor's constant data from buffer bufi (not 0), inside the flatbuffer
+ * or, for large models, after it; none is fine (a tensor computed at run
+ * time), too little for the shape is not.
+ */
+static int read_tensor_data(struct tflite_model *m, const struct fb *b,
+			    const struct fb_vec *bufs, int32_t bufi,
+			    struct te_tensor *t, uint32_t i,
+			    char *err, size_t errlen)
+{
+	struct fb_table bt;
+	struct fb_vec dv;
+	uint64_t boff, bsize;
+	int rd;
+	if (fb_vec_table(b, bufs, (uint32_t)bufi, &bt) != FB_OK ||
+	    (rd = fb_vector(b, &bt, 0, 1, &dv)) == FB_BAD ||
+	    fb_u64(b, &bt, 1, 0, &boff) == FB_BAD ||
+	    fb_u64(b, &bt, 2, 0, &bsize) == FB_BAD) {
+		snprintf(err, errlen, "buffer %u: malformed", (uint32_t)bufi);
+		return -1;
+	}
+	const uint8_t *src = NULL;
+	uint64_t have = 0;
+	if (rd == FB_OK && dv.n > 0) {
+		src = b->p + dv.pos;
+		have = dv.n;
+	} else if (boff > 1) {
+		/* large models keep buffers after the flatbuffer */
+		if (boff > b->len || bsize > b->len - boff) {
+			snprintf(err, errlen, "buffer %u: offset out of range",
+				 (uint32_t)bufi);
+			return -1;
+		}
+		src = b->p + boff;
+		have = bsize;
+	}
+	if (!src)
+		return 0;
+	if (have < t->bytes) {
+		snprintf(err, errlen,
+			 "tensor %u: buffer %u holds %llu bytes, shape needs %zu",
+			 i, (uint32_t)bufi, (unsigned long long)have, t->bytes);
+		return -1;
+	}
+	if (own_aligned(m, t, src, t->bytes) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	t->is_const = 1;
+	return 0;
+}
+
+/* Parse tensor i of the subgraph's tensor vector tv into m->t[i]. */
+static int read_tensor(struct tflite_model *m, const struct fb *b,
+		       const struct fb_vec *tv, const struct fb_vec *bufs,
+		       uint32_t i, char *err, size_t errlen)
+{
+	struct te_tensor *t = &m->t[i];
+	struct fb_table tt;
+	struct fb_vec sh;
+	uint8_t type;
+	int32_t bufi;
+	t->first = t->last = -2;
+	if (fb_vec_table(b, tv, i, &tt) != FB_OK ||
+	    fb_vector(b, &tt, 0, 4, &sh) == FB_BAD ||
+	    fb_u8(b, &tt, 1, 0, &type) == FB_BAD ||
+	    fb_i32(b, &tt, 2, 0, &bufi) == FB_BAD) {
+		snprintf(err, errlen, "tensor %u: malformed", i);
+		return -1;
+	}
+	uint8_t isvar;
+	if (fb_u8(b, &tt, 5, 0, &isvar) == FB_BAD) {
+		snprintf(err, errlen, "tensor %u: malformed", i);
+		return -1;
+	}
+	t->is_var = isvar != 0;
+	t->name = dup_name(b, &tt, 3);
+	if (!t->name) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	t->type = type;
+	if (fb_field(b, &tt, 0, 4, &(size_t){0}) == FB_ABSENT)
+		sh.n = 0;
+	if (read_tensor_shape(b, &sh, t, i, err, errlen) < 0)
+		return -1;
+	if ((uint32_t)bufi >= bufs->n) {
+		snprintf(err, errlen, "tensor %u: buffer %u out of range",
+			 i, (uint32_t)bufi);
+		return -1;
+	}
+	if (read_quant(b, &tt, t, err, errlen, i) < 0)
+		return -1;
+	if (bufi == 0)
+		return 0;
+	return read_tensor_data(m, b, bufs, bufi, t, i, err, errlen);
+}
+
 /* Parse the subgraph's tensors. */
 static int read_tensors(struct tflite_model *m, const struct fb *b,
 			const struct fb_table *sg, const struct fb_vec *bufs,
@@ -309,106 +438,9 @@ static int read_tensors(struct tflite_model *m, const struct fb *b,
 		return -1;
 	}
 	m->nt = tv.n;
-	for (uint32_t i = 0; i < tv.n; i++) {
-		struct te_tensor *t = &m->t[i];
-		struct fb_table tt;
-		struct fb_vec sh;
-		uint8_t type;
-		int32_t bufi;
-		t->first = t->last = -2;
-		if (fb_vec_table(b, &tv, i, &tt) != FB_OK ||
-		    fb_vector(b, &tt, 0, 4, &sh) == FB_BAD ||
-		    fb_u8(b, &tt, 1, 0, &type) == FB_BAD ||
-		    fb_i32(b, &tt, 2, 0, &bufi) == FB_BAD) {
-			snprintf(err, errlen, "tensor %u: malformed", i);
+	for (uint32_t i = 0; i < tv.n; i++)
+		if (read_tensor(m, b, &tv, bufs, i, err, errlen) < 0)
 			return -1;
-		}
-		uint8_t isvar;
-		if (fb_u8(b, &tt, 5, 0, &isvar) == FB_BAD) {
-			snprintf(err, errlen, "tensor %u: malformed", i);
-			return -1;
-		}
-		t->is_var = isvar != 0;
-		t->name = dup_name(b, &tt, 3);
-		if (!t->name) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		t->type = type;
-		if (fb_field(b, &tt, 0, 4, &(size_t){0}) == FB_ABSENT)
-			sh.n = 0;
-		if (sh.n > TE_MAXD) {
-			snprintf(err, errlen, "tensor %u: %u dimensions", i, sh.n);
-			return -1;
-		}
-		t->ndims = (int)sh.n;
-		size_t es = elem_size(type);
-		size_t ne = 1;
-		for (uint32_t d = 0; d < sh.n; d++) {
-			int32_t x = fb_vec_i32(b, &sh, d);
-			if (x <= 0) {
-				snprintf(err, errlen, "tensor %u: dimension %u is %d",
-					 i, d, (int)x);
-				return -1;
-			}
-			t->dims[d] = x;
-			if ((size_t)x > MAX_TENSOR_BYTES / es / ne) {
-				snprintf(err, errlen, "tensor %u: shape too large", i);
-				return -1;
-			}
-			ne *= (size_t)x;
-		}
-		t->nelem = ne;
-		t->bytes = ne * es;
-		if ((uint32_t)bufi >= bufs->n) {
-			snprintf(err, errlen, "tensor %u: buffer %u out of range",
-				 i, (uint32_t)bufi);
-			return -1;
-		}
-		if (read_quant(b, &tt, t, err, errlen, i) < 0)
-			return -1;
-		if (bufi == 0)
-			continue;
-		struct fb_table bt;
-		struct fb_vec dv;
-		uint64_t boff, bsize;
-		int rd;
-		if (fb_vec_table(b, bufs, (uint32_t)bufi, &bt) != FB_OK ||
-		    (rd = fb_vector(b, &bt, 0, 1, &dv)) == FB_BAD ||
-		    fb_u64(b, &bt, 1, 0, &boff) == FB_BAD ||
-		    fb_u64(b, &bt, 2, 0, &bsize) == FB_BAD) {
-			snprintf(err, errlen, "buffer %u: malformed", (uint32_t)bufi);
-			return -1;
-		}
-		const uint8_t *src = NULL;
-		uint64_t have = 0;
-		if (rd == FB_OK && dv.n > 0) {
-			src = b->p + dv.pos;
-			have = dv.n;
-		} else if (boff > 1) {
-			/* large models keep buffers after the flatbuffer */
-			if (boff > b->len || bsize > b->len - boff) {
-				snprintf(err, errlen, "buffer %u: offset out of range",
-					 (uint32_t)bufi);
-				return -1;
-			}
-			src = b->p + boff;
-			have = bsize;
-		}
-		if (!src)
-			continue;
-		if (have < t->bytes) {
-			snprintf(err, errlen,
-				 "tensor %u: buffer %u holds %llu bytes, shape needs %zu",
-				 i, (uint32_t)bufi, (unsigned long long)have, t->bytes);
-			return -1;
-		}
-		if (own_aligned(m, t, src, t->bytes) < 0) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		t->is_const = 1;
-	}
 	return 0;
 }
 

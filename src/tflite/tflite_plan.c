@@ -42,72 +42,75 @@ static int off_cmp(const void *a, const void *b)
 	return *x->off < *y->off ? -1 : *x->off > *y->off;
 }
 
-/* Compute lifetimes and give every non-constant block an arena offset. */
-int te_plan_arena(struct te_tensor *tensors, size_t nt, struct te_op *ops,
-		  int nops, const int32_t *inputs, int nin,
-		  const int32_t *outputs, int nout, uint8_t **arena,
-		  size_t *arena_bytes, char *err, size_t errlen)
+/*
+ * Lifetimes: [first, last] over every operator touching a tensor; graph
+ * inputs from before the first operator (-1), outputs until after the
+ * last (nops), variables for the whole run.
+ */
+static void plan_lifetimes(struct te_tensor *t, size_t nt,
+			   const struct te_op *ops, int nops,
+			   const int32_t *inputs, int nin,
+			   const int32_t *outputs, int nout)
 {
-	struct {
-		struct te_tensor *t;
-		size_t nt;
-		struct te_op *ops;
-		int nops;
-		const int32_t *inputs, *outputs;
-		int nin, nout;
-	} mm = { tensors, nt, ops, nops, inputs, outputs, nin, nout }, *m = &mm;
-	int end = m->nops;
-	/* lifetime = [min, max] over every operator touching the tensor */
-	for (int i = 0; i < m->nops; i++) {
-		struct te_op *op = &m->ops[i];
+	for (int i = 0; i < nops; i++) {
+		const struct te_op *op = &ops[i];
 		for (int k = 0; k < op->nin + op->nout; k++) {
 			int32_t ti = k < op->nin ? op->in[k] : op->out[k - op->nin];
 			if (ti < 0)
 				continue;
-			struct te_tensor *t = &m->t[ti];
-			if (t->first == -2 || t->first > i)
-				t->first = i;
-			if (t->last < i)
-				t->last = i;
+			if (t[ti].first == -2 || t[ti].first > i)
+				t[ti].first = i;
+			if (t[ti].last < i)
+				t[ti].last = i;
 		}
 	}
-	for (int i = 0; i < m->nin; i++) {
-		m->t[m->inputs[i]].first = -1;
-		if (m->t[m->inputs[i]].last < -1)
-			m->t[m->inputs[i]].last = -1;
+	for (int i = 0; i < nin; i++) {
+		t[inputs[i]].first = -1;
+		if (t[inputs[i]].last < -1)
+			t[inputs[i]].last = -1;
 	}
-	for (int i = 0; i < m->nout; i++) {
-		struct te_tensor *t = &m->t[m->outputs[i]];
-		if (t->first == -2)
-			t->first = -1;
-		t->last = end;
+	for (int i = 0; i < nout; i++) {
+		if (t[outputs[i]].first == -2)
+			t[outputs[i]].first = -1;
+		t[outputs[i]].last = nops;
 	}
+	for (size_t i = 0; i < nt; i++)
+		if (!t[i].is_const && t[i].first != -2 && t[i].is_var) {
+			t[i].first = -1;
+			t[i].last = nops;
+		}
+}
+
+/* The blocks to place, into bl: used non-constant tensors, then scratch. */
+static size_t plan_blocks(struct te_tensor *t, size_t nt, struct te_op *ops,
+			  int nops, struct block *bl)
+{
 	size_t nb = 0;
-	struct block *bl = calloc(m->nt + (size_t)m->nops + 1, sizeof *bl);
-	struct block **placed = calloc(m->nt + (size_t)m->nops + 1, sizeof *placed);
-	if (!bl || !placed) {
-		free(bl);
-		free(placed);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < m->nt; i++) {
-		struct te_tensor *t = &m->t[i];
-		if (t->is_const || t->first == -2)
+	for (size_t i = 0; i < nt; i++) {
+		if (t[i].is_const || t[i].first == -2)
 			continue;
-		if (t->is_var) {
-			t->first = -1;
-			t->last = end;
-		}
-		bl[nb++] = (struct block){ (t->bytes + 15) / 16 * 16, t->first,
-					   t->last, &t->off };
+		bl[nb++] = (struct block){ (t[i].bytes + 15) / 16 * 16,
+					   t[i].first, t[i].last, &t[i].off };
 	}
-	for (int i = 0; i < m->nops; i++)
-		if (m->ops[i].scratch)
-			bl[nb++] = (struct block){ (m->ops[i].scratch + 15) / 16 * 16,
-						   i, i, &m->ops[i].scratch_off };
+	for (int i = 0; i < nops; i++)
+		if (ops[i].scratch)
+			bl[nb++] = (struct block){ (ops[i].scratch + 15) / 16 * 16,
+						   i, i, &ops[i].scratch_off };
+	return nb;
+}
+
+/*
+ * Place the blocks, largest first, each at the lowest offset clear of the
+ * placed blocks whose lifetimes meet its own.  placed has room for 2 * nb:
+ * the blocks placed so far, then those of them overlapping in time.
+ * The arena size goes to *total; -1 past MAX_ARENA_BYTES.
+ */
+static int plan_place(struct block *bl, size_t nb, struct block **placed,
+		      size_t *total, char *err, size_t errlen)
+{
+	size_t np = 0;
+	*total = 0;
 	qsort(bl, nb, sizeof *bl, block_cmp);
-	size_t total = 0, np = 0;
 	for (size_t i = 0; i < nb; i++) {
 		/* lowest gap among time-overlapping placed blocks */
 		size_t nov = 0;
@@ -126,18 +129,40 @@ int te_plan_arena(struct te_tensor *tensors, size_t nt, struct te_op *ops,
 		}
 		*bl[i].off = off;
 		placed[np++] = &bl[i];
-		if (off + bl[i].size > total)
-			total = off + bl[i].size;
-		if (total > MAX_ARENA_BYTES) {
-			free(bl);
-			free(placed);
+		if (off + bl[i].size > *total)
+			*total = off + bl[i].size;
+		if (*total > MAX_ARENA_BYTES) {
 			snprintf(err, errlen, "arena would exceed %zu bytes",
 				 MAX_ARENA_BYTES);
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Compute lifetimes and give every non-constant block an arena offset. */
+int te_plan_arena(struct te_tensor *tensors, size_t nt, struct te_op *ops,
+		  int nops, const int32_t *inputs, int nin,
+		  const int32_t *outputs, int nout, uint8_t **arena,
+		  size_t *arena_bytes, char *err, size_t errlen)
+{
+	size_t max = nt + (size_t)nops + 1, nb, total;
+	int rc;
+	plan_lifetimes(tensors, nt, ops, nops, inputs, nin, outputs, nout);
+	struct block *bl = calloc(max, sizeof *bl);
+	struct block **placed = calloc(2 * max, sizeof *placed);
+	if (!bl || !placed) {
+		free(bl);
+		free(placed);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	nb = plan_blocks(tensors, nt, ops, nops, bl);
+	rc = plan_place(bl, nb, placed, &total, err, errlen);
 	free(bl);
 	free(placed);
+	if (rc < 0)
+		return -1;
 	*arena_bytes = total;
 	*arena = aligned_alloc(ARENA_ALIGN, total ? (total + 63) / 64 * 64 : 64);
 	if (!*arena) {
@@ -145,11 +170,10 @@ int te_plan_arena(struct te_tensor *tensors, size_t nt, struct te_op *ops,
 		return -1;
 	}
 	memset(*arena, 0, total ? (total + 63) / 64 * 64 : 64);
-	for (size_t i = 0; i < m->nt; i++) {
-		struct te_tensor *t = &m->t[i];
+	for (size_t i = 0; i < nt; i++) {
+		struct te_tensor *t = &tensors[i];
 		if (!t->is_const && t->first != -2)
 			t->data = *arena + t->off;
 	}
 	return 0;
 }
-

@@ -1,8 +1,10 @@
 /*
  * test_message.c - unit tests of node message validation: tables of good
- * and malformed inference, window and heartbeat JSON, binary windows and
- * serial lines, each malformed case with the diagnostic it must give.
+ * and malformed inference, window and heartbeat JSON, binary windows,
+ * serial lines and stored bodies read back by kind, each malformed case
+ * with the diagnostic it must give.
  */
+#include <cJSON.h>
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -152,6 +154,18 @@ static const struct json_case json_cases[] = {
 	{ HB, "[]", "body must be a JSON object" },
 };
 
+/* Case i of a malformed table was refused with a diagnostic holding want. */
+static void
+check_rejected(int i, int rc, const struct message *m, const char *cause,
+    const char *want)
+{
+	ck_assert_msg(rc == -1, "case %d accepted", i);
+	ck_assert_ptr_null(m);
+	ck_assert_msg(cause != NULL && strstr(cause, want) != NULL,
+	    "case %d: want \"%s\", got \"%s\"", i, want,
+	    cause ? cause : "(null)");
+}
+
 START_TEST(test_json_table)
 {
 	const struct json_case	*c = &json_cases[_i];
@@ -167,13 +181,8 @@ START_TEST(test_json_table)
 		ck_assert_str_eq(m->node, "node-1");
 		ck_assert_int_eq(m->type, c->type);
 		ck_assert_ptr_nonnull(m->body);
-	} else {
-		ck_assert_msg(rc == -1, "case %d accepted", _i);
-		ck_assert_ptr_null(m);
-		ck_assert_msg(cause != NULL && strstr(cause, c->error) != NULL,
-		    "case %d: want \"%s\", got \"%s\"", _i, c->error,
-		    cause ? cause : "(null)");
-	}
+	} else
+		check_rejected(_i, rc, m, cause, c->error);
 	message_free(m);
 	free(cause);
 }
@@ -399,6 +408,169 @@ START_TEST(test_lines)
 }
 END_TEST
 
+/*
+ * One stored body: the store's kind, the body (len 0: strlen), and the
+ * expected diagnostic (NULL = ok).  A good binary window: int8, 1 axis, 1
+ * frame, seq 4, interval 1 us, scale 1.0.
+ */
+struct stored_case {
+	int		 kind;
+	const char	*body;
+	size_t		 len;
+	const char	*error;
+};
+
+#define SK_INF	STORE_KIND_INFERENCE
+#define SK_WIN	STORE_KIND_WINDOW
+#define SK_HB	STORE_KIND_HEARTBEAT
+#define SK_T2	STORE_KIND_TIER2
+#define BIN_GOOD "TW\x01\x01\x01\x00\x01\x00\x04\x00\x00\x00" \
+	"\x01\x00\x00\x00\x00\x00\x80\x3f\x05"
+#define T2_BODY(score) "{\"seq\":3,\"boot\":1,\"model\":\"kws\"," \
+	"\"label\":\"yes\",\"score\":" score ",\"tier\":2,\"window\":3," \
+	"\"latency_us\":900}"
+
+static const struct stored_case stored_cases[] = {
+	{ SK_INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"y\",\"score\":0.5}",
+	    0, NULL },
+	{ SK_T2, T2_BODY("0.75"), 0, NULL },
+	{ SK_T2, T2_BODY("37.5"), 0, NULL },	/* an anomaly score */
+	{ SK_WIN, "{\"seq\":1,\"interval_ms\":10,\"sensors\":[{\"name\":"
+	    "\"x\"}],\"values\":[1,2]}", 0, NULL },
+	{ SK_WIN, BIN_GOOD, 21, NULL },
+	{ SK_HB, "{\"fw\":\"1.2\"}", 0, NULL },
+	{ SK_HB, "", 0, NULL },
+
+	{ 0, "{}", 0, "stored kind 0 is not a message" },
+	{ 5, "{}", 0, "stored kind 5 is not a message" },
+	{ -1, "{}", 0, "stored kind -1 is not a message" },
+	{ SK_INF, "", 0, "empty body" },
+	{ SK_INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"y\",\"score\":1.5}",
+	    0, "score: must be a number in [0,1]" },
+	{ SK_INF, "{\"seq\":1,\"label\":\"y\",\"score\":0.5}", 0,
+	    "model: required" },
+	{ SK_INF, BIN_GOOD, 21, "invalid JSON" },	/* a window's body */
+	{ SK_T2, "", 0, "empty body" },
+	{ SK_T2, T2_BODY("-0.5"), 0, "score: must be a non-negative number" },
+	{ SK_T2, T2_BODY("\"high\""), 0,
+	    "score: must be a non-negative number" },
+	{ SK_T2, "{\"seq\":3,\"label\":\"yes\",\"score\":0.5}", 0,
+	    "model: required" },
+	{ SK_T2, "{\"model\":\"kws\",\"label\":\"yes\",\"score\":0.5}", 0,
+	    "seq: required" },
+	{ SK_WIN, "TW", 0, "shorter than the 20-byte header" },
+	{ SK_WIN, "TW\x02\x01\x01\x00\x01\x00\x04\x00\x00\x00"
+	    "\x01\x00\x00\x00\x00\x00\x80\x3f\x05", 21, "version 2" },
+	{ SK_WIN, BIN_GOOD, 20, "want 21 for 1 frames" },
+	{ SK_WIN, "Tw\x01\x01", 4, "invalid JSON" },	/* no magic: JSON */
+	{ SK_WIN, "", 0, "empty body" },
+	{ SK_WIN, "{\"seq\":1,\"model\":\"m\",\"label\":\"y\",\"score\":0.5}",
+	    0, "interval_ms: required" },	/* an inference's body */
+	{ SK_HB, "[]", 0, "body must be a JSON object" },
+	{ SK_HB, BIN_GOOD, 21, "invalid JSON" },
+};
+
+START_TEST(test_stored_table)
+{
+	const struct stored_case *c = &stored_cases[_i];
+	struct message		*m = NULL;
+	char			*cause = NULL;
+	size_t			 len;
+	int			 rc;
+
+	len = c->len ? c->len : strlen(c->body);
+	rc = message_parse_stored((enum store_kind)c->kind, "node-1", c->body,
+	    len, &m, &cause);
+	if (c->error == NULL) {
+		ck_assert_msg(rc == 0, "case %d rejected: %s", _i, cause);
+		ck_assert_str_eq(m->node, "node-1");
+		ck_assert_int_eq(message_store_kind(m->type),
+		    c->kind == SK_T2 ? SK_INF : c->kind);
+		ck_assert_int_eq(m->tier, c->kind == SK_T2 ? 2 : 1);
+		ck_assert_ptr_nonnull(m->body);
+		ck_assert_int_eq(m->fields != NULL, c->kind == SK_HB);
+	} else
+		check_rejected(_i, rc, m, cause, c->error);
+	message_free(m);
+	free(cause);
+}
+END_TEST
+
+/* What ingest stores reads back the same through message_parse_stored(). */
+START_TEST(test_stored_round_trip)
+{
+	const char	*l = "{\"type\":\"inference\",\"node\":\"a1\",\"seq\":3,"
+	    "\"model\":\"m\",\"label\":\"no\",\"score\":0.25,\"window\":9}";
+	unsigned char	 buf[64];
+	struct message	*m, *r;
+	char		*cause = NULL;
+	size_t		 n;
+
+	ck_assert_int_eq(message_store_kind(MESSAGE_INFERENCE),
+	    STORE_KIND_INFERENCE);
+	ck_assert_int_eq(message_store_kind(MESSAGE_WINDOW),
+	    STORE_KIND_WINDOW);
+	ck_assert_int_eq(message_store_kind(MESSAGE_HEARTBEAT),
+	    STORE_KIND_HEARTBEAT);
+
+	ck_assert_int_eq(message_parse_line(l, strlen(l), NULL, &m, &cause), 0);
+	ck_assert_int_eq(message_parse_stored(message_store_kind(m->type),
+	    m->node, m->body, m->body_len, &r, &cause), 0);
+	ck_assert_str_eq(r->label, "no");
+	ck_assert_str_eq(r->model, "m");
+	ck_assert_double_eq(r->score, 0.25);
+	ck_assert_int_eq(r->window, 9);
+	ck_assert_uint_eq(r->seq, 3);
+	message_free(r);
+	message_free(m);
+
+	n = bin_header(buf, 2, 2, 3, 99, 10000, 0.5f) + 12;
+	memset(buf + 20, 0x01, 12);
+	ck_assert_int_eq(message_parse_window_binary("w", buf, n, &m, &cause),
+	    0);
+	ck_assert_int_eq(message_parse_stored(message_store_kind(m->type),
+	    "w", m->body, m->body_len, &r, &cause), 0);
+	ck_assert_int_eq(r->format, MESSAGE_WINDOW_BINARY);
+	ck_assert_uint_eq(r->seq, 99);
+	ck_assert_uint_eq(r->frames, 3);
+	ck_assert_mem_eq(r->values, m->values, 6 * sizeof *m->values);
+	message_free(r);
+	message_free(m);
+}
+END_TEST
+
+/* A heartbeat keeps its members, without "node" and "type", as fields. */
+START_TEST(test_heartbeat_fields)
+{
+	const char	*l = "{\"type\":\"heartbeat\",\"node\":\"a1\","
+	    "\"fw\":\"1.2\",\"battery\":3.5}";
+	struct message	*m;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(message_parse_line(l, strlen(l), NULL, &m, &cause), 0);
+	ck_assert_ptr_nonnull(m->fields);
+	ck_assert_int_eq(cJSON_GetArraySize(m->fields), 2);
+	ck_assert(!cJSON_HasObjectItem(m->fields, "node"));
+	ck_assert(!cJSON_HasObjectItem(m->fields, "type"));
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(m->fields,
+	    "fw")->valuestring, "1.2");
+	message_free(m);
+	/* A repeated "node" or "type" is not stored either. */
+	l = "{\"type\":\"heartbeat\",\"node\":\"a1\",\"node\":\"b2\","
+	    "\"fw\":\"1\",\"type\":\"x\"}";
+	ck_assert_int_eq(message_parse_line(l, strlen(l), NULL, &m, &cause), 0);
+	ck_assert_str_eq(m->node, "a1");
+	ck_assert_str_eq((char *)m->body, "{\"fw\":\"1\"}");
+	ck_assert_int_eq(cJSON_GetArraySize(m->fields), 1);
+	message_free(m);
+	l = "{\"seq\":1,\"model\":\"m\",\"label\":\"y\",\"score\":0.5}";
+	ck_assert_int_eq(message_parse_json(MESSAGE_INFERENCE, "n", l,
+	    strlen(l), &m, &cause), 0);
+	ck_assert_ptr_null(m->fields);
+	message_free(m);
+}
+END_TEST
+
 START_TEST(test_node_ids)
 {
 	char	long_id[70];
@@ -437,6 +609,10 @@ main(void)
 	tcase_add_loop_test(tc, test_binary_table, 0,
 	    sizeof bin_cases / sizeof bin_cases[0]);
 	tcase_add_test(tc, test_lines);
+	tcase_add_loop_test(tc, test_stored_table, 0,
+	    sizeof stored_cases / sizeof stored_cases[0]);
+	tcase_add_test(tc, test_stored_round_trip);
+	tcase_add_test(tc, test_heartbeat_fields);
 	tcase_add_test(tc, test_node_ids);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
