@@ -5,9 +5,9 @@
  * it closes, so a leaked handle fails the test), put results and message
  * hook ids recorded in order, inference messages and outbox rows put with
  * filler bodies, and SQLite reached on a second connection (reads see only
- * committed data, writes are for when the store is stopped), and a
- * Check suite of one test case run.  Each test program links its own
- * copy; one test at a time uses it (Check forks each test, so the globals
+ * committed data, writes are for when the store is stopped); the tests
+ * run under testutil_run() like every unit test.  Each test program links
+ * its own copy; one test at a time uses it (Check forks each test, so the globals
  * start clean in every one).
  */
 #include <check.h>
@@ -223,30 +223,4 @@ fx_exec_sql(const char *sql)
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		ck_abort_msg("%s: %s", sql, sqlite3_errmsg(db));
 	sqlite3_close(db);
-}
-
-/*
- * Run a suite of one test case, "core", with the given tests in order
- * (timeout in seconds, 0: Check's default); the exit status for main()
- * tells whether all passed.
- */
-int
-fx_run_tests(const char *name, int timeout, const TTest **tests, size_t n)
-{
-	Suite	*s = suite_create(name);
-	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	size_t	 i;
-	int	 failed;
-
-	for (i = 0; i < n; i++)
-		tcase_add_test(tc, tests[i]);
-	if (timeout > 0)
-		tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }

@@ -3,7 +3,7 @@
  * (test_store.c, test_store_schema.c, test_journal.c, test_store_dedup.c):
  * a temp directory with a config, the store started and stopped on the
  * daemon's loop, put results recorded, messages and outbox rows put,
- * SQLite read and written on a second connection, and a Check suite run.
+ * and SQLite read and written on a second connection.
  * One copy, so the tests cannot drift apart in how they set up.
  */
 #ifndef STORE_FIXTURE_H
@@ -41,6 +41,5 @@ int	fx_put_msg(const char *, uint32_t, int64_t, enum store_kind, size_t);
 int	fx_put_row(enum store_class, const char *, size_t);
 int64_t	fx_count_sql(const char *);
 void	fx_exec_sql(const char *);
-int	fx_run_tests(const char *, int, const TTest **, size_t);
 
 #endif
