@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "store.h"
 #include "store_fixture.h"
+#include "testutil.h"
 
 char			 fx_dir[64];
 struct config		*fx_cf;
@@ -223,4 +224,24 @@ fx_exec_sql(const char *sql)
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		ck_abort_msg("%s: %s", sql, sqlite3_errmsg(db));
 	sqlite3_close(db);
+}
+
+/*
+ * Run the given tests in order with testutil_run() (kept for the callers
+ * that pass a plain list of tests, as test_summary.c does).
+ */
+int
+fx_run_tests(const char *name, int timeout, const TTest **tests, size_t n)
+{
+	struct testutil_case	*cases;
+	size_t			 i;
+	int			 rc;
+
+	cases = calloc(n, sizeof *cases);
+	ck_assert_ptr_nonnull(cases);
+	for (i = 0; i < n; i++)
+		cases[i].test = tests[i];
+	rc = testutil_run(name, timeout, cases, n);
+	free(cases);
+	return (rc);
 }

@@ -41,5 +41,6 @@ int	fx_put_msg(const char *, uint32_t, int64_t, enum store_kind, size_t);
 int	fx_put_row(enum store_class, const char *, size_t);
 int64_t	fx_count_sql(const char *);
 void	fx_exec_sql(const char *);
+int	fx_run_tests(const char *, int, const TTest **, size_t);
 
 #endif
