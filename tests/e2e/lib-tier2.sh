@@ -7,7 +7,7 @@ NODESIM=${NODESIM:-$TE_BUILDDIR/tinyedge-nodesim}
 
 # tier2_require: skip the whole test without the shared models or tools.
 tier2_require() {
-	[ -f "$TE_MODELS/tflite/ad01_int8.tflite" ] || t_skip_all "no models in $TE_MODELS"
+	[ -f "$TE_MODELS/tflite/ad01_int8.tflite" ] || t_skip_models "no models in $TE_MODELS"
 	command -v jq >/dev/null || t_skip_all "jq not installed"
 	command -v "$COAP_CLIENT" >/dev/null || t_skip_all "$COAP_CLIENT not installed"
 }

@@ -68,7 +68,8 @@ command -v strace > /dev/null || skip_rest "strace not installed (scripts/deps)"
 command -v "$COAP_CLIENT" > /dev/null || skip_rest "$COAP_CLIENT not installed"
 command -v mosquitto > /dev/null || skip_rest "mosquitto not installed"
 command -v socat > /dev/null || skip_rest "socat not installed"
-[ -r "$TE_MODELS/tflite/ad01_int8.tflite" ] || skip_rest "no models in $TE_MODELS"
+[ -r "$TE_MODELS/tflite/ad01_int8.tflite" ] ||
+	t_skip_models "no models in $TE_MODELS" "system calls of a real session"
 
 MQTT_PORT=$(free_port)
 COAP_PORT=$(free_port udp)

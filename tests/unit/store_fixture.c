@@ -5,9 +5,9 @@
  * it closes, so a leaked handle fails the test), put results and message
  * hook ids recorded in order, inference messages and outbox rows put with
  * filler bodies, and SQLite reached on a second connection (reads see only
- * committed data, writes are for when the store is stopped), and a
- * Check suite of one test case run.  Each test program links its own
- * copy; one test at a time uses it (Check forks each test, so the globals
+ * committed data, writes are for when the store is stopped); the tests
+ * run under testutil_run() like every unit test.  Each test program links
+ * its own copy; one test at a time uses it (Check forks each test, so the globals
  * start clean in every one).
  */
 #include <check.h>
@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "store.h"
 #include "store_fixture.h"
+#include "testutil.h"
 
 char			 fx_dir[64];
 struct config		*fx_cf;
@@ -226,27 +227,21 @@ fx_exec_sql(const char *sql)
 }
 
 /*
- * Run a suite of one test case, "core", with the given tests in order
- * (timeout in seconds, 0: Check's default); the exit status for main()
- * tells whether all passed.
+ * Run the given tests in order with testutil_run() (kept for the callers
+ * that pass a plain list of tests, as test_summary.c does).
  */
 int
 fx_run_tests(const char *name, int timeout, const TTest **tests, size_t n)
 {
-	Suite	*s = suite_create(name);
-	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	size_t	 i;
-	int	 failed;
+	struct testutil_case	*cases;
+	size_t			 i;
+	int			 rc;
 
+	cases = calloc(n, sizeof *cases);
+	ck_assert_ptr_nonnull(cases);
 	for (i = 0; i < n; i++)
-		tcase_add_test(tc, tests[i]);
-	if (timeout > 0)
-		tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+		cases[i].test = tests[i];
+	rc = testutil_run(name, timeout, cases, n);
+	free(cases);
+	return (rc);
 }

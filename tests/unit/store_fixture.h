@@ -3,7 +3,7 @@
  * (test_store.c, test_store_schema.c, test_journal.c, test_store_dedup.c):
  * a temp directory with a config, the store started and stopped on the
  * daemon's loop, put results recorded, messages and outbox rows put,
- * SQLite read and written on a second connection, and a Check suite run.
+ * and SQLite read and written on a second connection.
  * One copy, so the tests cannot drift apart in how they set up.
  */
 #ifndef STORE_FIXTURE_H

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ingest_coap_int.h"
+#include "testutil.h"
 
 #define SZX16	0	/* 16-byte blocks keep the cases small */
 #define NOW	1000000
@@ -337,26 +338,21 @@ START_TEST(test_szx_change)
 }
 END_TEST
 
+/* Run the suite; the exit status tells whether all passed. */
 int
 main(void)
 {
-	Suite	*s = suite_create("coap_block");
-	TCase	*tc = tcase_create("coap_block");
-	SRunner	*sr;
-	int	 failed;
+	struct testutil_case	 cases[] = {
+		{ test_in_order, 0 },
+		{ test_incomplete, 0 },
+		{ test_too_large, 0 },
+		{ test_request_tag, 0 },
+		{ test_finished_repeat, 0 },
+		{ test_expiry, 0 },
+		{ test_bounds, 0 },
+		{ test_szx_change, 0 },
+	};
 
-	tcase_add_test(tc, test_in_order);
-	tcase_add_test(tc, test_incomplete);
-	tcase_add_test(tc, test_too_large);
-	tcase_add_test(tc, test_request_tag);
-	tcase_add_test(tc, test_finished_repeat);
-	tcase_add_test(tc, test_expiry);
-	tcase_add_test(tc, test_bounds);
-	tcase_add_test(tc, test_szx_change);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (testutil_run("coap_block", 0, cases,
+	    sizeof cases / sizeof cases[0]));
 }

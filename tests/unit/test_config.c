@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "testutil.h"
 
 static char	tmpdir[] = "/tmp/te-config.XXXXXX";
 static int	tmpn;
@@ -369,31 +370,20 @@ START_TEST(test_keys_documented)
 }
 END_TEST
 
+/* Run the suite; the exit status tells whether all passed. */
 int
 main(void)
 {
-	Suite	*s = suite_create("config");
-	TCase	*tc = tcase_create("config");
-	SRunner	*sr;
-	int	 failed;
-	char	 cmd[300];
+	struct testutil_case	 cases[] = {
+		{ test_defaults, 0 },
+		{ test_all_types, 0 },
+		{ test_errors_collected, 0 },
+		{ test_files_readable, 0 },
+		{ test_long_line, 0 },
+		{ test_diff, 0 },
+		{ test_keys_documented, 0 },
+	};
 
-	if (mkdtemp(tmpdir) == NULL)
-		return (1);
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_all_types);
-	tcase_add_test(tc, test_errors_collected);
-	tcase_add_test(tc, test_files_readable);
-	tcase_add_test(tc, test_long_line);
-	tcase_add_test(tc, test_diff);
-	tcase_add_test(tc, test_keys_documented);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		return (1);
-	return (failed == 0 ? 0 : 1);
+	return (testutil_run_in(tmpdir, "config", 0, cases,
+	    sizeof cases / sizeof cases[0]));
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "features/features.h"
+#include "testutil.h"
 
 #define KWS_N	16000		/* 1 s at 16 kHz */
 
@@ -966,32 +967,26 @@ START_TEST(test_mfcc_time)
 }
 END_TEST
 
+/* Run the suite; the exit status tells whether all passed. */
 int
 main(void)
 {
-	Suite	*s = suite_create("features");
-	TCase	*tc = tcase_create("features");
-	SRunner	*sr;
-	int	 failed;
+	struct testutil_case	 cases[] = {
+		{ test_defaults, 0 },
+		{ test_params_set, 0 },
+		{ test_mfcc_numpy, 0 },
+		{ test_mfcc_normalize, 0 },
+		{ test_mfcc_tone_bin, 0 },
+		{ test_spectral_hand, 0 },
+		{ test_spectral_numpy, 0 },
+		{ test_spectral_filter, 0 },
+		{ test_raw_quantize, 0 },
+		{ test_bad_params, 0 },
+		{ test_bad_windows, 0 },
+		{ test_threads, 0 },
+		{ test_mfcc_time, 0 },
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_params_set);
-	tcase_add_test(tc, test_mfcc_numpy);
-	tcase_add_test(tc, test_mfcc_normalize);
-	tcase_add_test(tc, test_mfcc_tone_bin);
-	tcase_add_test(tc, test_spectral_hand);
-	tcase_add_test(tc, test_spectral_numpy);
-	tcase_add_test(tc, test_spectral_filter);
-	tcase_add_test(tc, test_raw_quantize);
-	tcase_add_test(tc, test_bad_params);
-	tcase_add_test(tc, test_bad_windows);
-	tcase_add_test(tc, test_threads);
-	tcase_add_test(tc, test_mfcc_time);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (testutil_run("features", 60, cases,
+	    sizeof cases / sizeof cases[0]));
 }

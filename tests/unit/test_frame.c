@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "testutil.h"
 
 #define EV_MAX	64
 
@@ -386,25 +387,19 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s = suite_create("frame");
-	TCase	*tc = tcase_create("frame");
-	SRunner	*sr;
-	int	 failed;
+	struct testutil_case	 cases[] = {
+		{ test_crc_check_value, 0 },
+		{ test_cobs_vectors, 0 },
+		{ test_cobs_roundtrip, 2 },
+		{ test_cobs_malformed, 0 },
+		{ test_parse_table, 0 },
+		{ test_encode_reader, 0 },
+		{ test_cobs_reader, 0 },
+		{ test_cobs_max, 0 },
+		{ test_lines, 0 },
+		{ test_lines_long, 0 },
+	};
 
-	tcase_add_test(tc, test_crc_check_value);
-	tcase_add_test(tc, test_cobs_vectors);
-	tcase_add_loop_test(tc, test_cobs_roundtrip, 0, 2);
-	tcase_add_test(tc, test_cobs_malformed);
-	tcase_add_test(tc, test_parse_table);
-	tcase_add_test(tc, test_encode_reader);
-	tcase_add_test(tc, test_cobs_reader);
-	tcase_add_test(tc, test_cobs_max);
-	tcase_add_test(tc, test_lines);
-	tcase_add_test(tc, test_lines_long);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (testutil_run("frame", 0, cases,
+	    sizeof cases / sizeof cases[0]));
 }

@@ -32,6 +32,7 @@
 #include "daemon.h"
 #include "store.h"
 #include "store_fixture.h"
+#include "testutil.h"
 
 #define NSEQ		4096
 #define JNL_HDR		48		/* the journal's record header */
@@ -739,19 +740,19 @@ END_TEST
 int
 main(void)
 {
-	const TTest	*tests[] = {
-		test_lost_dir,
-		test_busy,
-		test_crash_replay,
-		test_torn_tail,
-		test_flipped_tail,
-		test_put_before_replay,
-		test_flipped_middle,
-		test_segment_reuse,
-		test_journal_full,
-		test_sync_full,
+	struct testutil_case	 cases[] = {
+		{ test_lost_dir, 0 },
+		{ test_busy, 0 },
+		{ test_crash_replay, 0 },
+		{ test_torn_tail, 0 },
+		{ test_flipped_tail, 0 },
+		{ test_put_before_replay, 0 },
+		{ test_flipped_middle, 0 },
+		{ test_segment_reuse, 0 },
+		{ test_journal_full, 0 },
+		{ test_sync_full, 0 },
 	};
 
-	return (fx_run_tests("journal", 90, tests,
-	    sizeof tests / sizeof tests[0]));
+	return (testutil_run("journal", 90, cases,
+	    sizeof cases / sizeof cases[0]));
 }

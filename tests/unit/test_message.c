@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "message.h"
+#include "testutil.h"
 
 /* One JSON case: type, body, and the expected diagnostic (NULL = ok). */
 struct json_case {
@@ -593,31 +594,24 @@ START_TEST(test_node_ids)
 }
 END_TEST
 
+/* Run the suite; the exit status tells whether all passed. */
 int
 main(void)
 {
-	Suite	*s = suite_create("message");
-	TCase	*tc = tcase_create("message");
-	SRunner	*sr;
-	int	 failed;
+	struct testutil_case	 cases[] = {
+		{ test_json_table, sizeof json_cases / sizeof json_cases[0] },
+		{ test_inference_fields, 0 },
+		{ test_window_json_values, 0 },
+		{ test_binary_window, 0 },
+		{ test_binary_table, sizeof bin_cases / sizeof bin_cases[0] },
+		{ test_lines, 0 },
+		{ test_stored_table,
+		    sizeof stored_cases / sizeof stored_cases[0] },
+		{ test_stored_round_trip, 0 },
+		{ test_heartbeat_fields, 0 },
+		{ test_node_ids, 0 },
+	};
 
-	tcase_add_loop_test(tc, test_json_table, 0,
-	    sizeof json_cases / sizeof json_cases[0]);
-	tcase_add_test(tc, test_inference_fields);
-	tcase_add_test(tc, test_window_json_values);
-	tcase_add_test(tc, test_binary_window);
-	tcase_add_loop_test(tc, test_binary_table, 0,
-	    sizeof bin_cases / sizeof bin_cases[0]);
-	tcase_add_test(tc, test_lines);
-	tcase_add_loop_test(tc, test_stored_table, 0,
-	    sizeof stored_cases / sizeof stored_cases[0]);
-	tcase_add_test(tc, test_stored_round_trip);
-	tcase_add_test(tc, test_heartbeat_fields);
-	tcase_add_test(tc, test_node_ids);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (testutil_run("message", 0, cases,
+	    sizeof cases / sizeof cases[0]));
 }

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "message.h"
 #include "nodes.h"
+#include "testutil.h"
 
 static char		 dir[64];
 static struct config	*cf;
@@ -546,40 +547,26 @@ START_TEST(test_many_fields_fast)
 }
 END_TEST
 
-/* The suite. */
-static Suite *
-nodes_suite(void)
-{
-	Suite	*s = suite_create("nodes");
-	TCase	*tc = tcase_create("core");
-
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_heartbeat_replaces);
-	tcase_add_test(tc, test_heartbeat_caps);
-	tcase_add_test(tc, test_evict_longest_offline);
-	tcase_add_test(tc, test_evict_timed_out_unchecked);
-	tcase_add_test(tc, test_forgotten_comes_back);
-	tcase_add_test(tc, test_clears_bounded);
-	tcase_add_test(tc, test_admitted_never_stored);
-	tcase_add_test(tc, test_rate_bucket);
-	tcase_add_test(tc, test_rate_authenticated);
-	tcase_add_test(tc, test_rate_sources_bounded);
-	tcase_add_test(tc, test_rate_unlimited);
-	tcase_add_test(tc, test_reload_limits);
-	tcase_add_test(tc, test_many_fields_fast);
-	suite_add_tcase(s, tc);
-	return (s);
-}
-
 /* Run the suite. */
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(nodes_suite());
-	int	 failed;
+	struct testutil_case	 cases[] = {
+		{ test_heartbeat_replaces, 0 },
+		{ test_heartbeat_caps, 0 },
+		{ test_evict_longest_offline, 0 },
+		{ test_evict_timed_out_unchecked, 0 },
+		{ test_forgotten_comes_back, 0 },
+		{ test_clears_bounded, 0 },
+		{ test_admitted_never_stored, 0 },
+		{ test_rate_bucket, 0 },
+		{ test_rate_authenticated, 0 },
+		{ test_rate_sources_bounded, 0 },
+		{ test_rate_unlimited, 0 },
+		{ test_reload_limits, 0 },
+		{ test_many_fields_fast, 0 },
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (testutil_run("nodes", 30, cases,
+	    sizeof cases / sizeof cases[0]));
 }

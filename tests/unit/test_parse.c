@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "parse.h"
+#include "testutil.h"
 
 /* A duration case: text and expected ms, or bad = 1. */
 struct dur_case {
@@ -221,25 +222,20 @@ START_TEST(test_format_duration)
 }
 END_TEST
 
+/* Run the suite; the exit status tells whether all passed. */
 int
 main(void)
 {
-	Suite	*s = suite_create("parse");
-	TCase	*tc = tcase_create("parse");
-	SRunner	*sr;
-	int	 failed;
+	struct testutil_case	 cases[] = {
+		{ test_duration, 0 },
+		{ test_size, 0 },
+		{ test_int_double_bool, 0 },
+		{ test_hostport, 0 },
+		{ test_id_and_list, 0 },
+		{ test_hex, 0 },
+		{ test_format_duration, 0 },
+	};
 
-	tcase_add_test(tc, test_duration);
-	tcase_add_test(tc, test_size);
-	tcase_add_test(tc, test_int_double_bool);
-	tcase_add_test(tc, test_hostport);
-	tcase_add_test(tc, test_id_and_list);
-	tcase_add_test(tc, test_hex);
-	tcase_add_test(tc, test_format_duration);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (testutil_run("parse", 0, cases,
+	    sizeof cases / sizeof cases[0]));
 }

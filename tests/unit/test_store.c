@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "store.h"
 #include "store_fixture.h"
+#include "testutil.h"
 
 
 START_TEST(test_group_commit)
@@ -576,19 +577,19 @@ END_TEST
 int
 main(void)
 {
-	const TTest	*tests[] = {
-		test_group_commit,
-		test_commit_timer,
-		test_duplicates,
-		test_duplicates_restart,
-		test_outbox_cursor,
-		test_eviction_order,
-		test_evict_consumed_first,
-		test_refuse_and_recover,
-		test_state_records,
-		test_cursor_ids,
+	struct testutil_case	 cases[] = {
+		{ test_group_commit, 0 },
+		{ test_commit_timer, 0 },
+		{ test_duplicates, 0 },
+		{ test_duplicates_restart, 0 },
+		{ test_outbox_cursor, 0 },
+		{ test_eviction_order, 0 },
+		{ test_evict_consumed_first, 0 },
+		{ test_refuse_and_recover, 0 },
+		{ test_state_records, 0 },
+		{ test_cursor_ids, 0 },
 	};
 
-	return (fx_run_tests("store", 60, tests,
-	    sizeof tests / sizeof tests[0]));
+	return (testutil_run("store", 60, cases,
+	    sizeof cases / sizeof cases[0]));
 }

@@ -12,6 +12,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "store_fixture.h"
+#include "testutil.h"
 
 /* A dedup snapshot blob and whether store_dedup_load() must take it. */
 static const struct {
@@ -105,10 +106,10 @@ END_TEST
 int
 main(void)
 {
-	const TTest	*tests[] = {
-		test_dedup_table,
+	struct testutil_case	 cases[] = {
+		{ test_dedup_table, 0 },
 	};
 
-	return (fx_run_tests("store_dedup", 0, tests,
-	    sizeof tests / sizeof tests[0]));
+	return (testutil_run("store_dedup", 0, cases,
+	    sizeof cases / sizeof cases[0]));
 }

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "store.h"
 #include "store_fixture.h"
+#include "testutil.h"
 
 /* The msg and outbox tables as the first release made them (version 1). */
 #define V1_TABLES \
@@ -218,14 +219,14 @@ END_TEST
 int
 main(void)
 {
-	const TTest	*tests[] = {
-		test_migration,
-		test_migration_v1,
-		test_migration_v3,
-		test_max_age,
-		test_raw_retention,
+	struct testutil_case	 cases[] = {
+		{ test_migration, 0 },
+		{ test_migration_v1, 0 },
+		{ test_migration_v3, 0 },
+		{ test_max_age, 0 },
+		{ test_raw_retention, 0 },
 	};
 
-	return (fx_run_tests("store_schema", 60, tests,
-	    sizeof tests / sizeof tests[0]));
+	return (testutil_run("store_schema", 60, cases,
+	    sizeof cases / sizeof cases[0]));
 }

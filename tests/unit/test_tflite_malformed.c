@@ -6,6 +6,12 @@
  * load must either fail with a one-line message or succeed, and a model that
  * loads must invoke without crashing (the sanitizers watch for the rest).
  * The flip count per model is bounded to keep the test fast under ASan.
+ *
+ * One file, two programs: test_tflite_malformed runs the cases that need
+ * no model file and always runs; test_tflite_mutated (built with
+ * -DTEST_WITH_MODELS) truncates and flips the shared models, and is skipped
+ * as a whole without them (a failure under TE_REQUIRE_MODELS=1, see
+ * testutil.c).
  */
 #include <check.h>
 #include <dirent.h>
@@ -13,33 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "tflite/tflite.h"
 #include "tflite_build.h"
 
 #define MAXM 64
-
-static char models_dir[1024];
-static char *models[MAXM];
-static int nmodels;
-
-/* Read a whole file; NULL if it cannot be read. */
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
 
 /* Load from memory; check the failure message or invoke on success.
  * Returns 1 if the model loaded. */
@@ -68,6 +52,10 @@ static int try_load(const uint8_t *buf, size_t len, int invoke)
 	return 1;
 }
 
+#ifdef TEST_WITH_MODELS
+static char *models[MAXM];
+static int nmodels;
+
 /* Small deterministic PRNG (xorshift32). */
 static uint32_t rnd(uint32_t *s)
 {
@@ -79,12 +67,9 @@ static uint32_t rnd(uint32_t *s)
 
 START_TEST(truncations)
 {
-	if (nmodels == 0) {
-		printf("# skip: no models under %s\n", models_dir);
-		return;
-	}
+	ck_assert_msg(nmodels > 0, "no .tflite files in the models directory");
 	size_t len;
-	uint8_t *buf = slurp(models[_i], &len);
+	uint8_t *buf = testutil_slurp(models[_i], &len);
 	ck_assert_ptr_nonnull(buf);
 	int loaded = 0, tries = 0;
 	/* 48 evenly spread lengths plus the first and last few bytes */
@@ -103,10 +88,9 @@ END_TEST
 
 START_TEST(byte_flips)
 {
-	if (nmodels == 0)
-		return;
+	ck_assert_msg(nmodels > 0, "no .tflite files in the models directory");
 	size_t len;
-	uint8_t *orig = slurp(models[_i], &len);
+	uint8_t *orig = testutil_slurp(models[_i], &len);
 	ck_assert_ptr_nonnull(orig);
 	uint8_t *buf = malloc(len);
 	ck_assert_ptr_nonnull(buf);
@@ -133,6 +117,47 @@ START_TEST(byte_flips)
 	free(orig);
 }
 END_TEST
+
+/* Find the models (tflite/ and extra/) under $TE_MODELS, or skip. */
+static void find_models(void)
+{
+	const char *models_dir = testutil_models("tflite");
+	static const char *const subs[] = { "tflite", "extra" };
+	for (int s = 0; s < 2; s++) {
+		char path[1200];
+		snprintf(path, sizeof path, "%s/%s", models_dir, subs[s]);
+		DIR *d = opendir(path);
+		if (!d)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)) && nmodels < MAXM) {
+			size_t l = strlen(de->d_name);
+			if (l < 7 || strcmp(de->d_name + l - 7, ".tflite"))
+				continue;
+			char full[1500];
+			snprintf(full, sizeof full, "%s/%s", path, de->d_name);
+			models[nmodels++] = strdup(full);
+		}
+		closedir(d);
+	}
+}
+
+/* Truncate and flip every shared model. */
+int main(void)
+{
+	find_models();
+	struct testutil_case cases[] = {
+		{ truncations, nmodels ? nmodels : 1 },
+		{ byte_flips, nmodels ? nmodels : 1 },
+	};
+	int rc = testutil_run("tflite_mutated", 120, cases,
+			      sizeof cases / sizeof cases[0]);
+	for (int i = 0; i < nmodels; i++)
+		free(models[i]);
+	return rc;
+}
+
+#else /* !TEST_WITH_MODELS */
 
 START_TEST(empty_and_tiny_files)
 {
@@ -219,62 +244,15 @@ START_TEST(hostile_hand_built)
 }
 END_TEST
 
-/* Find the models (tflite/ and extra/) under $TE_MODELS. */
-static void find_models(void)
-{
-	const char *e = getenv("TE_MODELS");
-	const char *src = getenv("TE_SRCDIR");
-	if (e && *e)
-		snprintf(models_dir, sizeof models_dir, "%s", e);
-	else if (src)
-		snprintf(models_dir, sizeof models_dir, "%s/../shared/models", src);
-	else
-		snprintf(models_dir, sizeof models_dir, "../shared/models");
-	static const char *const subs[] = { "tflite", "extra" };
-	for (int s = 0; s < 2; s++) {
-		char path[1200];
-		snprintf(path, sizeof path, "%s/%s", models_dir, subs[s]);
-		DIR *d = opendir(path);
-		if (!d)
-			continue;
-		struct dirent *de;
-		while ((de = readdir(d)) && nmodels < MAXM) {
-			size_t l = strlen(de->d_name);
-			if (l < 7 || strcmp(de->d_name + l - 7, ".tflite"))
-				continue;
-			char full[1500];
-			snprintf(full, sizeof full, "%s/%s", path, de->d_name);
-			models[nmodels++] = strdup(full);
-		}
-		closedir(d);
-	}
-	if (!nmodels)
-		printf("# skip: %s has no models (set TE_MODELS)\n", models_dir);
-}
-
-/* Assemble the suite. */
-static Suite *suite(void)
-{
-	Suite *s = suite_create("tflite_malformed");
-	TCase *tc = tcase_create("malformed");
-	tcase_set_timeout(tc, 120);
-	find_models();
-	tcase_add_test(tc, empty_and_tiny_files);
-	tcase_add_test(tc, hostile_hand_built);
-	tcase_add_loop_test(tc, truncations, 0, nmodels ? nmodels : 1);
-	tcase_add_loop_test(tc, byte_flips, 0, nmodels ? nmodels : 1);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-/* Run the suite; exit status reflects failures. */
+/* The cases that need no model file. */
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	for (int i = 0; i < nmodels; i++)
-		free(models[i]);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	struct testutil_case cases[] = {
+		{ empty_and_tiny_files, 0 },
+		{ hostile_hand_built, 0 },
+	};
+	return testutil_run("tflite_malformed", 120, cases,
+			    sizeof cases / sizeof cases[0]);
 }
+
+#endif /* TEST_WITH_MODELS */

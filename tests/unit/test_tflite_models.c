@@ -5,7 +5,9 @@
  * bit-exact, float outputs within 1e-4 * max|expected|.  Also checks that
  * every model in tflite/ and extra/ loads (or fails with one clean
  * "unsupported operator" line), describes itself and invokes.  The models
- * are read in place; when $TE_MODELS is absent the tests say so and pass.
+ * are read in place.  Every test here needs them: without them the program
+ * is skipped as a whole (or fails under TE_REQUIRE_MODELS=1, see
+ * testutil.c), and a models directory without its vectors is a failure.
  */
 #include <check.h>
 #include <dirent.h>
@@ -15,33 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "tflite/tflite.h"
 
 #define MAXM 64
 
-static char models_dir[1024];
+static const char *models_dir;
 static char *vec_models[MAXM];
 static int nvec;
 static char *all_models[MAXM];
 static int nall;
-
-/* Locate the shared models directory; 0 if found. */
-static int find_models(void)
-{
-	const char *e = getenv("TE_MODELS");
-	const char *src = getenv("TE_SRCDIR");
-	if (e && *e)
-		snprintf(models_dir, sizeof models_dir, "%s", e);
-	else if (src)
-		snprintf(models_dir, sizeof models_dir, "%s/../shared/models", src);
-	else
-		snprintf(models_dir, sizeof models_dir, "../shared/models");
-	DIR *d = opendir(models_dir);
-	if (!d)
-		return -1;
-	closedir(d);
-	return 0;
-}
 
 /* Ascending string order for qsort. */
 static int cmp_str(const void *a, const void *b)
@@ -73,31 +58,9 @@ static void list_dir(const char *sub, int tflite_only, char **out, int *n)
 	qsort(out, (size_t)*n, sizeof *out, cmp_str);
 }
 
-/* Read a whole file; NULL if it cannot be read. */
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
-
 START_TEST(vectors)
 {
-	if (nvec == 0) {
-		printf("# skip: no reference vectors under %s\n", models_dir);
-		return;
-	}
+	ck_assert_msg(nvec > 0, "no reference vectors under %s", models_dir);
 	const char *name = vec_models[_i];
 	char path[1400];
 	snprintf(path, sizeof path, "%s/tflite/%s.tflite", models_dir, name);
@@ -116,12 +79,12 @@ START_TEST(vectors)
 		size_t il, el;
 		snprintf(path, sizeof path, "%s/vectors/%s/input_%02d.bin",
 			 models_dir, name, k);
-		uint8_t *in = slurp(path, &il);
+		uint8_t *in = testutil_slurp(path, &il);
 		if (!in)
 			break;
 		snprintf(path, sizeof path, "%s/vectors/%s/expected_%02d.bin",
 			 models_dir, name, k);
-		uint8_t *exp = slurp(path, &el);
+		uint8_t *exp = testutil_slurp(path, &el);
 		ck_assert_ptr_nonnull(exp);
 		ck_assert_uint_eq(il, ii.bytes);
 		ck_assert_uint_eq(el, oi.bytes);
@@ -159,10 +122,7 @@ END_TEST
 
 START_TEST(every_model_loads_and_runs)
 {
-	if (nall == 0) {
-		printf("# skip: no models under %s\n", models_dir);
-		return;
-	}
+	ck_assert_msg(nall > 0, "no models under %s", models_dir);
 	const char *name = all_models[_i];
 	char path[1400];
 	snprintf(path, sizeof path, "%s/%s", models_dir, name);
@@ -205,8 +165,8 @@ END_TEST
 
 START_TEST(two_models_at_once)
 {
-	if (nvec < 2)
-		return;
+	ck_assert_msg(nvec >= 2, "fewer than two vector models in %s",
+		      models_dir);
 	/* two models loaded together keep separate arenas and results */
 	char p1[1400], p2[1400];
 	snprintf(p1, sizeof p1, "%s/tflite/%s.tflite", models_dir, vec_models[0]);
@@ -260,15 +220,12 @@ static void *work(void *arg)
 
 START_TEST(models_in_parallel)
 {
-	if (nvec == 0)
-		return;
 	/* the runtime has no shared mutable state: instances of the same model
 	 * run on several threads at once give identical results */
 	char path[1400];
 	snprintf(path, sizeof path, "%s/tflite/kws_ref_model.tflite", models_dir);
 	FILE *f = fopen(path, "rb");
-	if (!f)
-		return;
+	ck_assert_msg(f != NULL, "%s not found", path);
 	fclose(f);
 	struct worker w[3] = { { .path = path }, { .path = path }, { .path = path } };
 	pthread_t th[3];
@@ -283,37 +240,24 @@ START_TEST(models_in_parallel)
 }
 END_TEST
 
-/* Assemble the suite from the models found on disk. */
-static Suite *suite(void)
-{
-	Suite *s = suite_create("tflite_models");
-	TCase *tc = tcase_create("models");
-	tcase_set_timeout(tc, 120);
-	if (find_models() == 0) {
-		char **dirs = vec_models;
-		list_dir("vectors", 0, dirs, &nvec);
-		list_dir("tflite", 1, all_models, &nall);
-		list_dir("extra", 1, all_models, &nall);
-	} else
-		printf("# skip: %s not found (set TE_MODELS)\n", models_dir);
-	tcase_add_loop_test(tc, vectors, 0, nvec ? nvec : 1);
-	tcase_add_loop_test(tc, every_model_loads_and_runs, 0, nall ? nall : 1);
-	tcase_add_test(tc, two_models_at_once);
-	tcase_add_test(tc, models_in_parallel);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-/* Run the suite; exit status reflects failures. */
+/* Find the models (or skip), list them, run the suite. */
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	models_dir = testutil_models("tflite");
+	list_dir("vectors", 0, vec_models, &nvec);
+	list_dir("tflite", 1, all_models, &nall);
+	list_dir("extra", 1, all_models, &nall);
+	struct testutil_case cases[] = {
+		{ vectors, nvec ? nvec : 1 },
+		{ every_model_loads_and_runs, nall ? nall : 1 },
+		{ two_models_at_once, 0 },
+		{ models_in_parallel, 0 },
+	};
+	int rc = testutil_run("tflite_models", 120, cases,
+			      sizeof cases / sizeof cases[0]);
 	for (int i = 0; i < nvec; i++)
 		free(vec_models[i]);
 	for (int i = 0; i < nall; i++)
 		free(all_models[i]);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

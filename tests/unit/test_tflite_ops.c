@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "tflite/tflite.h"
 #include "tflite_build.h"
 #include "tflite/tflite_gemm.h"
@@ -694,40 +695,30 @@ START_TEST(conv_geometries_against_reference)
 }
 END_TEST
 
-/* Assemble the suite. */
-static Suite *suite(void)
-{
-	Suite *s = suite_create("tflite_ops");
-	TCase *tc = tcase_create("ops");
-	tcase_add_test(tc, fixed_point_helpers);
-	tcase_add_test(tc, conv_same_even_kernel_padding);
-	tcase_add_test(tc, conv_stride2_per_axis);
-	tcase_add_test(tc, depthwise_multiplier_relu);
-	tcase_add_test(tc, depthwise_same_stride2_corners);
-	tcase_add_test(tc, fully_connected_rounding);
-	tcase_add_test(tc, avg_pool_rounding_and_padding);
-	tcase_add_test(tc, max_pool_stride2);
-	tcase_add_test(tc, add_different_scales);
-	tcase_add_test(tc, add_float_broadcast_relu6);
-	tcase_add_test(tc, mul_int8);
-	tcase_add_test(tc, softmax_saturation);
-	tcase_add_test(tc, quantize_dequantize);
-	tcase_add_test(tc, logistic_tanh_int8);
-	tcase_add_test(tc, concat_mean_reshape);
-	tcase_add_test(tc, unsupported_and_deprecated_codes);
-	tcase_add_test(tc, simd_requant_matches_scalar);
-	tcase_add_test(tc, simd_gemm_matches_scalar);
-	tcase_add_test(tc, conv_geometries_against_reference);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 /* Run the suite; exit status reflects failures. */
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	struct testutil_case cases[] = {
+		{ fixed_point_helpers, 0 },
+		{ conv_same_even_kernel_padding, 0 },
+		{ conv_stride2_per_axis, 0 },
+		{ depthwise_multiplier_relu, 0 },
+		{ depthwise_same_stride2_corners, 0 },
+		{ fully_connected_rounding, 0 },
+		{ avg_pool_rounding_and_padding, 0 },
+		{ max_pool_stride2, 0 },
+		{ add_different_scales, 0 },
+		{ add_float_broadcast_relu6, 0 },
+		{ mul_int8, 0 },
+		{ softmax_saturation, 0 },
+		{ quantize_dequantize, 0 },
+		{ logistic_tanh_int8, 0 },
+		{ concat_mean_reshape, 0 },
+		{ unsupported_and_deprecated_codes, 0 },
+		{ simd_requant_matches_scalar, 0 },
+		{ simd_gemm_matches_scalar, 0 },
+		{ conv_geometries_against_reference, 0 },
+	};
+	return testutil_run("tflite_ops", 0, cases,
+			    sizeof cases / sizeof cases[0]);
 }

@@ -8,8 +8,12 @@
  * output, computed here; kws_ref_model as a classifier on a raw 49 x 10
  * window: the label is the arg max of the expected output.  Shape
  * mismatches and wrong label counts are configuration errors naming both
- * sides.  The labels parser has a table of malformed files.  Without the
- * models those tests say so and pass.
+ * sides.  The labels parser has a table of malformed files.
+ *
+ * One file, two programs: test_tier2 runs the tests that need no model
+ * and always runs; test_tier2_models (built with -DTEST_WITH_MODELS) runs
+ * the model tests and is skipped as a whole without the models (a failure
+ * under TE_REQUIRE_MODELS=1, see testutil.c).
  */
 #include <sys/stat.h>
 
@@ -21,11 +25,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "testutil.h"
 #include "tier2_model.h"
 
 static char		 tmpdir[] = "/tmp/te-tier2.XXXXXX";
 static int		 tmpn;
-static const char	*models;
 
 /* Write text to a new temp file; returns its path (caller frees). */
 static char *
@@ -41,25 +45,6 @@ write_tmp(const char *ext, const char *text)
 	fputs(text, f);
 	fclose(f);
 	return (path);
-}
-
-/* Read a whole binary file; *len its size. */
-static unsigned char *
-slurp(const char *path, size_t *len)
-{
-	FILE		*f = fopen(path, "rb");
-	unsigned char	*b;
-	long		 n;
-
-	ck_assert_msg(f != NULL, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return (b);
 }
 
 /* Load a config of one [tier2:t] section with the given keys. */
@@ -80,20 +65,7 @@ section(const char *keys, char **err)
 	return (cf);
 }
 
-/* Are the shared models there? (else the test passes, saying so) */
-static int
-have_models(void)
-{
-	char		 p[512];
-	struct stat	 sb;
-
-	snprintf(p, sizeof p, "%s/tflite/ad01_int8.tflite", models);
-	if (stat(p, &sb) == 0)
-		return (1);
-	printf("# skip: %s not found (set TE_MODELS)\n", p);
-	return (0);
-}
-
+#ifndef TEST_WITH_MODELS
 /* Labels files: good ones parse, bad ones name the line. */
 START_TEST(test_labels)
 {
@@ -164,6 +136,19 @@ START_TEST(test_feature_keys)
 }
 END_TEST
 
+#else /* TEST_WITH_MODELS */
+static const char	*models;
+
+/* Read a reference vector file; a missing one fails the test. */
+static unsigned char *
+vector(const char *path, size_t *len)
+{
+	unsigned char	*b = testutil_slurp(path, len);
+
+	ck_assert_msg(b != NULL, "%s", path);
+	return (b);
+}
+
 /* Run an autoencoder on vector 0 and compare with the MSE from expected. */
 static void
 anomaly_case(const char *name, int int8)
@@ -190,9 +175,9 @@ anomaly_case(const char *name, int int8)
 	ck_assert_int_eq(tier2_model_open(cf, "tier2:t", &m, &line, &cause),
 	    0);
 	snprintf(p, sizeof p, "%s/vectors/%s/input_00.bin", models, name);
-	in = slurp(p, &nin);
+	in = vector(p, &nin);
 	snprintf(p, sizeof p, "%s/vectors/%s/expected_00.bin", models, name);
-	ex = slurp(p, &nex);
+	ex = vector(p, &nex);
 	ck_assert_uint_eq(nin, int8 ? 640 : 640 * 4);
 	for (i = 0; i < 640; i++) {
 		if (int8)
@@ -235,8 +220,6 @@ anomaly_case(const char *name, int int8)
 /* ad01 int8 and float as autoencoders. */
 START_TEST(test_anomaly)
 {
-	if (!have_models())
-		return;
 	anomaly_case("ad01_int8", 1);
 	anomaly_case("ad01_fp32", 0);
 }
@@ -263,8 +246,6 @@ START_TEST(test_classes)
 					    "up", "yes", "_silence_",
 					    "_unknown_" };
 
-	if (!have_models())
-		return;
 	lab = write_tmp("txt", names);
 	snprintf(keys, sizeof keys, "model = %s/tflite/kws_ref_model.tflite\n"
 	    "labels = %s\nwhen = always\n", models, lab);
@@ -274,10 +255,10 @@ START_TEST(test_classes)
 	ck_assert_int_eq(tier2_model_open(cf, "tier2:t", &m, &line, &cause),
 	    0);
 	snprintf(p, sizeof p, "%s/vectors/kws_ref_model/input_01.bin", models);
-	in = slurp(p, &nin);
+	in = vector(p, &nin);
 	snprintf(p, sizeof p, "%s/vectors/kws_ref_model/expected_01.bin",
 	    models);
-	ex = slurp(p, &nex);
+	ex = vector(p, &nex);
 	ck_assert_uint_eq(nin, 490);
 	ck_assert_uint_eq(nex, 12);
 	for (i = 0; i < 490; i++)
@@ -316,8 +297,6 @@ START_TEST(test_shape_mismatch)
 	struct config	*cf;
 	char		 keys[600], *err;
 
-	if (!have_models())
-		return;
 	snprintf(keys, sizeof keys, "model = %s/tflite/ad01_int8.tflite\n"
 	    "features = mfcc\n", models);
 	cf = section(keys, &err);
@@ -360,8 +339,6 @@ START_TEST(test_mfcc_run)
 	size_t				 i;
 	int				 line;
 
-	if (!have_models())
-		return;
 	snprintf(keys, sizeof keys, "model = %s/tflite/kws_ref_model.tflite\n"
 	    "features = mfcc\n", models);
 	cf = section(keys, &err);
@@ -379,32 +356,35 @@ START_TEST(test_mfcc_run)
 }
 END_TEST
 
+#endif /* TEST_WITH_MODELS */
+
+#ifdef TEST_WITH_MODELS
+/* The model tests, or a skip without the models. */
 int
 main(void)
 {
-	Suite	*s = suite_create("tier2");
-	TCase	*tc = tcase_create("tier2");
-	SRunner	*sr;
-	int	 failed;
-	char	 cmd[300];
+	struct testutil_case	 cases[] = {
+		{ test_anomaly, 0 },
+		{ test_classes, 0 },
+		{ test_shape_mismatch, 0 },
+		{ test_mfcc_run, 0 },
+	};
 
-	models = getenv("TE_MODELS") ? getenv("TE_MODELS") : "../shared/models";
-	if (mkdtemp(tmpdir) == NULL)
-		return (1);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_labels);
-	tcase_add_test(tc, test_feature_keys);
-	tcase_add_test(tc, test_anomaly);
-	tcase_add_test(tc, test_classes);
-	tcase_add_test(tc, test_shape_mismatch);
-	tcase_add_test(tc, test_mfcc_run);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		return (1);
-	return (failed == 0 ? 0 : 1);
+	models = testutil_models("tflite/ad01_int8.tflite");
+	return (testutil_run_in(tmpdir, "tier2_models", 60, cases,
+	    sizeof cases / sizeof cases[0]));
 }
+#else
+/* The tests that need no model. */
+int
+main(void)
+{
+	struct testutil_case	 cases[] = {
+		{ test_labels, 0 },
+		{ test_feature_keys, 0 },
+	};
+
+	return (testutil_run_in(tmpdir, "tier2", 60, cases,
+	    sizeof cases / sizeof cases[0]));
+}
+#endif /* TEST_WITH_MODELS */
