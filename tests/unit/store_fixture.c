@@ -237,8 +237,9 @@ fx_run_tests(const char *name, int timeout, const TTest **tests, size_t n)
 	size_t			 i;
 	int			 rc;
 
-	cases = calloc(n, sizeof *cases);
-	ck_assert_ptr_nonnull(cases);
+	/* Not ck_assert: Check's asserts only work inside a test. */
+	if ((cases = calloc(n, sizeof *cases)) == NULL)
+		return (EXIT_FAILURE);
 	for (i = 0; i < n; i++)
 		cases[i].test = tests[i];
 	rc = testutil_run(name, timeout, cases, n);
