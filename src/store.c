@@ -74,7 +74,7 @@ static struct {
 	sqlite3			*db;
 	char			*dir, *path;
 	sqlite3_stmt		*q[Q_COUNT];
-	int			 handles;	/* sth is initialized */
+	int			 handles;	/* store_timers is initialized */
 	int			 in_txn;
 	size_t			 txn_rows;
 	uint64_t		 txn_rseq;	/* last record in the txn */
@@ -101,17 +101,17 @@ static struct {
 	 */
 	int64_t			 msg_last;	/* committed */
 	int64_t			 msg_next;	/* assigned, maybe not yet */
-} st;
+} store;
 
 /*
- * The loop handles, apart from st: store_stop() clears st while libuv
+ * The loop handles, apart from store: store_stop() clears it while libuv
  * still holds the handles it is closing.
  */
 static struct {
 	uv_timer_t	 commit;	/* the group commit */
 	uv_timer_t	 replay;	/* journal into SQLite */
 	uv_check_t	 check;		/* end of turn: wake the uplink */
-} sth;
+} store_timers;
 
 static void	store_commit(void);
 static int	store_sql_failed(int);
@@ -123,7 +123,7 @@ store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	(void)arg;
 	(void)db;
 	(void)name;
-	st.wal_pages = pages > 0 ? (uint64_t)pages : 0;
+	store.wal_pages = pages > 0 ? (uint64_t)pages : 0;
 	return (SQLITE_OK);
 }
 
@@ -134,15 +134,15 @@ store_close_db(void)
 	size_t	i;
 
 	for (i = 0; i < Q_COUNT; i++) {
-		sqlite3_finalize(st.q[i]);
-		st.q[i] = NULL;
+		sqlite3_finalize(store.q[i]);
+		store.q[i] = NULL;
 	}
 	store_outbox_finalize();
 	store_state_close();
 	store_msg_close();
-	if (st.db != NULL)
-		sqlite3_close(st.db);
-	st.db = NULL;
+	if (store.db != NULL)
+		sqlite3_close(store.db);
+	store.db = NULL;
 }
 
 /* Load the message ids, the cursor and the journal's position. */
@@ -152,16 +152,16 @@ store_load(void)
 	int64_t	v;
 	int	rc;
 
-	if ((rc = store_outbox_load(st.db)) != SQLITE_OK ||
-	    (rc = store_db_query_int(st.db, "SELECT coalesce(max(id), 0) "
-	    "FROM msg", &st.msg_last)) != SQLITE_OK ||
+	if ((rc = store_outbox_load(store.db)) != SQLITE_OK ||
+	    (rc = store_db_query_int(store.db, "SELECT coalesce(max(id), 0) "
+	    "FROM msg", &store.msg_last)) != SQLITE_OK ||
 	    (rc = store_msg_load()) != SQLITE_OK ||
 	    (rc = store_state_get_int("journal", &v)) != SQLITE_OK)
 		return (rc);
-	if (st.msg_last < store_msg_cursor())
-		st.msg_last = store_msg_cursor();
-	st.msg_next = st.msg_last;
-	st.committed = st.txn_rseq = (uint64_t)v;
+	if (store.msg_last < store_msg_cursor())
+		store.msg_last = store_msg_cursor();
+	store.msg_next = store.msg_last;
+	store.committed = store.txn_rseq = (uint64_t)v;
 	return (SQLITE_OK);
 }
 
@@ -176,25 +176,25 @@ store_open(const struct config *cf, char **cause)
 	size_t	i;
 	int	rc;
 
-	rc = store_db_open(st.path, config_bytes(cf, "store", "max_bytes"),
-	    &st.db, cause);
+	rc = store_db_open(store.path, config_bytes(cf, "store", "max_bytes"),
+	    &store.db, cause);
 	if (rc != 0)
 		return (rc);
 	for (i = 0; i < Q_COUNT; i++) {
-		rc = sqlite3_prepare_v3(st.db, store_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &st.q[i], NULL);
+		rc = sqlite3_prepare_v3(store.db, store_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &store.q[i], NULL);
 		if (rc != SQLITE_OK)
 			break;
 	}
 	if (rc == SQLITE_OK)
-		rc = store_outbox_prepare(st.db);
+		rc = store_outbox_prepare(store.db);
 	if (rc == SQLITE_OK)
 		rc = store_load();
 	if (rc == SQLITE_OK) {
-		sqlite3_wal_hook(st.db, store_wal_hook, NULL);
+		sqlite3_wal_hook(store.db, store_wal_hook, NULL);
 		return (0);
 	}
-	xasprintf(cause, "%s: %s", st.path, sqlite3_errmsg(st.db));
+	xasprintf(cause, "%s: %s", store.path, sqlite3_errmsg(store.db));
 	store_close_db();
 	return (store_db_is_corrupt(rc) ? 1 : -1);
 }
@@ -208,8 +208,8 @@ store_read_config(const struct config *cf)
 	store_outbox_caps(max_bytes, config_ms(cf, "store", "max_age"),
 	    config_bytes(cf, "mqtt", "max_payload"));
 	store_msg_retention(config_ms(cf, "store", "raw_retention"));
-	st.commit_ms = config_ms(cf, "store", "commit_interval");
-	st.wal_limit = store_db_wal_pages(max_bytes);
+	store.commit_ms = config_ms(cf, "store", "commit_interval");
+	store.wal_limit = store_db_wal_pages(max_bytes);
 }
 
 /* Open the database, moving a damaged file aside once. */
@@ -223,7 +223,7 @@ store_open_or_move(const struct config *cf, char **cause)
 		log_error("store: %s", why);
 		free(why);
 		why = NULL;
-		if (store_db_move_aside(st.path, cause) == 0)
+		if (store_db_move_aside(store.path, cause) == 0)
 			rv = store_open(cf, &why);
 		else
 			rv = -1;
@@ -250,42 +250,43 @@ store_start(const struct config *cf, char **cause)
 	size_t	 seg;
 	int	 rc;
 
-	memset(&st, 0, sizeof st);
+	memset(&store, 0, sizeof store);
 	store_stats_clear();
-	st.dir = xstrdup(config_str(cf, "gateway", "data_dir"));
-	xasprintf(&st.path, "%s/tinyedge.db", st.dir);
-	st.sync_full = strcmp(config_str(cf, "store", "sync"), "full") == 0;
+	store.dir = xstrdup(config_str(cf, "gateway", "data_dir"));
+	xasprintf(&store.path, "%s/tinyedge.db", store.dir);
+	store.sync_full = strcmp(config_str(cf, "store", "sync"), "full") == 0;
 	store_read_config(cf);
 	if (store_open_or_move(cf, cause) != 0)
 		goto fail;
 	/* A segment holds the largest body a node may send, and more. */
 	seg = config_bytes(cf, "coap", "max_body") * 2 + 4096;
-	xasprintf(&jdir, "%s/journal", st.dir);
+	xasprintf(&jdir, "%s/journal", store.dir);
 	rc = store_journal_open(jdir, seg, store_db_wal_pages(
-	    config_bytes(cf, "store", "max_bytes")) * 4096 * 4, st.committed,
+	    config_bytes(cf, "store", "max_bytes")) * 4096 * 4, store.committed,
 	    cause);
 	free(jdir);
-	if (rc != 0 || store_db_ckpt_open(st.path, cause) != 0)
+	if (rc != 0 || store_db_ckpt_open(store.path, cause) != 0)
 		goto fail_db;
-	if ((rc = store_dedup_start(st.db, st.msg_last, st.committed)) !=
+	if ((rc = store_dedup_start(store.db, store.msg_last,
+	    store.committed)) !=
 	    SQLITE_OK) {
-		xasprintf(cause, "%s: %s", st.path, sqlite3_errstr(rc));
+		xasprintf(cause, "%s: %s", store.path, sqlite3_errstr(rc));
 		goto fail_db;
 	}
-	uv_timer_init(daemon_loop(), &sth.commit);
-	uv_timer_init(daemon_loop(), &sth.replay);
-	uv_check_init(daemon_loop(), &sth.check);
-	st.handles = 1;
+	uv_timer_init(daemon_loop(), &store_timers.commit);
+	uv_timer_init(daemon_loop(), &store_timers.replay);
+	uv_check_init(daemon_loop(), &store_timers.check);
+	store.handles = 1;
 	/* Records up to the committed one are in SQLite, replay or not. */
-	store_journal_release(st.committed);
+	store_journal_release(store.committed);
 	/* The first turn puts the journal's news into SQLite (see top). */
-	if (store_journal_last() > st.committed) {
-		st.need_replay = 1;
-		uv_timer_start(&sth.replay, store_replay_cb, 0, 0);
+	if (store_journal_last() > store.committed) {
+		store.need_replay = 1;
+		uv_timer_start(&store_timers.replay, store_replay_cb, 0, 0);
 	}
-	st.dedup_saved_ms = daemon_now_ms();
-	log_info("store: %s: %" PRIu64 " journal records to apply", st.path,
-	    store_journal_last() - st.committed);
+	store.dedup_saved_ms = daemon_now_ms();
+	log_info("store: %s: %" PRIu64 " journal records to apply", store.path,
+	    store_journal_last() - store.committed);
 	return (0);
 
 fail_db:
@@ -295,9 +296,9 @@ fail_db:
 fail:
 	store_dedup_clear();
 	store_stats_clear();
-	free(st.path);
-	free(st.dir);
-	memset(&st, 0, sizeof st);
+	free(store.path);
+	free(store.dir);
+	memset(&store, 0, sizeof store);
 	return (-1);
 }
 
@@ -312,60 +313,61 @@ store_reload(const struct config *cf)
 void
 store_stop(void)
 {
-	if (st.db == NULL)
+	if (store.db == NULL)
 		return;
-	if (!st.sql_refusing && store_write_begin() != NULL)
-		store_dedup_save_now(st.msg_next);
-	st.commit_due = 0;
-	if (st.in_txn && !store_db_ckpt_running())
+	if (!store.sql_refusing && store_write_begin() != NULL)
+		store_dedup_save_now(store.msg_next);
+	store.commit_due = 0;
+	if (store.in_txn && !store_db_ckpt_running())
 		store_commit();
 	store_journal_close();
 	store_db_ckpt_close();
 	if (!store_db_ckpt_running())
-		store_db_exec(st.db, st.path, "PRAGMA wal_checkpoint(PASSIVE)",
+		store_db_exec(store.db, store.path,
+		    "PRAGMA wal_checkpoint(PASSIVE)",
 		    NULL);
 	store_close_db();
-	if (st.handles) {
-		uv_close((uv_handle_t *)&sth.commit, NULL);
-		uv_close((uv_handle_t *)&sth.replay, NULL);
-		uv_close((uv_handle_t *)&sth.check, NULL);
-		st.handles = 0;
+	if (store.handles) {
+		uv_close((uv_handle_t *)&store_timers.commit, NULL);
+		uv_close((uv_handle_t *)&store_timers.replay, NULL);
+		uv_close((uv_handle_t *)&store_timers.check, NULL);
+		store.handles = 0;
 	}
 	store_dedup_clear();
 	store_hook_clear();
 	store_stats_clear();
-	free(st.path);
-	free(st.dir);
-	memset(&st, 0, sizeof st);
+	free(store.path);
+	free(store.dir);
+	memset(&store, 0, sizeof store);
 }
 
 /* Enter refusing mode after a disk-full or I/O failure of SQLite. */
 static void
 store_refuse(int rc)
 {
-	if (!st.sql_refusing)
+	if (!store.sql_refusing)
 		log_error("store: %s: %s; readings go to the journal only "
-		    "until it recovers", st.path, sqlite3_errstr(rc));
-	st.sql_refusing = 1;
-	st.need_replay = 1;
-	st.probe_ms = daemon_now_ms();
+		    "until it recovers", store.path, sqlite3_errstr(rc));
+	store.sql_refusing = 1;
+	store.need_replay = 1;
+	store.probe_ms = daemon_now_ms();
 }
 
 /* Roll the transaction back: forget its deltas, fail its callbacks. */
 static void
 store_abort(int rc)
 {
-	sqlite3_reset(st.q[Q_ROLLBACK]);
-	if (!sqlite3_get_autocommit(st.db))
-		sqlite3_step(st.q[Q_ROLLBACK]);
-	sqlite3_reset(st.q[Q_ROLLBACK]);
-	st.in_txn = 0;
-	st.txn_rows = 0;
-	st.txn_rseq = st.committed;
-	st.msg_next = st.msg_last;
+	sqlite3_reset(store.q[Q_ROLLBACK]);
+	if (!sqlite3_get_autocommit(store.db))
+		sqlite3_step(store.q[Q_ROLLBACK]);
+	sqlite3_reset(store.q[Q_ROLLBACK]);
+	store.in_txn = 0;
+	store.txn_rows = 0;
+	store.txn_rseq = store.committed;
+	store.msg_next = store.msg_last;
 	store_outbox_txn_end(0);
 	store_msg_end(0);
-	uv_timer_stop(&sth.commit);
+	uv_timer_stop(&store_timers.commit);
 	store_refuse(rc);
 	/* Stages that keep state derived from this transaction rebuild it. */
 	store_hook_rollback();
@@ -376,7 +378,7 @@ store_abort(int rc)
 static int
 store_sql_failed(int rc)
 {
-	log_warnx("store: write: %s", sqlite3_errmsg(st.db));
+	log_warnx("store: write: %s", sqlite3_errmsg(store.db));
 	if (store_db_is_refusal(rc) || store_db_is_corrupt(rc))
 		store_abort(rc);
 	return (-1);
@@ -388,18 +390,19 @@ store_begin(void)
 {
 	int	rc;
 
-	if (st.in_txn)
+	if (store.in_txn)
 		return (0);
-	sqlite3_reset(st.q[Q_BEGIN]);
-	rc = sqlite3_step(st.q[Q_BEGIN]);
-	sqlite3_reset(st.q[Q_BEGIN]);
+	sqlite3_reset(store.q[Q_BEGIN]);
+	rc = sqlite3_step(store.q[Q_BEGIN]);
+	sqlite3_reset(store.q[Q_BEGIN]);
 	if (rc != SQLITE_DONE) {
 		store_refuse(rc);
 		return (-1);
 	}
-	st.in_txn = 1;
-	st.txn_rows = 0;
-	uv_timer_start(&sth.commit, store_commit_cb, st.commit_ms, 0);
+	store.in_txn = 1;
+	store.txn_rows = 0;
+	uv_timer_start(&store_timers.commit, store_commit_cb, store.commit_ms,
+	    0);
 	return (0);
 }
 
@@ -410,11 +413,11 @@ store_ckpt_done(int rc, int all)
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		log_warnx("store: checkpoint: %s", sqlite3_errstr(rc));
 	if (all) {
-		if (st.sync_full)
-			store_journal_release(st.ckpt_rseq);
-		st.dirty = st.committed > st.ckpt_rseq;
+		if (store.sync_full)
+			store_journal_release(store.ckpt_rseq);
+		store.dirty = store.committed > store.ckpt_rseq;
 	}
-	st.last_ckpt_ms = daemon_now_ms();
+	store.last_ckpt_ms = daemon_now_ms();
 	/*
 	 * SQLite starts the WAL over only at the first write of a transaction
 	 * whose snapshot began with every frame checkpointed.  Under steady
@@ -424,36 +427,36 @@ store_ckpt_done(int rc, int all)
 	 * snapshot is older) it is committed and a short checkpoint of just
 	 * that commit follows; the next transaction then starts the WAL over.
 	 */
-	if (st.ckpt_hold && all && (st.in_txn || st.commit_due) &&
-	    st.ckpt_rounds < 3 && st.db != NULL) {
-		st.commit_due = 0;
+	if (store.ckpt_hold && all && (store.in_txn || store.commit_due) &&
+	    store.ckpt_rounds < 3 && store.db != NULL) {
+		store.commit_due = 0;
 		store_commit();
-		if (!st.in_txn) {
-			st.ckpt_rounds++;
+		if (!store.in_txn) {
+			store.ckpt_rounds++;
 			store_ckpt();
 			if (store_db_ckpt_running())
 				return;
 		}
 	}
-	st.ckpt_hold = 0;
-	st.ckpt_rounds = 0;
-	if (st.commit_due && st.db != NULL) {
-		st.commit_due = 0;
+	store.ckpt_hold = 0;
+	store.ckpt_rounds = 0;
+	if (store.commit_due && store.db != NULL) {
+		store.commit_due = 0;
 		store_commit();
 	}
-	if (st.need_replay && !st.sql_refusing && st.db != NULL)
-		uv_timer_start(&sth.replay, store_replay_cb, 0, 0);
+	if (store.need_replay && !store.sql_refusing && store.db != NULL)
+		uv_timer_start(&store_timers.replay, store_replay_cb, 0, 0);
 }
 
 /* Start a checkpoint in the pool. */
 static void
 store_ckpt(void)
 {
-	st.ckpt_rseq = st.committed;
-	st.last_ckpt_ms = daemon_now_ms();
+	store.ckpt_rseq = store.committed;
+	store.last_ckpt_ms = daemon_now_ms();
 	if (store_db_ckpt_start(store_ckpt_done) == 0 &&
-	    (st.ckpt_rounds > 0 || st.wal_pages >= 2 * st.wal_limit))
-		st.ckpt_hold = 1;
+	    (store.ckpt_rounds > 0 || store.wal_pages >= 2 * store.wal_limit))
+		store.ckpt_hold = 1;
 }
 
 /* Commit the open transaction, then run the callbacks in put order. */
@@ -462,45 +465,45 @@ store_commit(void)
 {
 	int	rc;
 
-	if (!st.in_txn)
+	if (!store.in_txn)
 		return;
 	if (store_db_ckpt_running()) {
-		st.commit_due = 1;
+		store.commit_due = 1;
 		return;
 	}
 	/* The stages' last writes of this transaction join it. */
 	store_hook_precommit();
-	if (!st.in_txn)
+	if (!store.in_txn)
 		return;		/* a write failed: rolled back */
-	if (st.txn_rseq > st.committed &&
-	    store_state_set_int("journal", (int64_t)st.txn_rseq) != 0)
+	if (store.txn_rseq > store.committed &&
+	    store_state_set_int("journal", (int64_t)store.txn_rseq) != 0)
 		return;
-	if (daemon_now_ms() - st.dedup_saved_ms >= STORE_DEDUP_SAVE_MS) {
-		if (store_dedup_save_now(st.msg_next) != 0)
+	if (daemon_now_ms() - store.dedup_saved_ms >= STORE_DEDUP_SAVE_MS) {
+		if (store_dedup_save_now(store.msg_next) != 0)
 			return;
-		st.dedup_saved_ms = daemon_now_ms();
+		store.dedup_saved_ms = daemon_now_ms();
 	}
-	sqlite3_reset(st.q[Q_COMMIT]);
-	rc = sqlite3_step(st.q[Q_COMMIT]);
-	sqlite3_reset(st.q[Q_COMMIT]);
+	sqlite3_reset(store.q[Q_COMMIT]);
+	rc = sqlite3_step(store.q[Q_COMMIT]);
+	sqlite3_reset(store.q[Q_COMMIT]);
 	if (rc != SQLITE_DONE) {
 		store_sql_failed(rc);
 		return;
 	}
 	store_outbox_txn_end(1);
 	store_msg_end(1);
-	st.msg_last = st.msg_next;
-	st.committed = st.txn_rseq;
-	st.in_txn = 0;
-	st.dirty = 1;
+	store.msg_last = store.msg_next;
+	store.committed = store.txn_rseq;
+	store.in_txn = 0;
+	store.dirty = 1;
 	store_stats_commit();
-	st.last_write_ms = daemon_now_ms();
-	uv_timer_stop(&sth.commit);
-	if (!st.sync_full)
-		store_journal_release(st.committed);
+	store.last_write_ms = daemon_now_ms();
+	uv_timer_stop(&store_timers.commit);
+	if (!store.sync_full)
+		store_journal_release(store.committed);
 	store_hook_pending(1);
-	if (st.wal_pages >= st.wal_limit || (st.sync_full &&
-	    st.last_write_ms - st.last_ckpt_ms >= STORE_FULL_CKPT_MS))
+	if (store.wal_pages >= store.wal_limit || (store.sync_full &&
+	    store.last_write_ms - store.last_ckpt_ms >= STORE_FULL_CKPT_MS))
 		store_ckpt();
 }
 
@@ -516,7 +519,7 @@ store_commit_cb(uv_timer_t *t)
 void
 store_flush(void)
 {
-	st.commit_due = 0;
+	store.commit_due = 0;
 	store_commit();
 }
 
@@ -525,27 +528,27 @@ static void
 store_check_cb(uv_check_t *h)
 {
 	uv_check_stop(h);
-	if (st.grew && st.notify != NULL) {
-		st.grew = 0;
-		st.notify();
+	if (store.grew && store.notify != NULL) {
+		store.grew = 0;
+		store.notify();
 	}
-	st.grew = 0;
+	store.grew = 0;
 }
 
 /* Outbox rows were added: the uplink hears of them at the turn's end. */
 void
 store_turn_notify(void)
 {
-	st.grew = 1;
-	if (st.handles)
-		uv_check_start(&sth.check, store_check_cb);
+	store.grew = 1;
+	if (store.handles)
+		uv_check_start(&store_timers.check, store_check_cb);
 }
 
 /* Insert one journaled message into SQLite and hand it to the hooks. */
 static void
 store_apply(const struct store_msg *m, uint64_t rseq)
 {
-	sqlite3_stmt	*s = st.q[Q_MSG_INS];
+	sqlite3_stmt	*s = store.q[Q_MSG_INS];
 	int		 prio, rc;
 
 	if (store_begin() != 0)
@@ -564,7 +567,7 @@ store_apply(const struct store_msg *m, uint64_t rseq)
 	sqlite3_bind_int64(s, 7, m->ts_ms);
 	sqlite3_bind_blob(s, 8, m->len ? m->body : "", (int)m->len,
 	    SQLITE_STATIC);
-	sqlite3_bind_int64(s, 9, st.msg_next + 1);
+	sqlite3_bind_int64(s, 9, store.msg_next + 1);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -575,13 +578,13 @@ store_apply(const struct store_msg *m, uint64_t rseq)
 		 * would move the committed position past it.
 		 */
 		store_sql_failed(rc);
-		if (st.in_txn)
+		if (store.in_txn)
 			store_abort(rc);
 		return;
 	}
-	st.msg_next++;
-	if (rseq > st.txn_rseq)
-		st.txn_rseq = rseq;
+	store.msg_next++;
+	if (rseq > store.txn_rseq)
+		store.txn_rseq = rseq;
 	if ((rc = store_outbox_account_msg(prio, (int64_t)m->len)) != 0) {
 		store_sql_failed(rc);
 		return;
@@ -590,9 +593,9 @@ store_apply(const struct store_msg *m, uint64_t rseq)
 	 * Stages after the store (events, summaries) see each new message
 	 * inside this transaction, so what they derive commits with it.
 	 */
-	store_hook_message(m, st.msg_next);
-	if (++st.txn_rows >= STORE_COMMIT_ROWS && st.in_txn)
-		uv_timer_start(&sth.commit, store_commit_cb, 0, 0);
+	store_hook_message(m, store.msg_next);
+	if (++store.txn_rows >= STORE_COMMIT_ROWS && store.in_txn)
+		uv_timer_start(&store_timers.commit, store_commit_cb, 0, 0);
 }
 
 /*
@@ -606,13 +609,14 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 {
 	uint64_t	rseq;
 
-	if (st.db == NULL)
+	if (store.db == NULL)
 		return (STORE_REFUSED);
 	if (store_dedup_seen(m->node, m->kind, m->boot, m->seq)) {
 		store_stats_duplicate();
 		/* The first copy may still be on its way to the disk. */
 		rseq = store_journal_last();
-		if (!st.sync_full || cb == NULL || rseq <= store_journal_synced())
+		if (!store.sync_full || cb == NULL ||
+		    rseq <= store_journal_synced())
 			return (STORE_DUPLICATE);
 		store_journal_wait(rseq, STORE_DUPLICATE, cb, arg);
 		return (STORE_WAIT);
@@ -624,13 +628,13 @@ store_put_message(const struct store_msg *m, store_done_cb cb, void *arg)
 	store_stats_taken();
 	store_dedup_add(m->node, m->kind, m->boot, m->seq);
 	/* During a checkpoint the reading waits in the journal (see there). */
-	if (st.ckpt_hold && !st.need_replay) {
-		st.need_replay = 1;
-		st.replay_quiet = 1;
+	if (store.ckpt_hold && !store.need_replay) {
+		store.need_replay = 1;
+		store.replay_quiet = 1;
 	}
-	if (!st.need_replay)
+	if (!store.need_replay)
 		store_apply(m, rseq);
-	if (!st.sync_full || cb == NULL)
+	if (!store.sync_full || cb == NULL)
 		return (STORE_OK);
 	store_journal_wait(rseq, STORE_OK, cb, arg);
 	return (STORE_WAIT);
@@ -642,8 +646,8 @@ store_replay_one(const struct store_msg *m, uint64_t rseq, void *arg)
 {
 	size_t	*n = arg;
 
-	if (*n >= STORE_REPLAY_CHUNK || rseq <= st.txn_rseq || !st.db ||
-	    st.sql_refusing)
+	if (*n >= STORE_REPLAY_CHUNK || rseq <= store.txn_rseq || !store.db ||
+	    store.sql_refusing)
 		return;
 	store_apply(m, rseq);
 	(*n)++;
@@ -659,20 +663,20 @@ store_replay_cb(uv_timer_t *t)
 {
 	size_t	n = 0;
 
-	if (st.sql_refusing || st.db == NULL || st.ckpt_hold)
+	if (store.sql_refusing || store.db == NULL || store.ckpt_hold)
 		return;
-	store_journal_replay(st.txn_rseq, store_replay_one, &n);
-	if (st.sql_refusing)
+	store_journal_replay(store.txn_rseq, store_replay_one, &n);
+	if (store.sql_refusing)
 		return;
-	if (n >= STORE_REPLAY_CHUNK || st.txn_rseq < store_journal_last()) {
+	if (n >= STORE_REPLAY_CHUNK || store.txn_rseq < store_journal_last()) {
 		uv_timer_start(t, store_replay_cb, 0, 0);
 		return;
 	}
-	st.need_replay = 0;
-	if (!st.replay_quiet)
+	store.need_replay = 0;
+	if (!store.replay_quiet)
 		log_info("store: journal applied up to record %" PRIu64,
-		    st.txn_rseq);
-	st.replay_quiet = 0;
+		    store.txn_rseq);
+	store.replay_quiet = 0;
 	store_commit();
 }
 
@@ -680,23 +684,23 @@ store_replay_cb(uv_timer_t *t)
 int
 store_txn_open(void)
 {
-	return (st.in_txn);
+	return (store.in_txn);
 }
 
 /* Non-NULL with the transaction open; NULL: SQLite refuses writes. */
 sqlite3 *
 store_write_begin(void)
 {
-	if (st.db == NULL || st.sql_refusing || store_begin() != 0)
+	if (store.db == NULL || store.sql_refusing || store_begin() != 0)
 		return (NULL);
-	return (st.db);
+	return (store.db);
 }
 
 /* The open database for reads. */
 sqlite3 *
 store_handle(void)
 {
-	return (st.db);
+	return (store.db);
 }
 
 /* A write in another store file failed: same handling as ours. */
@@ -713,28 +717,28 @@ store_write_error(int rc)
 int
 store_accepting(void)
 {
-	return (st.db != NULL && !st.sql_refusing && !st.need_replay);
+	return (store.db != NULL && !store.sql_refusing && !store.need_replay);
 }
 
 /* Does store.sync = full hold acknowledgements until an fdatasync? */
 int
 store_sync_full(void)
 {
-	return (st.sync_full);
+	return (store.sync_full);
 }
 
 /* Called after outbox rows are added, once per loop turn (the uplink). */
 void
 store_set_notify(store_notify_cb cb)
 {
-	st.notify = cb;
+	store.notify = cb;
 }
 
 /* Is SQLite refusing writes (readings go to the journal only)? */
 int
 store_sql_refusing(void)
 {
-	return (st.sql_refusing);
+	return (store.sql_refusing);
 }
 
 /* Refusing mode: enough free space again?  Then replay the journal. */
@@ -743,16 +747,16 @@ store_probe_recovery(uint64_t now)
 {
 	struct statvfs	sv;
 
-	if (now - st.probe_ms < STORE_RETRY_MS)
+	if (now - store.probe_ms < STORE_RETRY_MS)
 		return;
-	st.probe_ms = now;
-	if (statvfs(st.dir, &sv) == -1 ||
+	store.probe_ms = now;
+	if (statvfs(store.dir, &sv) == -1 ||
 	    (uint64_t)sv.f_bavail * sv.f_frsize < STORE_MIN_FREE)
 		return;
-	st.sql_refusing = 0;
+	store.sql_refusing = 0;
 	log_info("store: %s: space available again, applying the journal",
-	    st.path);
-	uv_timer_start(&sth.replay, store_replay_cb, 0, 0);
+	    store.path);
+	uv_timer_start(&store_timers.replay, store_replay_cb, 0, 0);
 }
 
 /* Housekeeping (daemon check, every second): age, recovery, checkpoint. */
@@ -762,21 +766,21 @@ store_check(uint64_t mono)
 	uint64_t	now = daemon_now_ms();
 
 	(void)mono;
-	if (st.db == NULL)
+	if (store.db == NULL)
 		return;
-	if (st.sql_refusing)
+	if (store.sql_refusing)
 		store_probe_recovery(now);
-	if (now - st.last_age_ms >= STORE_AGE_EVERY_MS) {
-		st.last_age_ms = now;
-		if (!st.sql_refusing)
+	if (now - store.last_age_ms >= STORE_AGE_EVERY_MS) {
+		store.last_age_ms = now;
+		if (!store.sql_refusing)
 			store_outbox_prune(now);
 	}
 	store_outbox_log_drops();
-	if (!st.sql_refusing)
+	if (!store.sql_refusing)
 		store_msg_check(now);
 	store_journal_spare();
 	/* Keep the WAL small on SD cards: checkpoint once writes pause. */
-	if (st.dirty && !st.in_txn && !store_db_ckpt_running() &&
-	    now - st.last_write_ms >= STORE_IDLE_CKPT_MS)
+	if (store.dirty && !store.in_txn && !store_db_ckpt_running() &&
+	    now - store.last_write_ms >= STORE_IDLE_CKPT_MS)
 		store_ckpt();
 }

@@ -37,7 +37,7 @@ static struct {
 	uint64_t	interval_ms;
 	int		stale;		/* rebuild from the database */
 	int		started;
-} sm;
+} stage;
 
 /* Print o compactly and free it; the text is freed with cJSON_free(). */
 char *
@@ -63,8 +63,8 @@ summary_read_config(const struct config *cf)
 	ignore = config_list(cf, "summary", "ignore_labels", &n);
 	summary_event_config(config_double(cf, "summary", "event_min_score"),
 	    ignore, n, config_ms(cf, "summary", "debounce"));
-	sm.forward_windows = config_bool(cf, "summary", "forward_windows");
-	sm.interval_ms = config_ms(cf, "summary", "interval");
+	stage.forward_windows = config_bool(cf, "summary", "forward_windows");
+	stage.interval_ms = config_ms(cf, "summary", "interval");
 	summary_interval_labels((size_t)config_int(cf, "summary",
 	    "max_labels"));
 }
@@ -200,7 +200,7 @@ summary_on_message(const struct store_msg *m, int64_t id, void *arg)
 	struct message		*parsed;
 
 	(void)arg;
-	if (m->kind == STORE_KIND_WINDOW && sm.forward_windows)
+	if (m->kind == STORE_KIND_WINDOW && stage.forward_windows)
 		summary_forward_window(m);
 	if ((m->kind != STORE_KIND_INFERENCE && m->kind != STORE_KIND_TIER2) ||
 	    summary_parse(m, &in, &parsed) != 0) {
@@ -237,7 +237,7 @@ summary_load(char **cause)
 	size_t	n = 0;
 
 	if (summary_event_load() != 0 ||
-	    summary_interval_start(sm.interval_ms) != 0 ||
+	    summary_interval_start(stage.interval_ms) != 0 ||
 	    store_msg_scan(store_msg_cursor(), summary_replay, &n) != 0) {
 		xasprintf(cause, "summary: cannot read state from the store");
 		return (-1);
@@ -252,14 +252,14 @@ summary_load(char **cause)
 static void
 summary_rolled_back(void)
 {
-	sm.stale = 1;
+	stage.stale = 1;
 }
 
 /* Just before the store commits: record the events changed in it. */
 static void
 summary_precommit(void)
 {
-	if (sm.started && !sm.stale)
+	if (stage.started && !stage.stale)
 		summary_event_flush();
 }
 
@@ -270,9 +270,9 @@ summary_check(uint64_t mono)
 	uint64_t	 now = daemon_now_ms();
 	char		*cause = NULL;
 
-	if (!sm.started)
+	if (!stage.started)
 		return;
-	if (sm.stale && store_accepting()) {
+	if (stage.stale && store_accepting()) {
 		summary_event_stop();
 		summary_interval_stop();
 		summary_read_config(daemon_config());
@@ -281,7 +281,7 @@ summary_check(uint64_t mono)
 			free(cause);
 			return;
 		}
-		sm.stale = 0;
+		stage.stale = 0;
 		log_info("summary: state rebuilt from the store after a "
 		    "rolled-back write");
 	}
@@ -309,7 +309,7 @@ summary_start(const struct config *cf, char **cause)
 	store_add_message_hook(summary_on_message, NULL);
 	store_set_rollback(summary_rolled_back);
 	store_set_precommit(summary_precommit);
-	sm.started = 1;
+	stage.started = 1;
 	return (0);
 }
 
@@ -318,7 +318,7 @@ void
 summary_reload(const struct config *cf)
 {
 	summary_read_config(cf);
-	summary_interval_reload(sm.interval_ms);
+	summary_interval_reload(stage.interval_ms);
 }
 
 /*
@@ -328,15 +328,15 @@ summary_reload(const struct config *cf)
 void
 summary_stop(void)
 {
-	if (!sm.started)
+	if (!stage.started)
 		return;
 	store_remove_message_hook(summary_on_message);
 	store_set_rollback(NULL);
 	store_set_precommit(NULL);
 	/* The store commits once more at its stop: changed events join. */
-	if (!sm.stale && store_accepting())
+	if (!stage.stale && store_accepting())
 		summary_event_flush();
 	summary_event_stop();
 	summary_interval_stop();
-	sm.started = 0;
+	stage.started = 0;
 }
