@@ -29,7 +29,6 @@
 #include "config_int.h"
 #include "log.h"
 #include "parse.h"
-#include "tier2_model.h"
 #include "xmalloc.h"
 
 
@@ -541,27 +540,6 @@ config_check_files(struct config *cf)
 	}
 }
 
-/* [tier2:NAME]: feature parameters, and model shapes where they load. */
-static void
-config_check_tier2(struct config *cf)
-{
-	char	*cause = NULL;
-	size_t	 i;
-	int	 line;
-
-	for (i = 0; i < cf->nsects; i++) {
-		if (cf->sects[i].type == NULL ||
-		    strcmp(cf->sects[i].type->name, "tier2") != 0)
-			continue;
-		if (tier2_model_check(cf, cf->sects[i].name, &line,
-		    &cause) != 0) {
-			config_error(cf, line, "%s", cause);
-			free(cause);
-			cause = NULL;
-		}
-	}
-}
-
 /* Build the per-type name lists for config_sections(). */
 static void
 config_index_sections(struct config *cf)
@@ -665,7 +643,6 @@ config_load(const char *path, struct config **cfp, char **cause)
 		config_derive(cf, "mqtt", "topic_prefix", "tinyedge/",
 		    config_str(cf, "gateway", "id"));
 		config_cross_checks(cf);
-		config_check_tier2(cf);
 	}
 	config_check_files(cf);
 	if (cf->nerrors != 0) {

@@ -399,17 +399,40 @@ tier2_model_open(const struct config *cf, const char *sect,
 	return (tier2_model_build(cf, sect, 0, out, line, cause));
 }
 
-/* Configuration check of one section (for config_load). */
+/*
+ * The tier2 module's configuration check (the daemon's check column, run
+ * by `tinyedged -t`, at start and on reload): build every [tier2:NAME]
+ * without loading weights, so a features/input mismatch is reported with
+ * its line.  Every failing section gives one "FILE:LINE: message" line.
+ */
 int
-tier2_model_check(const struct config *cf, const char *sect, int *line,
-    char **cause)
+tier2_model_check(const struct config *cf, char **cause)
 {
+	const char *const	*names;
 	struct tier2_model	*m;
+	char			*one = NULL, *all = NULL, *t;
+	size_t			 i, n;
+	int			 line;
 
-	if (tier2_model_build(cf, sect, 1, &m, line, cause) != 0)
-		return (-1);
-	tier2_model_free(m);
-	return (0);
+	names = config_sections(cf, "tier2", &n);
+	for (i = 0; i < n; i++) {
+		line = 0;
+		if (tier2_model_build(cf, names[i], 1, &m, &line, &one) == 0) {
+			tier2_model_free(m);
+			continue;
+		}
+		xasprintf(&t, "%s%s%s:%d: %s", all != NULL ? all : "",
+		    all != NULL ? "\n" : "", config_path(cf),
+		    line > 0 ? line : 1, one);
+		free(all);
+		free(one);
+		one = NULL;
+		all = t;
+	}
+	if (all == NULL)
+		return (0);
+	*cause = all;
+	return (-1);
 }
 
 /* Free a model (NULL is fine). */
