@@ -755,6 +755,13 @@ config_bool(const struct config *cf, const char *sect, const char *key)
 	return ((int)config_get(cf, sect, key, CT_BOOL)->i);
 }
 
+/* An enum key as the index of its name in the row's choices. */
+int
+config_enum(const struct config *cf, const char *sect, const char *key)
+{
+	return ((int)config_get(cf, sect, key, CT_ENUM)->i);
+}
+
 /* A list; *n gets its length. */
 char *const *
 config_list(const struct config *cf, const char *sect, const char *key,

@@ -36,16 +36,28 @@ const size_t config_nstypes = sizeof config_stypes / sizeof config_stypes[0];
 static const char *const config_levels[] = {
 	"error", "warn", "info", "debug", NULL
 };
-static const char *const config_framings[] = { "lines", "cobs", NULL };
-static const char *const config_syncs[] = { "normal", "full", NULL };
+/* Designated indexes: a name sits at its config.h constant. */
+static const char *const config_framings[] = {
+	[CONFIG_FRAMING_LINES] = "lines", [CONFIG_FRAMING_COBS] = "cobs", NULL
+};
+static const char *const config_syncs[] = {
+	[CONFIG_SYNC_NORMAL] = "normal", [CONFIG_SYNC_FULL] = "full", NULL
+};
 static const char *const config_whens[] = {
-	"always", "low_confidence", NULL
+	[CONFIG_WHEN_ALWAYS] = "always",
+	[CONFIG_WHEN_LOW_CONFIDENCE] = "low_confidence", NULL
 };
 static const char *const config_features[] = {
-	"raw", "mfcc", "spectral", NULL
+	[CONFIG_FEATURES_RAW] = "raw", [CONFIG_FEATURES_MFCC] = "mfcc",
+	[CONFIG_FEATURES_SPECTRAL] = "spectral", NULL
 };
-static const char *const config_outputs[] = { "classes", "anomaly", NULL };
-static const char *const config_protocols[] = { "3.1.1", "5", NULL };
+static const char *const config_outputs[] = {
+	[CONFIG_OUTPUT_CLASSES] = "classes",
+	[CONFIG_OUTPUT_ANOMALY] = "anomaly", NULL
+};
+static const char *const config_protocols[] = {
+	[CONFIG_PROTOCOL_311] = "3.1.1", [CONFIG_PROTOCOL_5] = "5", NULL
+};
 
 #define DAY_MS	(86400.0 * 1000)
 #define NOBOUND	1, 0

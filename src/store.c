@@ -270,7 +270,7 @@ store_start(const struct config *cf, char **cause)
 	memset(&st, 0, sizeof st);
 	st.dir = xstrdup(config_str(cf, "gateway", "data_dir"));
 	xasprintf(&st.path, "%s/tinyedge.db", st.dir);
-	st.sync_full = strcmp(config_str(cf, "store", "sync"), "full") == 0;
+	st.sync_full = config_enum(cf, "store", "sync") == CONFIG_SYNC_FULL;
 	store_read_config(cf);
 	if (store_open_or_move(cf, cause) != 0)
 		goto fail;

@@ -247,12 +247,14 @@ tier2_model_features(const struct config *cf, const char *sect,
 	char			*why = NULL;
 	size_t			 i;
 
-	if (features_kind_parse(config_str(cf, sect, "features"),
-	    &m->kind) != 0) {
-		*line = config_line(cf, sect, "features");
-		xasprintf(cause, "[%s] features: unknown kind", sect);
-		return (-1);
-	}
+	/* The name was checked at load; this maps config.h onto features.h. */
+	static const enum features_kind kinds[] = {
+		[CONFIG_FEATURES_RAW] = FEATURES_RAW,
+		[CONFIG_FEATURES_MFCC] = FEATURES_MFCC,
+		[CONFIG_FEATURES_SPECTRAL] = FEATURES_SPECTRAL,
+	};
+
+	m->kind = kinds[config_enum(cf, sect, "features")];
 	features_params_default(&p, m->kind);
 	for (i = 0; i < NFEATKEYS; i++) {
 		if (features_params_set(&p, tier2_model_feature_keys[i],
@@ -346,7 +348,7 @@ tier2_model_build(const struct config *cf, const char *sect, int check,
 	*out = NULL;
 	*line = 0;
 	m = xcalloc(1, sizeof *m);
-	m->output = strcmp(config_str(cf, sect, "output"), "anomaly") == 0 ?
+	m->output = config_enum(cf, sect, "output") == CONFIG_OUTPUT_ANOMALY ?
 	    TIER2_OUTPUT_ANOMALY : TIER2_OUTPUT_CLASSES;
 	m->anomaly_threshold = config_double(cf, sect, "anomaly_threshold");
 	if (tier2_model_features(cf, sect, m, line, cause) != 0)
