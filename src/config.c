@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -31,19 +30,6 @@
 #include "parse.h"
 #include "xmalloc.h"
 
-
-struct config_value {
-	int			 set;
-	int			 line;
-	char			*text;
-	int64_t			 i;	/* int, bool, enum index */
-	uint64_t		 u;	/* duration ms, size bytes */
-	double			 d;
-	char			**list;
-	size_t			 nlist;
-	struct sockaddr_storage	 ss;
-	int			 has_addr;
-};
 
 
 struct config_sect {
@@ -92,126 +78,6 @@ config_error(struct config *cf, int line, const char *fmt, ...)
 	xasprintf(&cf->errors[cf->nerrors++], "%s:%d: %s", cf->path,
 	    line > 0 ? line : 1, msg);
 	free(msg);
-}
-
-/* Format a bound for messages: durations and sizes in their own units. */
-static char *
-config_format_bound(const struct config_key *k, double v)
-{
-	char	*s;
-
-	if (k->type == CT_DURATION)
-		return (parse_format_duration((uint64_t)v));
-	if (k->type == CT_SIZE && v >= 1024 && fmod(v, 1024) == 0) {
-		if (fmod(v, 1024.0 * 1024 * 1024) == 0)
-			xasprintf(&s, "%.0fG", v / (1024.0 * 1024 * 1024));
-		else if (fmod(v, 1024.0 * 1024) == 0)
-			xasprintf(&s, "%.0fM", v / (1024.0 * 1024));
-		else
-			xasprintf(&s, "%.0fK", v / 1024);
-		return (s);
-	}
-	xasprintf(&s, "%g", v);
-	return (s);
-}
-
-/* Parse text as the key's type into v; -1 with *cause on error. */
-static int
-config_parse_value(const struct config_key *k, const char *text,
-    struct config_value *v, char **cause)
-{
-	double	 num = 0;
-	char	*lo, *hi;
-	size_t	 i;
-	int	 b;
-
-	if (*text == '\0' && (k->flags & CF_NONEMPTY)) {
-		xasprintf(cause, "a value is required");
-		return (-1);
-	}
-	switch (k->type) {
-	case CT_STRING:
-		break;
-	case CT_BOOL:
-		if (parse_bool(text, &b, cause) != 0)
-			return (-1);
-		v->i = b;
-		break;
-	case CT_INT:
-		if (parse_int(text, &v->i, cause) != 0)
-			return (-1);
-		num = (double)v->i;
-		break;
-	case CT_DURATION:
-		if (parse_duration_ms(text, &v->u, cause) != 0)
-			return (-1);
-		num = (double)v->u;
-		break;
-	case CT_SIZE:
-		if (parse_size(text, &v->u, cause) != 0)
-			return (-1);
-		num = (double)v->u;
-		break;
-	case CT_DOUBLE:
-		if (parse_double(text, &v->d, cause) != 0)
-			return (-1);
-		num = v->d;
-		break;
-	case CT_ENUM:
-		for (i = 0; k->choices[i] != NULL; i++) {
-			if (strcmp(k->choices[i], text) == 0)
-				break;
-		}
-		if (k->choices[i] == NULL) {
-			char	*all = xstrdup(k->choices[0]), *t;
-
-			for (i = 1; k->choices[i] != NULL; i++) {
-				xasprintf(&t, "%s | %s", all, k->choices[i]);
-				free(all);
-				all = t;
-			}
-			xasprintf(cause, "\"%s\" is not one of: %s", text, all);
-			free(all);
-			return (-1);
-		}
-		v->i = (int64_t)i;
-		break;
-	case CT_LIST:
-		v->list = parse_list(text, &v->nlist);
-		break;
-	case CT_HOSTPORT:
-		if (*text == '\0')
-			break;
-		if (parse_hostport(text, &v->ss, cause) != 0)
-			return (-1);
-		v->has_addr = 1;
-		break;
-	}
-	if (k->type == CT_INT || k->type == CT_DURATION ||
-	    k->type == CT_SIZE || k->type == CT_DOUBLE) {
-		if (k->max >= k->min && (num < k->min || num > k->max)) {
-			lo = config_format_bound(k, k->min);
-			hi = config_format_bound(k, k->max);
-			xasprintf(cause, "%s is out of range (%s .. %s)", text,
-			    lo, hi);
-			free(lo);
-			free(hi);
-			return (-1);
-		}
-	}
-	if (k->check != NULL && k->check(text, cause) != 0)
-		return (-1);
-	v->text = xstrdup(text);
-	return (0);
-}
-
-/* Release what a value owns and reset it. */
-static void
-config_value_clear(struct config_value *v)
-{
-	free(v->text);
-	parse_list_free(v->list, v->nlist);
-	memset(v, 0, sizeof *v);
 }
 
 /* Find a section by full name; NULL if absent. */
@@ -426,7 +292,7 @@ config_handler(void *user, const char *section, const char *name,
 	}
 	v->set = 1;
 	v->line = r->line;
-	if (config_parse_value(&config_keys[ki], value, v, &cause) != 0) {
+	if (config_value_parse(&config_keys[ki], value, v, &cause) != 0) {
 		config_error(r->cf, r->line, "%s.%s: %s", s->type->name, name,
 		    cause);
 		free(cause);
@@ -456,7 +322,7 @@ config_finish_sect(struct config *cf, struct config_sect *s)
 			    s->name, k->name, k->help);
 			continue;
 		}
-		if (config_parse_value(k, k->def, v, &cause) != 0)
+		if (config_value_parse(k, k->def, v, &cause) != 0)
 			fatalx("config: bad default for %s.%s: %s", k->section,
 			    k->name, cause);
 	}

@@ -1,14 +1,18 @@
 /*
- * config_int.h - what config.c and its key table (config_keys.c) share.
+ * config_int.h - what config.c, its key table (config_keys.c) and its
+ * value parser (config_value.c) share.
  *
  * The table's row type and flags live here so the table can sit in a file
  * of its own, as tmux keeps options-table.c apart from options.c; nothing
- * outside these two files includes this header.
+ * outside these three files includes this header.
  */
 #ifndef TE_CONFIG_INT_H
 #define TE_CONFIG_INT_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
+#include <stdint.h>
 
 enum config_type {
 	CT_STRING,
@@ -45,9 +49,26 @@ struct config_stype {
 	int		 repeatable;
 };
 
+struct config_value {
+	int			 set;
+	int			 line;
+	char			*text;
+	int64_t			 i;	/* int, bool, enum index */
+	uint64_t		 u;	/* duration ms, size bytes */
+	double			 d;
+	char			**list;
+	size_t			 nlist;
+	struct sockaddr_storage	 ss;
+	int			 has_addr;
+};
+
 extern const struct config_stype	config_stypes[];
 extern const size_t			config_nstypes;
 extern const struct config_key		config_keys[];
 extern const size_t			config_nkeys;
+
+int	config_value_parse(const struct config_key *, const char *,
+	    struct config_value *, char **);
+void	config_value_clear(struct config_value *);
 
 #endif

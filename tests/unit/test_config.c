@@ -171,6 +171,46 @@ START_TEST(test_all_types)
 }
 END_TEST
 
+/* config_enum(): the index of each name, defaults included. */
+START_TEST(test_enum)
+{
+	struct config	*cf;
+
+	cf = load_ok("[gateway]\nid = g\n[serial:a]\ndevice = /dev/x\n"
+	    "[tier2:t]\nmodel = /m\n");
+	ck_assert_int_eq(config_enum(cf, "serial:a", "framing"),
+	    CONFIG_FRAMING_LINES);
+	ck_assert_int_eq(config_enum(cf, "store", "sync"), CONFIG_SYNC_NORMAL);
+	ck_assert_int_eq(config_enum(cf, "tier2:t", "when"),
+	    CONFIG_WHEN_LOW_CONFIDENCE);
+	ck_assert_int_eq(config_enum(cf, "tier2:t", "features"),
+	    CONFIG_FEATURES_RAW);
+	ck_assert_int_eq(config_enum(cf, "tier2:t", "output"),
+	    CONFIG_OUTPUT_CLASSES);
+	ck_assert_int_eq(config_enum(cf, "mqtt", "protocol"),
+	    CONFIG_PROTOCOL_311);
+	config_free(cf);
+	cf = load_ok("[gateway]\nid = g\n[serial:a]\ndevice = /dev/x\n"
+	    "framing = cobs\n[store]\nsync = full\n[mqtt]\nprotocol = 5\n"
+	    "[tier2:t]\nmodel = /m\nwhen = always\nfeatures = spectral\n"
+	    "output = anomaly\n[tier2:u]\nmodel = /m\nfeatures = mfcc\n");
+	ck_assert_int_eq(config_enum(cf, "serial:a", "framing"),
+	    CONFIG_FRAMING_COBS);
+	ck_assert_int_eq(config_enum(cf, "store", "sync"), CONFIG_SYNC_FULL);
+	ck_assert_int_eq(config_enum(cf, "tier2:t", "when"),
+	    CONFIG_WHEN_ALWAYS);
+	ck_assert_int_eq(config_enum(cf, "tier2:t", "features"),
+	    CONFIG_FEATURES_SPECTRAL);
+	ck_assert_int_eq(config_enum(cf, "tier2:u", "features"),
+	    CONFIG_FEATURES_MFCC);
+	ck_assert_int_eq(config_enum(cf, "tier2:t", "output"),
+	    CONFIG_OUTPUT_ANOMALY);
+	ck_assert_int_eq(config_enum(cf, "mqtt", "protocol"),
+	    CONFIG_PROTOCOL_5);
+	config_free(cf);
+}
+END_TEST
+
 START_TEST(test_errors_collected)
 {
 	char	*e;
@@ -382,6 +422,7 @@ main(void)
 		return (1);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_all_types);
+	tcase_add_test(tc, test_enum);
 	tcase_add_test(tc, test_errors_collected);
 	tcase_add_test(tc, test_files_readable);
 	tcase_add_test(tc, test_long_line);
