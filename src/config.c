@@ -470,7 +470,7 @@ config_load(const char *path, struct config **cfp, char **cause)
 {
 	struct config		*cf;
 	struct config_reader	 r;
-	char			*buf, *all, *t;
+	char			*buf, *all;
 	size_t			 len, i;
 	int			 rc;
 
@@ -512,12 +512,9 @@ config_load(const char *path, struct config **cfp, char **cause)
 	}
 	config_check_files(cf);
 	if (cf->nerrors != 0) {
-		all = xstrdup(cf->errors[0]);
-		for (i = 1; i < cf->nerrors; i++) {
-			xasprintf(&t, "%s\n%s", all, cf->errors[i]);
-			free(all);
-			all = t;
-		}
+		all = NULL;
+		for (i = 0; i < cf->nerrors; i++)
+			config_cause_add(&all, "%s", cf->errors[i]);
 		*cause = all;
 		config_free(cf);
 		return (-1);
@@ -718,6 +715,30 @@ config_diff(const struct config *old, const struct config *new,
 		}
 	}
 	return (restart);
+}
+
+/*
+ * Append one printf-formatted line to a cause that may hold lines already
+ * (*cause NULL: none yet): how the checks after a load collect several
+ * "FILE:LINE: message" lines, as config_load itself does.
+ */
+void
+config_cause_add(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line, *t;
+
+	va_start(ap, fmt);
+	xvasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (*cause == NULL) {
+		*cause = line;
+		return;
+	}
+	xasprintf(&t, "%s\n%s", *cause, line);
+	free(*cause);
+	free(line);
+	*cause = t;
 }
 
 /* Describe key i of the table (for docs tests); -1 past the end. */

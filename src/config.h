@@ -57,6 +57,9 @@ typedef void	(*config_change_cb)(const char *, const char *, int, void *);
 int		 config_diff(const struct config *, const struct config *,
 		    config_change_cb, void *);
 
+void		 config_cause_add(char **, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 int		 config_key_info(size_t, const char **, const char **,
 		    const char **, const char **);
 

@@ -255,19 +255,16 @@ daemon_reload_change(const char *sect, const char *key, int reloadable,
 int
 daemon_check_config(const struct config *cf, char **cause)
 {
-	char	*one = NULL, *all = NULL, *t;
+	char	*one = NULL, *all = NULL;
 	size_t	 i;
 
 	for (i = 0; i < NMODULES; i++) {
 		if (daemon_modules[i].check == NULL ||
 		    daemon_modules[i].check(cf, &one) == 0)
 			continue;
-		xasprintf(&t, "%s%s%s", all != NULL ? all : "",
-		    all != NULL ? "\n" : "", one);
-		free(all);
+		config_cause_add(&all, "%s", one);
 		free(one);
 		one = NULL;
-		all = t;
 	}
 	if (all == NULL)
 		return (0);

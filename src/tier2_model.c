@@ -412,7 +412,7 @@ tier2_model_check(const struct config *cf, char **cause)
 {
 	const char *const	*names;
 	struct tier2_model	*m;
-	char			*one = NULL, *all = NULL, *t;
+	char			*one = NULL, *all = NULL;
 	size_t			 i, n;
 	int			 line;
 
@@ -423,13 +423,10 @@ tier2_model_check(const struct config *cf, char **cause)
 			tier2_model_free(m);
 			continue;
 		}
-		xasprintf(&t, "%s%s%s:%d: %s", all != NULL ? all : "",
-		    all != NULL ? "\n" : "", config_path(cf),
+		config_cause_add(&all, "%s:%d: %s", config_path(cf),
 		    line > 0 ? line : 1, one);
-		free(all);
 		free(one);
 		one = NULL;
-		all = t;
 	}
 	if (all == NULL)
 		return (0);

@@ -174,40 +174,40 @@ END_TEST
 /* config_enum(): the index of each name, defaults included. */
 START_TEST(test_enum)
 {
-	struct config	*cf;
+	static const struct {
+		const char	*sect, *key;
+		int		 def, set;	/* default; in the second file */
+	} rows[] = {
+		{ "serial:a", "framing", CONFIG_FRAMING_LINES,
+		  CONFIG_FRAMING_COBS },
+		{ "store", "sync", CONFIG_SYNC_NORMAL, CONFIG_SYNC_FULL },
+		{ "mqtt", "protocol", CONFIG_PROTOCOL_311, CONFIG_PROTOCOL_5 },
+		{ "tier2:t", "when", CONFIG_WHEN_LOW_CONFIDENCE,
+		  CONFIG_WHEN_ALWAYS },
+		{ "tier2:t", "features", CONFIG_FEATURES_RAW,
+		  CONFIG_FEATURES_SPECTRAL },
+		{ "tier2:u", "features", CONFIG_FEATURES_RAW,
+		  CONFIG_FEATURES_MFCC },
+		{ "tier2:t", "output", CONFIG_OUTPUT_CLASSES,
+		  CONFIG_OUTPUT_ANOMALY },
+	};
+	struct config	*def, *set;
+	size_t		 i;
 
-	cf = load_ok("[gateway]\nid = g\n[serial:a]\ndevice = /dev/x\n"
-	    "[tier2:t]\nmodel = /m\n");
-	ck_assert_int_eq(config_enum(cf, "serial:a", "framing"),
-	    CONFIG_FRAMING_LINES);
-	ck_assert_int_eq(config_enum(cf, "store", "sync"), CONFIG_SYNC_NORMAL);
-	ck_assert_int_eq(config_enum(cf, "tier2:t", "when"),
-	    CONFIG_WHEN_LOW_CONFIDENCE);
-	ck_assert_int_eq(config_enum(cf, "tier2:t", "features"),
-	    CONFIG_FEATURES_RAW);
-	ck_assert_int_eq(config_enum(cf, "tier2:t", "output"),
-	    CONFIG_OUTPUT_CLASSES);
-	ck_assert_int_eq(config_enum(cf, "mqtt", "protocol"),
-	    CONFIG_PROTOCOL_311);
-	config_free(cf);
-	cf = load_ok("[gateway]\nid = g\n[serial:a]\ndevice = /dev/x\n"
+	def = load_ok("[gateway]\nid = g\n[serial:a]\ndevice = /dev/x\n"
+	    "[tier2:t]\nmodel = /m\n[tier2:u]\nmodel = /m\n");
+	set = load_ok("[gateway]\nid = g\n[serial:a]\ndevice = /dev/x\n"
 	    "framing = cobs\n[store]\nsync = full\n[mqtt]\nprotocol = 5\n"
 	    "[tier2:t]\nmodel = /m\nwhen = always\nfeatures = spectral\n"
 	    "output = anomaly\n[tier2:u]\nmodel = /m\nfeatures = mfcc\n");
-	ck_assert_int_eq(config_enum(cf, "serial:a", "framing"),
-	    CONFIG_FRAMING_COBS);
-	ck_assert_int_eq(config_enum(cf, "store", "sync"), CONFIG_SYNC_FULL);
-	ck_assert_int_eq(config_enum(cf, "tier2:t", "when"),
-	    CONFIG_WHEN_ALWAYS);
-	ck_assert_int_eq(config_enum(cf, "tier2:t", "features"),
-	    CONFIG_FEATURES_SPECTRAL);
-	ck_assert_int_eq(config_enum(cf, "tier2:u", "features"),
-	    CONFIG_FEATURES_MFCC);
-	ck_assert_int_eq(config_enum(cf, "tier2:t", "output"),
-	    CONFIG_OUTPUT_ANOMALY);
-	ck_assert_int_eq(config_enum(cf, "mqtt", "protocol"),
-	    CONFIG_PROTOCOL_5);
-	config_free(cf);
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		ck_assert_int_eq(config_enum(def, rows[i].sect, rows[i].key),
+		    rows[i].def);
+		ck_assert_int_eq(config_enum(set, rows[i].sect, rows[i].key),
+		    rows[i].set);
+	}
+	config_free(def);
+	config_free(set);
 }
 END_TEST
 
