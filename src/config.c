@@ -1,8 +1,8 @@
 /*
  * config.c - load and validate tinyedge.ini.
  *
- * Every key is a row of config_keys[]: section, name, type, default, bounds,
- * flags and help.  Loading never stops at the first problem: each one is
+ * Every key is a row of config_keys[] (config_keys.c): section, name,
+ * type, default, bounds, flags and help.  Loading never stops at the first problem: each one is
  * collected as "FILE:LINE: message" and the whole list is returned, so
  * `tinyedged -t` shows a user everything to fix in one go.
  *
@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -26,58 +25,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_int.h"
 #include "log.h"
 #include "parse.h"
-#include "tier2_model.h"
 #include "xmalloc.h"
 
-enum config_type {
-	CT_STRING,
-	CT_BOOL,
-	CT_INT,
-	CT_DURATION,
-	CT_SIZE,
-	CT_DOUBLE,
-	CT_ENUM,
-	CT_LIST,
-	CT_HOSTPORT,
-};
 
-#define CF_REQUIRED	0x1	/* must be set in the file */
-#define CF_RELOAD	0x2	/* SIGHUP applies it without a restart */
-#define CF_NONEMPTY	0x4	/* an empty value is an error */
-#define CF_FILE		0x8	/* a file the daemon reads: must be readable */
-
-struct config_key {
-	const char	 *section;
-	const char	 *name;
-	enum config_type  type;
-	const char	 *def;
-	double		  min;
-	double		  max;		/* max < min: no bounds */
-	const char *const *choices;	/* CT_ENUM */
-	int		(*check)(const char *, char **);
-	int		  flags;
-	const char	 *help;
-};
-
-struct config_value {
-	int			 set;
-	int			 line;
-	char			*text;
-	int64_t			 i;	/* int, bool, enum index */
-	uint64_t		 u;	/* duration ms, size bytes */
-	double			 d;
-	char			**list;
-	size_t			 nlist;
-	struct sockaddr_storage	 ss;
-	int			 has_addr;
-};
-
-struct config_stype {
-	const char	*name;
-	int		 repeatable;
-};
 
 struct config_sect {
 	char				*name;	/* "mqtt" or "serial:usb0" */
@@ -96,176 +49,9 @@ struct config {
 	size_t			  nnames[8];
 };
 
-static int	config_check_gateway_id(const char *, char **);
-static int	config_check_node_id(const char *, char **);
-static int	config_check_baud(const char *, char **);
-static int	config_check_uri(const char *, char **);
-static int	config_check_topic(const char *, char **);
+#define NSTYPES config_nstypes
+#define NKEYS config_nkeys
 
-static const struct config_stype config_stypes[] = {
-	{ "gateway", 0 },
-	{ "coap", 0 },
-	{ "serial", 1 },
-	{ "mqtt", 0 },
-	{ "store", 0 },
-	{ "summary", 0 },
-	{ "tier2", 1 },
-};
-#define NSTYPES (sizeof config_stypes / sizeof config_stypes[0])
-
-static const char *const config_levels[] = {
-	"error", "warn", "info", "debug", NULL
-};
-static const char *const config_framings[] = { "lines", "cobs", NULL };
-static const char *const config_syncs[] = { "normal", "full", NULL };
-static const char *const config_whens[] = {
-	"always", "low_confidence", NULL
-};
-static const char *const config_features[] = {
-	"raw", "mfcc", "spectral", NULL
-};
-static const char *const config_outputs[] = { "classes", "anomaly", NULL };
-static const char *const config_protocols[] = { "3.1.1", "5", NULL };
-
-#define DAY_MS	(86400.0 * 1000)
-#define NOBOUND	1, 0
-/* Feature parameters: typed here, ranges checked by the feature library. */
-#define T2_INT(k, d, h)	{ "tier2", k, CT_INT, d, NOBOUND, NULL, NULL, \
-	CF_RELOAD, h }
-#define T2_DBL(k, d, h)	{ "tier2", k, CT_DOUBLE, d, NOBOUND, NULL, NULL, \
-	CF_RELOAD, h }
-
-static const struct config_key config_keys[] = {
-	{ "gateway", "id", CT_STRING, "", NOBOUND, NULL,
-	  config_check_gateway_id, CF_REQUIRED,
-	  "gateway id, [A-Za-z0-9_-]{1,64}" },
-	{ "gateway", "data_dir", CT_STRING, "/var/lib/tinyedge", NOBOUND,
-	  NULL, NULL, CF_NONEMPTY, "directory of the store database" },
-	{ "gateway", "log_level", CT_ENUM, "info", NOBOUND, config_levels,
-	  NULL, CF_RELOAD, "error | warn | info | debug" },
-	{ "gateway", "node_timeout", CT_DURATION, "5m", 1000, 30 * DAY_MS,
-	  NULL, NULL, CF_RELOAD, "a silent node is offline after this" },
-	{ "gateway", "max_nodes", CT_INT, "1024", 1, 1000000, NULL, NULL,
-	  CF_RELOAD, "known nodes at most; the longest offline is forgotten" },
-	{ "gateway", "new_nodes_per_minute", CT_INT, "60", 0, 1000000, NULL,
-	  NULL, CF_RELOAD,
-	  "new node ids one unauthenticated source may add per minute" },
-
-	{ "coap", "listen", CT_HOSTPORT, "0.0.0.0:5683", NOBOUND, NULL, NULL,
-	  0, "plain UDP listener; empty = off" },
-	{ "coap", "dtls_listen", CT_HOSTPORT, "", NOBOUND, NULL, NULL, 0,
-	  "DTLS-PSK listener; empty = off" },
-	{ "coap", "psk_file", CT_STRING, "", NOBOUND, NULL, NULL, CF_FILE,
-	  "lines \"NODE_ID HEXKEY\"" },
-	{ "coap", "require_dtls", CT_BOOL, "false", NOBOUND, NULL, NULL, 0,
-	  "node data on the plain listener gets 4.01" },
-	{ "coap", "max_body", CT_SIZE, "64K", 16, 16 * 1024 * 1024, NULL,
-	  NULL, 0, "larger bodies get 4.13" },
-	{ "coap", "max_sessions", CT_INT, "1024", 1, 1000000, NULL, NULL, 0,
-	  "idle client sessions kept per listener; the oldest goes first" },
-	{ "coap", "max_handshakes", CT_INT, "256", 1, 100000, NULL, NULL, 0,
-	  "DTLS handshakes in progress at once" },
-
-	{ "serial", "device", CT_STRING, "", NOBOUND, NULL, NULL,
-	  CF_REQUIRED | CF_NONEMPTY, "tty device path" },
-	{ "serial", "baud", CT_INT, "115200", NOBOUND, NULL,
-	  config_check_baud, 0, "standard rate up to 921600" },
-	{ "serial", "framing", CT_ENUM, "lines", NOBOUND, config_framings,
-	  NULL, 0, "lines | cobs" },
-	{ "serial", "node", CT_STRING, "", NOBOUND, NULL,
-	  config_check_node_id, 0, "node id for frames that carry none" },
-
-	{ "mqtt", "uri", CT_STRING, "tcp://127.0.0.1:1883", NOBOUND, NULL,
-	  config_check_uri, CF_NONEMPTY, "tcp://HOST:PORT or ssl://HOST:PORT" },
-	{ "mqtt", "client_id", CT_STRING, "", NOBOUND, NULL, NULL, 0,
-	  "default tinyedge-<gateway.id>" },
-	{ "mqtt", "username", CT_STRING, "", NOBOUND, NULL, NULL, 0, "" },
-	{ "mqtt", "password_file", CT_STRING, "", NOBOUND, NULL, NULL,
-	  CF_FILE,
-	  "file holding the password" },
-	{ "mqtt", "ca_file", CT_STRING, "", NOBOUND, NULL, NULL, CF_FILE,
-	  "CA bundle for ssl://" },
-	{ "mqtt", "cert_file", CT_STRING, "", NOBOUND, NULL, NULL, CF_FILE,
-	  "client certificate" },
-	{ "mqtt", "key_file", CT_STRING, "", NOBOUND, NULL, NULL, CF_FILE,
-	  "client key" },
-	{ "mqtt", "topic_prefix", CT_STRING, "", NOBOUND, NULL,
-	  config_check_topic, 0, "default tinyedge/<gateway.id>" },
-	{ "mqtt", "qos", CT_INT, "1", 0, 2, NULL, NULL, 0, "0, 1 or 2" },
-	{ "mqtt", "protocol", CT_ENUM, "3.1.1", NOBOUND, config_protocols,
-	  NULL, 0, "MQTT version: 3.1.1 | 5" },
-	{ "mqtt", "keepalive", CT_DURATION, "30s", 1000, 65535000, NULL, NULL,
-	  0, "MQTT keepalive" },
-	{ "mqtt", "max_inflight", CT_INT, "64", 1, 65535, NULL, NULL, 0,
-	  "unacknowledged publishes at once" },
-	{ "mqtt", "metrics_interval", CT_DURATION, "10s", 1000, DAY_MS, NULL,
-	  NULL, CF_RELOAD, "period of P/metrics" },
-	{ "mqtt", "max_payload", CT_SIZE, "64K", 1024, 256.0 * 1024 * 1024,
-	  NULL, NULL, CF_RELOAD, "larger outbox messages are not stored" },
-
-	{ "store", "max_bytes", CT_SIZE, "64M", 64 * 1024,
-	  1024.0 * 1024 * 1024 * 1024, NULL, NULL, CF_RELOAD,
-	  "cap on buffered payload bytes" },
-	{ "store", "max_age", CT_DURATION, "7d", 60000, 3650 * DAY_MS, NULL,
-	  NULL, CF_RELOAD, "unsent messages older than this are dropped" },
-	{ "store", "raw_retention", CT_DURATION, "24h", 0, 3650 * DAY_MS,
-	  NULL, NULL, CF_RELOAD,
-	  "summarized raw messages are kept this long; 0 = delete at once" },
-	{ "store", "sync", CT_ENUM, "normal", NOBOUND, config_syncs, NULL, 0,
-	  "normal | full" },
-	{ "store", "commit_interval", CT_DURATION, "5s", 10, 60000, NULL, NULL,
-	  CF_RELOAD, "readings reach SQLite in one commit per this" },
-
-	{ "summary", "interval", CT_DURATION, "60s", 1000, DAY_MS, NULL, NULL,
-	  CF_RELOAD, "per-node summary period" },
-	{ "summary", "event_min_score", CT_DOUBLE, "0.8", 0, 1, NULL, NULL,
-	  CF_RELOAD, "an inference at or above this becomes an event" },
-	{ "summary", "ignore_labels", CT_LIST,
-	  "_silence_, _unknown_, background, idle", NOBOUND, NULL, NULL,
-	  CF_RELOAD, "labels that never become events" },
-	{ "summary", "debounce", CT_DURATION, "5s", 0, 3600000, NULL, NULL,
-	  CF_RELOAD, "repeats inside this merge into one event; 0 = none" },
-	{ "summary", "forward_windows", CT_BOOL, "false", NOBOUND, NULL, NULL,
-	  CF_RELOAD, "also publish raw windows" },
-	{ "summary", "max_labels", CT_INT, "64", 1, 10000, NULL, NULL,
-	  CF_RELOAD, "labels per summary; the rest fold into _other_" },
-
-	{ "tier2", "model", CT_STRING, "", NOBOUND, NULL, NULL,
-	  CF_REQUIRED | CF_NONEMPTY | CF_RELOAD, ".tflite model file" },
-	{ "tier2", "labels", CT_STRING, "", NOBOUND, NULL, NULL, CF_RELOAD,
-	  "file, one label per line, in output order" },
-	{ "tier2", "nodes", CT_STRING, "*", NOBOUND, NULL, NULL,
-	  CF_NONEMPTY | CF_RELOAD, "glob over node ids" },
-	{ "tier2", "when", CT_ENUM, "low_confidence", NOBOUND, config_whens,
-	  NULL, CF_RELOAD, "always | low_confidence" },
-	{ "tier2", "threshold", CT_DOUBLE, "0.7", 0, 1, NULL, NULL, CF_RELOAD,
-	  "low_confidence: run when the node's score is below this" },
-	{ "tier2", "features", CT_ENUM, "raw", NOBOUND, config_features, NULL,
-	  CF_RELOAD, "raw | mfcc | spectral" },
-	{ "tier2", "output", CT_ENUM, "classes", NOBOUND, config_outputs, NULL,
-	  CF_RELOAD, "classes (arg max, labels) | anomaly (autoencoder MSE)" },
-	{ "tier2", "anomaly_threshold", CT_DOUBLE, "1", 0, 1e300, NULL, NULL,
-	  CF_RELOAD, "anomaly: label \"anomaly\" at or above this MSE" },
-	{ "tier2", "queue", CT_INT, "4", 1, 1024, NULL, NULL, 0,
-	  "windows waiting per model; more are skipped" },
-	T2_INT("mfcc_frame_length", "480", "samples per STFT frame"),
-	T2_INT("mfcc_frame_step", "320", "hop between frames"),
-	T2_INT("mfcc_fft_length", "512", "FFT size"),
-	T2_INT("mfcc_mel_bins", "40", "mel filters"),
-	T2_INT("mfcc_coefficients", "10", "cepstral coefficients kept"),
-	T2_INT("mfcc_frames", "49", "frames a window must give"),
-	T2_INT("mfcc_normalize", "1", "1: divide by the window maximum"),
-	T2_DBL("mfcc_sample_rate", "16000", "Hz, places the mel filters"),
-	T2_DBL("mfcc_lower_hz", "20", "lower edge of the mel bank"),
-	T2_DBL("mfcc_upper_hz", "4000", "upper edge of the mel bank"),
-	T2_DBL("mfcc_log_offset", "1e-6", "log(mel + offset)"),
-	T2_INT("spectral_axes", "3", "axes a window must have"),
-	T2_INT("spectral_bands", "8", "log-spaced FFT bands per axis"),
-	T2_DBL("spectral_low_hz", "1", "lower edge of the first band"),
-	T2_DBL("spectral_lowpass_hz", "0", "low-pass cutoff, 0 = off"),
-	T2_DBL("spectral_highpass_hz", "0", "high-pass cutoff, 0 = off"),
-};
-#define NKEYS (sizeof config_keys / sizeof config_keys[0])
 
 /* Reader state shared by config_read_line() and config_handler(). */
 struct config_reader {
@@ -292,208 +78,6 @@ config_error(struct config *cf, int line, const char *fmt, ...)
 	xasprintf(&cf->errors[cf->nerrors++], "%s:%d: %s", cf->path,
 	    line > 0 ? line : 1, msg);
 	free(msg);
-}
-
-/* gateway.id: [A-Za-z0-9_-]{1,64}. */
-static int
-config_check_gateway_id(const char *s, char **cause)
-{
-	return (parse_id(s, 64, "_-", cause));
-}
-
-/* A node id, [A-Za-z0-9_.-]{1,64} but not . or ..; empty = unset. */
-static int
-config_check_node_id(const char *s, char **cause)
-{
-	if (*s == '\0')
-		return (0);
-	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
-		xasprintf(cause, "\"%s\" is not a node id", s);
-		return (-1);
-	}
-	return (parse_id(s, 64, "_.-", cause));
-}
-
-/* A standard termios rate. */
-static int
-config_check_baud(const char *s, char **cause)
-{
-	static const long rates[] = {
-		1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400,
-		460800, 500000, 576000, 921600,
-	};
-	char	*end;
-	long	 v;
-	size_t	 i;
-
-	v = strtol(s, &end, 10);
-	for (i = 0; *end == '\0' && i < sizeof rates / sizeof rates[0]; i++) {
-		if (rates[i] == v)
-			return (0);
-	}
-	xasprintf(cause, "\"%s\" is not a supported baud rate (1200 .. "
-	    "921600, standard rates only)", s);
-	return (-1);
-}
-
-/* tcp://HOST:PORT or ssl://HOST:PORT. */
-static int
-config_check_uri(const char *s, char **cause)
-{
-	const char	*host, *colon;
-
-	if (strncmp(s, "tcp://", 6) == 0 || strncmp(s, "ssl://", 6) == 0)
-		host = s + 6;
-	else {
-		xasprintf(cause, "\"%s\": must start with tcp:// or ssl://", s);
-		return (-1);
-	}
-	colon = strrchr(host, ':');
-	if (*host == '\0' || colon == NULL || colon == host ||
-	    colon[1] == '\0' || strspn(colon + 1, "0123456789") !=
-	    strlen(colon + 1) || atoi(colon + 1) < 1 ||
-	    atoi(colon + 1) > 65535) {
-		xasprintf(cause, "\"%s\": expected tcp://HOST:PORT", s);
-		return (-1);
-	}
-	return (0);
-}
-
-/* An MQTT topic prefix: no wildcards, no leading or trailing slash. */
-static int
-config_check_topic(const char *s, char **cause)
-{
-	size_t	n = strlen(s);
-
-	if (n == 0)
-		return (0);
-	if (strpbrk(s, "+#") != NULL || s[0] == '/' || s[n - 1] == '/' ||
-	    strstr(s, "//") != NULL) {
-		xasprintf(cause, "\"%s\": a topic prefix has no wildcards and "
-		    "no empty levels", s);
-		return (-1);
-	}
-	return (0);
-}
-
-/* Format a bound for messages: durations and sizes in their own units. */
-static char *
-config_format_bound(const struct config_key *k, double v)
-{
-	char	*s;
-
-	if (k->type == CT_DURATION)
-		return (parse_format_duration((uint64_t)v));
-	if (k->type == CT_SIZE && v >= 1024 && fmod(v, 1024) == 0) {
-		if (fmod(v, 1024.0 * 1024 * 1024) == 0)
-			xasprintf(&s, "%.0fG", v / (1024.0 * 1024 * 1024));
-		else if (fmod(v, 1024.0 * 1024) == 0)
-			xasprintf(&s, "%.0fM", v / (1024.0 * 1024));
-		else
-			xasprintf(&s, "%.0fK", v / 1024);
-		return (s);
-	}
-	xasprintf(&s, "%g", v);
-	return (s);
-}
-
-/* Parse text as the key's type into v; -1 with *cause on error. */
-static int
-config_parse_value(const struct config_key *k, const char *text,
-    struct config_value *v, char **cause)
-{
-	double	 num = 0;
-	char	*lo, *hi;
-	size_t	 i;
-	int	 b;
-
-	if (*text == '\0' && (k->flags & CF_NONEMPTY)) {
-		xasprintf(cause, "a value is required");
-		return (-1);
-	}
-	switch (k->type) {
-	case CT_STRING:
-		break;
-	case CT_BOOL:
-		if (parse_bool(text, &b, cause) != 0)
-			return (-1);
-		v->i = b;
-		break;
-	case CT_INT:
-		if (parse_int(text, &v->i, cause) != 0)
-			return (-1);
-		num = (double)v->i;
-		break;
-	case CT_DURATION:
-		if (parse_duration_ms(text, &v->u, cause) != 0)
-			return (-1);
-		num = (double)v->u;
-		break;
-	case CT_SIZE:
-		if (parse_size(text, &v->u, cause) != 0)
-			return (-1);
-		num = (double)v->u;
-		break;
-	case CT_DOUBLE:
-		if (parse_double(text, &v->d, cause) != 0)
-			return (-1);
-		num = v->d;
-		break;
-	case CT_ENUM:
-		for (i = 0; k->choices[i] != NULL; i++) {
-			if (strcmp(k->choices[i], text) == 0)
-				break;
-		}
-		if (k->choices[i] == NULL) {
-			char	*all = xstrdup(k->choices[0]), *t;
-
-			for (i = 1; k->choices[i] != NULL; i++) {
-				xasprintf(&t, "%s | %s", all, k->choices[i]);
-				free(all);
-				all = t;
-			}
-			xasprintf(cause, "\"%s\" is not one of: %s", text, all);
-			free(all);
-			return (-1);
-		}
-		v->i = (int64_t)i;
-		break;
-	case CT_LIST:
-		v->list = parse_list(text, &v->nlist);
-		break;
-	case CT_HOSTPORT:
-		if (*text == '\0')
-			break;
-		if (parse_hostport(text, &v->ss, cause) != 0)
-			return (-1);
-		v->has_addr = 1;
-		break;
-	}
-	if (k->type == CT_INT || k->type == CT_DURATION ||
-	    k->type == CT_SIZE || k->type == CT_DOUBLE) {
-		if (k->max >= k->min && (num < k->min || num > k->max)) {
-			lo = config_format_bound(k, k->min);
-			hi = config_format_bound(k, k->max);
-			xasprintf(cause, "%s is out of range (%s .. %s)", text,
-			    lo, hi);
-			free(lo);
-			free(hi);
-			return (-1);
-		}
-	}
-	if (k->check != NULL && k->check(text, cause) != 0)
-		return (-1);
-	v->text = xstrdup(text);
-	return (0);
-}
-
-/* Release what a value owns and reset it. */
-static void
-config_value_clear(struct config_value *v)
-{
-	free(v->text);
-	parse_list_free(v->list, v->nlist);
-	memset(v, 0, sizeof *v);
 }
 
 /* Find a section by full name; NULL if absent. */
@@ -708,7 +292,7 @@ config_handler(void *user, const char *section, const char *name,
 	}
 	v->set = 1;
 	v->line = r->line;
-	if (config_parse_value(&config_keys[ki], value, v, &cause) != 0) {
+	if (config_value_parse(&config_keys[ki], value, v, &cause) != 0) {
 		config_error(r->cf, r->line, "%s.%s: %s", s->type->name, name,
 		    cause);
 		free(cause);
@@ -738,7 +322,7 @@ config_finish_sect(struct config *cf, struct config_sect *s)
 			    s->name, k->name, k->help);
 			continue;
 		}
-		if (config_parse_value(k, k->def, v, &cause) != 0)
+		if (config_value_parse(k, k->def, v, &cause) != 0)
 			fatalx("config: bad default for %s.%s: %s", k->section,
 			    k->name, cause);
 	}
@@ -822,27 +406,6 @@ config_check_files(struct config *cf)
 	}
 }
 
-/* [tier2:NAME]: feature parameters, and model shapes where they load. */
-static void
-config_check_tier2(struct config *cf)
-{
-	char	*cause = NULL;
-	size_t	 i;
-	int	 line;
-
-	for (i = 0; i < cf->nsects; i++) {
-		if (cf->sects[i].type == NULL ||
-		    strcmp(cf->sects[i].type->name, "tier2") != 0)
-			continue;
-		if (tier2_model_check(cf, cf->sects[i].name, &line,
-		    &cause) != 0) {
-			config_error(cf, line, "%s", cause);
-			free(cause);
-			cause = NULL;
-		}
-	}
-}
-
 /* Build the per-type name lists for config_sections(). */
 static void
 config_index_sections(struct config *cf)
@@ -907,7 +470,7 @@ config_load(const char *path, struct config **cfp, char **cause)
 {
 	struct config		*cf;
 	struct config_reader	 r;
-	char			*buf, *all, *t;
+	char			*buf, *all;
 	size_t			 len, i;
 	int			 rc;
 
@@ -946,16 +509,12 @@ config_load(const char *path, struct config **cfp, char **cause)
 		config_derive(cf, "mqtt", "topic_prefix", "tinyedge/",
 		    config_str(cf, "gateway", "id"));
 		config_cross_checks(cf);
-		config_check_tier2(cf);
 	}
 	config_check_files(cf);
 	if (cf->nerrors != 0) {
-		all = xstrdup(cf->errors[0]);
-		for (i = 1; i < cf->nerrors; i++) {
-			xasprintf(&t, "%s\n%s", all, cf->errors[i]);
-			free(all);
-			all = t;
-		}
+		all = NULL;
+		for (i = 0; i < cf->nerrors; i++)
+			config_cause_add(&all, "%s", cf->errors[i]);
 		*cause = all;
 		config_free(cf);
 		return (-1);
@@ -1059,6 +618,13 @@ config_bool(const struct config *cf, const char *sect, const char *key)
 	return ((int)config_get(cf, sect, key, CT_BOOL)->i);
 }
 
+/* An enum key as the index of its name in the row's choices. */
+int
+config_enum(const struct config *cf, const char *sect, const char *key)
+{
+	return ((int)config_get(cf, sect, key, CT_ENUM)->i);
+}
+
 /* A list; *n gets its length. */
 char *const *
 config_list(const struct config *cf, const char *sect, const char *key,
@@ -1149,6 +715,30 @@ config_diff(const struct config *old, const struct config *new,
 		}
 	}
 	return (restart);
+}
+
+/*
+ * Append one printf-formatted line to a cause that may hold lines already
+ * (*cause NULL: none yet): how the checks after a load collect several
+ * "FILE:LINE: message" lines, as config_load itself does.
+ */
+void
+config_cause_add(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line, *t;
+
+	va_start(ap, fmt);
+	xvasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (*cause == NULL) {
+		*cause = line;
+		return;
+	}
+	xasprintf(&t, "%s\n%s", *cause, line);
+	free(*cause);
+	free(line);
+	*cause = t;
 }
 
 /* Describe key i of the table (for docs tests); -1 past the end. */

@@ -17,6 +17,22 @@
 
 struct config;
 
+/*
+ * Values of the enum keys, in the order of their table rows
+ * (config_keys.c binds each name to its constant): config_enum() returns
+ * one of these.  The value was checked against the names at load.
+ */
+enum config_framing { CONFIG_FRAMING_LINES, CONFIG_FRAMING_COBS };
+enum config_sync { CONFIG_SYNC_NORMAL, CONFIG_SYNC_FULL };
+enum config_when { CONFIG_WHEN_ALWAYS, CONFIG_WHEN_LOW_CONFIDENCE };
+enum config_features {
+	CONFIG_FEATURES_RAW,
+	CONFIG_FEATURES_MFCC,
+	CONFIG_FEATURES_SPECTRAL,
+};
+enum config_output { CONFIG_OUTPUT_CLASSES, CONFIG_OUTPUT_ANOMALY };
+enum config_protocol { CONFIG_PROTOCOL_311, CONFIG_PROTOCOL_5 };
+
 int		 config_load(const char *, struct config **, char **);
 void		 config_free(struct config *);
 const char	*config_path(const struct config *);
@@ -27,6 +43,7 @@ uint64_t	 config_ms(const struct config *, const char *, const char *);
 uint64_t	 config_bytes(const struct config *, const char *, const char *);
 double		 config_double(const struct config *, const char *, const char *);
 int		 config_bool(const struct config *, const char *, const char *);
+int		 config_enum(const struct config *, const char *, const char *);
 char *const	*config_list(const struct config *, const char *, const char *,
 		    size_t *);
 const struct sockaddr *config_addr(const struct config *, const char *,
@@ -39,6 +56,9 @@ const char *const *config_sections(const struct config *, const char *,
 typedef void	(*config_change_cb)(const char *, const char *, int, void *);
 int		 config_diff(const struct config *, const struct config *,
 		    config_change_cb, void *);
+
+void		 config_cause_add(char **, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 int		 config_key_info(size_t, const char **, const char **,
 		    const char **, const char **);

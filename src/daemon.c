@@ -39,15 +39,21 @@
 #include "store.h"
 #include "summary.h"
 #include "tier2.h"
+#include "tier2_model.h"
 #include "uplink.h"
 #include "xmalloc.h"
 
 #define DAEMON_TICK_MS		1000	/* housekeeping period at most */
 #define DAEMON_STOP_DEADLINE_MS	1500	/* force-close after this */
 
-/* A module of the daemon: started in order, stopped in reverse. */
+/*
+ * A module of the daemon: started in order, stopped in reverse.  check
+ * validates what the config table cannot (a tier-2 model against its
+ * features); it runs after every successful config_load: -t, start, reload.
+ */
 struct daemon_module {
 	const char	*name;
+	int		(*check)(const struct config *, char **);
 	int		(*start)(const struct config *, char **);
 	void		(*reload)(const struct config *);
 	void		(*stop)(void);
@@ -65,16 +71,17 @@ static void	daemon_check_watchdog(uint64_t);
 static void	daemon_check_status(uint64_t);
 
 static const struct daemon_module daemon_modules[] = {
-	{ "data_dir", daemon_start_data_dir, NULL, NULL, NULL },
-	{ "store", store_start, store_reload, store_stop, store_status },
-	{ "uplink", uplink_start, uplink_reload, uplink_stop, uplink_status },
-	{ "nodes", nodes_start, nodes_reload, nodes_stop, NULL },
-	{ "metrics", metrics_start, metrics_reload, metrics_stop, NULL },
-	{ "summary", summary_start, summary_reload, summary_stop, NULL },
-	{ "tier2", tier2_start, tier2_reload, tier2_stop, tier2_status },
-	{ "coap", ingest_coap_start, ingest_coap_reload, ingest_coap_stop,
+	{ "data_dir", NULL, daemon_start_data_dir, NULL, NULL, NULL },
+	{ "store", NULL, store_start, store_reload, store_stop, store_status },
+	{ "uplink", NULL, uplink_start, uplink_reload, uplink_stop, uplink_status },
+	{ "nodes", NULL, nodes_start, nodes_reload, nodes_stop, NULL },
+	{ "metrics", NULL, metrics_start, metrics_reload, metrics_stop, NULL },
+	{ "summary", NULL, summary_start, summary_reload, summary_stop, NULL },
+	{ "tier2", tier2_model_check, tier2_start, tier2_reload, tier2_stop,
+	    tier2_status },
+	{ "coap", NULL, ingest_coap_start, ingest_coap_reload, ingest_coap_stop,
 	    ingest_coap_status },
-	{ "serial", ingest_serial_start, ingest_serial_reload,
+	{ "serial", NULL, ingest_serial_start, ingest_serial_reload,
 	    ingest_serial_stop, NULL },
 };
 #define NMODULES (sizeof daemon_modules / sizeof daemon_modules[0])
@@ -241,6 +248,30 @@ daemon_reload_change(const char *sect, const char *key, int reloadable,
 		    "effect", sect, key);
 }
 
+/*
+ * Run every module's check column on a loaded configuration, collecting
+ * all failures ("FILE:LINE: message" lines) into *cause.
+ */
+int
+daemon_check_config(const struct config *cf, char **cause)
+{
+	char	*one = NULL, *all = NULL;
+	size_t	 i;
+
+	for (i = 0; i < NMODULES; i++) {
+		if (daemon_modules[i].check == NULL ||
+		    daemon_modules[i].check(cf, &one) == 0)
+			continue;
+		config_cause_add(&all, "%s", one);
+		free(one);
+		one = NULL;
+	}
+	if (all == NULL)
+		return (0);
+	*cause = all;
+	return (-1);
+}
+
 /* SIGHUP: parse the file again; keep the running config on any error. */
 static void
 daemon_reload(void)
@@ -252,7 +283,9 @@ daemon_reload(void)
 
 	sd_notify(0, "RELOADING=1");
 	log_info("reload: reading %s", config_path(dm.cf));
-	if (config_load(config_path(dm.cf), &nc, &cause) != 0) {
+	if (config_load(config_path(dm.cf), &nc, &cause) != 0 ||
+	    daemon_check_config(nc, &cause) != 0) {
+		config_free(nc);
 		log_error_lines(cause);
 		log_warnx("reload: rejected, keeping the running "
 		    "configuration");

@@ -21,6 +21,7 @@ struct config;
 #define DAEMON_EXIT_USAGE	2
 #define DAEMON_EXIT_START	3
 
+int			 daemon_check_config(const struct config *, char **);
 int			 daemon_run(struct config *, char **);
 uv_loop_t		*daemon_loop(void);
 const struct config	*daemon_config(void);

@@ -549,8 +549,8 @@ serial_link_new(const struct config *cf, const char *sect,
 	l->device = xstrdup(config_str(cf, sect, "device"));
 	l->baud = (int)config_int(cf, sect, "baud");
 	snprintf(l->node, sizeof l->node, "%s", config_str(cf, sect, "node"));
-	frame_reader_init(&l->reader, strcmp(config_str(cf, sect, "framing"),
-	    "cobs") == 0 ? FRAME_COBS : FRAME_LINES);
+	frame_reader_init(&l->reader, config_enum(cf, sect, "framing") ==
+	    CONFIG_FRAMING_COBS ? FRAME_COBS : FRAME_LINES);
 	for (i = 0; i < sizeof serial_speeds / sizeof serial_speeds[0]; i++) {
 		if (serial_speeds[i].baud == l->baud)
 			break;

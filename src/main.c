@@ -81,7 +81,9 @@ main(int argc, char **argv)
 		return (DAEMON_EXIT_USAGE);
 	}
 
-	if (config_load(path, &cf, &cause) != 0) {
+	if (config_load(path, &cf, &cause) != 0 ||
+	    daemon_check_config(cf, &cause) != 0) {
+		config_free(cf);
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		return (DAEMON_EXIT_CONFIG);

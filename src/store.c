@@ -254,7 +254,7 @@ store_start(const struct config *cf, char **cause)
 	store_stats_clear();
 	store.dir = xstrdup(config_str(cf, "gateway", "data_dir"));
 	xasprintf(&store.path, "%s/tinyedge.db", store.dir);
-	store.sync_full = strcmp(config_str(cf, "store", "sync"), "full") == 0;
+	store.sync_full = config_enum(cf, "store", "sync") == CONFIG_SYNC_FULL;
 	store_read_config(cf);
 	if (store_open_or_move(cf, cause) != 0)
 		goto fail;

@@ -122,7 +122,7 @@ tier2_settings(struct tier2 *t, const struct config *cf)
 {
 	free(t->nodes);
 	t->nodes = xstrdup(config_str(cf, t->sect, "nodes"));
-	t->always = strcmp(config_str(cf, t->sect, "when"), "always") == 0;
+	t->always = config_enum(cf, t->sect, "when") == CONFIG_WHEN_ALWAYS;
 	t->threshold = config_double(cf, t->sect, "threshold");
 	free(t->signature);
 	t->signature = tier2_model_signature(cf, t->sect);

@@ -247,12 +247,14 @@ tier2_model_features(const struct config *cf, const char *sect,
 	char			*why = NULL;
 	size_t			 i;
 
-	if (features_kind_parse(config_str(cf, sect, "features"),
-	    &m->kind) != 0) {
-		*line = config_line(cf, sect, "features");
-		xasprintf(cause, "[%s] features: unknown kind", sect);
-		return (-1);
-	}
+	/* The name was checked at load; this maps config.h onto features.h. */
+	static const enum features_kind kinds[] = {
+		[CONFIG_FEATURES_RAW] = FEATURES_RAW,
+		[CONFIG_FEATURES_MFCC] = FEATURES_MFCC,
+		[CONFIG_FEATURES_SPECTRAL] = FEATURES_SPECTRAL,
+	};
+
+	m->kind = kinds[config_enum(cf, sect, "features")];
 	features_params_default(&p, m->kind);
 	for (i = 0; i < NFEATKEYS; i++) {
 		if (features_params_set(&p, tier2_model_feature_keys[i],
@@ -346,7 +348,7 @@ tier2_model_build(const struct config *cf, const char *sect, int check,
 	*out = NULL;
 	*line = 0;
 	m = xcalloc(1, sizeof *m);
-	m->output = strcmp(config_str(cf, sect, "output"), "anomaly") == 0 ?
+	m->output = config_enum(cf, sect, "output") == CONFIG_OUTPUT_ANOMALY ?
 	    TIER2_OUTPUT_ANOMALY : TIER2_OUTPUT_CLASSES;
 	m->anomaly_threshold = config_double(cf, sect, "anomaly_threshold");
 	if (tier2_model_features(cf, sect, m, line, cause) != 0)
@@ -399,17 +401,37 @@ tier2_model_open(const struct config *cf, const char *sect,
 	return (tier2_model_build(cf, sect, 0, out, line, cause));
 }
 
-/* Configuration check of one section (for config_load). */
+/*
+ * The tier2 module's configuration check (the daemon's check column, run
+ * by `tinyedged -t`, at start and on reload): build every [tier2:NAME]
+ * without loading weights, so a features/input mismatch is reported with
+ * its line.  Every failing section gives one "FILE:LINE: message" line.
+ */
 int
-tier2_model_check(const struct config *cf, const char *sect, int *line,
-    char **cause)
+tier2_model_check(const struct config *cf, char **cause)
 {
+	const char *const	*names;
 	struct tier2_model	*m;
+	char			*one = NULL, *all = NULL;
+	size_t			 i, n;
+	int			 line;
 
-	if (tier2_model_build(cf, sect, 1, &m, line, cause) != 0)
-		return (-1);
-	tier2_model_free(m);
-	return (0);
+	names = config_sections(cf, "tier2", &n);
+	for (i = 0; i < n; i++) {
+		line = 0;
+		if (tier2_model_build(cf, names[i], 1, &m, &line, &one) == 0) {
+			tier2_model_free(m);
+			continue;
+		}
+		config_cause_add(&all, "%s:%d: %s", config_path(cf),
+		    line > 0 ? line : 1, one);
+		free(one);
+		one = NULL;
+	}
+	if (all == NULL)
+		return (0);
+	*cause = all;
+	return (-1);
 }
 
 /* Free a model (NULL is fine). */

@@ -7,8 +7,9 @@
  * model input and labels fit together; running one (tier2_model_run) turns
  * a window into a result.  A model is used by one thread at a time (the
  * tier2 module runs it on the libuv thread pool); nothing here touches the
- * loop, the store or the log.  tier2_model_check() is what configuration
- * loading calls, so `tinyedged -t` reports a features/input mismatch.
+ * loop, the store or the log.  tier2_model_check() is the tier2 module's
+ * entry in the daemon's check column, so `tinyedged -t` reports a
+ * features/input mismatch.
  */
 #ifndef TE_TIER2_MODEL_H
 #define TE_TIER2_MODEL_H
@@ -34,8 +35,7 @@ int		 tier2_model_open(const struct config *, const char *,
 void		 tier2_model_free(struct tier2_model *);
 int		 tier2_model_run(struct tier2_model *, const float *, size_t,
 		    size_t, uint64_t, struct tier2_model_result *, char **);
-int		 tier2_model_check(const struct config *, const char *, int *,
-		    char **);
+int		 tier2_model_check(const struct config *, char **);
 char		*tier2_model_signature(const struct config *, const char *);
 int		 tier2_model_labels_parse(const char *, size_t, char ***,
 		    size_t *, char **);

@@ -669,7 +669,7 @@ uplink_start(const struct config *cf, char **cause)
 	up.cert = xstrdup(config_str(cf, "mqtt", "cert_file"));
 	up.key = xstrdup(config_str(cf, "mqtt", "key_file"));
 	up.qos = (int)config_int(cf, "mqtt", "qos");
-	up.mqtt5 = strcmp(config_str(cf, "mqtt", "protocol"), "5") == 0;
+	up.mqtt5 = config_enum(cf, "mqtt", "protocol") == CONFIG_PROTOCOL_5;
 	up.keepalive_s = (int)(config_ms(cf, "mqtt", "keepalive") / 1000);
 	up.max_inflight = (size_t)config_int(cf, "mqtt", "max_inflight");
 	up.infl = xcalloc(up.max_inflight, sizeof *up.infl);

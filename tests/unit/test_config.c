@@ -172,6 +172,46 @@ START_TEST(test_all_types)
 }
 END_TEST
 
+/* config_enum(): the index of each name, defaults included. */
+START_TEST(test_enum)
+{
+	static const struct {
+		const char	*sect, *key;
+		int		 def, set;	/* default; in the second file */
+	} rows[] = {
+		{ "serial:a", "framing", CONFIG_FRAMING_LINES,
+		  CONFIG_FRAMING_COBS },
+		{ "store", "sync", CONFIG_SYNC_NORMAL, CONFIG_SYNC_FULL },
+		{ "mqtt", "protocol", CONFIG_PROTOCOL_311, CONFIG_PROTOCOL_5 },
+		{ "tier2:t", "when", CONFIG_WHEN_LOW_CONFIDENCE,
+		  CONFIG_WHEN_ALWAYS },
+		{ "tier2:t", "features", CONFIG_FEATURES_RAW,
+		  CONFIG_FEATURES_SPECTRAL },
+		{ "tier2:u", "features", CONFIG_FEATURES_RAW,
+		  CONFIG_FEATURES_MFCC },
+		{ "tier2:t", "output", CONFIG_OUTPUT_CLASSES,
+		  CONFIG_OUTPUT_ANOMALY },
+	};
+	struct config	*def, *set;
+	size_t		 i;
+
+	def = load_ok("[gateway]\nid = g\n[serial:a]\ndevice = /dev/x\n"
+	    "[tier2:t]\nmodel = /m\n[tier2:u]\nmodel = /m\n");
+	set = load_ok("[gateway]\nid = g\n[serial:a]\ndevice = /dev/x\n"
+	    "framing = cobs\n[store]\nsync = full\n[mqtt]\nprotocol = 5\n"
+	    "[tier2:t]\nmodel = /m\nwhen = always\nfeatures = spectral\n"
+	    "output = anomaly\n[tier2:u]\nmodel = /m\nfeatures = mfcc\n");
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		ck_assert_int_eq(config_enum(def, rows[i].sect, rows[i].key),
+		    rows[i].def);
+		ck_assert_int_eq(config_enum(set, rows[i].sect, rows[i].key),
+		    rows[i].set);
+	}
+	config_free(def);
+	config_free(set);
+}
+END_TEST
+
 START_TEST(test_errors_collected)
 {
 	char	*e;
@@ -377,6 +417,7 @@ main(void)
 	struct testutil_case	 cases[] = {
 		{ test_defaults, 0 },
 		{ test_all_types, 0 },
+		{ test_enum, 0 },
 		{ test_errors_collected, 0 },
 		{ test_files_readable, 0 },
 		{ test_long_line, 0 },

@@ -58,8 +58,12 @@ section(const char *keys, char **err)
 	    keys), -1);
 	path = write_tmp("ini", text);
 	*err = NULL;
-	if (config_load(path, &cf, err) != 0)
+	/* The model check is the tier2 module's, run by the daemon after a load. */
+	if (config_load(path, &cf, err) != 0 ||
+	    tier2_model_check(cf, err) != 0) {
+		config_free(cf);
 		cf = NULL;
+	}
 	free(text);
 	free(path);
 	return (cf);
