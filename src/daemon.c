@@ -34,7 +34,7 @@
 #include "ingest_coap.h"
 #include "ingest_serial.h"
 #include "log.h"
-#include "metrics.h"
+#include "monitor.h"
 #include "nodes.h"
 #include "store.h"
 #include "summary.h"
@@ -75,7 +75,7 @@ static const struct daemon_module daemon_modules[] = {
 	{ "store", NULL, store_start, store_reload, store_stop, store_status },
 	{ "uplink", NULL, uplink_start, uplink_reload, uplink_stop, uplink_status },
 	{ "nodes", NULL, nodes_start, nodes_reload, nodes_stop, NULL },
-	{ "metrics", NULL, metrics_start, metrics_reload, metrics_stop, NULL },
+	{ "monitor", NULL, monitor_start, monitor_reload, monitor_stop, NULL },
 	{ "summary", NULL, summary_start, summary_reload, summary_stop, NULL },
 	{ "tier2", tier2_model_check, tier2_start, tier2_reload, tier2_stop,
 	    tier2_status },
@@ -91,7 +91,7 @@ static const struct daemon_check daemon_checks[] = {
 	{ "status", daemon_check_status },
 	{ "store", store_check },
 	{ "nodes", nodes_check },
-	{ "metrics", metrics_check },
+	{ "monitor", monitor_check },
 	{ "summary", summary_check },
 	{ "serial", ingest_serial_check },
 	{ "coap", ingest_coap_check },

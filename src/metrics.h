@@ -1,17 +1,18 @@
 /*
- * metrics.h - counters other modules increment, and P/metrics.
+ * metrics.h - the gateway's counters and message ids: a leaf any module
+ * may use.
  *
- * Counters are plain integers owned by the loop thread.  Every
- * metrics_interval the module publishes every field of SPEC section 5
- * directly (not through the outbox: metrics are current state).
+ * Counters are plain integers owned by the loop thread; modules bump them
+ * with metrics_add() and the monitor (monitor.c) reads them for P/metrics.
+ * metrics_new_id() makes the "id" every published JSON object carries.
+ * Nothing here publishes or touches the loop, so ingest, tier 2, the
+ * registry and the uplink can all include it without a cycle.
  */
 #ifndef TE_METRICS_H
 #define TE_METRICS_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-struct config;
 
 enum metrics_counter {
 	METRICS_INGEST_COAP,		/* messages accepted over CoAP */
@@ -24,14 +25,8 @@ enum metrics_counter {
 	METRICS_NCOUNTERS
 };
 
-int		 metrics_start(const struct config *, char **);
-void		 metrics_reload(const struct config *);
-void		 metrics_stop(void);
-void		 metrics_check(uint64_t);
 void		 metrics_add(enum metrics_counter, uint64_t);
 uint64_t	 metrics_get(enum metrics_counter);
 void		 metrics_new_id(char *, size_t);
-char		*metrics_json(void);
-void		 metrics_publish(void);
 
 #endif

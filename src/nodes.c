@@ -1,12 +1,15 @@
 /*
- * nodes.c - the registry of nodes and their P/nodes/{node}/status topic.
+ * nodes.c - the registry of nodes and what their P/nodes/{node}/status says.
  *
  * A node is "online" from its first accepted message until node_timeout
  * passes without one.  Each change (appears, comes back, heartbeat fields
- * change, times out) publishes the retained status directly; it is current
- * state, so it is not queued in the outbox: after a reconnect the whole
- * registry is published again instead.  last_seen alone changing does not
- * publish (that would be one publish per message).
+ * change, times out) puts the node in the "changed" set; the registry
+ * publishes nothing itself.  The monitor (monitor.c) empties the set at the
+ * end of the loop turn with nodes_flush_changed(), sending each status
+ * retained and directly (current state, not queued in the outbox), and
+ * after a reconnect sends the whole registry with nodes_flush_all().
+ * last_seen alone changing is no change (that would be one publish per
+ * message).  So ingest, which calls nodes_seen(), reaches no further.
  *
  * A node's status carries the fields of its LAST heartbeat only: a
  * heartbeat replaces the previous one's fields, so a node cannot grow its
@@ -17,10 +20,11 @@
  * up (findings 1 and 5 of the hostile-nodes issue):
  *  - at most gateway.max_nodes are known; a new one in a full registry
  *    makes the node offline the longest be forgotten, and its retained
- *    status cleared (an empty retained publish; while the uplink is down
- *    the clear waits in a bounded list and goes at the next connect).  When
- *    every known node is online the new id is refused instead: a flood of
- *    made-up ids must not push real nodes out.
+ *    status cleared (an empty retained publish: the forgotten node waits in
+ *    a bounded list until the monitor's next flush, or the next connect
+ *    while the uplink is down).  When every known node is online the new
+ *    id is refused instead: a flood of made-up ids must not push real
+ *    nodes out.
  *  - each unauthenticated source (a peer address, a serial link) may
  *    introduce gateway.new_nodes_per_minute new ids, a token bucket with a
  *    burst of as many; the table of sources is bounded too.  A DTLS
@@ -50,11 +54,10 @@
 #include "message.h"
 #include "metrics.h"
 #include "nodes.h"
-#include "uplink.h"
 #include "xmalloc.h"
 
 #define NODES_BUCKETS		4096
-#define NODES_CLEARS_MAX	4096	/* clears waiting for a connect */
+#define NODES_CLEARS_MAX	4096	/* clears waiting to be sent */
 #define NODES_LOG_EVERY_MS	10000	/* refusals logged this often */
 
 /* Where a node is: which list its "entry" is on. */
@@ -70,16 +73,19 @@ struct node {
 	uint64_t		 last_seen;
 	enum node_where		 where;
 	int			 fresh;	/* admitted, not published */
+	int			 changed;	/* on nd.changed_q */
 	cJSON			*fields;	/* last heartbeat's */
 	char			*fields_text;	/* the same, compact */
 	LIST_ENTRY(node)	 chain;		/* hash chain */
 	TAILQ_ENTRY(node)	 entry;	/* on the list "where" says */
+	TAILQ_ENTRY(node)	 changed_entry;	/* status to send */
 };
 TAILQ_HEAD(node_q, node);
 
 static struct {
 	LIST_HEAD(, node)	 buckets[NODES_BUCKETS];
 	struct node_q		 online_q, offline_q, clears;
+	struct node_q		 changed_q;	/* by changed_entry */
 	uint64_t		 known, online, nclears;
 	uint64_t		 timeout_ms;
 	uint64_t		 max_nodes;
@@ -153,10 +159,21 @@ nodes_free(struct node *n)
 	free(n);
 }
 
-/* Drop a node altogether: off its list and chain, freed. */
+/* Take a node out of the changed set, if it is there. */
+static void
+nodes_unmark(struct node *n)
+{
+	if (n->changed) {
+		TAILQ_REMOVE(&nd.changed_q, n, changed_entry);
+		n->changed = 0;
+	}
+}
+
+/* Drop a node altogether: off its lists and chain, freed. */
 static void
 nodes_drop(struct node *n)
 {
+	nodes_unmark(n);
 	TAILQ_REMOVE(nodes_queue(n), n, entry);
 	if (n->where == NODE_ONLINE)
 		nd.online--;
@@ -192,21 +209,14 @@ nodes_status_text(const struct node *n)
 	return (text);
 }
 
-/* Publish one node's retained status. */
+/* A node's status is to be sent: into the changed set (once). */
 static void
-nodes_publish(const struct node *n)
+nodes_mark(struct node *n)
 {
-	const char	*prefix = uplink_prefix();
-	char		*topic, *text;
-
-	if (prefix == NULL || n->fresh)
+	if (n->fresh || n->changed)
 		return;
-	text = nodes_status_text(n);
-	xasprintf(&topic, "%s/nodes/%s/status", prefix, n->id);
-	if (text != NULL)
-		uplink_publish_now(topic, text, strlen(text), 1, 1);
-	free(topic);
-	cJSON_free(text);
+	n->changed = 1;
+	TAILQ_INSERT_TAIL(&nd.changed_q, n, changed_entry);
 }
 
 /* The status a known node would publish now, or NULL (caller frees). */
@@ -225,26 +235,10 @@ nodes_status(const char *id)
 	return (copy);
 }
 
-/* Send the empty retained message that deletes a node's status; 0 sent. */
-static int
-nodes_send_clear(const char *id)
-{
-	const char	*prefix = uplink_prefix();
-	char		*topic;
-	int		 rc;
-
-	if (prefix == NULL)
-		return (-1);
-	xasprintf(&topic, "%s/nodes/%s/status", prefix, id);
-	rc = uplink_publish_now(topic, "", 0, 1, 1);
-	free(topic);
-	return (rc);
-}
-
 /*
- * Forget a node to make room: its status is cleared now, or later from
- * nd.clears if the uplink is down (nodes_clears_bound() keeps that list
- * bounded).
+ * Forget a node to make room: its status is cleared by the monitor's
+ * next flush from nd.clears (nodes_clears_bound() keeps that list
+ * bounded).  One never published needs no clear.
  */
 static void
 nodes_forget(struct node *n)
@@ -252,10 +246,12 @@ nodes_forget(struct node *n)
 	nd.st.forgotten++;
 	log_info("nodes: %s forgotten (registry full, offline the longest)",
 	    n->id);
-	if (n->fresh || nodes_send_clear(n->id) == 0) {
+	if (n->fresh) {
 		nodes_drop(n);
 		return;
 	}
+	/* A status not sent yet is superseded by the clear. */
+	nodes_unmark(n);
 	nd.known--;
 	cJSON_Delete(n->fields);
 	free(n->fields_text);
@@ -367,7 +363,8 @@ nodes_log_refusal(const char *id, const char *source, const char *why,
 /*
  * May a message of node id from source be taken in?  A known node always
  * may; a new id must pass the source's rate and find room, and is then
- * known (not yet published: nodes_seen does that once it is stored).
+ * known (not yet in the changed set: nodes_seen puts it there once it is
+ * stored).
  */
 enum nodes_admit
 nodes_admit(const char *id, const char *source, int authenticated,
@@ -535,7 +532,7 @@ nodes_seen(const char *id, uint64_t now, const struct cJSON *hb)
 	nodes_move(n, NODE_ONLINE);
 	changed |= nodes_replace(n, hb);
 	if (changed)
-		nodes_publish(n);
+		nodes_mark(n);
 }
 
 /* Known and online node counts. */
@@ -571,23 +568,66 @@ nodes_metrics(struct cJSON *o)
 }
 
 /*
- * After every (re)connect: send the clears that waited, then every node's
- * status again.  A clear that fails (the link went again) stays.
+ * Send the clears that wait; a clear that fails (the link is down) stays,
+ * and so do the ones after it.  0 if none is left.
  */
-static void
-nodes_republish(void)
+static int
+nodes_flush_clears(nodes_send_cb send)
 {
 	struct node	*n;
 
 	while ((n = TAILQ_FIRST(&nd.clears)) != NULL) {
-		if (nodes_send_clear(n->id) != 0)
-			return;
+		if (send(n->id, NULL) != 0)
+			return (-1);
 		nodes_drop(n);
 	}
+	return (0);
+}
+
+/* Send one node's status (lost while disconnected: a connect resends). */
+static void
+nodes_flush_one(struct node *n, nodes_send_cb send)
+{
+	char	*text;
+
+	nodes_unmark(n);
+	if (n->fresh || (text = nodes_status_text(n)) == NULL)
+		return;
+	send(n->id, text);
+	cJSON_free(text);
+}
+
+/*
+ * The monitor, at the end of a loop turn: send the waiting clears and the
+ * status of every changed node, and empty the changed set.
+ */
+void
+nodes_flush_changed(nodes_send_cb send)
+{
+	struct node	*n;
+
+	if (TAILQ_EMPTY(&nd.clears) && TAILQ_EMPTY(&nd.changed_q))
+		return;
+	(void)nodes_flush_clears(send);
+	while ((n = TAILQ_FIRST(&nd.changed_q)) != NULL)
+		nodes_flush_one(n, send);
+}
+
+/*
+ * The monitor, after every (re)connect: the clears that waited, then
+ * every node's status again (a failed clear means the link went again).
+ */
+void
+nodes_flush_all(nodes_send_cb send)
+{
+	struct node	*n;
+
+	if (nodes_flush_clears(send) != 0)
+		return;
 	TAILQ_FOREACH(n, &nd.online_q, entry)
-		nodes_publish(n);
+		nodes_flush_one(n, send);
 	TAILQ_FOREACH(n, &nd.offline_q, entry)
-		nodes_publish(n);
+		nodes_flush_one(n, send);
 }
 
 /* Housekeeping: nodes silent for node_timeout go offline. */
@@ -612,7 +652,7 @@ nodes_check(uint64_t mono)
 		nodes_move(n, NODE_OFFLINE);
 		log_info("nodes: %s offline (silent for %" PRIu64 " s)", n->id,
 		    (now - n->last_seen) / 1000);
-		nodes_publish(n);
+		nodes_mark(n);
 	}
 	nodes_trim();
 }
@@ -627,7 +667,7 @@ nodes_configure(const struct config *cf)
 	    "new_nodes_per_minute"));
 }
 
-/* Start: an empty registry; republish it on every connect. */
+/* Start: an empty registry. */
 int
 nodes_start(const struct config *cf, char **cause)
 {
@@ -640,10 +680,10 @@ nodes_start(const struct config *cf, char **cause)
 	TAILQ_INIT(&nd.online_q);
 	TAILQ_INIT(&nd.offline_q);
 	TAILQ_INIT(&nd.clears);
+	TAILQ_INIT(&nd.changed_q);
 	nodes_rate_reset();
 	nodes_configure(cf);
 	nd.started = 1;
-	uplink_on_connect(nodes_republish);
 	return (0);
 }
 

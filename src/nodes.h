@@ -4,10 +4,12 @@
  *
  * Ingest asks nodes_admit() before storing a message (a new id must pass
  * the source's rate, gateway.new_nodes_per_minute, and find room under
- * gateway.max_nodes) and calls nodes_seen() for every stored one; the
- * registry publishes P/nodes/{node}/status (retained) when a node appears,
+ * gateway.max_nodes) and calls nodes_seen() for every stored one.  The
+ * registry publishes nothing: it marks a node changed when it appears,
  * when its heartbeat fields change and when it times out
- * (gateway.node_timeout), and clears it when the node is forgotten.
+ * (gateway.node_timeout), and keeps the forgotten ones whose status is to
+ * be cleared; the monitor sends both through nodes_flush_changed() and,
+ * after a reconnect, nodes_flush_all().
  */
 #ifndef TE_NODES_H
 #define TE_NODES_H
@@ -37,6 +39,12 @@ struct nodes_stats {
 	uint64_t	sources;	/* sources with a rate bucket */
 };
 
+/*
+ * How the monitor sends a node's status: body is the retained status, or
+ * NULL for the empty message that clears it.  Returns 0 if sent.
+ */
+typedef int (*nodes_send_cb)(const char *, const char *);
+
 int	nodes_start(const struct config *, char **);
 void	nodes_reload(const struct config *);
 void	nodes_stop(void);
@@ -47,6 +55,8 @@ void	nodes_counts(uint64_t *, uint64_t *);
 void	nodes_stats(struct nodes_stats *);
 void	nodes_metrics(struct cJSON *);
 char	*nodes_status(const char *);
+void	nodes_flush_changed(nodes_send_cb);
+void	nodes_flush_all(nodes_send_cb);
 
 /* nodes_rate.c: the per-source token buckets for new ids. */
 void	nodes_rate_reset(void);

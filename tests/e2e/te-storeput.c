@@ -39,7 +39,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
-#include "metrics.h"
+#include "monitor.h"
 #include "nodes.h"
 #include "store.h"
 #include "uplink.h"
@@ -98,7 +98,7 @@ driver_stop(void)
 	if (dr.stopping)
 		return;
 	dr.stopping = 1;
-	metrics_stop();
+	monitor_stop();
 	nodes_stop();
 	uplink_stop();
 	store_stop();
@@ -262,7 +262,7 @@ tick_cb(uv_timer_t *t)
 
 	store_check(now);
 	nodes_check(now);
-	metrics_check(now);
+	monitor_check(now);
 }
 
 /* SIGTERM: clean stop; SIGUSR1: start putting (with -w). */
@@ -339,7 +339,7 @@ main(int argc, char **argv)
 	mkdir(config_str(cf, "gateway", "data_dir"), 0750);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (store_start(cf, &cause) != 0 || uplink_start(cf, &cause) != 0 ||
-	    nodes_start(cf, &cause) != 0 || metrics_start(cf, &cause) != 0) {
+	    nodes_start(cf, &cause) != 0 || monitor_start(cf, &cause) != 0) {
 		fprintf(stderr, "cannot start: %s\n", cause);
 		return (3);
 	}

@@ -5,8 +5,10 @@
  * node offline the longest (and refuses when all are online), clears wait
  * while the uplink is down, new ids are rate-limited per source by a token
  * bucket that refills, the table of sources is bounded, DTLS identities
- * are exempt, and SIGHUP changes the limits.  The uplink is not started,
- * so every status clear is left pending, which is what is counted.
+ * are exempt, and SIGHUP changes the limits.  The uplink is not started
+ * and nothing flushes the changed set, so every status clear is left
+ * pending, which is what is counted; test_changed_set flushes it into a
+ * recorder, as the monitor does into the uplink.
  */
 #include <check.h>
 #include <inttypes.h>
@@ -547,6 +549,84 @@ START_TEST(test_many_fields_fast)
 }
 END_TEST
 
+/* What the registry handed to the monitor: sends, and whether clears fail. */
+static struct {
+	int	 n;
+	int	 fail_clears;
+	char	 id[8][16];
+	char	 body[8][512];	/* "" for a clear */
+} sent;
+
+/* nodes_send_cb that records, and fails clears when told to. */
+static int
+record(const char *id, const char *body)
+{
+	if (sent.n < 8) {
+		snprintf(sent.id[sent.n], sizeof sent.id[0], "%s", id);
+		snprintf(sent.body[sent.n], sizeof sent.body[0], "%s",
+		    body != NULL ? body : "");
+	}
+	sent.n++;
+	return (body == NULL && sent.fail_clears ? -1 : 0);
+}
+
+/* Flush the changed set into the recorder; the number of sends. */
+static int
+flush(int fail_clears)
+{
+	memset(&sent, 0, sizeof sent);
+	sent.fail_clears = fail_clears;
+	nodes_flush_changed(record);
+	return (sent.n);
+}
+
+START_TEST(test_changed_set)
+{
+	uint64_t	now = daemon_now_ms();
+
+	/* The registry publishes nothing; the monitor flushes its changes. */
+	start("node_timeout = 1s\nmax_nodes = 1\nnew_nodes_per_minute = 0");
+	ck_assert_int_eq(flush(0), 0);
+	ck_assert_int_eq(arrive("a", "s", 0, now - 5000), NODES_ADMIT_OK);
+	ck_assert_int_eq(flush(0), 1);
+	ck_assert_str_eq(sent.id[0], "a");
+	ck_assert_ptr_nonnull(strstr(sent.body[0], "\"state\":\"online\""));
+	/* Sent once; another message without new fields is no change. */
+	ck_assert_int_eq(flush(0), 0);
+	nodes_seen("a", now - 4900, NULL);
+	ck_assert_int_eq(flush(0), 0);
+	nodes_check(0);
+	ck_assert_int_eq(flush(0), 1);
+	ck_assert_ptr_nonnull(strstr(sent.body[0], "\"state\":\"offline\""));
+	/* b forgets a: a failed clear stays pending, b's status still goes. */
+	ck_assert_int_eq(arrive("b", "s", 0, now - 4000), NODES_ADMIT_OK);
+	ck_assert_int_eq(flush(1), 2);
+	ck_assert_str_eq(sent.id[0], "a");
+	ck_assert_str_eq(sent.body[0], "");
+	ck_assert_str_eq(sent.id[1], "b");
+	ck_assert_uint_eq(stats().clears_pending, 1);
+	ck_assert_int_eq(flush(0), 1);
+	ck_assert_str_eq(sent.id[0], "a");
+	ck_assert_str_eq(sent.body[0], "");
+	ck_assert_uint_eq(stats().clears_pending, 0);
+	/* After a reconnect every known node goes again, and only those. */
+	memset(&sent, 0, sizeof sent);
+	nodes_flush_all(record);
+	ck_assert_int_eq(sent.n, 1);
+	ck_assert_str_eq(sent.id[0], "b");
+	/* Admitted but never stored: nothing to send. */
+	stop();
+	start("node_timeout = 1s\nmax_nodes = 4\nnew_nodes_per_minute = 0");
+	ck_assert_int_eq(nodes_admit("x", "s", 0, now), NODES_ADMIT_OK);
+	ck_assert_int_eq(flush(0), 0);
+	memset(&sent, 0, sizeof sent);
+	nodes_flush_all(record);
+	ck_assert_int_eq(sent.n, 0);
+	stop();
+}
+END_TEST
+
+
 /* Run the suite. */
 int
 main(void)
@@ -565,6 +645,7 @@ main(void)
 		{ test_rate_unlimited, 0 },
 		{ test_reload_limits, 0 },
 		{ test_many_fields_fast, 0 },
+		{ test_changed_set, 0 },
 	};
 
 	return (testutil_run("nodes", 30, cases,
