@@ -1,7 +1,7 @@
 /*
- * test_metrics.c - the counters and the P/metrics body (metrics.c), with
- * the real store started in a temp directory and no broker: counters add
- * up and refuse an out-of-range index, ids are "<start36>-<counter36>" and
+ * test_metrics.c - the counters (metrics.c) and the P/metrics body the
+ * monitoring stage builds (monitor.c), with the real store started in a
+ * temp directory and no broker: counters add up and refuse an out-of-range index, ids are "<start36>-<counter36>" and
  * never repeat, and the JSON body carries every SPEC section 5 field with
  * the counted values (tier 2's mean from runs and total time; the uplink,
  * never started, reports itself disconnected).  Publishing needs the
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "monitor.h"
 #include "store_fixture.h"
 #include "testutil.h"
 
@@ -76,7 +77,7 @@ START_TEST(test_json)
 	metrics_add(METRICS_TIER2_RUNS, 2);
 	metrics_add(METRICS_TIER2_US, 301);
 	metrics_add(METRICS_TIER2_SKIPPED, 1);
-	text = metrics_json();
+	text = monitor_json();
 	ck_assert_ptr_nonnull(text);
 	o = cJSON_Parse(text);
 	ck_assert_msg(o != NULL, "%s", text);
