@@ -1,5 +1,5 @@
 /*
- * dm.c - start-up, the housekeeping timer, reload and shutdown.
+ * daemon.c - start-up, the housekeeping timer, reload and shutdown.
  *
  * Start-up order: data directory, then each module of daemon_modules[] in
  * order; any failure is a one-line reason and exit 3, after the modules
@@ -73,7 +73,8 @@ static void	daemon_check_status(uint64_t);
 static const struct daemon_module daemon_modules[] = {
 	{ "data_dir", NULL, daemon_start_data_dir, NULL, NULL, NULL },
 	{ "store", NULL, store_start, store_reload, store_stop, store_status },
-	{ "uplink", NULL, uplink_start, uplink_reload, uplink_stop, uplink_status },
+	{ "uplink", NULL, uplink_start, uplink_reload, uplink_stop,
+	    uplink_status },
 	{ "nodes", NULL, nodes_start, nodes_reload, nodes_stop, NULL },
 	{ "monitor", NULL, monitor_start, monitor_reload, monitor_stop, NULL },
 	{ "summary", NULL, summary_start, summary_reload, summary_stop, NULL },
@@ -111,20 +112,20 @@ static struct {
 	uint64_t	 watchdog_usec;
 	uint64_t	 watchdog_last;
 	char		 status[256];
-} dm;
+} process;
 
 /* The loop every module runs on. */
 uv_loop_t *
 daemon_loop(void)
 {
-	return (&dm.loop);
+	return (&process.loop);
 }
 
 /* The configuration in force. */
 const struct config *
 daemon_config(void)
 {
-	return (dm.cf);
+	return (process.cf);
 }
 
 /* Wall-clock milliseconds since the epoch. */
@@ -141,14 +142,14 @@ daemon_now_ms(void)
 uint64_t
 daemon_uptime_ms(void)
 {
-	return (uv_now(&dm.loop) - dm.start_ms);
+	return (uv_now(&process.loop) - process.start_ms);
 }
 
 /* Non-zero once a stop has begun. */
 int
 daemon_stopping(void)
 {
-	return (dm.stopping);
+	return (process.stopping);
 }
 
 /* Make sure data_dir exists and we can create files in it. */
@@ -187,11 +188,11 @@ daemon_start_data_dir(const struct config *cf, char **cause)
 static void
 daemon_check_watchdog(uint64_t now)
 {
-	if (dm.watchdog_usec == 0)
+	if (process.watchdog_usec == 0)
 		return;
-	if ((now - dm.watchdog_last) * 1000 >= dm.watchdog_usec / 2) {
+	if ((now - process.watchdog_last) * 1000 >= process.watchdog_usec / 2) {
 		sd_notify(0, "WATCHDOG=1");
-		dm.watchdog_last = now;
+		process.watchdog_last = now;
 	}
 }
 
@@ -199,11 +200,11 @@ daemon_check_watchdog(uint64_t now)
 static void
 daemon_check_status(uint64_t now)
 {
-	char	buf[sizeof dm.status], msg[sizeof buf + 16];
+	char	buf[sizeof process.status], msg[sizeof buf + 16];
 	size_t	i, n = 0;
 
 	(void)now;
-	for (i = 0; i < dm.started && n < sizeof buf - 1; i++) {
+	for (i = 0; i < process.started && n < sizeof buf - 1; i++) {
 		if (daemon_modules[i].status == NULL)
 			continue;
 		if (n > 0)
@@ -214,9 +215,9 @@ daemon_check_status(uint64_t now)
 	if (n == 0)
 		snprintf(buf, sizeof buf, "running");
 	buf[sizeof buf - 1] = '\0';
-	if (strcmp(buf, dm.status) == 0)
+	if (strcmp(buf, process.status) == 0)
 		return;
-	memcpy(dm.status, buf, sizeof buf);
+	memcpy(process.status, buf, sizeof buf);
 	snprintf(msg, sizeof msg, "STATUS=%s", buf);
 	sd_notify(0, msg);
 }
@@ -282,8 +283,8 @@ daemon_reload(void)
 	size_t		 i;
 
 	sd_notify(0, "RELOADING=1");
-	log_info("reload: reading %s", config_path(dm.cf));
-	if (config_load(config_path(dm.cf), &nc, &cause) != 0 ||
+	log_info("reload: reading %s", config_path(process.cf));
+	if (config_load(config_path(process.cf), &nc, &cause) != 0 ||
 	    daemon_check_config(nc, &cause) != 0) {
 		config_free(nc);
 		log_error_lines(cause);
@@ -293,16 +294,16 @@ daemon_reload(void)
 		sd_notify(0, "READY=1");
 		return;
 	}
-	config_diff(dm.cf, nc, daemon_reload_change, NULL);
+	config_diff(process.cf, nc, daemon_reload_change, NULL);
 	if (log_level_from_name(config_str(nc, "gateway", "log_level"),
 	    &level) == 0)
 		log_set_level(level);
-	for (i = 0; i < dm.started; i++) {
+	for (i = 0; i < process.started; i++) {
 		if (daemon_modules[i].reload != NULL)
 			daemon_modules[i].reload(nc);
 	}
-	config_free(dm.cf);
-	dm.cf = nc;
+	config_free(process.cf);
+	process.cf = nc;
 	log_info("reload: done");
 	sd_notify(0, "READY=1");
 }
@@ -331,22 +332,22 @@ daemon_stop(void)
 {
 	size_t	i;
 
-	if (dm.stopping)
+	if (process.stopping)
 		return;
-	dm.stopping = 1;
+	process.stopping = 1;
 	sd_notify(0, "STOPPING=1");
 	log_info("stopping");
-	for (i = dm.started; i > 0; i--) {
+	for (i = process.started; i > 0; i--) {
 		if (daemon_modules[i - 1].stop != NULL)
 			daemon_modules[i - 1].stop();
 	}
-	uv_close((uv_handle_t *)&dm.sig_term, NULL);
-	uv_close((uv_handle_t *)&dm.sig_int, NULL);
-	uv_close((uv_handle_t *)&dm.sig_hup, NULL);
-	uv_close((uv_handle_t *)&dm.tick, NULL);
-	uv_timer_start(&dm.deadline, daemon_deadline_cb,
+	uv_close((uv_handle_t *)&process.sig_term, NULL);
+	uv_close((uv_handle_t *)&process.sig_int, NULL);
+	uv_close((uv_handle_t *)&process.sig_hup, NULL);
+	uv_close((uv_handle_t *)&process.tick, NULL);
+	uv_timer_start(&process.deadline, daemon_deadline_cb,
 	    DAEMON_STOP_DEADLINE_MS, 0);
-	uv_unref((uv_handle_t *)&dm.deadline);
+	uv_unref((uv_handle_t *)&process.deadline);
 }
 
 /* One callback for every signal we handle. */
@@ -381,12 +382,12 @@ daemon_drain_loop(void)
 {
 	int	rv;
 
-	uv_run(&dm.loop, UV_RUN_DEFAULT);
-	uv_walk(&dm.loop, daemon_close_walk, NULL);
-	uv_run(&dm.loop, UV_RUN_DEFAULT);
-	if ((rv = uv_loop_close(&dm.loop)) != 0) {
+	uv_run(&process.loop, UV_RUN_DEFAULT);
+	uv_walk(&process.loop, daemon_close_walk, NULL);
+	uv_run(&process.loop, UV_RUN_DEFAULT);
+	if ((rv = uv_loop_close(&process.loop)) != 0) {
 		log_warnx("stop: uv_loop_close: %s", uv_strerror(rv));
-		uv_walk(&dm.loop, daemon_leak_walk, NULL);
+		uv_walk(&process.loop, daemon_leak_walk, NULL);
 	}
 }
 
@@ -402,23 +403,23 @@ daemon_run(struct config *cf, char **cause)
 	size_t		 i;
 	int		 rv;
 
-	memset(&dm, 0, sizeof dm);
-	dm.cf = cf;
+	memset(&process, 0, sizeof process);
+	process.cf = cf;
 	if (log_level_from_name(config_str(cf, "gateway", "log_level"),
 	    &level) == 0)
 		log_set_level(level);
 	signal(SIGPIPE, SIG_IGN);
-	if ((rv = uv_loop_init(&dm.loop)) != 0) {
+	if ((rv = uv_loop_init(&process.loop)) != 0) {
 		xasprintf(cause, "uv_loop_init: %s", uv_strerror(rv));
 		config_free(cf);
 		return (DAEMON_EXIT_START);
 	}
-	dm.start_ms = uv_now(&dm.loop);
-	uv_signal_init(&dm.loop, &dm.sig_term);
-	uv_signal_init(&dm.loop, &dm.sig_int);
-	uv_signal_init(&dm.loop, &dm.sig_hup);
-	uv_timer_init(&dm.loop, &dm.tick);
-	uv_timer_init(&dm.loop, &dm.deadline);
+	process.start_ms = uv_now(&process.loop);
+	uv_signal_init(&process.loop, &process.sig_term);
+	uv_signal_init(&process.loop, &process.sig_int);
+	uv_signal_init(&process.loop, &process.sig_hup);
+	uv_timer_init(&process.loop, &process.tick);
+	uv_timer_init(&process.loop, &process.deadline);
 
 	for (i = 0; i < NMODULES; i++) {
 		if (daemon_modules[i].start(cf, cause) != 0) {
@@ -426,31 +427,31 @@ daemon_run(struct config *cf, char **cause)
 			    daemon_modules[i].name);
 			daemon_stop();
 			daemon_drain_loop();
-			config_free(dm.cf);
+			config_free(process.cf);
 			return (DAEMON_EXIT_START);
 		}
-		dm.started = i + 1;
+		process.started = i + 1;
 	}
 
-	uv_signal_start(&dm.sig_term, daemon_signal_cb, SIGTERM);
-	uv_signal_start(&dm.sig_int, daemon_signal_cb, SIGINT);
-	uv_signal_start(&dm.sig_hup, daemon_signal_cb, SIGHUP);
-	if (sd_watchdog_enabled(0, &dm.watchdog_usec) <= 0)
-		dm.watchdog_usec = 0;
+	uv_signal_start(&process.sig_term, daemon_signal_cb, SIGTERM);
+	uv_signal_start(&process.sig_int, daemon_signal_cb, SIGINT);
+	uv_signal_start(&process.sig_hup, daemon_signal_cb, SIGHUP);
+	if (sd_watchdog_enabled(0, &process.watchdog_usec) <= 0)
+		process.watchdog_usec = 0;
 	tick = DAEMON_TICK_MS;
-	if (dm.watchdog_usec != 0 && dm.watchdog_usec / 2000 < tick)
-		tick = dm.watchdog_usec / 2000 ? dm.watchdog_usec /
+	if (process.watchdog_usec != 0 && process.watchdog_usec / 2000 < tick)
+		tick = process.watchdog_usec / 2000 ? process.watchdog_usec /
 		    2000 : 1;
-	uv_timer_start(&dm.tick, daemon_tick_cb, tick, tick);
+	uv_timer_start(&process.tick, daemon_tick_cb, tick, tick);
 
 	log_info("tinyedged %s started, gateway %s", PACKAGE_VERSION,
 	    config_str(cf, "gateway", "id"));
-	daemon_check_status(uv_now(&dm.loop));
+	daemon_check_status(uv_now(&process.loop));
 	sd_notify(0, "READY=1");
 
 	daemon_drain_loop();
-	config_free(dm.cf);
-	dm.cf = NULL;
+	config_free(process.cf);
+	process.cf = NULL;
 	log_info("stopped");
 	return (DAEMON_EXIT_OK);
 }

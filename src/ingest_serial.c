@@ -99,7 +99,7 @@ static struct {
 	struct serial_link	**links;
 	size_t			  nlinks;
 	int			  started;	/* start() succeeded */
-} is;
+} ports;
 
 static void	serial_event(struct serial_link *, enum serial_event, int);
 
@@ -598,30 +598,31 @@ ingest_serial_start(const struct config *cf, char **cause)
 	struct serial_link	*l;
 	size_t			 n, i, j;
 
-	memset(&is, 0, sizeof is);
+	memset(&ports, 0, sizeof ports);
 	sects = config_sections(cf, "serial", &n);
 	if (n == 0)
 		return (0);
-	is.links = xcalloc(n, sizeof *is.links);
+	ports.links = xcalloc(n, sizeof *ports.links);
 	for (i = 0; i < n; i++) {
 		if (serial_link_new(cf, sects[i], &l, cause) != 0)
 			goto fail;
 		/* Two readers on one port would each get half the bytes. */
-		for (j = 0; j < is.nlinks; j++) {
-			if (strcmp(is.links[j]->device, l->device) == 0) {
-				xasprintf(cause, "serial %s: %s is already used "
+		for (j = 0; j < ports.nlinks; j++) {
+			if (strcmp(ports.links[j]->device, l->device) == 0) {
+				xasprintf(cause,
+				    "serial %s: %s is already used "
 				    "by serial %s", l->name, l->device,
-				    is.links[j]->name);
+				    ports.links[j]->name);
 				serial_free(l);
 				goto fail;
 			}
 		}
-		is.links[is.nlinks++] = l;
+		ports.links[ports.nlinks++] = l;
 		if (serial_first_open(l, cause) != 0)
 			goto fail;
 	}
-	for (i = 0; i < is.nlinks; i++) {
-		l = is.links[i];
+	for (i = 0; i < ports.nlinks; i++) {
+		l = ports.links[i];
 		l->retry_at = uv_now(daemon_loop()) + SERIAL_RETRY_MS;
 		if (l->fd == -1)
 			continue;
@@ -629,7 +630,7 @@ ingest_serial_start(const struct config *cf, char **cause)
 			goto fail;
 		serial_set_state(l, SERIAL_OPEN, 0);
 	}
-	is.started = 1;
+	ports.started = 1;
 	return (0);
 
 fail:
@@ -669,21 +670,21 @@ ingest_serial_stop(void)
 	struct serial_link	*l;
 	size_t			 i;
 
-	for (i = 0; i < is.nlinks; i++) {
-		l = is.links[i];
+	for (i = 0; i < ports.nlinks; i++) {
+		l = ports.links[i];
 		if (l->fd != -1 && l->state == SERIAL_WAITING) {
 			/* Opened at start but never polled (start failed). */
 			close(l->fd);
 			l->fd = -1;
 		}
-		if (is.started)
+		if (ports.started)
 			serial_log_counters(l);
 		serial_event(l, SERIAL_EV_STOP, 0);
 	}
-	free(is.links);
-	is.links = NULL;
-	is.nlinks = 0;
-	is.started = 0;
+	free(ports.links);
+	ports.links = NULL;
+	ports.nlinks = 0;
+	ports.started = 0;
 }
 
 /* Housekeeping (every second): reopen waiting links every 2 s. */
@@ -693,8 +694,8 @@ ingest_serial_check(uint64_t now)
 	struct serial_link	*l;
 	size_t			 i;
 
-	for (i = 0; i < is.nlinks; i++) {
-		l = is.links[i];
+	for (i = 0; i < ports.nlinks; i++) {
+		l = ports.links[i];
 		if (l->state == SERIAL_WAITING &&
 		    now + SERIAL_RETRY_SLACK_MS >= l->retry_at)
 			serial_event(l, SERIAL_EV_RETRY, 0);
@@ -710,8 +711,8 @@ ingest_serial_metrics(struct cJSON *obj)
 	size_t				 i;
 
 	links = cJSON_AddObjectToObject(obj, "serial_links");
-	for (i = 0; links != NULL && i < is.nlinks; i++) {
-		l = is.links[i];
+	for (i = 0; links != NULL && i < ports.nlinks; i++) {
+		l = ports.links[i];
 		if ((o = cJSON_AddObjectToObject(links, l->name)) == NULL)
 			continue;
 		cJSON_AddNumberToObject(o, "frames", (double)l->n.frames);

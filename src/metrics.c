@@ -19,7 +19,7 @@ static struct {
 	uint64_t	 counters[METRICS_NCOUNTERS];
 	uint64_t	 epoch_ms;	/* id prefix: process start */
 	uint64_t	 next_id;
-} mx;
+} tally;
 
 /* Wall-clock milliseconds (the same clock as daemon_now_ms()). */
 static uint64_t
@@ -36,14 +36,14 @@ void
 metrics_add(enum metrics_counter c, uint64_t n)
 {
 	if (c < METRICS_NCOUNTERS)
-		mx.counters[c] += n;
+		tally.counters[c] += n;
 }
 
 /* Read a counter. */
 uint64_t
 metrics_get(enum metrics_counter c)
 {
-	return (c < METRICS_NCOUNTERS ? mx.counters[c] : 0);
+	return (c < METRICS_NCOUNTERS ? tally.counters[c] : 0);
 }
 
 /* Write n in base 36 into buf (at least 14 bytes). */
@@ -68,9 +68,9 @@ metrics_new_id(char *buf, size_t len)
 {
 	char	a[16], b[16];
 
-	if (mx.epoch_ms == 0)
-		mx.epoch_ms = metrics_now_ms();
-	metrics_base36(mx.epoch_ms, a);
-	metrics_base36(++mx.next_id, b);
+	if (tally.epoch_ms == 0)
+		tally.epoch_ms = metrics_now_ms();
+	metrics_base36(tally.epoch_ms, a);
+	metrics_base36(++tally.next_id, b);
 	snprintf(buf, len, "%s-%s", a, b);
 }

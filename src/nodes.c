@@ -62,9 +62,9 @@
 
 /* Where a node is: which list its "entry" is on. */
 enum node_where {
-	NODE_ONLINE,		/* nd.online_q, by last_seen */
-	NODE_OFFLINE,		/* nd.offline_q, by time gone offline */
-	NODE_CLEARING,		/* forgotten, clear not sent: nd.clears */
+	NODE_ONLINE,		/* registry.online_q, by last_seen */
+	NODE_OFFLINE,		/* registry.offline_q, by time gone offline */
+	NODE_CLEARING,		/* forgotten, clear not sent: registry.clears */
 };
 
 /* One known (or forgotten, clear pending) node. */
@@ -92,7 +92,7 @@ static struct {
 	int			 started;
 	struct nodes_stats	 st;
 	uint64_t		 log_ms, log_skipped;
-} nd;
+} registry;
 
 /* FNV-1a hash of a node id. */
 static unsigned
@@ -111,7 +111,7 @@ nodes_find(const char *id)
 {
 	struct node	*n;
 
-	LIST_FOREACH(n, &nd.buckets[nodes_hash(id)], chain)
+	LIST_FOREACH(n, &registry.buckets[nodes_hash(id)], chain)
 		if (strcmp(n->id, id) == 0)
 			return (n);
 	return (NULL);
@@ -123,13 +123,13 @@ nodes_queue(const struct node *n)
 {
 	switch (n->where) {
 	case NODE_ONLINE:
-		return (&nd.online_q);
+		return (&registry.online_q);
 	case NODE_OFFLINE:
-		return (&nd.offline_q);
+		return (&registry.offline_q);
 	case NODE_CLEARING:
 		break;
 	}
-	return (&nd.clears);
+	return (&registry.clears);
 }
 
 /* Move a node to the tail of another list, keeping the counts. */
@@ -138,15 +138,15 @@ nodes_move(struct node *n, enum node_where where)
 {
 	TAILQ_REMOVE(nodes_queue(n), n, entry);
 	if (n->where == NODE_ONLINE)
-		nd.online--;
+		registry.online--;
 	else if (n->where == NODE_CLEARING)
-		nd.nclears--;
+		registry.nclears--;
 	n->where = where;
 	TAILQ_INSERT_TAIL(nodes_queue(n), n, entry);
 	if (where == NODE_ONLINE)
-		nd.online++;
+		registry.online++;
 	else if (where == NODE_CLEARING)
-		nd.nclears++;
+		registry.nclears++;
 }
 
 /* Free a node that is on no list and no chain. */
@@ -164,7 +164,7 @@ static void
 nodes_unmark(struct node *n)
 {
 	if (n->changed) {
-		TAILQ_REMOVE(&nd.changed_q, n, changed_entry);
+		TAILQ_REMOVE(&registry.changed_q, n, changed_entry);
 		n->changed = 0;
 	}
 }
@@ -176,11 +176,11 @@ nodes_drop(struct node *n)
 	nodes_unmark(n);
 	TAILQ_REMOVE(nodes_queue(n), n, entry);
 	if (n->where == NODE_ONLINE)
-		nd.online--;
+		registry.online--;
 	if (n->where == NODE_CLEARING)
-		nd.nclears--;
+		registry.nclears--;
 	else
-		nd.known--;
+		registry.known--;
 	LIST_REMOVE(n, chain);
 	nodes_free(n);
 }
@@ -216,7 +216,7 @@ nodes_mark(struct node *n)
 	if (n->fresh || n->changed)
 		return;
 	n->changed = 1;
-	TAILQ_INSERT_TAIL(&nd.changed_q, n, changed_entry);
+	TAILQ_INSERT_TAIL(&registry.changed_q, n, changed_entry);
 }
 
 /* The status a known node would publish now, or NULL (caller frees). */
@@ -243,7 +243,7 @@ nodes_status(const char *id)
 static void
 nodes_forget(struct node *n)
 {
-	nd.st.forgotten++;
+	registry.st.forgotten++;
 	log_info("nodes: %s forgotten (registry full, offline the longest)",
 	    n->id);
 	if (n->fresh) {
@@ -252,7 +252,7 @@ nodes_forget(struct node *n)
 	}
 	/* A status not sent yet is superseded by the clear. */
 	nodes_unmark(n);
-	nd.known--;
+	registry.known--;
 	cJSON_Delete(n->fields);
 	free(n->fields_text);
 	n->fields = NULL;
@@ -270,9 +270,9 @@ nodes_clears_bound(void)
 {
 	struct node	*old;
 
-	while (nd.nclears > NODES_CLEARS_MAX) {
-		old = TAILQ_FIRST(&nd.clears);
-		nd.st.clears_lost++;
+	while (registry.nclears > NODES_CLEARS_MAX) {
+		old = TAILQ_FIRST(&registry.clears);
+		registry.st.clears_lost++;
 		log_warnx("nodes: too many status clears waiting for the "
 		    "uplink; %s keeps its retained status", old->id);
 		nodes_drop(old);
@@ -288,11 +288,11 @@ nodes_victim(uint64_t now)
 {
 	struct node	*n;
 
-	if ((n = TAILQ_FIRST(&nd.offline_q)) != NULL)
+	if ((n = TAILQ_FIRST(&registry.offline_q)) != NULL)
 		return (n);
-	n = TAILQ_FIRST(&nd.online_q);
+	n = TAILQ_FIRST(&registry.online_q);
 	if (n != NULL && now >= n->last_seen &&
-	    now - n->last_seen >= nd.timeout_ms)
+	    now - n->last_seen >= registry.timeout_ms)
 		return (n);
 	return (NULL);
 }
@@ -301,8 +301,9 @@ nodes_victim(uint64_t now)
 static void
 nodes_trim(void)
 {
-	while (nd.known > nd.max_nodes && !TAILQ_EMPTY(&nd.offline_q))
-		nodes_forget(TAILQ_FIRST(&nd.offline_q));
+	while (registry.known > registry.max_nodes &&
+	    !TAILQ_EMPTY(&registry.offline_q))
+		nodes_forget(TAILQ_FIRST(&registry.offline_q));
 	nodes_clears_bound();
 }
 
@@ -316,7 +317,7 @@ nodes_add(const char *id, struct node *n, uint64_t now)
 {
 	struct node	*victim;
 
-	if (nd.known >= nd.max_nodes) {
+	if (registry.known >= registry.max_nodes) {
 		if ((victim = nodes_victim(now)) == NULL)
 			return (NULL);
 		nodes_forget(victim);
@@ -327,14 +328,14 @@ nodes_add(const char *id, struct node *n, uint64_t now)
 	} else {
 		n = xcalloc(1, sizeof *n);
 		n->id = xstrdup(id);
-		LIST_INSERT_HEAD(&nd.buckets[nodes_hash(id)], n, chain);
+		LIST_INSERT_HEAD(&registry.buckets[nodes_hash(id)], n, chain);
 		n->where = NODE_ONLINE;
-		TAILQ_INSERT_TAIL(&nd.online_q, n, entry);
-		nd.online++;
+		TAILQ_INSERT_TAIL(&registry.online_q, n, entry);
+		registry.online++;
 	}
 	n->fresh = 1;
 	n->last_seen = now;
-	nd.known++;
+	registry.known++;
 	nodes_clears_bound();
 	return (n);
 }
@@ -346,18 +347,18 @@ nodes_log_refusal(const char *id, const char *source, const char *why,
 {
 	char	eid[4 * MESSAGE_NODE_MAX + 1], esrc[4 * 64 + 1];
 
-	if (nd.log_ms != 0 && now >= nd.log_ms &&
-	    now - nd.log_ms < NODES_LOG_EVERY_MS) {
-		nd.log_skipped++;
+	if (registry.log_ms != 0 && now >= registry.log_ms &&
+	    now - registry.log_ms < NODES_LOG_EVERY_MS) {
+		registry.log_skipped++;
 		return;
 	}
 	log_escape(eid, sizeof eid, id, strnlen(id, MESSAGE_NODE_MAX));
 	log_escape(esrc, sizeof esrc, source, strnlen(source, 64));
 	log_warnx("nodes: new node \"%s\" from %s refused: %s (%" PRIu64
 	    " more refused since the last report)", eid, esrc, why,
-	    nd.log_skipped);
-	nd.log_ms = now;
-	nd.log_skipped = 0;
+	    registry.log_skipped);
+	registry.log_ms = now;
+	registry.log_skipped = 0;
 }
 
 /*
@@ -379,13 +380,13 @@ nodes_admit(const char *id, const char *source, int authenticated,
 		source = "?";
 	limited = !authenticated && nodes_rate_enabled();
 	if (limited && !nodes_rate_check(source, now)) {
-		nd.st.refused_rate++;
+		registry.st.refused_rate++;
 		nodes_log_refusal(id, source, "too many new node ids from this "
 		    "source (gateway.new_nodes_per_minute)", now);
 		return (NODES_ADMIT_RATE);
 	}
 	if (nodes_add(id, n, now) == NULL) {
-		nd.st.refused_full++;
+		registry.st.refused_full++;
 		nodes_log_refusal(id, source, "every known node is online "
 		    "(gateway.max_nodes)", now);
 		return (NODES_ADMIT_FULL);
@@ -539,16 +540,16 @@ nodes_seen(const char *id, uint64_t now, const struct cJSON *hb)
 void
 nodes_counts(uint64_t *known, uint64_t *online)
 {
-	*known = nd.known;
-	*online = nd.online;
+	*known = registry.known;
+	*online = registry.online;
 }
 
 /* The registry's counters (for tests and nodes_metrics). */
 void
 nodes_stats(struct nodes_stats *st)
 {
-	*st = nd.st;
-	st->clears_pending = nd.nclears;
+	*st = registry.st;
+	st->clears_pending = registry.nclears;
 	st->sources = nodes_rate_sources();
 }
 
@@ -576,7 +577,7 @@ nodes_flush_clears(nodes_send_cb send)
 {
 	struct node	*n;
 
-	while ((n = TAILQ_FIRST(&nd.clears)) != NULL) {
+	while ((n = TAILQ_FIRST(&registry.clears)) != NULL) {
 		if (send(n->id, NULL) != 0)
 			return (-1);
 		nodes_drop(n);
@@ -606,10 +607,10 @@ nodes_flush_changed(nodes_send_cb send)
 {
 	struct node	*n;
 
-	if (TAILQ_EMPTY(&nd.clears) && TAILQ_EMPTY(&nd.changed_q))
+	if (TAILQ_EMPTY(&registry.clears) && TAILQ_EMPTY(&registry.changed_q))
 		return;
 	(void)nodes_flush_clears(send);
-	while ((n = TAILQ_FIRST(&nd.changed_q)) != NULL)
+	while ((n = TAILQ_FIRST(&registry.changed_q)) != NULL)
 		nodes_flush_one(n, send);
 }
 
@@ -624,9 +625,9 @@ nodes_flush_all(nodes_send_cb send)
 
 	if (nodes_flush_clears(send) != 0)
 		return;
-	TAILQ_FOREACH(n, &nd.online_q, entry)
+	TAILQ_FOREACH(n, &registry.online_q, entry)
 		nodes_flush_one(n, send);
-	TAILQ_FOREACH(n, &nd.offline_q, entry)
+	TAILQ_FOREACH(n, &registry.offline_q, entry)
 		nodes_flush_one(n, send);
 }
 
@@ -638,11 +639,12 @@ nodes_check(uint64_t mono)
 	struct node	*n;
 
 	(void)mono;
-	if (!nd.started)
+	if (!registry.started)
 		return;
 	/* online_q is in last_seen order: stop at the first recent one. */
-	while ((n = TAILQ_FIRST(&nd.online_q)) != NULL) {
-		if (now < n->last_seen || now - n->last_seen < nd.timeout_ms)
+	while ((n = TAILQ_FIRST(&registry.online_q)) != NULL) {
+		if (now < n->last_seen ||
+		    now - n->last_seen < registry.timeout_ms)
 			break;
 		if (n->fresh) {
 			/* Admitted, but its message was never stored. */
@@ -661,8 +663,8 @@ nodes_check(uint64_t mono)
 static void
 nodes_configure(const struct config *cf)
 {
-	nd.timeout_ms = config_ms(cf, "gateway", "node_timeout");
-	nd.max_nodes = (uint64_t)config_int(cf, "gateway", "max_nodes");
+	registry.timeout_ms = config_ms(cf, "gateway", "node_timeout");
+	registry.max_nodes = (uint64_t)config_int(cf, "gateway", "max_nodes");
 	nodes_rate_configure((unsigned)config_int(cf, "gateway",
 	    "new_nodes_per_minute"));
 }
@@ -674,16 +676,16 @@ nodes_start(const struct config *cf, char **cause)
 	size_t	i;
 
 	(void)cause;
-	memset(&nd, 0, sizeof nd);
+	memset(&registry, 0, sizeof registry);
 	for (i = 0; i < NODES_BUCKETS; i++)
-		LIST_INIT(&nd.buckets[i]);
-	TAILQ_INIT(&nd.online_q);
-	TAILQ_INIT(&nd.offline_q);
-	TAILQ_INIT(&nd.clears);
-	TAILQ_INIT(&nd.changed_q);
+		LIST_INIT(&registry.buckets[i]);
+	TAILQ_INIT(&registry.online_q);
+	TAILQ_INIT(&registry.offline_q);
+	TAILQ_INIT(&registry.clears);
+	TAILQ_INIT(&registry.changed_q);
 	nodes_rate_reset();
 	nodes_configure(cf);
-	nd.started = 1;
+	registry.started = 1;
 	return (0);
 }
 
@@ -702,13 +704,13 @@ nodes_stop(void)
 {
 	struct node	*n;
 
-	while ((n = TAILQ_FIRST(&nd.online_q)) != NULL)
+	while ((n = TAILQ_FIRST(&registry.online_q)) != NULL)
 		nodes_drop(n);
-	while ((n = TAILQ_FIRST(&nd.offline_q)) != NULL)
+	while ((n = TAILQ_FIRST(&registry.offline_q)) != NULL)
 		nodes_drop(n);
-	while ((n = TAILQ_FIRST(&nd.clears)) != NULL)
+	while ((n = TAILQ_FIRST(&registry.clears)) != NULL)
 		nodes_drop(n);
 	nodes_rate_reset();
-	nd.started = 0;
-	nd.known = nd.online = nd.nclears = 0;
+	registry.started = 0;
+	registry.known = registry.online = registry.nclears = 0;
 }

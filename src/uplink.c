@@ -99,7 +99,7 @@ static struct {
 	size_t			 sztopic;
 	size_t			 nacked, szacked;
 	size_t			 win;		/* window now (uplink_pump) */
-} up;
+} client;
 
 static void	uplink_connect(void);
 static void	uplink_finish(void);
@@ -112,11 +112,11 @@ static void	uplink_offline_timeout_cb(uv_timer_t *);
 static void
 uplink_set_state(enum uplink_state s, const char *why)
 {
-	if (s == up.state)
+	if (s == client.state)
 		return;
-	log_info("uplink: %s -> %s%s%s", uplink_state_names[up.state],
+	log_info("uplink: %s -> %s%s%s", uplink_state_names[client.state],
 	    uplink_state_names[s], why ? ": " : "", why ? why : "");
-	up.state = s;
+	client.state = s;
 }
 
 /* Publish one message with id as context; 0 or a Paho error code. */
@@ -125,21 +125,22 @@ uplink_send(const char *topic, const void *payload, size_t len, int qos,
     int retain, int64_t id)
 {
 	MQTTAsync_message		m = MQTTAsync_message_initializer;
-	MQTTAsync_responseOptions	ro = MQTTAsync_responseOptions_initializer;
+	MQTTAsync_responseOptions	ro =
+	    MQTTAsync_responseOptions_initializer;
 
 	m.payload = (void *)(uintptr_t)payload;
 	m.payloadlen = (int)len;
 	m.qos = qos;
 	m.retained = retain;
 	ro.context = (void *)(intptr_t)id;
-	if (up.mqtt5) {
+	if (client.mqtt5) {
 		ro.onSuccess5 = uplink_paho_pub_ok5;
 		ro.onFailure5 = uplink_paho_pub_fail5;
 	} else {
 		ro.onSuccess = uplink_paho_pub_ok;
 		ro.onFailure = uplink_paho_pub_fail;
 	}
-	return (MQTTAsync_sendMessage(up.cli, topic, &m, &ro));
+	return (MQTTAsync_sendMessage(client.cli, topic, &m, &ro));
 }
 
 /* The P/status body for a state. */
@@ -163,7 +164,7 @@ int
 uplink_publish_now(const char *topic, const void *payload, size_t len,
     int qos, int retain)
 {
-	if (up.state != UPLINK_CONNECTED)
+	if (client.state != UPLINK_CONNECTED)
 		return (-1);
 	return (uplink_send(topic, payload, len, qos, retain, 0) ==
 	    MQTTASYNC_SUCCESS ? 0 : -1);
@@ -175,8 +176,8 @@ uplink_infl_find(int64_t id)
 {
 	size_t	i;
 
-	for (i = up.ninfl; i > 0; i--)
-		if (up.infl[i - 1] == id)
+	for (i = client.ninfl; i > 0; i--)
+		if (client.infl[i - 1] == id)
 			return ((ssize_t)(i - 1));
 	return (-1);
 }
@@ -189,9 +190,9 @@ uplink_infl_remove(int64_t id)
 
 	if (i < 0)
 		return (-1);
-	if (up.mark != 0 && id > up.mark && up.nlive > 0)
-		up.nlive--;
-	up.infl[i] = up.infl[--up.ninfl];
+	if (client.mark != 0 && id > client.mark && client.nlive > 0)
+		client.nlive--;
+	client.infl[i] = client.infl[--client.ninfl];
 	return (0);
 }
 
@@ -202,36 +203,39 @@ uplink_row_cb(const struct store_row *r, void *arg)
 	int64_t	*cursor = arg;
 	int	 rc;
 
-	if (up.state != UPLINK_CONNECTED || up.ninfl >= up.win ||
-	    up.send_failed)
+	if (client.state != UPLINK_CONNECTED || client.ninfl >= client.win ||
+	    client.send_failed)
 		return;
 	*cursor = r->id;
 	if (uplink_infl_find(r->id) >= 0)
 		return;
 	/* Rows hold topics relative to the prefix (smaller rows). */
-	if ((size_t)snprintf(up.topic, up.sztopic, "%s/%s", up.prefix,
-	    r->topic) >= up.sztopic) {
-		up.sztopic = strlen(up.prefix) + strlen(r->topic) + 2;
-		up.topic = xreallocarray(up.topic, 1, up.sztopic);
-		snprintf(up.topic, up.sztopic, "%s/%s", up.prefix, r->topic);
+	if ((size_t)snprintf(client.topic, client.sztopic, "%s/%s",
+	    client.prefix,
+	    r->topic) >= client.sztopic) {
+		client.sztopic = strlen(client.prefix) + strlen(r->topic) + 2;
+		client.topic = xreallocarray(client.topic, 1, client.sztopic);
+		snprintf(client.topic, client.sztopic, "%s/%s", client.prefix,
+		    r->topic);
 	}
-	rc = uplink_send(up.topic, r->payload, r->len, up.qos, r->retain,
+	rc = uplink_send(client.topic, r->payload, r->len, client.qos,
+	    r->retain,
 	    r->id);
 	if (rc != MQTTASYNC_SUCCESS) {
 		/* Paho lost the link under us: resent after reconnect. */
 		log_debug("uplink: publish %" PRId64 ": paho error %d", r->id,
 		    rc);
 		*cursor = r->id - 1;
-		up.send_failed = 1;
+		client.send_failed = 1;
 		/* Paho refuses this row itself (its topic): a strike. */
 		if (rc == MQTTASYNC_BAD_UTF8_STRING ||
 		    rc == MQTTASYNC_BAD_STRUCTURE)
 			uplink_refuse_strike(r->id, MQTTAsync_strerror(rc));
 		return;
 	}
-	up.infl[up.ninfl++] = r->id;
-	if (up.mark != 0 && r->id > up.mark)
-		up.nlive++;
+	client.infl[client.ninfl++] = r->id;
+	if (client.mark != 0 && r->id > client.mark)
+		client.nlive++;
 }
 
 /*
@@ -246,37 +250,39 @@ uplink_pump(void)
 	int64_t	last = store_outbox_last_id();
 	size_t	quota, n, win;
 
-	if (up.state != UPLINK_CONNECTED)
+	if (client.state != UPLINK_CONNECTED)
 		return;
-	win = up.win = uplink_refuse_window(up.max_inflight, up.cursor,
-	    up.ninfl);
-	up.send_failed = 0;
-	if (up.mark != 0) {
+	win = client.win = uplink_refuse_window(client.max_inflight,
+	    client.cursor,
+	    client.ninfl);
+	client.send_failed = 0;
+	if (client.mark != 0) {
 		/* Backlog draining: live rows get up to a quarter. */
 		quota = win / 4 ? win / 4 : 1;
-		if (up.live < last && up.nlive < quota && up.ninfl < win) {
-			n = quota - up.nlive;
-			if (n > win - up.ninfl)
-				n = win - up.ninfl;
-			store_outbox_fetch(up.live, last, n, uplink_row_cb,
-			    &up.live);
+		if (client.live < last && client.nlive < quota &&
+		    client.ninfl < win) {
+			n = quota - client.nlive;
+			if (n > win - client.ninfl)
+				n = win - client.ninfl;
+			store_outbox_fetch(client.live, last, n, uplink_row_cb,
+			    &client.live);
 		}
-		if (up.ninfl < win) {
-			n = store_outbox_fetch(up.cursor, up.mark,
-			    win - up.ninfl, uplink_row_cb, &up.cursor);
-			if (n == 0 && !up.send_failed) {
+		if (client.ninfl < win) {
+			n = store_outbox_fetch(client.cursor, client.mark,
+			    win - client.ninfl, uplink_row_cb, &client.cursor);
+			if (n == 0 && !client.send_failed) {
 				log_info("uplink: backlog sent up to id %"
-				    PRId64, up.mark);
-				up.cursor = up.live;
-				up.mark = 0;
-				up.nlive = 0;
+				    PRId64, client.mark);
+				client.cursor = client.live;
+				client.mark = 0;
+				client.nlive = 0;
 			}
 		}
 		return;
 	}
-	if (up.ninfl < win && up.cursor < last)
-		store_outbox_fetch(up.cursor, last, win - up.ninfl,
-		    uplink_row_cb, &up.cursor);
+	if (client.ninfl < win && client.cursor < last)
+		store_outbox_fetch(client.cursor, last, win - client.ninfl,
+		    uplink_row_cb, &client.cursor);
 }
 
 /* Store notify, once at the end of a loop turn that added rows. */
@@ -290,23 +296,23 @@ uplink_store_notify(void)
 static void
 uplink_schedule(const char *why)
 {
-	uint64_t	delay = up.backoff_ms;
+	uint64_t	delay = client.backoff_ms;
 	char		buf[160];
 
 	/* Jitter (per-process xorshift): a fleet must not retry in step. */
-	up.rng ^= up.rng << 13;
-	up.rng ^= up.rng >> 7;
-	up.rng ^= up.rng << 17;
-	delay += up.rng % (delay / 4 + 1);
+	client.rng ^= client.rng << 13;
+	client.rng ^= client.rng >> 7;
+	client.rng ^= client.rng << 17;
+	delay += client.rng % (delay / 4 + 1);
 	if (delay > UPLINK_BACKOFF_MAX_MS)
 		delay = UPLINK_BACKOFF_MAX_MS;
 	snprintf(buf, sizeof buf, "%s; retrying in %" PRIu64 ".%" PRIu64 " s",
 	    why, delay / 1000, delay % 1000 / 100);
 	uplink_set_state(UPLINK_WAITING, buf);
-	up.backoff_ms *= 2;
-	if (up.backoff_ms > UPLINK_BACKOFF_MAX_MS)
-		up.backoff_ms = UPLINK_BACKOFF_MAX_MS;
-	uv_timer_start(&up.timer, uplink_retry_cb, delay, 0);
+	client.backoff_ms *= 2;
+	if (client.backoff_ms > UPLINK_BACKOFF_MAX_MS)
+		client.backoff_ms = UPLINK_BACKOFF_MAX_MS;
+	uv_timer_start(&client.timer, uplink_retry_cb, delay, 0);
 }
 
 /* A connection is up: announce, reset the cursors, start draining. */
@@ -316,24 +322,24 @@ uplink_connected(void)
 	char	*s;
 	size_t	 i;
 
-	up.connects++;
-	up.backoff_ms = UPLINK_BACKOFF_MIN_MS;
-	up.since_ms = daemon_now_ms();
-	free(up.tls_error);
-	up.tls_error = NULL;
-	up.ninfl = up.nlive = 0;
+	client.connects++;
+	client.backoff_ms = UPLINK_BACKOFF_MIN_MS;
+	client.since_ms = daemon_now_ms();
+	free(client.tls_error);
+	client.tls_error = NULL;
+	client.ninfl = client.nlive = 0;
 	uplink_refuse_connected();
 	uplink_delete_acked();
-	up.cursor = 0;
-	up.mark = store_outbox_last_id();
-	up.live = up.mark;
-	uplink_set_state(UPLINK_CONNECTED, up.uri);
+	client.cursor = 0;
+	client.mark = store_outbox_last_id();
+	client.live = client.mark;
+	uplink_set_state(UPLINK_CONNECTED, client.uri);
 	s = uplink_status_json("online");
-	if (uplink_send(up.status_topic, s, strlen(s), 1, 1, 0) != 0)
+	if (uplink_send(client.status_topic, s, strlen(s), 1, 1, 0) != 0)
 		log_warnx("uplink: cannot publish online status");
 	free(s);
-	for (i = 0; i < up.nhooks; i++)
-		up.hooks[i]();
+	for (i = 0; i < client.nhooks; i++)
+		client.hooks[i]();
 	uplink_pump();
 }
 
@@ -343,16 +349,16 @@ uplink_connect_failed(int rc, const char *text)
 {
 	char	buf[512];
 
-	if (up.tls_error != NULL)
+	if (client.tls_error != NULL)
 		snprintf(buf, sizeof buf, "connect to %s failed: TLS: %s "
-		    "(check mqtt.ca_file %s, cert_file, key_file)", up.uri,
-		    up.tls_error, *up.ca ? up.ca : "(system CAs)");
+		    "(check mqtt.ca_file %s, cert_file, key_file)", client.uri,
+		    client.tls_error, *client.ca ? client.ca : "(system CAs)");
 	else
 		snprintf(buf, sizeof buf, "connect to %s failed: %s (%d)",
-		    up.uri, text ? text : MQTTAsync_strerror(rc), rc);
+		    client.uri, text ? text : MQTTAsync_strerror(rc), rc);
 	log_warnx("uplink: %s", buf);
-	free(up.tls_error);
-	up.tls_error = NULL;
+	free(client.tls_error);
+	client.tls_error = NULL;
 	uplink_schedule("connect failed");
 }
 
@@ -360,57 +366,58 @@ uplink_connect_failed(int rc, const char *text)
 static void
 uplink_connect(void)
 {
-	MQTTAsync_connectOptions	co = MQTTAsync_connectOptions_initializer;
+	MQTTAsync_connectOptions	co =
+	    MQTTAsync_connectOptions_initializer;
 	MQTTAsync_connectOptions	co5 =
 	    MQTTAsync_connectOptions_initializer5;
 	MQTTAsync_willOptions		wo = MQTTAsync_willOptions_initializer;
 	MQTTAsync_SSLOptions		so = MQTTAsync_SSLOptions_initializer;
-	MQTTAsync_connectOptions	*c = up.mqtt5 ? &co5 : &co;
+	MQTTAsync_connectOptions	*c = client.mqtt5 ? &co5 : &co;
 	int				 rc;
 
-	if (up.state == UPLINK_STOPPING || up.state == UPLINK_STOPPED)
+	if (client.state == UPLINK_STOPPING || client.state == UPLINK_STOPPED)
 		return;
-	free(up.will);
-	up.will = uplink_status_json("offline");
-	wo.topicName = up.status_topic;
+	free(client.will);
+	client.will = uplink_status_json("offline");
+	wo.topicName = client.status_topic;
 	wo.message = NULL;
-	wo.payload.data = up.will;
-	wo.payload.len = (int)strlen(up.will);
+	wo.payload.data = client.will;
+	wo.payload.len = (int)strlen(client.will);
 	wo.retained = 1;
 	wo.qos = 1;
-	c->keepAliveInterval = up.keepalive_s;
+	c->keepAliveInterval = client.keepalive_s;
 	/* Clean session: unacked rows are ours to resend, never stranded. */
-	if (up.mqtt5)
+	if (client.mqtt5)
 		c->cleanstart = 1;
 	else
 		c->cleansession = 1;
-	c->MQTTVersion = up.mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+	c->MQTTVersion = client.mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
 	c->connectTimeout = 10;
 	c->automaticReconnect = 0;
-	c->maxInflight = (int)up.max_inflight + 16;
+	c->maxInflight = (int)client.max_inflight + 16;
 	c->will = &wo;
-	if (*up.username != '\0')
-		c->username = up.username;
-	if (up.password != NULL)
-		c->password = up.password;
-	if (strncmp(up.uri, "ssl://", 6) == 0) {
-		so.trustStore = *up.ca ? up.ca : NULL;
-		so.keyStore = *up.cert ? up.cert : NULL;
-		so.privateKey = *up.key ? up.key : NULL;
+	if (*client.username != '\0')
+		c->username = client.username;
+	if (client.password != NULL)
+		c->password = client.password;
+	if (strncmp(client.uri, "ssl://", 6) == 0) {
+		so.trustStore = *client.ca ? client.ca : NULL;
+		so.keyStore = *client.cert ? client.cert : NULL;
+		so.privateKey = *client.key ? client.key : NULL;
 		so.enableServerCertAuth = 1;
 		so.verify = 1;
 		so.ssl_error_cb = uplink_paho_tls_error;
 		c->ssl = &so;
 	}
-	if (up.mqtt5) {
+	if (client.mqtt5) {
 		c->onSuccess5 = uplink_paho_conn_ok5;
 		c->onFailure5 = uplink_paho_conn_fail5;
 	} else {
 		c->onSuccess = uplink_paho_conn_ok;
 		c->onFailure = uplink_paho_conn_fail;
 	}
-	uplink_set_state(UPLINK_CONNECTING, up.uri);
-	if ((rc = MQTTAsync_connect(up.cli, c)) != MQTTASYNC_SUCCESS)
+	uplink_set_state(UPLINK_CONNECTING, client.uri);
+	if ((rc = MQTTAsync_connect(client.cli, c)) != MQTTASYNC_SUCCESS)
 		uplink_connect_failed(rc, MQTTAsync_strerror(rc));
 }
 
@@ -422,21 +429,21 @@ uplink_disconnect(void)
 	    MQTTAsync_disconnectOptions_initializer;
 	MQTTAsync_disconnectOptions	do5 =
 	    MQTTAsync_disconnectOptions_initializer5;
-	MQTTAsync_disconnectOptions	*d = up.mqtt5 ? &do5 : &do3;
+	MQTTAsync_disconnectOptions	*d = client.mqtt5 ? &do5 : &do3;
 
 	d->timeout = 200;
-	if (up.mqtt5) {
+	if (client.mqtt5) {
 		d->onSuccess5 = uplink_paho_disc5;
 		d->onFailure5 = uplink_paho_disc_fail5;
 	} else {
 		d->onSuccess = uplink_paho_disc;
 		d->onFailure = uplink_paho_disc_fail;
 	}
-	if (MQTTAsync_disconnect(up.cli, d) != MQTTASYNC_SUCCESS) {
+	if (MQTTAsync_disconnect(client.cli, d) != MQTTASYNC_SUCCESS) {
 		uplink_finish();
 		return;
 	}
-	uv_timer_start(&up.timer, uplink_finish_cb,
+	uv_timer_start(&client.timer, uplink_finish_cb,
 	    UPLINK_DISC_WAIT_MS, 0);
 }
 
@@ -469,12 +476,12 @@ uplink_offline_timeout_cb(uv_timer_t *t)
 static void
 uplink_acked(int64_t id)
 {
-	if (up.nacked == up.szacked) {
-		up.szacked = up.szacked ? up.szacked * 2 : 256;
-		up.acked = xreallocarray(up.acked, up.szacked,
-		    sizeof *up.acked);
+	if (client.nacked == client.szacked) {
+		client.szacked = client.szacked ? client.szacked * 2 : 256;
+		client.acked = xreallocarray(client.acked, client.szacked,
+		    sizeof *client.acked);
 	}
-	up.acked[up.nacked++] = id;
+	client.acked[client.nacked++] = id;
 }
 
 /* qsort comparison of ids. */
@@ -496,16 +503,16 @@ uplink_delete_acked(void)
 {
 	size_t	i, j;
 
-	if (up.nacked == 0)
+	if (client.nacked == 0)
 		return;
-	qsort(up.acked, up.nacked, sizeof *up.acked, uplink_id_cmp);
-	for (i = 0; i < up.nacked; i = j) {
-		for (j = i + 1; j < up.nacked && up.acked[j] <=
-		    up.acked[j - 1] + 1; j++)
+	qsort(client.acked, client.nacked, sizeof *client.acked, uplink_id_cmp);
+	for (i = 0; i < client.nacked; i = j) {
+		for (j = i + 1; j < client.nacked && client.acked[j] <=
+		    client.acked[j - 1] + 1; j++)
 			;
-		store_outbox_delete(up.acked[i], up.acked[j - 1]);
+		store_outbox_delete(client.acked[i], client.acked[j - 1]);
 	}
-	up.nacked = 0;
+	client.nacked = 0;
 }
 
 /* Handle one event from Paho on the loop thread. */
@@ -514,60 +521,61 @@ uplink_handle(struct uplink_msg *m)
 {
 	switch (m->ev) {
 	case UE_CONNECTED:
-		if (up.state == UPLINK_CONNECTING)
+		if (client.state == UPLINK_CONNECTING)
 			uplink_connected();
 		break;
 	case UE_CONNECT_FAILED:
-		if (up.state == UPLINK_CONNECTING)
+		if (client.state == UPLINK_CONNECTING)
 			uplink_connect_failed(m->rc, m->text);
 		break;
 	case UE_LOST:
-		if (up.state != UPLINK_CONNECTED)
+		if (client.state != UPLINK_CONNECTED)
 			break;
 		log_warnx("uplink: connection to %s lost%s%s; %zu "
-		    "unacknowledged rows will be sent again", up.uri,
-		    m->text ? ": " : "", m->text ? m->text : "", up.ninfl);
-		uplink_refuse_lost(up.infl, up.ninfl);
-		up.ninfl = up.nlive = 0;
+		    "unacknowledged rows will be sent again", client.uri,
+		    m->text ? ": " : "", m->text ? m->text : "", client.ninfl);
+		uplink_refuse_lost(client.infl, client.ninfl);
+		client.ninfl = client.nlive = 0;
 		/* Before the cursor goes back to the oldest row. */
 		uplink_delete_acked();
 		uplink_schedule("connection lost");
 		break;
 	case UE_PUB_OK:
 		if (m->id == UPLINK_ID_STOP) {
-			if (up.state == UPLINK_STOPPING && !up.offline_sent) {
-				up.offline_sent = 1;
-				uv_timer_stop(&up.timer);
+			if (client.state == UPLINK_STOPPING &&
+			    !client.offline_sent) {
+				client.offline_sent = 1;
+				uv_timer_stop(&client.timer);
 				uplink_disconnect();
 			}
 		} else if (m->id > 0) {
 			uplink_infl_remove(m->id);
 			uplink_acked(m->id);
-			up.published++;
+			client.published++;
 			uplink_refuse_acked(m->id);
 		}
 		break;
 	case UE_PUB_FAIL:
 		if (m->id > 0 && uplink_infl_remove(m->id) == 0 &&
-		    up.state == UPLINK_CONNECTED) {
+		    client.state == UPLINK_CONNECTED) {
 			uplink_refuse_failed(m);
 			/* Still connected: go back and send it again. */
-			if (up.mark != 0 && m->id > up.mark) {
-				if (up.live >= m->id)
-					up.live = m->id - 1;
-			} else if (up.cursor >= m->id)
-				up.cursor = m->id - 1;
+			if (client.mark != 0 && m->id > client.mark) {
+				if (client.live >= m->id)
+					client.live = m->id - 1;
+			} else if (client.cursor >= m->id)
+				client.cursor = m->id - 1;
 			log_debug("uplink: publish %" PRId64 " failed (%d)",
 			    m->id, m->rc);
 		}
 		break;
 	case UE_DISCONNECTED:
-		if (up.state == UPLINK_STOPPING)
+		if (client.state == UPLINK_STOPPING)
 			uplink_finish();
 		break;
 	case UE_TLS_ERROR:
-		free(up.tls_error);
-		up.tls_error = uplink_paho_tls_reason(m->text);
+		free(client.tls_error);
+		client.tls_error = uplink_paho_tls_reason(m->text);
 		break;
 	}
 }
@@ -581,7 +589,7 @@ uplink_async_cb(uv_async_t *h)
 	(void)h;
 	for (m = uplink_paho_take(); m != NULL; m = next) {
 		next = m->next;
-		if (up.state != UPLINK_STOPPED)
+		if (client.state != UPLINK_STOPPED)
 			uplink_handle(m);
 		free(m->text);
 		free(m);
@@ -592,7 +600,7 @@ uplink_async_cb(uv_async_t *h)
 	 * stream, and at once when nothing is in flight.  A crash loses at
 	 * most a batch of deletes: those rows go out again (at-least-once).
 	 */
-	if (up.nacked >= UPLINK_ACK_BATCH || up.ninfl == 0)
+	if (client.nacked >= UPLINK_ACK_BATCH || client.ninfl == 0)
 		uplink_delete_acked();
 	uplink_pump();
 }
@@ -618,7 +626,7 @@ uplink_read_password(const char *path, char **cause)
 		buf[0] = '\0';
 	fclose(f);
 	buf[strcspn(buf, "\r\n")] = '\0';
-	up.password = xstrdup(buf);
+	client.password = xstrdup(buf);
 	return (0);
 }
 
@@ -626,29 +634,31 @@ uplink_read_password(const char *path, char **cause)
 static void
 uplink_free_conf(void)
 {
-	free(up.uri);
-	free(up.client_id);
-	free(up.prefix);
-	free(up.status_topic);
-	free(up.username);
-	free(up.password);
-	free(up.ca);
-	free(up.cert);
-	free(up.key);
-	free(up.infl);
-	free(up.will);
-	free(up.tls_error);
+	free(client.uri);
+	free(client.client_id);
+	free(client.prefix);
+	free(client.status_topic);
+	free(client.username);
+	free(client.password);
+	free(client.ca);
+	free(client.cert);
+	free(client.key);
+	free(client.infl);
+	free(client.will);
+	free(client.tls_error);
 	/* uplink_prefix() callers test for NULL after a stop. */
-	up.uri = up.client_id = up.prefix = up.status_topic = NULL;
-	up.username = up.password = up.ca = up.cert = up.key = NULL;
-	up.will = up.tls_error = NULL;
-	up.infl = NULL;
-	free(up.acked);
-	free(up.topic);
-	up.topic = NULL;
-	up.sztopic = 0;
-	up.acked = NULL;
-	up.nacked = up.szacked = 0;
+	client.uri = client.client_id = client.prefix = client.status_topic =
+	    NULL;
+	client.username = client.password = client.ca = client.cert =
+	    client.key = NULL;
+	client.will = client.tls_error = NULL;
+	client.infl = NULL;
+	free(client.acked);
+	free(client.topic);
+	client.topic = NULL;
+	client.sztopic = 0;
+	client.acked = NULL;
+	client.nacked = client.szacked = 0;
 }
 
 /* Start: create the Paho client and begin connecting at once. */
@@ -658,65 +668,67 @@ uplink_start(const struct config *cf, char **cause)
 	MQTTAsync_createOptions	 opts = MQTTAsync_createOptions_initializer;
 	int			 rc;
 
-	memset(&up, 0, sizeof up);
+	memset(&client, 0, sizeof client);
 	uplink_refuse_reset();
-	up.uri = xstrdup(config_str(cf, "mqtt", "uri"));
-	up.client_id = xstrdup(config_str(cf, "mqtt", "client_id"));
-	up.prefix = xstrdup(config_str(cf, "mqtt", "topic_prefix"));
-	xasprintf(&up.status_topic, "%s/status", up.prefix);
-	up.username = xstrdup(config_str(cf, "mqtt", "username"));
-	up.ca = xstrdup(config_str(cf, "mqtt", "ca_file"));
-	up.cert = xstrdup(config_str(cf, "mqtt", "cert_file"));
-	up.key = xstrdup(config_str(cf, "mqtt", "key_file"));
-	up.qos = (int)config_int(cf, "mqtt", "qos");
-	up.mqtt5 = config_enum(cf, "mqtt", "protocol") == CONFIG_PROTOCOL_5;
-	up.keepalive_s = (int)(config_ms(cf, "mqtt", "keepalive") / 1000);
-	up.max_inflight = (size_t)config_int(cf, "mqtt", "max_inflight");
-	up.infl = xcalloc(up.max_inflight, sizeof *up.infl);
-	up.backoff_ms = UPLINK_BACKOFF_MIN_MS;
-	up.rng = (daemon_now_ms() << 16) ^ (uint64_t)getpid() ^
+	client.uri = xstrdup(config_str(cf, "mqtt", "uri"));
+	client.client_id = xstrdup(config_str(cf, "mqtt", "client_id"));
+	client.prefix = xstrdup(config_str(cf, "mqtt", "topic_prefix"));
+	xasprintf(&client.status_topic, "%s/status", client.prefix);
+	client.username = xstrdup(config_str(cf, "mqtt", "username"));
+	client.ca = xstrdup(config_str(cf, "mqtt", "ca_file"));
+	client.cert = xstrdup(config_str(cf, "mqtt", "cert_file"));
+	client.key = xstrdup(config_str(cf, "mqtt", "key_file"));
+	client.qos = (int)config_int(cf, "mqtt", "qos");
+	client.mqtt5 = config_enum(cf, "mqtt", "protocol") == CONFIG_PROTOCOL_5;
+	client.keepalive_s = (int)(config_ms(cf, "mqtt", "keepalive") / 1000);
+	client.max_inflight = (size_t)config_int(cf, "mqtt", "max_inflight");
+	client.infl = xcalloc(client.max_inflight, sizeof *client.infl);
+	client.backoff_ms = UPLINK_BACKOFF_MIN_MS;
+	client.rng = (daemon_now_ms() << 16) ^ (uint64_t)getpid() ^
 	    0x9e3779b97f4a7c15ULL;
 	if (uplink_read_password(config_str(cf, "mqtt", "password_file"),
 	    cause) != 0) {
 		uplink_free_conf();
 		return (-1);
 	}
-	opts.MQTTVersion = up.mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+	opts.MQTTVersion = client.mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
 	opts.sendWhileDisconnected = 0;
-	rc = MQTTAsync_createWithOptions(&up.cli, up.uri, up.client_id,
+	rc = MQTTAsync_createWithOptions(&client.cli, client.uri,
+	    client.client_id,
 	    MQTTCLIENT_PERSISTENCE_NONE, NULL, &opts);
 	if (rc != MQTTASYNC_SUCCESS) {
-		xasprintf(cause, "mqtt.uri %s: %s", up.uri,
+		xasprintf(cause, "mqtt.uri %s: %s", client.uri,
 		    MQTTAsync_strerror(rc));
 		uplink_free_conf();
 		return (-1);
 	}
-	rc = MQTTAsync_setCallbacks(up.cli, NULL, uplink_paho_lost,
+	rc = MQTTAsync_setCallbacks(client.cli, NULL, uplink_paho_lost,
 	    uplink_paho_arrived, NULL);
 	if (rc != MQTTASYNC_SUCCESS) {
 		xasprintf(cause, "MQTTAsync_setCallbacks: %s",
 		    MQTTAsync_strerror(rc));
-		MQTTAsync_destroy(&up.cli);
+		MQTTAsync_destroy(&client.cli);
 		uplink_free_conf();
 		return (-1);
 	}
 	/* MQTT 5: a broker's DISCONNECT is not a connectionLost. */
-	if (up.mqtt5 && (rc = MQTTAsync_setDisconnected(up.cli, NULL,
+	if (client.mqtt5 && (rc = MQTTAsync_setDisconnected(client.cli, NULL,
 	    uplink_paho_server_disc)) != MQTTASYNC_SUCCESS) {
 		xasprintf(cause, "MQTTAsync_setDisconnected: %s",
 		    MQTTAsync_strerror(rc));
-		MQTTAsync_destroy(&up.cli);
+		MQTTAsync_destroy(&client.cli);
 		uplink_free_conf();
 		return (-1);
 	}
-	uv_async_init(daemon_loop(), &up.async, uplink_async_cb);
-	uplink_paho_init(&up.async);
-	uv_timer_init(daemon_loop(), &up.timer);
-	up.handles = 1;
+	uv_async_init(daemon_loop(), &client.async, uplink_async_cb);
+	uplink_paho_init(&client.async);
+	uv_timer_init(daemon_loop(), &client.timer);
+	client.handles = 1;
 	store_set_notify(uplink_store_notify);
 	log_info("uplink: %s as %s, prefix %s, MQTT %s, qos %d, inflight %zu",
-	    up.uri, up.client_id, up.prefix, up.mqtt5 ? "5" : "3.1.1", up.qos,
-	    up.max_inflight);
+	    client.uri, client.client_id, client.prefix, client.mqtt5 ? "5" :
+	    "3.1.1", client.qos,
+	    client.max_inflight);
 	uplink_connect();
 	return (0);
 }
@@ -734,21 +746,21 @@ uplink_finish(void)
 {
 	struct uplink_msg	*m, *next;
 
-	if (up.state == UPLINK_STOPPED)
+	if (client.state == UPLINK_STOPPED)
 		return;
 	uplink_set_state(UPLINK_STOPPED, NULL);
 	store_set_notify(NULL);
 	/* After this no Paho thread touches the async handle. */
 	m = uplink_paho_close();
-	MQTTAsync_destroy(&up.cli);
+	MQTTAsync_destroy(&client.cli);
 	for (; m != NULL; m = next) {
 		next = m->next;
 		free(m->text);
 		free(m);
 	}
-	uv_close((uv_handle_t *)&up.async, NULL);
-	uv_close((uv_handle_t *)&up.timer, NULL);
-	up.handles = 0;
+	uv_close((uv_handle_t *)&client.async, NULL);
+	uv_close((uv_handle_t *)&client.timer, NULL);
+	client.handles = 0;
 	uplink_free_conf();
 }
 
@@ -758,25 +770,25 @@ uplink_stop(void)
 {
 	char	*s;
 
-	if (!up.handles || up.state == UPLINK_STOPPING)
+	if (!client.handles || client.state == UPLINK_STOPPING)
 		return;
 	uplink_delete_acked();
-	uv_timer_stop(&up.timer);
-	if (up.state != UPLINK_CONNECTED) {
+	uv_timer_stop(&client.timer);
+	if (client.state != UPLINK_CONNECTED) {
 		uplink_set_state(UPLINK_STOPPING, NULL);
 		uplink_disconnect();
 		return;
 	}
 	s = uplink_status_json("offline");
 	uplink_set_state(UPLINK_STOPPING, "publishing offline status");
-	if (uplink_send(up.status_topic, s, strlen(s), 1, 1,
+	if (uplink_send(client.status_topic, s, strlen(s), 1, 1,
 	    UPLINK_ID_STOP) != MQTTASYNC_SUCCESS) {
 		free(s);
 		uplink_disconnect();
 		return;
 	}
 	free(s);
-	uv_timer_start(&up.timer, uplink_offline_timeout_cb,
+	uv_timer_start(&client.timer, uplink_offline_timeout_cb,
 	    UPLINK_OFFLINE_WAIT_MS, 0);
 }
 
@@ -784,32 +796,32 @@ uplink_stop(void)
 int
 uplink_stopped(void)
 {
-	return (up.state == UPLINK_STOPPED || !up.handles);
+	return (client.state == UPLINK_STOPPED || !client.handles);
 }
 
 /* Numbers for P/metrics. */
 void
 uplink_stats(struct uplink_stats *us)
 {
-	us->connected = up.state == UPLINK_CONNECTED;
-	us->published = up.published;
-	us->inflight = up.ninfl;
-	us->reconnects = up.connects > 0 ? up.connects - 1 : 0;
+	us->connected = client.state == UPLINK_CONNECTED;
+	us->published = client.published;
+	us->inflight = client.ninfl;
+	us->reconnects = client.connects > 0 ? client.connects - 1 : 0;
 }
 
 /* The topic prefix (P of SPEC section 5). */
 const char *
 uplink_prefix(void)
 {
-	return (up.prefix);
+	return (client.prefix);
 }
 
 /* Run hook after every (re)connect (node status republishing). */
 void
 uplink_on_connect(uplink_hook h)
 {
-	if (up.nhooks < UPLINK_MAX_HOOKS)
-		up.hooks[up.nhooks++] = h;
+	if (client.nhooks < UPLINK_MAX_HOOKS)
+		client.hooks[client.nhooks++] = h;
 }
 
 /* One-line status for systemd: state and queue depth. */
@@ -821,6 +833,6 @@ uplink_status(char *buf, size_t len)
 
 	store_stats(&ss);
 	n = snprintf(buf, len, "mqtt %s, %" PRIu64 " queued, %zu in flight",
-	    uplink_state_names[up.state], ss.queued, up.ninfl);
+	    uplink_state_names[client.state], ss.queued, client.ninfl);
 	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
 }
