@@ -299,8 +299,7 @@ ingest_coap_listen(const struct config *cf, const char *key,
 	if (coap_new_endpoint(listener.ctx, &addr, proto) == NULL) {
 		xasprintf(cause, "coap.%s %s: cannot listen%s%s", key,
 		    config_str(cf, "coap", key), listener.last_log[0] ? ": " :
-		    "",
-		    listener.last_log);
+		    "", listener.last_log);
 		return (-1);
 	}
 	log_info("coap: listening on %s%s", config_str(cf, "coap", key),

@@ -83,8 +83,7 @@ ingest_coap_dtls_cmp(const void *a, const void *b)
 
 /* Append "FILE:LINE: message" to a list of errors. */
 static void
-ingest_coap_dtls_error(char **errs, const char *path, int line,
-    const char *msg)
+ingest_coap_dtls_error(char **errs, const char *path, int line, const char *msg)
 {
 	char	*all;
 

@@ -368,8 +368,7 @@ nodes_log_refusal(const char *id, const char *source, const char *why,
  * stored).
  */
 enum nodes_admit
-nodes_admit(const char *id, const char *source, int authenticated,
-    uint64_t now)
+nodes_admit(const char *id, const char *source, int authenticated, uint64_t now)
 {
 	struct node	*n = nodes_find(id);
 	int		 limited;
@@ -563,8 +562,7 @@ nodes_metrics(struct cJSON *o)
 	cJSON_AddNumberToObject(o, "forgotten", (double)st.forgotten);
 	cJSON_AddNumberToObject(o, "refused_rate", (double)st.refused_rate);
 	cJSON_AddNumberToObject(o, "refused_full", (double)st.refused_full);
-	cJSON_AddNumberToObject(o, "clears_pending",
-	    (double)st.clears_pending);
+	cJSON_AddNumberToObject(o, "clears_pending", (double)st.clears_pending);
 	cJSON_AddNumberToObject(o, "clears_lost", (double)st.clears_lost);
 }
 

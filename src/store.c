@@ -324,8 +324,7 @@ store_stop(void)
 	store_db_ckpt_close();
 	if (!store_db_ckpt_running())
 		store_db_exec(store.db, store.path,
-		    "PRAGMA wal_checkpoint(PASSIVE)",
-		    NULL);
+		    "PRAGMA wal_checkpoint(PASSIVE)", NULL);
 	store_close_db();
 	if (store.handles) {
 		uv_close((uv_handle_t *)&store_timers.commit, NULL);

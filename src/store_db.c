@@ -183,8 +183,7 @@ store_db_migrate(sqlite3 *db, const char *path, char **cause)
 	}
 	if (v > STORE_VERSION) {
 		xasprintf(cause, "%s: schema version %" PRId64 " is newer than "
-		    "this tinyedged understands (%d)", path, v,
-		    STORE_VERSION);
+		    "this tinyedged understands (%d)", path, v, STORE_VERSION);
 		return (SQLITE_ERROR);
 	}
 	for (; v < STORE_VERSION; v++) {
@@ -212,8 +211,7 @@ store_db_migrate(sqlite3 *db, const char *path, char **cause)
  * aside), -1 otherwise; *cause says why.
  */
 int
-store_db_open(const char *path, uint64_t max_bytes, sqlite3 **dbp,
-    char **cause)
+store_db_open(const char *path, uint64_t max_bytes, sqlite3 **dbp, char **cause)
 {
 	sqlite3		*db = NULL;
 	char		*sql, *c2 = NULL;

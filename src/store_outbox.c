@@ -167,8 +167,7 @@ store_outbox_load(sqlite3 *db)
 
 /* The caps in force (start and reload). */
 void
-store_outbox_caps(uint64_t max_bytes, uint64_t max_age_ms,
-    uint64_t max_payload)
+store_outbox_caps(uint64_t max_bytes, uint64_t max_age_ms, uint64_t max_payload)
 {
 	outbox.max_bytes = max_bytes;
 	outbox.max_age_ms = max_age_ms;

@@ -143,8 +143,7 @@ summary_interval_node(struct summary_bucket *b, const char *node)
 
 /* Count one inference in its node's aggregate. */
 static void
-summary_interval_count(struct summary_node *n, const char *label,
-    double score)
+summary_interval_count(struct summary_node *n, const char *label, double score)
 {
 	struct summary_label	*l = NULL;
 	size_t			 i, again;
@@ -173,8 +172,7 @@ summary_interval_count(struct summary_node *n, const char *label,
 			l->max = score;
 		return;
 	}
-	n->labels = xreallocarray(n->labels, n->nlabels + 1,
-	    sizeof *n->labels);
+	n->labels = xreallocarray(n->labels, n->nlabels + 1, sizeof *n->labels);
 	l = &n->labels[n->nlabels++];
 	l->label = xstrdup(label);
 	l->n = 1;

@@ -28,11 +28,9 @@
  * P/status is retained: "online" on connect, "offline" as the LWT and on a
  * clean stop (bounded: offline ack, then disconnect, then destroy).
  */
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <MQTTAsync.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +44,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "uplink.h"
+#include "uplink_int.h"
 #include "uplink_paho.h"
 #include "xmalloc.h"
 
@@ -76,10 +75,7 @@ static struct {
 	uv_timer_t		 timer;
 	int			 handles;
 	enum uplink_state	 state;
-	char			*uri, *client_id, *prefix, *status_topic;
-	char			*username, *password, *ca, *cert, *key;
-	int			 qos, mqtt5, keepalive_s;
-	size_t			 max_inflight;
+	struct uplink_conf	 conf;		/* [mqtt], read at start */
 	int64_t			*infl;		/* ids awaiting PUBACK */
 	size_t			 ninfl, nlive;
 	int64_t			 cursor;	/* last id handed out <= mark */
@@ -133,7 +129,7 @@ uplink_send(const char *topic, const void *payload, size_t len, int qos,
 	m.qos = qos;
 	m.retained = retain;
 	ro.context = (void *)(intptr_t)id;
-	if (client.mqtt5) {
+	if (client.conf.mqtt5) {
 		ro.onSuccess5 = uplink_paho_pub_ok5;
 		ro.onFailure5 = uplink_paho_pub_fail5;
 	} else {
@@ -211,16 +207,16 @@ uplink_row_cb(const struct store_row *r, void *arg)
 		return;
 	/* Rows hold topics relative to the prefix (smaller rows). */
 	if ((size_t)snprintf(client.topic, client.sztopic, "%s/%s",
-	    client.prefix,
-	    r->topic) >= client.sztopic) {
-		client.sztopic = strlen(client.prefix) + strlen(r->topic) + 2;
+	    client.conf.prefix, r->topic) >= client.sztopic) {
+		client.sztopic =
+		    strlen(client.conf.prefix) + strlen(r->topic) + 2;
 		client.topic = xreallocarray(client.topic, 1, client.sztopic);
-		snprintf(client.topic, client.sztopic, "%s/%s", client.prefix,
+		snprintf(client.topic, client.sztopic, "%s/%s",
+		    client.conf.prefix,
 		    r->topic);
 	}
-	rc = uplink_send(client.topic, r->payload, r->len, client.qos,
-	    r->retain,
-	    r->id);
+	rc = uplink_send(client.topic, r->payload, r->len, client.conf.qos,
+	    r->retain, r->id);
 	if (rc != MQTTASYNC_SUCCESS) {
 		/* Paho lost the link under us: resent after reconnect. */
 		log_debug("uplink: publish %" PRId64 ": paho error %d", r->id,
@@ -252,9 +248,8 @@ uplink_pump(void)
 
 	if (client.state != UPLINK_CONNECTED)
 		return;
-	win = client.win = uplink_refuse_window(client.max_inflight,
-	    client.cursor,
-	    client.ninfl);
+	win = client.win = uplink_refuse_window(client.conf.max_inflight,
+	    client.cursor, client.ninfl);
 	client.send_failed = 0;
 	if (client.mark != 0) {
 		/* Backlog draining: live rows get up to a quarter. */
@@ -333,9 +328,9 @@ uplink_connected(void)
 	client.cursor = 0;
 	client.mark = store_outbox_last_id();
 	client.live = client.mark;
-	uplink_set_state(UPLINK_CONNECTED, client.uri);
+	uplink_set_state(UPLINK_CONNECTED, client.conf.uri);
 	s = uplink_status_json("online");
-	if (uplink_send(client.status_topic, s, strlen(s), 1, 1, 0) != 0)
+	if (uplink_send(client.conf.status_topic, s, strlen(s), 1, 1, 0) != 0)
 		log_warnx("uplink: cannot publish online status");
 	free(s);
 	for (i = 0; i < client.nhooks; i++)
@@ -351,11 +346,13 @@ uplink_connect_failed(int rc, const char *text)
 
 	if (client.tls_error != NULL)
 		snprintf(buf, sizeof buf, "connect to %s failed: TLS: %s "
-		    "(check mqtt.ca_file %s, cert_file, key_file)", client.uri,
-		    client.tls_error, *client.ca ? client.ca : "(system CAs)");
+		    "(check mqtt.ca_file %s, cert_file, key_file)",
+		    client.conf.uri,
+		    client.tls_error, *client.conf.ca ? client.conf.ca :
+		    "(system CAs)");
 	else
 		snprintf(buf, sizeof buf, "connect to %s failed: %s (%d)",
-		    client.uri, text ? text : MQTTAsync_strerror(rc), rc);
+		    client.conf.uri, text ? text : MQTTAsync_strerror(rc), rc);
 	log_warnx("uplink: %s", buf);
 	free(client.tls_error);
 	client.tls_error = NULL;
@@ -372,51 +369,51 @@ uplink_connect(void)
 	    MQTTAsync_connectOptions_initializer5;
 	MQTTAsync_willOptions		wo = MQTTAsync_willOptions_initializer;
 	MQTTAsync_SSLOptions		so = MQTTAsync_SSLOptions_initializer;
-	MQTTAsync_connectOptions	*c = client.mqtt5 ? &co5 : &co;
+	MQTTAsync_connectOptions	*c = client.conf.mqtt5 ? &co5 : &co;
 	int				 rc;
 
 	if (client.state == UPLINK_STOPPING || client.state == UPLINK_STOPPED)
 		return;
 	free(client.will);
 	client.will = uplink_status_json("offline");
-	wo.topicName = client.status_topic;
+	wo.topicName = client.conf.status_topic;
 	wo.message = NULL;
 	wo.payload.data = client.will;
 	wo.payload.len = (int)strlen(client.will);
 	wo.retained = 1;
 	wo.qos = 1;
-	c->keepAliveInterval = client.keepalive_s;
+	c->keepAliveInterval = client.conf.keepalive_s;
 	/* Clean session: unacked rows are ours to resend, never stranded. */
-	if (client.mqtt5)
+	if (client.conf.mqtt5)
 		c->cleanstart = 1;
 	else
 		c->cleansession = 1;
-	c->MQTTVersion = client.mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+	c->MQTTVersion = client.conf.mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
 	c->connectTimeout = 10;
 	c->automaticReconnect = 0;
-	c->maxInflight = (int)client.max_inflight + 16;
+	c->maxInflight = (int)client.conf.max_inflight + 16;
 	c->will = &wo;
-	if (*client.username != '\0')
-		c->username = client.username;
-	if (client.password != NULL)
-		c->password = client.password;
-	if (strncmp(client.uri, "ssl://", 6) == 0) {
-		so.trustStore = *client.ca ? client.ca : NULL;
-		so.keyStore = *client.cert ? client.cert : NULL;
-		so.privateKey = *client.key ? client.key : NULL;
+	if (*client.conf.username != '\0')
+		c->username = client.conf.username;
+	if (client.conf.password != NULL)
+		c->password = client.conf.password;
+	if (strncmp(client.conf.uri, "ssl://", 6) == 0) {
+		so.trustStore = *client.conf.ca ? client.conf.ca : NULL;
+		so.keyStore = *client.conf.cert ? client.conf.cert : NULL;
+		so.privateKey = *client.conf.key ? client.conf.key : NULL;
 		so.enableServerCertAuth = 1;
 		so.verify = 1;
 		so.ssl_error_cb = uplink_paho_tls_error;
 		c->ssl = &so;
 	}
-	if (client.mqtt5) {
+	if (client.conf.mqtt5) {
 		c->onSuccess5 = uplink_paho_conn_ok5;
 		c->onFailure5 = uplink_paho_conn_fail5;
 	} else {
 		c->onSuccess = uplink_paho_conn_ok;
 		c->onFailure = uplink_paho_conn_fail;
 	}
-	uplink_set_state(UPLINK_CONNECTING, client.uri);
+	uplink_set_state(UPLINK_CONNECTING, client.conf.uri);
 	if ((rc = MQTTAsync_connect(client.cli, c)) != MQTTASYNC_SUCCESS)
 		uplink_connect_failed(rc, MQTTAsync_strerror(rc));
 }
@@ -429,10 +426,10 @@ uplink_disconnect(void)
 	    MQTTAsync_disconnectOptions_initializer;
 	MQTTAsync_disconnectOptions	do5 =
 	    MQTTAsync_disconnectOptions_initializer5;
-	MQTTAsync_disconnectOptions	*d = client.mqtt5 ? &do5 : &do3;
+	MQTTAsync_disconnectOptions	*d = client.conf.mqtt5 ? &do5 : &do3;
 
 	d->timeout = 200;
-	if (client.mqtt5) {
+	if (client.conf.mqtt5) {
 		d->onSuccess5 = uplink_paho_disc5;
 		d->onFailure5 = uplink_paho_disc_fail5;
 	} else {
@@ -443,8 +440,7 @@ uplink_disconnect(void)
 		uplink_finish();
 		return;
 	}
-	uv_timer_start(&client.timer, uplink_finish_cb,
-	    UPLINK_DISC_WAIT_MS, 0);
+	uv_timer_start(&client.timer, uplink_finish_cb, UPLINK_DISC_WAIT_MS, 0);
 }
 
 /* Timer: the backoff is over, connect again. */
@@ -532,7 +528,7 @@ uplink_handle(struct uplink_msg *m)
 		if (client.state != UPLINK_CONNECTED)
 			break;
 		log_warnx("uplink: connection to %s lost%s%s; %zu "
-		    "unacknowledged rows will be sent again", client.uri,
+		    "unacknowledged rows will be sent again", client.conf.uri,
 		    m->text ? ": " : "", m->text ? m->text : "", client.ninfl);
 		uplink_refuse_lost(client.infl, client.ninfl);
 		client.ninfl = client.nlive = 0;
@@ -605,59 +601,19 @@ uplink_async_cb(uv_async_t *h)
 	uplink_pump();
 }
 
-/* Read the password file (first line); warn when others can read it. */
-static int
-uplink_read_password(const char *path, char **cause)
-{
-	struct stat	 sb;
-	char		 buf[512];
-	FILE		*f;
-
-	if (*path == '\0')
-		return (0);
-	if ((f = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "mqtt.password_file %s: %s", path,
-		    strerror(errno));
-		return (-1);
-	}
-	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 0004))
-		log_warnx("uplink: %s is world-readable", path);
-	if (fgets(buf, sizeof buf, f) == NULL)
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\r\n")] = '\0';
-	client.password = xstrdup(buf);
-	return (0);
-}
-
-/* Free every configuration string. */
+/* Free what start made (the settings, buffers, texts). */
 static void
 uplink_free_conf(void)
 {
-	free(client.uri);
-	free(client.client_id);
-	free(client.prefix);
-	free(client.status_topic);
-	free(client.username);
-	free(client.password);
-	free(client.ca);
-	free(client.cert);
-	free(client.key);
+	uplink_conf_free(&client.conf);
 	free(client.infl);
 	free(client.will);
 	free(client.tls_error);
-	/* uplink_prefix() callers test for NULL after a stop. */
-	client.uri = client.client_id = client.prefix = client.status_topic =
-	    NULL;
-	client.username = client.password = client.ca = client.cert =
-	    client.key = NULL;
-	client.will = client.tls_error = NULL;
-	client.infl = NULL;
 	free(client.acked);
 	free(client.topic);
-	client.topic = NULL;
+	client.will = client.tls_error = client.topic = NULL;
+	client.infl = client.acked = NULL;
 	client.sztopic = 0;
-	client.acked = NULL;
 	client.nacked = client.szacked = 0;
 }
 
@@ -670,34 +626,20 @@ uplink_start(const struct config *cf, char **cause)
 
 	memset(&client, 0, sizeof client);
 	uplink_refuse_reset();
-	client.uri = xstrdup(config_str(cf, "mqtt", "uri"));
-	client.client_id = xstrdup(config_str(cf, "mqtt", "client_id"));
-	client.prefix = xstrdup(config_str(cf, "mqtt", "topic_prefix"));
-	xasprintf(&client.status_topic, "%s/status", client.prefix);
-	client.username = xstrdup(config_str(cf, "mqtt", "username"));
-	client.ca = xstrdup(config_str(cf, "mqtt", "ca_file"));
-	client.cert = xstrdup(config_str(cf, "mqtt", "cert_file"));
-	client.key = xstrdup(config_str(cf, "mqtt", "key_file"));
-	client.qos = (int)config_int(cf, "mqtt", "qos");
-	client.mqtt5 = config_enum(cf, "mqtt", "protocol") == CONFIG_PROTOCOL_5;
-	client.keepalive_s = (int)(config_ms(cf, "mqtt", "keepalive") / 1000);
-	client.max_inflight = (size_t)config_int(cf, "mqtt", "max_inflight");
-	client.infl = xcalloc(client.max_inflight, sizeof *client.infl);
+	if (uplink_conf_read(cf, &client.conf, cause) != 0)
+		return (-1);
+	client.infl = xcalloc(client.conf.max_inflight, sizeof *client.infl);
 	client.backoff_ms = UPLINK_BACKOFF_MIN_MS;
 	client.rng = (daemon_now_ms() << 16) ^ (uint64_t)getpid() ^
 	    0x9e3779b97f4a7c15ULL;
-	if (uplink_read_password(config_str(cf, "mqtt", "password_file"),
-	    cause) != 0) {
-		uplink_free_conf();
-		return (-1);
-	}
-	opts.MQTTVersion = client.mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+	opts.MQTTVersion = client.conf.mqtt5 ? MQTTVERSION_5 :
+	    MQTTVERSION_3_1_1;
 	opts.sendWhileDisconnected = 0;
-	rc = MQTTAsync_createWithOptions(&client.cli, client.uri,
-	    client.client_id,
+	rc = MQTTAsync_createWithOptions(&client.cli, client.conf.uri,
+	    client.conf.client_id,
 	    MQTTCLIENT_PERSISTENCE_NONE, NULL, &opts);
 	if (rc != MQTTASYNC_SUCCESS) {
-		xasprintf(cause, "mqtt.uri %s: %s", client.uri,
+		xasprintf(cause, "mqtt.uri %s: %s", client.conf.uri,
 		    MQTTAsync_strerror(rc));
 		uplink_free_conf();
 		return (-1);
@@ -712,7 +654,8 @@ uplink_start(const struct config *cf, char **cause)
 		return (-1);
 	}
 	/* MQTT 5: a broker's DISCONNECT is not a connectionLost. */
-	if (client.mqtt5 && (rc = MQTTAsync_setDisconnected(client.cli, NULL,
+	if (client.conf.mqtt5 && (rc = MQTTAsync_setDisconnected(client.cli,
+	    NULL,
 	    uplink_paho_server_disc)) != MQTTASYNC_SUCCESS) {
 		xasprintf(cause, "MQTTAsync_setDisconnected: %s",
 		    MQTTAsync_strerror(rc));
@@ -726,9 +669,9 @@ uplink_start(const struct config *cf, char **cause)
 	client.handles = 1;
 	store_set_notify(uplink_store_notify);
 	log_info("uplink: %s as %s, prefix %s, MQTT %s, qos %d, inflight %zu",
-	    client.uri, client.client_id, client.prefix, client.mqtt5 ? "5" :
-	    "3.1.1", client.qos,
-	    client.max_inflight);
+	    client.conf.uri, client.conf.client_id, client.conf.prefix,
+	    client.conf.mqtt5 ? "5" :
+	    "3.1.1", client.conf.qos, client.conf.max_inflight);
 	uplink_connect();
 	return (0);
 }
@@ -781,7 +724,7 @@ uplink_stop(void)
 	}
 	s = uplink_status_json("offline");
 	uplink_set_state(UPLINK_STOPPING, "publishing offline status");
-	if (uplink_send(client.status_topic, s, strlen(s), 1, 1,
+	if (uplink_send(client.conf.status_topic, s, strlen(s), 1, 1,
 	    UPLINK_ID_STOP) != MQTTASYNC_SUCCESS) {
 		free(s);
 		uplink_disconnect();
@@ -813,7 +756,7 @@ uplink_stats(struct uplink_stats *us)
 const char *
 uplink_prefix(void)
 {
-	return (client.prefix);
+	return (client.conf.prefix);
 }
 
 /* Run hook after every (re)connect (node status republishing). */

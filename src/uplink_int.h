@@ -1,0 +1,32 @@
+/*
+ * uplink_int.h - private to the uplink family: its [mqtt] settings as
+ * uplink_conf.c reads them for uplink.c.
+ */
+#ifndef TE_UPLINK_INT_H
+#define TE_UPLINK_INT_H
+
+#include <stddef.h>
+
+struct config;
+
+/* The [mqtt] keys the client runs with (strings owned; "" when unset). */
+struct uplink_conf {
+	char	*uri;
+	char	*client_id;
+	char	*prefix;		/* topic_prefix */
+	char	*status_topic;		/* prefix/status */
+	char	*username;
+	char	*password;		/* password_file's first line, or NULL */
+	char	*ca;
+	char	*cert;
+	char	*key;
+	int	 qos;
+	int	 mqtt5;
+	int	 keepalive_s;
+	size_t	 max_inflight;
+};
+
+int	uplink_conf_read(const struct config *, struct uplink_conf *, char **);
+void	uplink_conf_free(struct uplink_conf *);
+
+#endif
