@@ -362,6 +362,22 @@ serial_is_object(const uint8_t *line, size_t len)
 	return (yes);
 }
 
+/* The message type a JSON frame carries (frame.c refused other bytes). */
+static enum message_type
+serial_message_type(enum frame_type t)
+{
+	switch (t) {
+	case FRAME_TYPE_WINDOW:
+		return (MESSAGE_WINDOW);
+	case FRAME_TYPE_HEARTBEAT:
+		return (MESSAGE_HEARTBEAT);
+	case FRAME_TYPE_INFERENCE:
+	case FRAME_TYPE_WINDOW_BINARY:	/* parsed as binary before */
+		break;
+	}
+	return (MESSAGE_INFERENCE);
+}
+
 /* One complete line of "lines" framing. */
 static void
 serial_line(struct serial_link *l, const struct frame *f)
@@ -411,7 +427,7 @@ serial_packet(struct serial_link *l, const struct frame *f)
 		rc = message_parse_window_binary(node, f->body, f->body_len,
 		    &m, &cause);
 	else
-		rc = message_parse_json((enum message_type)f->type, node,
+		rc = message_parse_json(serial_message_type(f->type), node,
 		    f->body, f->body_len, &m, &cause);
 	if (rc != 0) {
 		l->n.rejected++;
