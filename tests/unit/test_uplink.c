@@ -1,0 +1,308 @@
+/*
+ * test_uplink.c - the uplink (uplink.c, uplink_paho.c) against a fake of
+ * Paho's asynchronous client, on the real store and loop: this program
+ * defines the MQTTAsync_* functions the uplink calls, so they take the
+ * place of the library's.  The fake records connects and publishes; the
+ * test plays the broker by calling the callbacks Paho would call (from
+ * the test's thread: the bridge queues them for the loop either way).
+ *
+ * Checked: the retained online status on connect; outbox rows published
+ * oldest first under the prefix with their ids as context, never more in
+ * flight than mqtt.max_inflight; acknowledged rows deleted (in batches)
+ * and the window refilled; a lost connection backs off, reconnects and sends the
+ * unacknowledged rows again in order; a clean stop publishes the retained
+ * offline status, disconnects and closes every handle.
+ */
+#include <MQTTAsync.h>
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "daemon.h"
+#include "store.h"
+#include "store_fixture.h"
+#include "testutil.h"
+#include "uplink.h"
+
+#define FAKE_MAX	64
+
+/* One publish the uplink asked for. */
+struct fake_pub {
+	char				 topic[128];
+	char				 payload[256];
+	int				 qos, retained;
+	intptr_t			 id;	/* the context: outbox id */
+	MQTTAsync_onSuccess		*ok;
+	MQTTAsync_onFailure		*fail;
+};
+
+static struct {
+	int				 connects, disconnects;
+	MQTTAsync_onSuccess		*conn_ok;
+	MQTTAsync_connectionLost	*lost;
+	char				 will_topic[128];
+	struct fake_pub			 pub[FAKE_MAX];
+	int				 npub;
+} fake;
+
+/* Paho: make a client (nothing to make). */
+int
+MQTTAsync_createWithOptions(MQTTAsync *h, const char *uri, const char *id,
+    int persistence, void *pctx, MQTTAsync_createOptions *o)
+{
+	(void)uri;
+	(void)id;
+	(void)persistence;
+	(void)pctx;
+	(void)o;
+	*h = &fake;
+	return (MQTTASYNC_SUCCESS);
+}
+
+/* Paho: keep the connection-lost callback. */
+int
+MQTTAsync_setCallbacks(MQTTAsync h, void *ctx, MQTTAsync_connectionLost *cl,
+    MQTTAsync_messageArrived *ma, MQTTAsync_deliveryComplete *dc)
+{
+	(void)h;
+	(void)ctx;
+	(void)ma;
+	(void)dc;
+	fake.lost = cl;
+	return (MQTTASYNC_SUCCESS);
+}
+
+/* Paho (MQTT 5 only): nothing to keep for 3.1.1. */
+int
+MQTTAsync_setDisconnected(MQTTAsync h, void *ctx, MQTTAsync_disconnected *d)
+{
+	(void)h;
+	(void)ctx;
+	(void)d;
+	return (MQTTASYNC_SUCCESS);
+}
+
+/* Paho: a connect attempt; the test answers it. */
+int
+MQTTAsync_connect(MQTTAsync h, const MQTTAsync_connectOptions *o)
+{
+	(void)h;
+	fake.connects++;
+	fake.conn_ok = o->onSuccess;
+	snprintf(fake.will_topic, sizeof fake.will_topic, "%s",
+	    o->will != NULL ? o->will->topicName : "");
+	return (MQTTASYNC_SUCCESS);
+}
+
+/* Paho: a publish; recorded, answered by the test. */
+int
+MQTTAsync_sendMessage(MQTTAsync h, const char *topic,
+    const MQTTAsync_message *m, MQTTAsync_responseOptions *ro)
+{
+	struct fake_pub	*p;
+
+	(void)h;
+	if (fake.npub == FAKE_MAX)
+		return (MQTTASYNC_MAX_BUFFERED_MESSAGES);
+	p = &fake.pub[fake.npub++];
+	snprintf(p->topic, sizeof p->topic, "%s", topic);
+	snprintf(p->payload, sizeof p->payload, "%.*s", m->payloadlen,
+	    (const char *)m->payload);
+	p->qos = m->qos;
+	p->retained = m->retained;
+	p->id = (intptr_t)ro->context;
+	p->ok = ro->onSuccess;
+	p->fail = ro->onFailure;
+	return (MQTTASYNC_SUCCESS);
+}
+
+/* Paho: disconnect, at once. */
+int
+MQTTAsync_disconnect(MQTTAsync h, const MQTTAsync_disconnectOptions *o)
+{
+	(void)h;
+	fake.disconnects++;
+	if (o->onSuccess != NULL)
+		o->onSuccess(o->context, NULL);
+	return (MQTTASYNC_SUCCESS);
+}
+
+/* Paho: free a client (nothing was made). */
+void
+MQTTAsync_destroy(MQTTAsync *h)
+{
+	*h = NULL;
+}
+
+/* Paho: error text. */
+const char *
+MQTTAsync_strerror(int code)
+{
+	(void)code;
+	return ("fake error");
+}
+
+/* Paho: free what it allocated (nothing here). */
+void
+MQTTAsync_free(void *p)
+{
+	free(p);
+}
+
+/* Paho: free a message (never called: we subscribe to nothing). */
+void
+MQTTAsync_freeMessage(MQTTAsync_message **m)
+{
+	*m = NULL;
+}
+
+/* Run loop turns for up to ms, or until cond() holds. */
+static void
+turns(int ms, int (*cond)(void))
+{
+	uint64_t	end = daemon_now_ms() + (uint64_t)ms;
+
+	while (daemon_now_ms() < end && (cond == NULL || !cond())) {
+		uv_run(daemon_loop(), UV_RUN_NOWAIT);
+		usleep(2000);
+	}
+}
+
+/* The row publishes so far (outbox ids, in order sent), into ids. */
+static int
+row_ids(intptr_t *ids)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < fake.npub; i++)
+		if (fake.pub[i].id > 0)
+			ids[n++] = fake.pub[i].id;
+	return (n);
+}
+
+/* Acknowledge publish i as the broker would. */
+static void
+ack(int i)
+{
+	fake.pub[i].ok((void *)fake.pub[i].id, NULL);
+}
+
+/* Index of the publish of outbox id, or -1. */
+static int
+pub_of(intptr_t id)
+{
+	int	i;
+
+	for (i = fake.npub - 1; i >= 0; i--)
+		if (fake.pub[i].id == id)
+			return (i);
+	return (-1);
+}
+
+/* A second connect happened. */
+static int
+reconnected(void)
+{
+	return (fake.connects >= 2);
+}
+
+/* Start the store and the uplink; answer the connect. */
+static void
+start_connected(void)
+{
+	char	*cause = NULL;
+
+	fx_setup("[mqtt]\nuri = tcp://127.0.0.1:1883\nmax_inflight = 4\n"
+	    "topic_prefix = te/gw\n");
+	fx_start();
+	fx_turn();
+	if (uplink_start(fx_cf, &cause) != 0)
+		ck_abort_msg("uplink_start: %s", cause);
+	ck_assert_int_eq(fake.connects, 1);
+	ck_assert_str_eq(fake.will_topic, "te/gw/status");
+	fake.conn_ok(NULL, NULL);
+	turns(200, NULL);
+}
+
+START_TEST(test_drain_window_reconnect)
+{
+	intptr_t	ids[FAKE_MAX];
+	int		i, n;
+
+	start_connected();
+	/* The retained online status first, id 0 (not a row). */
+	ck_assert_int_ge(fake.npub, 1);
+	ck_assert_str_eq(fake.pub[0].topic, "te/gw/status");
+	ck_assert_int_eq(fake.pub[0].retained, 1);
+	ck_assert_ptr_nonnull(strstr(fake.pub[0].payload, "\"online\""));
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(fx_put_row(STORE_CLASS_EVENT, "ev", 40), 0);
+	fx_flush();
+	turns(200, NULL);
+	/* Oldest first, under the prefix, the window full and no more. */
+	n = row_ids(ids);
+	ck_assert_int_eq(n, 4);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(ids[i], ids[0] + i);
+	ck_assert_str_eq(fake.pub[pub_of(ids[0])].topic, "te/gw/t/x");
+	ck_assert_int_eq(fake.pub[pub_of(ids[0])].qos, 1);
+	/* Two acks: two deleted, two more sent. */
+	ack(pub_of(ids[0]));
+	ack(pub_of(ids[1]));
+	turns(200, NULL);
+	ck_assert_int_eq(row_ids(ids), 6);
+	ck_assert_int_eq(ids[5], ids[0] + 5);
+	/* The link drops: back off, reconnect, send the unacked again. */
+	fake.lost(NULL, "fake cause");
+	turns(3000, reconnected);
+	ck_assert_int_eq(fake.connects, 2);
+	/* The acked rows were deleted (in a batch, at the latest here). */
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM outbox"), 8);
+	n = fake.npub;
+	fake.conn_ok(NULL, NULL);
+	turns(200, NULL);
+	ck_assert_str_eq(fake.pub[n].topic, "te/gw/status");
+	/*
+	 * The rows that were in flight when the link dropped go one at a
+	 * time until they are through (uplink_refuse.c: one of them may be
+	 * what the broker drops us for), oldest unacked first.
+	 */
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(fake.npub, n + 2 + i);
+		ck_assert_int_eq(fake.pub[n + 1 + i].id, ids[0] + 2 + i);
+		ack(n + 1 + i);
+		turns(100, NULL);
+	}
+	/* Then the window is whole again: the last four rows at once. */
+	ck_assert_int_eq(fake.npub, n + 1 + 4 + 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(fake.pub[n + 5 + i].id, ids[0] + 6 + i);
+	/* A clean stop: offline status, disconnect, every handle closed. */
+	uplink_stop();
+	turns(300, NULL);
+	ck_assert_ptr_nonnull(strstr(fake.pub[fake.npub - 1].payload,
+	    "\"offline\""));
+	ack(fake.npub - 1);
+	turns(1500, uplink_stopped);
+	ck_assert_int_eq(uplink_stopped(), 1);
+	ck_assert_int_eq(fake.disconnects, 1);
+	fx_stop();
+	fx_teardown();
+}
+END_TEST
+
+int
+main(void)
+{
+	struct testutil_case	cases[] = {
+		{ test_drain_window_reconnect, 0 },
+	};
+
+	return (testutil_run("uplink", 30, cases,
+	    sizeof cases / sizeof cases[0]));
+}
