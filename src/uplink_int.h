@@ -16,7 +16,7 @@ struct uplink_conf {
 	char	*prefix;		/* topic_prefix */
 	char	*status_topic;		/* prefix/status */
 	char	*username;
-	char	*password;		/* password_file's first line, or NULL */
+	char	*password;		/* password_file's line, or NULL */
 	char	*ca;
 	char	*cert;
 	char	*key;
@@ -26,7 +26,8 @@ struct uplink_conf {
 	size_t	 max_inflight;
 };
 
-int	uplink_conf_read(const struct config *, struct uplink_conf *, char **);
+int	uplink_conf_read(const struct config *, struct uplink_conf *,
+	    char **);
 void	uplink_conf_free(struct uplink_conf *);
 
 #endif
