@@ -43,8 +43,10 @@ t_track $!
 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -v -t "$PREFIX/status" \
 	> "$T/status.txt" 2>/dev/null &
 t_track $!
-mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 0 -t "$PREFIX/metrics" \
-	> "$T/metrics.txt" 2>/dev/null &
+# Line-buffered: metric() reads the newest whole line (a file gets stdio's
+# 4 KB blocks otherwise: no line at all for the first few seconds).
+stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 0 \
+	-t "$PREFIX/metrics" > "$T/metrics.txt" 2>/dev/null &
 t_track $!
 t_ok "daemon starts" start_daemon "$T/d.ini"
 t_ok "uplink connects" wait_for 10 daemon_log_has "uplink: .* -> connected"
@@ -119,6 +121,7 @@ while read -r line; do
 	*) echo "$line" ;;
 	esac
 done < <(grep -v 'windows\|rows of values' "$T/check.out")
+t_ok "a P/metrics line came" wait_for 10 sh -c "grep -q reconnects '$T/metrics.txt'"
 t_is "no reconnect so far" "$(metric uplink.reconnects)" 0
 
 # 2. An unfolded summary over the broker's limit: set aside after 3 strikes.
