@@ -59,24 +59,43 @@ t_is "clean stop" "$EXIT_RC" 0
 
 # The tmpfs goes at exit: keep the store for a look after a failure.
 cp -r "$T/data" "$T/final"
-python3 - "$T/acked.txt" "$T/final/tinyedge.db" > "$T/check.txt" <<'PY'
-import sqlite3, sys
+# Stored means in SQLite, or in the journal after the record SQLite last
+# committed (replayed at the next start): under this load the small disk
+# may fill again after the recovery, and the stop then finds the newest
+# readings in the journal only (record layout: src/store_journal.c).
+python3 - "$T/acked.txt" "$T/final" > "$T/check.txt" <<'PY'
+import glob, sqlite3, struct, sys, zlib
 acked = set()
 for line in open(sys.argv[1]):
     f = line.split()
     acked.add((f[0], int(f[1]), int(f[2])))
-db = sqlite3.connect(sys.argv[2])
+db = sqlite3.connect(sys.argv[2] + "/tinyedge.db")
 count = {}
 for k in db.execute("SELECT node, boot, seq FROM msg WHERE kind IN (1, 2)"):
     count[k] = count.get(k, 0) + 1
-missing = sum(1 for k in acked if k not in count)
+row = db.execute("SELECT val FROM state WHERE key = 'journal'").fetchone()
+committed = int(row[0]) if row else 0
+pending = set()
+for seg in glob.glob(sys.argv[2] + "/journal/seg.*"):
+    b = open(seg, "rb").read()
+    p = 0
+    while p + 48 <= len(b):
+        crc, n, rseq = struct.unpack_from("<IIQ", b, p)
+        if n < 48 or p + n > len(b) or zlib.crc32(b[p + 4:p + n]) != crc:
+            break
+        seq, boot, kind, nlen = struct.unpack_from("<qIBB", b, p + 32)
+        if rseq > committed and kind in (1, 2):
+            pending.add((b[p + 48:p + 48 + nlen].decode(), boot, seq))
+        p += n
+missing = sum(1 for k in acked if k not in count and k not in pending)
 doubled = sum(1 for v in count.values() if v > 1)
-print("acked", len(acked), "missing", missing, "doubled", doubled)
+print("acked", len(acked), "missing", missing, "doubled", doubled,
+      "journal_only", sum(1 for k in acked if k not in count and k in pending))
 PY
 sed 's/^/# /' "$T/check.txt"
 set -- $(cat "$T/check.txt")
 t_ok "readings were acknowledged ($2)" test "${2:-0}" -gt 100
-t_is "every acknowledged reading is stored" "${4:-x}" 0
+t_is "every acknowledged reading is stored (SQLite, or the journal)" "${4:-x}" 0
 t_is "none twice" "${6:-x}" 0
 t_ok "no sanitizer reports" sh -c "! grep -q 'Sanitizer' '$T/daemon.log'"
 [ "$_t_fail" = 0 ] || t_diag "$T/daemon.log"
