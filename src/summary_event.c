@@ -322,9 +322,8 @@ summary_event_flush(void)
 			return;
 	}
 	summary_record_begin(&events.buf);
-	for (i = 0; i < events.nopen; i++) {
+	for (i = 0; i < events.nopen; i++)
 		summary_record_add(&events.buf, &events.open[i].r);
-	}
 	if ((events.nopen == 0 ? store_state_delete(SUMMARY_EVENTS_KEY) :
 	    store_state_set(SUMMARY_EVENTS_KEY, events.buf.data,
 	    events.buf.len)) != 0) {
