@@ -57,7 +57,7 @@
 #define STORE_IDLE_CKPT_MS	5000	/* checkpoint after this long idle */
 #define STORE_FULL_CKPT_MS	1000	/* sync = full: checkpoint this often */
 #define STORE_DEDUP_SAVE_MS	60000	/* dedup snapshot period */
-#define STORE_RETRY_MS		5000	/* refusing: re-probe period */
+#define STORE_RETRY_MS		1000	/* refusing: re-probe period */
 #define STORE_MIN_FREE		(1024 * 1024)	/* bytes free to recover */
 
 enum { Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_MSG_INS, Q_COUNT };
@@ -740,7 +740,11 @@ store_sql_refusing(void)
 	return (store.sql_refusing);
 }
 
-/* Refusing mode: enough free space again?  Then replay the journal. */
+/*
+ * Refusing mode: enough free space again?  Then replay the journal.
+ * Looked at every second: under load the journal takes freed space for
+ * new segments, and a probe every 5 s could find it gone each time.
+ */
 static void
 store_probe_recovery(uint64_t now)
 {
