@@ -273,9 +273,13 @@ daemon_check_config(const struct config *cf, char **cause)
 	return (-1);
 }
 
-/* SIGHUP: parse the file again; keep the running config on any error. */
-static void
-daemon_reload(void)
+/*
+ * SIGHUP or the reload command: parse the file again; on any error keep
+ * the running config and return -1 with the errors in *cause (when cause
+ * is not NULL).
+ */
+int
+daemon_reload(char **cause_out)
 {
 	struct config	*nc;
 	enum log_level	 level;
@@ -290,9 +294,12 @@ daemon_reload(void)
 		log_error_lines(cause);
 		log_warnx("reload: rejected, keeping the running "
 		    "configuration");
-		free(cause);
+		if (cause_out != NULL)
+			*cause_out = cause;
+		else
+			free(cause);
 		sd_notify(0, "READY=1");
-		return;
+		return (-1);
 	}
 	config_diff(process.cf, nc, daemon_reload_change, NULL);
 	if (log_level_from_name(config_str(nc, "gateway", "log_level"),
@@ -306,6 +313,7 @@ daemon_reload(void)
 	process.cf = nc;
 	log_info("reload: done");
 	sd_notify(0, "READY=1");
+	return (0);
 }
 
 /* Close a handle unless it is closing already (uv_walk callback). */
@@ -357,7 +365,7 @@ daemon_signal_cb(uv_signal_t *s, int signum)
 	(void)s;
 	switch (signum) {
 	case SIGHUP:
-		daemon_reload();
+		daemon_reload(NULL);
 		break;
 	case SIGTERM:
 	case SIGINT:

@@ -23,6 +23,7 @@ struct config;
 
 int			 daemon_check_config(const struct config *, char **);
 int			 daemon_run(struct config *, char **);
+int			 daemon_reload(char **);
 uv_loop_t		*daemon_loop(void);
 const struct config	*daemon_config(void);
 void			 daemon_stop(void);

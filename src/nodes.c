@@ -543,6 +543,30 @@ nodes_counts(uint64_t *known, uint64_t *online)
 	*online = registry.online;
 }
 
+/* Is this id a known node (online or offline, not being forgotten)? */
+int
+nodes_known(const char *id)
+{
+	struct node	*n = nodes_find(id);
+
+	return (n != NULL && n->where != NODE_CLEARING);
+}
+
+/*
+ * Call cb(id, arg) for every known node, online ones first; cb must not
+ * admit or forget nodes.
+ */
+void
+nodes_foreach(nodes_each_cb cb, void *arg)
+{
+	struct node	*n;
+
+	TAILQ_FOREACH(n, &registry.online_q, entry)
+		cb(n->id, arg);
+	TAILQ_FOREACH(n, &registry.offline_q, entry)
+		cb(n->id, arg);
+}
+
 /* The registry's counters (for tests and nodes_metrics). */
 void
 nodes_stats(struct nodes_stats *st)

@@ -44,6 +44,7 @@ struct nodes_stats {
  * NULL for the empty message that clears it.  Returns 0 if sent.
  */
 typedef int (*nodes_send_cb)(const char *, const char *);
+typedef void (*nodes_each_cb)(const char *, void *);
 
 int	nodes_start(const struct config *, char **);
 void	nodes_reload(const struct config *);
@@ -52,6 +53,8 @@ void	nodes_check(uint64_t);
 enum nodes_admit nodes_admit(const char *, const char *, int, uint64_t);
 void	nodes_seen(const char *, uint64_t, const struct cJSON *);
 void	nodes_counts(uint64_t *, uint64_t *);
+int	nodes_known(const char *);
+void	nodes_foreach(nodes_each_cb, void *);
 void	nodes_stats(struct nodes_stats *);
 void	nodes_metrics(struct cJSON *);
 char	*nodes_status(const char *);

@@ -25,4 +25,9 @@ void	tier2_stop(void);
 size_t	tier2_status(char *, size_t);
 void	tier2_metrics(struct cJSON *);
 
+/* A replacement finished: ok 1, or ok 0 with a cause (old model kept). */
+typedef void	(*tier2_replace_cb)(int, const char *, void *);
+int	tier2_replace(const char *, const void *, size_t, tier2_replace_cb,
+	    void *, char **);
+
 #endif

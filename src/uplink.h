@@ -22,6 +22,8 @@ struct uplink_stats {
 };
 
 typedef void	(*uplink_hook)(void);
+/* A message of a subscribed topic (relative to the prefix), on the loop. */
+typedef void	(*uplink_message_cb)(const char *, const void *, size_t);
 
 int		 uplink_start(const struct config *, char **);
 void		 uplink_reload(const struct config *);
@@ -33,5 +35,6 @@ int		 uplink_publish_now(const char *, const void *, size_t, int,
 		    int);
 void		 uplink_on_connect(uplink_hook);
 int		 uplink_stopped(void);
+void		 uplink_set_message_handler(uplink_message_cb);
 
 #endif

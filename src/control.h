@@ -1,0 +1,40 @@
+/*
+ * control.h - node settings, the way back to the nodes (SPEC section 9.1).
+ *
+ * A node's settings are built from the [node:GLOB] sections that match its
+ * id (in file order, later ones win), then the overrides set over MQTT
+ * (kept in the store, RFC 7396 merge patches; null clears), then its model
+ * assignment (a "model" key of NAME or NAME@VERSION, resolved through
+ * models.h into {"name","version","sha256","size","uri"}).  Each node has
+ * a rev (uint32) that grows whenever that document changes; revs and
+ * overrides live in the store and survive restarts.  Records are kept for
+ * the nodes the registry knows (nodes.h), so their number is bounded by
+ * gateway.max_nodes.  All functions run on the loop thread.
+ */
+#ifndef TE_CONTROL_H
+#define TE_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct cJSON;
+
+/* Called on the loop when a node's settings changed (its new rev). */
+typedef void	(*control_change_cb)(const char *, uint32_t);
+
+int	control_start(const struct config *, char **);
+void	control_reload(const struct config *);
+void	control_stop(void);
+
+char	*control_settings(const char *, uint32_t *);
+uint32_t control_rev(const char *);
+int	control_patch(const char *, const struct cJSON *, struct cJSON *,
+	    char **);
+void	control_set_notify(control_change_cb);
+int	control_model_in_use(const char *, const char *);
+void	control_models_changed(const char *);
+
+int	control_merge_patch(struct cJSON **, const struct cJSON *);
+
+#endif
