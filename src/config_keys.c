@@ -134,6 +134,11 @@ const struct config_key config_keys[] = {
 	  NULL, CF_RELOAD, "period of P/metrics" },
 	{ "mqtt", "max_payload", CT_SIZE, "64K", 1024, 256.0 * 1024 * 1024,
 	  NULL, NULL, CF_RELOAD, "larger outbox messages are not stored" },
+	{ "mqtt", "commands", CT_BOOL, "off", NOBOUND, NULL, NULL, 0,
+	  "take commands from P/cmd/# (SPEC 9.2)" },
+	{ "mqtt", "command_max", CT_SIZE, "4M", 1024, 64.0 * 1024 * 1024,
+	  NULL, NULL, CF_RELOAD,
+	  "larger commands (model files) are refused with a result" },
 
 	{ "store", "max_bytes", CT_SIZE, "64M", 64 * 1024,
 	  1024.0 * 1024 * 1024 * 1024, NULL, NULL, CF_RELOAD,
