@@ -20,11 +20,13 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "features/features.h"
@@ -380,6 +382,23 @@ tier2_model_spec_path(const struct tier2_model_spec *sp)
 	return (sp->model);
 }
 
+/* A copy of a spec, for a job that outlives its owner. */
+struct tier2_model_spec *
+tier2_model_spec_dup(const struct tier2_model_spec *sp)
+{
+	struct tier2_model_spec	*c;
+	size_t			 i;
+
+	c = xmalloc(sizeof *c);
+	*c = *sp;
+	c->sect = xstrdup(sp->sect);
+	c->model = xstrdup(sp->model);
+	c->labels = xstrdup(sp->labels);
+	for (i = 0; i < NFEATKEYS; i++)
+		c->feat[i] = xstrdup(sp->feat[i]);
+	return (c);
+}
+
 /* Free a spec (NULL is fine). */
 void
 tier2_model_spec_free(struct tier2_model_spec *sp)
@@ -473,19 +492,6 @@ tier2_model_open(const struct config *cf, const char *sect,
 }
 
 /*
- * Open a section's model from another file (a replacement being checked),
- * as tier2_model_open() would: any thread, no configuration needed.
- */
-int
-tier2_model_open_spec(const struct tier2_model_spec *sp, const char *path,
-    struct tier2_model **out, char **cause)
-{
-	int	line;
-
-	return (tier2_model_build(sp, path, 0, out, &line, cause));
-}
-
-/*
  * The tier2 module's configuration check (the daemon's check column, run
  * by `tinyedged -t`, at start and on reload): build every [tier2:NAME]
  * without loading weights, so a features/input mismatch is reported with
@@ -521,6 +527,129 @@ tier2_model_check(const struct config *cf, char **cause)
 		return (0);
 	*cause = all;
 	return (-1);
+}
+
+/* Write bytes to a new temporary file beside path; its name or NULL. */
+static char *
+tier2_model_write_tmp(const char *path, const uint8_t *data, size_t len,
+    char **cause)
+{
+	char	*tmp;
+	size_t	 done = 0;
+	ssize_t	 n;
+	int	 fd, e;
+
+	/* '~' keeps it apart from names a config would use. */
+	xasprintf(&tmp, "%s.tmp~XXXXXX", path);
+	if ((fd = mkstemp(tmp)) == -1) {
+		xasprintf(cause, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return (NULL);
+	}
+	while (done < len) {
+		if ((n = write(fd, data + done, len - done)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		done += (size_t)n;
+	}
+	if (done < len || fchmod(fd, 0644) == -1 || fdatasync(fd) == -1) {
+		e = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		e = errno;
+		goto fail;
+	}
+	return (tmp);
+fail:
+	xasprintf(cause, "%s: %s", tmp, strerror(e));
+	unlink(tmp);
+	free(tmp);
+	return (NULL);
+}
+
+/* fsync the directory holding path. */
+static int
+tier2_model_sync_dir(const char *path)
+{
+	char	*dir, *slash;
+	int	 fd, rc;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		dir = xstrdup(".");
+	} else if (slash == dir)
+		dir[1] = '\0';		/* "/m.tflite": the root */
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) == -1) {
+		free(dir);
+		return (-1);
+	}
+	rc = fsync(fd);
+	close(fd);
+	free(dir);
+	return (rc);
+}
+
+/* Say "the new model" where a cause names the temporary file. */
+static void
+tier2_model_untmp(char **cause, const char *tmp)
+{
+	char	*p, *s;
+
+	if (*cause == NULL || (p = strstr(*cause, tmp)) == NULL)
+		return;
+	xasprintf(&s, "%.*sthe new model%s", (int)(p - *cause), *cause,
+	    p + strlen(tmp));
+	free(*cause);
+	*cause = s;
+}
+
+/*
+ * Make data a section's model file if it opens and fits as the section's
+ * model does: written to a temporary file beside the model file, synced,
+ * opened and checked, renamed over the model file, the directory synced.
+ * 0 and the opened model in *out (*cause may then hold a warning: the
+ * directory sync failed after the rename), or -1 with a cause and nothing
+ * changed on disk.  Any thread.
+ */
+int
+tier2_model_install(const struct tier2_model_spec *sp, const void *data,
+    size_t len, struct tier2_model **out, char **cause)
+{
+	char	*tmp;
+	int	 line;
+
+	*out = NULL;
+	if ((tmp = tier2_model_write_tmp(sp->model, data, len,
+	    cause)) == NULL)
+		return (-1);
+	/* Exactly as a configured model is opened and checked. */
+	if (tier2_model_build(sp, tmp, 0, out, &line, cause) != 0) {
+		tier2_model_untmp(cause, tmp);
+		unlink(tmp);
+		free(tmp);
+		return (-1);
+	}
+	if (rename(tmp, sp->model) == -1) {
+		xasprintf(cause, "rename to %s: %s", sp->model,
+		    strerror(errno));
+		tier2_model_free(*out);
+		*out = NULL;
+		unlink(tmp);
+		free(tmp);
+		return (-1);
+	}
+	free(tmp);
+	if (tier2_model_sync_dir(sp->model) == -1)
+		xasprintf(cause, "fsync of %s's directory: %s", sp->model,
+		    strerror(errno));
+	return (0);
 }
 
 /* Free a model (NULL is fine). */

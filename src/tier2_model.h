@@ -40,9 +40,10 @@ void		 tier2_model_free(struct tier2_model *);
 struct tier2_model_spec *tier2_model_spec(const struct config *,
 		    const char *);
 const char	*tier2_model_spec_path(const struct tier2_model_spec *);
+struct tier2_model_spec *tier2_model_spec_dup(const struct tier2_model_spec *);
 void		 tier2_model_spec_free(struct tier2_model_spec *);
-int		 tier2_model_open_spec(const struct tier2_model_spec *,
-		    const char *, struct tier2_model **, char **);
+int		 tier2_model_install(const struct tier2_model_spec *,
+		    const void *, size_t, struct tier2_model **, char **);
 int		 tier2_model_run(struct tier2_model *, const float *, size_t,
 		    size_t, uint64_t, struct tier2_model_result *, char **);
 int		 tier2_model_check(const struct config *, char **);

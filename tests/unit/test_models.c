@@ -91,11 +91,20 @@ setup(const char *max)
 
 /* Stop, run the loop to its end and check it closes. */
 static void
-stop(void)
+stop_loop(void)
 {
 	models_stop();
 	uv_run(daemon_loop(), UV_RUN_DEFAULT);
 	ck_assert_int_eq(uv_loop_close(daemon_loop()), 0);
+}
+
+/* Stop at the end of a test. */
+static void
+stop(void)
+{
+	stop_loop();
+	config_free(cf);
+	cf = NULL;
 }
 
 /* Stop and start again on a fresh loop (a restart). */
@@ -104,7 +113,7 @@ restart(void)
 {
 	char	*cause = NULL;
 
-	stop();
+	stop_loop();
 	ck_assert_int_eq(uv_loop_init(daemon_loop()), 0);
 	if (models_start(cf, &cause) != 0)
 		ck_abort_msg("models_start: %s", cause);
