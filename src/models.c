@@ -9,10 +9,9 @@
  * broken by the larger version name.
  *
  * Everything that touches the disk afterwards runs in the libuv pool: a
- * put writes a temporary file in the name's directory ("tmp~XXXXXX": '~'
- * is in no valid version, so it never shadows one), fdatasyncs it,
- * renames it to VERSION and syncs the directory; only then, back on the
- * loop, does the version enter the index.  A version is immutable: a put
+ * put writes a temporary file in the name's directory, fdatasyncs it,
+ * renames it to VERSION and syncs the directory (models_file.c); only
+ * then, back on the loop, does the version enter the index.  A version is immutable: a put
  * of the same bytes again is fine and writes nothing, other bytes are
  * refused.  A name@version with a write or delete in flight is "busy" and
  * refuses another put, so two pool jobs never race on one file.
@@ -31,8 +30,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +43,12 @@
 #include "daemon.h"
 #include "log.h"
 #include "models.h"
+#include "models_file.h"
 #include "xmalloc.h"
 
 #define MODELS_NAMES_MAX	64	/* names stored at most */
 #define MODELS_VERSIONS_MAX	16	/* versions of one name at most */
 #define MODELS_CACHE_BYTES	(16 * 1024 * 1024)
-#define MODELS_TMP		"tmp~"	/* temporary file prefix */
 
 /* One stored version. */
 struct models_version {
@@ -88,7 +85,7 @@ struct models_job {
 	uint8_t			*data;
 	size_t			 len;
 	char			 sha256[65];
-	uint64_t		 mtime_ns;
+	uint64_t		 mtime_ns;	/* put: at least, then as is */
 	int			 rc;
 	char			*cause;
 	models_put_cb		 cb;
@@ -160,14 +157,6 @@ models_sha256(const void *data, size_t len, char hex[65])
 	hex[64] = '\0';
 }
 
-/* Milliseconds and nanoseconds of a file's mtime. */
-static uint64_t
-models_mtime_ns(const struct stat *sb)
-{
-	return ((uint64_t)sb->st_mtim.tv_sec * 1000000000ULL +
-	    (uint64_t)sb->st_mtim.tv_nsec);
-}
-
 /* Is a newer than b? */
 static int
 models_newer(const struct models_version *a, const struct models_version *b)
@@ -175,60 +164,6 @@ models_newer(const struct models_version *a, const struct models_version *b)
 	if (a->mtime_ns != b->mtime_ns)
 		return (a->mtime_ns > b->mtime_ns);
 	return (strcmp(a->info.version, b->info.version) > 0);
-}
-
-/* fsync a directory. */
-static int
-models_sync_dir(const char *dir)
-{
-	int	fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) == -1)
-		return (-1);
-	rc = fsync(fd);
-	close(fd);
-	return (rc);
-}
-
-/* Read a whole file (at most max bytes); -1 with errno. */
-static int
-models_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
-{
-	struct stat	 sb;
-	uint8_t		*buf;
-	size_t		 done = 0;
-	ssize_t		 n;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return (-1);
-	if (fstat(fd, &sb) == -1) {
-		close(fd);
-		return (-1);
-	}
-	if ((uint64_t)sb.st_size > max) {
-		close(fd);
-		errno = EFBIG;
-		return (-1);
-	}
-	buf = xmalloc(sb.st_size ? (size_t)sb.st_size : 1);
-	while (done < (size_t)sb.st_size) {
-		n = read(fd, buf + done, (size_t)sb.st_size - done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;	/* shrank under us */
-			free(buf);
-			close(fd);
-			return (-1);
-		}
-		done += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*len = done;
-	return (0);
 }
 
 /* Find a name; NULL if not stored. */
@@ -382,7 +317,7 @@ models_scan_name(const char *name, const char *path)
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		xasprintf(&p, "%s/%s", path, de->d_name);
-		if (strncmp(de->d_name, MODELS_TMP, strlen(MODELS_TMP)) == 0) {
+		if (models_file_is_tmp(de->d_name)) {
 			/* A put that a crash interrupted before its rename. */
 			if (unlink(p) == -1)
 				log_warn("models: unlink %s", p);
@@ -395,7 +330,7 @@ models_scan_name(const char *name, const char *path)
 		    models_name_find(name)->nv >= MODELS_VERSIONS_MAX)
 			log_warnx("models: ignoring %s: more than %d versions",
 			    p, MODELS_VERSIONS_MAX);
-		else if (models_read_file(p, SIZE_MAX, &buf, &len) == -1)
+		else if (models_file_read(p, SIZE_MAX, &buf, &len) == -1)
 			log_warn("models: %s", p);
 		else {
 			if (len == 0)
@@ -403,7 +338,7 @@ models_scan_name(const char *name, const char *path)
 			else {
 				models_sha256(buf, len, sha);
 				models_cache(models_add(name, de->d_name, sha,
-				    len, models_mtime_ns(&sb)), buf);
+				    len, models_file_mtime_ns(&sb)), buf);
 				buf = NULL;
 			}
 			free(buf);
@@ -559,58 +494,6 @@ models_job_done(struct models_job *j)
 	}
 }
 
-/* Pool: write a version (temp file, sync, rename, directory sync). */
-static int
-models_pool_put(struct models_job *j)
-{
-	struct stat	 sb;
-	char		 tmp[PATH_MAX];
-	size_t		 done = 0;
-	ssize_t		 n;
-	int		 fd, made = 0;
-
-	if (snprintf(tmp, sizeof tmp, "%s/" MODELS_TMP "XXXXXX", j->ndir) >=
-	    (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return (-1);
-	}
-	if (mkdir(j->ndir, 0755) == 0)
-		made = 1;
-	else if (errno != EEXIST)
-		return (-1);
-	if ((fd = mkstemp(tmp)) == -1)
-		return (-1);
-	while (done < j->len) {
-		n = write(fd, j->data + done, j->len - done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		done += (size_t)n;
-	}
-	if (fchmod(fd, 0644) == -1 || fdatasync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, j->path) == -1)
-		goto fail;
-	if (models_sync_dir(j->ndir) == -1 || (made &&
-	    models_sync_dir(j->dir) == -1) || stat(j->path, &sb) == -1)
-		return (-1);	/* renamed: keep it, a restart finds it */
-	j->mtime_ns = models_mtime_ns(&sb);
-	return (0);
-fail:
-	n = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	errno = (int)n;
-	return (-1);
-}
-
 /* Pool: run a job. */
 static void
 models_work(uv_work_t *req)
@@ -625,10 +508,11 @@ models_work(uv_work_t *req)
 		j->rc = 0;
 		return;
 	case MODELS_OP_PUT:
-		j->rc = models_pool_put(j);
+		j->rc = models_file_write(j->dir, j->ndir, j->path, j->data,
+		    j->len, j->mtime_ns, &j->mtime_ns);
 		break;
 	case MODELS_OP_READ:
-		if ((j->rc = models_read_file(j->path, j->len, &j->data,
+		if ((j->rc = models_file_read(j->path, j->len, &j->data,
 		    &len)) == 0) {
 			models_sha256(j->data, len, sha);
 			if (len != j->len || strcmp(sha, j->sha256) != 0) {
@@ -640,7 +524,7 @@ models_work(uv_work_t *req)
 		break;
 	case MODELS_OP_DELETE:
 		if ((j->rc = unlink(j->path)) == 0)
-			j->rc = models_sync_dir(j->ndir);
+			j->rc = models_file_sync_dir(j->ndir);
 		break;
 	}
 	if (j->rc != 0 && j->cause == NULL)
@@ -780,43 +664,27 @@ models_pending(const char *name)
 	return (n);
 }
 
-/* Is there room for one more version of name (the GC may make some)? */
+/* Is there no room for a new version of name?  The cause says why. */
 static int
-models_room(const char *name, char **cause)
+models_full(const char *name, char **cause)
 {
-	int	pass;
+	struct models_name	*n = models_name_find(name);
+	size_t			 pend = models_pending(name);
 
-	for (pass = 0; pass < 2; pass++) {
-		if (models_name_find(name) == NULL && models_pending(name) ==
-		    0 && mdl.nn + models_pending(NULL) >= MODELS_NAMES_MAX) {
-			if (pass == 0) {
-				models_gc();
-				continue;
-			}
+	if (n == NULL && pend == 0 &&
+	    mdl.nn + models_pending(NULL) >= MODELS_NAMES_MAX) {
+		if (cause != NULL)
 			xasprintf(cause, "too many model names (%d)",
 			    MODELS_NAMES_MAX);
-			return (0);
-		}
-		if (models_name_find(name) != NULL &&
-		    models_name_find(name)->nv + models_pending(name) >=
-		    MODELS_VERSIONS_MAX) {
-			if (pass == 0) {
-				models_gc();
-				continue;
-			}
-			xasprintf(cause, "%s has too many versions (%d) in "
-			    "use", name, MODELS_VERSIONS_MAX);
-			return (0);
-		}
-		if (models_name_find(name) == NULL && models_pending(name) >=
-		    MODELS_VERSIONS_MAX) {
-			xasprintf(cause, "%s has too many versions (%d) being "
-			    "stored", name, MODELS_VERSIONS_MAX);
-			return (0);
-		}
 		return (1);
 	}
-	return (1);
+	if ((n != NULL ? n->nv : 0) + pend >= MODELS_VERSIONS_MAX) {
+		if (cause != NULL)
+			xasprintf(cause, "%s has too many versions (%d) in use",
+			    name, MODELS_VERSIONS_MAX);
+		return (1);
+	}
+	return (0);
 }
 
 /* Store a version; 0 and cb later, or -1 with a cause (no cb). */
@@ -854,8 +722,11 @@ models_put(const char *name, const char *version, const void *data,
 		    version);
 		return (-1);
 	}
-	if (v == NULL && !models_room(name, cause))
-		return (-1);
+	if (v == NULL && models_full(name, NULL)) {
+		models_gc();	/* full: collect first */
+		if (models_full(name, cause))
+			return (-1);
+	}
 	j = models_job_new(v != NULL ? MODELS_OP_SAME : MODELS_OP_PUT, name,
 	    version);
 	memcpy(j->sha256, sha, sizeof sha);
@@ -863,6 +734,10 @@ models_put(const char *name, const char *version, const void *data,
 	if (v == NULL) {
 		j->data = xmalloc(len);
 		memcpy(j->data, data, len);
+		/* Later than the newest: the newest is the one put last. */
+		if ((v = models_version_find(models_name_find(name),
+		    NULL)) != NULL)
+			j->mtime_ns = v->mtime_ns + 1;
 	}
 	j->cb = cb;
 	j->arg = arg;
