@@ -647,6 +647,12 @@ tier2_replace_after(uv_work_t *req, int status)
 		if (strcmp(t2.t[i]->sect, r->sect) == 0)
 			t = t2.t[i];
 	}
+	if (t == NULL) {
+		/* Sections change only with a restart, which bumps the gen. */
+		r->cb(0, "section gone", r->arg);
+		tier2_replace_free(r);
+		return;
+	}
 	t->replacing = 0;
 	if (r->rc != 0) {
 		log_warnx("tier2 %s: replacement refused, keeping the loaded "
