@@ -20,6 +20,14 @@
 struct config;
 struct cJSON;
 
+/*
+ * A node's document (rev, settings, model object) is at most this many
+ * bytes, so it fits one CoAP response: config.c bounds each [node:GLOB]
+ * section and control_patch() refuses a patch that would pass it.
+ */
+#define CONTROL_DOC_MAX		1024
+#define CONTROL_MERGE_DEPTH	16	/* nesting of a merge patch */
+
 /* Called on the loop when a node's settings changed (its new rev). */
 typedef void	(*control_change_cb)(const char *, uint32_t);
 
