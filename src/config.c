@@ -111,6 +111,8 @@ config_add_sect(struct config *cf, const char *name,
 	s->type = type;
 	s->line = line;
 	s->values = xcalloc(NKEYS, sizeof *s->values);
+	s->settings = NULL;
+	s->nsettings = 0;
 	return (s);
 }
 

@@ -250,8 +250,11 @@ control_merge_section(cJSON *doc, const struct config_node *sec)
 			v = cJSON_CreateString(st->text);
 		if (v == NULL)
 			fatalx("control: out of memory");
-		cJSON_DeleteItemFromObjectCaseSensitive(doc, st->key);
-		cJSON_AddItemToObject(doc, st->key, v);
+		/* A key keeps the place where a section first set it. */
+		if (cJSON_GetObjectItemCaseSensitive(doc, st->key) != NULL)
+			cJSON_ReplaceItemInObjectCaseSensitive(doc, st->key, v);
+		else
+			cJSON_AddItemToObject(doc, st->key, v);
 	}
 	if (sec->model == NULL)
 		return;
@@ -679,6 +682,8 @@ control_patch_prepare(struct control_patching *p, const cJSON *patch,
 	struct control_rec	*r;
 	size_t			 i;
 
+	if (p->n == 0)
+		return (0);
 	p->overrides = xcalloc(p->n, sizeof *p->overrides);
 	p->docs = xcalloc(p->n, sizeof *p->docs);
 	for (i = 0; i < p->n; i++) {
