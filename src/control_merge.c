@@ -66,14 +66,17 @@ control_merge_object(cJSON **target, const cJSON *patch)
 				    p->string);
 			continue;
 		}
-		if (!cJSON_IsObject(p)) {
-			sub = control_merge_dup(p);
-			goto set;
+		sub = cJSON_GetObjectItemCaseSensitive(t, p->string);
+		if (cJSON_IsObject(p) && cJSON_IsObject(sub)) {
+			/* In place: the key keeps its position. */
+			control_merge_object(&sub, p);
+			continue;
 		}
-		/* Detach the old value, merge into it, put it back. */
-		sub = cJSON_DetachItemFromObjectCaseSensitive(t, p->string);
-		control_merge_object(&sub, p);
-	set:
+		if (cJSON_IsObject(p)) {
+			sub = NULL;
+			control_merge_object(&sub, p);
+		} else
+			sub = control_merge_dup(p);
 		if (cJSON_GetObjectItemCaseSensitive(t, p->string) != NULL)
 			cJSON_ReplaceItemInObjectCaseSensitive(t, p->string,
 			    sub);

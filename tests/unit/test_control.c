@@ -397,9 +397,11 @@ START_TEST(test_overrides)
 	    "\"version\":\"1\",\"sha256\":\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 	    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",\"size\":100,"
 	    "\"uri\":\"/v1/models/kws?v=1\"}}");
-	/* The same patch again: no new rev. */
+	/* The same patches again: no new rev. */
 	ck_assert_int_eq(tc_patch("pump-7", "{\"min_score\":0.1}", NULL,
 	    NULL), 0);
+	ck_assert_int_eq(tc_patch("pump-7", "{\"extra\":{\"a\":[1,2]},"
+	    "\"min_score\":0.1}", NULL, NULL), 0);
 	ck_assert_uint_eq(control_rev("pump-7"), r2);
 	/* null takes the override away: the INI value is back. */
 	ck_assert_int_eq(tc_patch("*", "{\"min_score\":null,\"extra\":null,"
@@ -432,6 +434,7 @@ START_TEST(test_bad_patches)
 		    "aaaa\":1}",
 		"{\"model\":5}", "{\"model\":\"a@@b\"}", "{\"model\":\"\"}",
 		"{\"model\":{\"name\":\"x\"}}", "{\"model\":\"a b\"}",
+		"{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1,\"b\":null}}",
 		"{\"model\":\"kws@123456789012345678901234567890123\"}",
 		"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":"
 		    "{\"j\":{\"k\":{\"l\":{\"m\":{\"n\":{\"o\":{\"p\":{\"q\":1}"
