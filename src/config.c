@@ -496,45 +496,6 @@ config_index_sections(struct config *cf)
 	}
 }
 
-/* Read the whole file into memory. */
-static char *
-config_slurp(const char *path, size_t *len, char **cause)
-{
-	FILE	*f;
-	char	*buf = NULL;
-	size_t	 cap = 0, n = 0, got;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return (NULL);
-	}
-	for (;;) {
-		if (n == cap) {
-			if (cap >= 16 * 1024 * 1024) {
-				xasprintf(cause, "%s: file too large", path);
-				fclose(f);
-				free(buf);
-				return (NULL);
-			}
-			cap = cap ? cap * 2 : 4096;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		fclose(f);
-		free(buf);
-		return (NULL);
-	}
-	fclose(f);
-	*len = n;
-	return (buf);
-}
-
 /*
  * Load and validate a file.  On any problem return -1 with *cause holding
  * every "FILE:LINE: message", one per line.
@@ -805,42 +766,4 @@ config_diff(const struct config *old, const struct config *new,
 		}
 	}
 	return (restart);
-}
-
-/*
- * Append one printf-formatted line to a cause that may hold lines already
- * (*cause NULL: none yet): how the checks after a load collect several
- * "FILE:LINE: message" lines, as config_load itself does.
- */
-void
-config_cause_add(char **cause, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*line, *t;
-
-	va_start(ap, fmt);
-	xvasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (*cause == NULL) {
-		*cause = line;
-		return;
-	}
-	xasprintf(&t, "%s\n%s", *cause, line);
-	free(*cause);
-	free(line);
-	*cause = t;
-}
-
-/* Describe key i of the table (for docs tests); -1 past the end. */
-int
-config_key_info(size_t i, const char **sect, const char **name,
-    const char **def, const char **help)
-{
-	if (i >= NKEYS)
-		return (-1);
-	*sect = config_keys[i].section;
-	*name = config_keys[i].name;
-	*def = config_keys[i].def;
-	*help = config_keys[i].help;
-	return (0);
 }

@@ -74,6 +74,7 @@ extern const size_t			config_nkeys;
 int	config_value_parse(const struct config_key *, const char *,
 	    struct config_value *, char **);
 void	config_value_clear(struct config_value *);
+char	*config_slurp(const char *, size_t *, char **);
 
 /* config_node.c: the free keys of [node:GLOB] sections. */
 int	config_node_check_glob(const char *, char **);

@@ -41,6 +41,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "control_int.h"
 #include "log.h"
 #include "models.h"
 #include "nodes.h"
@@ -58,29 +59,6 @@
 _Static_assert(CONFIG_NODE_SETTINGS_MAX + 17 + 352 + 8 <= CONTROL_DOC_MAX,
     "settings bound leaves no room for rev and model");
 
-/* What is kept of one node. */
-struct control_rec {
-	char			*node;
-	uint32_t		 rev;
-	char			 digest[65];
-	cJSON			*overrides;	/* an object, maybe empty */
-	char			*want;		/* model asked for, or NULL */
-	char			*model;		/* NAME@VERSION found, or NULL */
-	int			 stale;		/* needs a new rev */
-	int			 busy;		/* not to be evicted now */
-	struct control_rec	*next;		/* hash chain */
-};
-
-/* A document computed for a node, before its rev. */
-struct control_doc {
-	cJSON	*doc;		/* settings and model object, no rev */
-	char	*text;		/* doc printed */
-	char	 digest[65];
-	char	*want;
-	char	*model;
-	size_t	 settings_len;	/* JSON bytes of the settings alone */
-};
-
 static struct {
 	const struct config	 *cf;
 	struct control_rec	**buckets;
@@ -95,7 +73,7 @@ static struct {
 } ctl;
 
 /* A node id (or key) made safe to log; one at a time. */
-static const char *
+const char *
 control_esc(const char *s)
 {
 	static char	buf[4 * 80 + 4];
@@ -115,7 +93,7 @@ control_hash(const char *s)
 }
 
 /* The record of node; NULL if none. */
-static struct control_rec *
+struct control_rec *
 control_find(const char *node)
 {
 	struct control_rec	*r;
@@ -197,7 +175,7 @@ control_each(void (*cb)(struct control_rec *, void *), void *arg)
 }
 
 /* A JSON object that cJSON failed to make: only out of memory. */
-static cJSON *
+cJSON *
 control_obj(void)
 {
 	cJSON	*o = cJSON_CreateObject();
@@ -208,7 +186,7 @@ control_obj(void)
 }
 
 /* Print v compactly (caller frees). */
-static char *
+char *
 control_print(const cJSON *v)
 {
 	char	*s = cJSON_PrintUnformatted(v);
@@ -296,7 +274,7 @@ control_resolve(struct control_doc *cd)
  * none).  Settings that pass their bound (several sections together can)
  * are replaced by an "error"; the model object is added after that check.
  */
-static void
+void
 control_compute(const char *node, const cJSON *overrides,
     struct control_doc *cd)
 {
@@ -340,7 +318,7 @@ control_compute(const char *node, const cJSON *overrides,
 }
 
 /* Free what a computed document holds. */
-static void
+void
 control_doc_free(struct control_doc *cd)
 {
 	cJSON_Delete(cd->doc);
@@ -421,7 +399,7 @@ control_next_rev(void)
  * written when anything in it changed.  1 if the rev changed, 0 if not,
  * -1 if a new rev was needed and could not be made.
  */
-static int
+int
 control_apply(struct control_rec *r, struct control_doc *cd, int dirty)
 {
 	uint32_t	rev;
@@ -508,7 +486,7 @@ control_victim_cb(struct control_rec *r, void *arg)
 }
 
 /* Evict records until room more fit under the bound. */
-static void
+void
 control_make_room(size_t room)
 {
 	struct control_victim	v;
@@ -527,7 +505,7 @@ control_make_room(size_t room)
 }
 
 /* node's record, made (evicting another at the bound) if create. */
-static struct control_rec *
+struct control_rec *
 control_get(const char *node, int create)
 {
 	struct control_rec	*r = control_find(node);
@@ -587,237 +565,18 @@ control_rev(const char *node)
 	return (r->rev);
 }
 
+/* Has control_start() run (and control_stop() not)? */
+int
+control_running(void)
+{
+	return (ctl.started);
+}
+
 /* Set the callback told of every new rev. */
 void
 control_set_notify(control_change_cb cb)
 {
 	ctl.notify = cb;
-}
-
-/* Does an object in v repeat a key?  (Then order would depend on it.) */
-static int
-control_patch_dups(const cJSON *v)
-{
-	const cJSON	*c, *d;
-
-	cJSON_ArrayForEach(c, v) {
-		if (control_patch_dups(c))
-			return (1);
-		if (!cJSON_IsObject(v))
-			continue;
-		for (d = c->next; d != NULL; d = d->next) {
-			if (strcmp(c->string, d->string) == 0)
-				return (1);
-		}
-	}
-	return (0);
-}
-
-/* Check a merge patch before it touches anything. */
-static int
-control_patch_check(const cJSON *patch, char **cause)
-{
-	const cJSON	*c;
-	cJSON		*tmp = NULL;
-	char		*why;
-	int		 rc;
-
-	if (!cJSON_IsObject(patch)) {
-		xasprintf(cause, "the settings patch is not a JSON object");
-		return (-1);
-	}
-	rc = control_merge_patch(&tmp, patch);
-	cJSON_Delete(tmp);
-	if (rc != 0) {
-		xasprintf(cause, "the settings patch is nested deeper than %d",
-		    CONTROL_MERGE_DEPTH);
-		return (-1);
-	}
-	if (control_patch_dups(patch)) {
-		xasprintf(cause, "the settings patch repeats a key");
-		return (-1);
-	}
-	cJSON_ArrayForEach(c, patch) {
-		if (!parse_id_valid(c->string, strlen(c->string),
-		    CONFIG_NODE_KEY_MAX, "_") || strcmp(c->string, "rev") == 0) {
-			xasprintf(cause, "\"%.64s\" is not a setting name "
-			    "([A-Za-z0-9_]{1,64}, not rev)", c->string);
-			return (-1);
-		}
-		if (strcmp(c->string, "model") != 0 || cJSON_IsNull(c))
-			continue;
-		if (!cJSON_IsString(c) || config_node_model_check(
-		    c->valuestring, &why) != 0) {
-			if (cJSON_IsString(c))
-				free(why);
-			xasprintf(cause, "model must be null, NAME or "
-			    "NAME@VERSION");
-			return (-1);
-		}
-	}
-	return (0);
-}
-
-/* The nodes a patch applies to, with what it makes of each. */
-struct control_patching {
-	const char		*glob;
-	size_t			 n;
-	char			**nodes;
-	cJSON			**overrides;
-	struct control_doc	*docs;
-};
-
-/* nodes_foreach callback: collect the known nodes the glob matches. */
-static void
-control_patch_match(const char *node, void *arg)
-{
-	struct control_patching	*p = arg;
-
-	if (fnmatch(p->glob, node, 0) != 0)
-		return;
-	p->nodes = xreallocarray(p->nodes, p->n + 1, sizeof *p->nodes);
-	p->nodes[p->n++] = xstrdup(node);
-}
-
-/* Free a patching (its docs up to n). */
-static void
-control_patching_free(struct control_patching *p, size_t ndocs)
-{
-	size_t	i;
-
-	for (i = 0; i < p->n; i++) {
-		free(p->nodes[i]);
-		if (p->overrides != NULL)
-			cJSON_Delete(p->overrides[i]);
-	}
-	for (i = 0; i < ndocs; i++)
-		control_doc_free(&p->docs[i]);
-	free(p->nodes);
-	free(p->overrides);
-	free(p->docs);
-}
-
-/* Compute each node's new overrides and document; -1 if one is too big. */
-static int
-control_patch_prepare(struct control_patching *p, const cJSON *patch,
-    size_t *ndocs, char **cause)
-{
-	struct control_rec	*r;
-	size_t			 i;
-
-	if (p->n == 0)
-		return (0);
-	p->overrides = xcalloc(p->n, sizeof *p->overrides);
-	p->docs = xcalloc(p->n, sizeof *p->docs);
-	for (i = 0; i < p->n; i++) {
-		r = control_find(p->nodes[i]);
-		p->overrides[i] = r != NULL ? cJSON_Duplicate(r->overrides, 1) :
-		    control_obj();
-		control_merge_patch(&p->overrides[i], patch);
-		control_compute(p->nodes[i], p->overrides[i], &p->docs[i]);
-		*ndocs = i + 1;
-		if (p->docs[i].settings_len > CONFIG_NODE_SETTINGS_MAX) {
-			xasprintf(cause, "the settings of %.64s would take %zu "
-			    "bytes as JSON, more than %d", p->nodes[i],
-			    p->docs[i].settings_len, CONFIG_NODE_SETTINGS_MAX);
-			return (-1);
-		}
-	}
-	return (0);
-}
-
-/* Is the overrides object a different from b? */
-static int
-control_overrides_differ(const cJSON *a, const cJSON *b)
-{
-	char	*ta = control_print(a), *tb = control_print(b);
-	int	 d = strcmp(ta, tb) != 0;
-
-	free(ta);
-	free(tb);
-	return (d);
-}
-
-/* Give each node its new overrides and document, listing them in out. */
-static int
-control_patch_commit(struct control_patching *p, cJSON *out, char **cause)
-{
-	struct control_rec	*r;
-	cJSON			*o;
-	size_t			 i, fresh = 0;
-	int			 dirty, failed = 0;
-
-	for (i = 0; i < p->n; i++) {
-		if ((r = control_find(p->nodes[i])) != NULL)
-			r->busy = 1;
-		else
-			fresh++;
-	}
-	control_make_room(fresh);
-	for (i = 0; i < p->n; i++) {
-		r = control_get(p->nodes[i], 1);
-		r->busy = 1;
-		dirty = control_overrides_differ(r->overrides, p->overrides[i]);
-		cJSON_Delete(r->overrides);
-		r->overrides = p->overrides[i];
-		p->overrides[i] = NULL;
-		if (control_apply(r, &p->docs[i], dirty) == -1)
-			failed = 1;
-		o = control_obj();
-		cJSON_AddStringToObject(o, "node", r->node);
-		cJSON_AddNumberToObject(o, "rev", r->rev);
-		cJSON_AddItemToArray(out, o);
-	}
-	for (i = 0; i < p->n; i++) {
-		if ((r = control_find(p->nodes[i])) != NULL)
-			r->busy = 0;
-	}
-	/* The overrides are durable before the command's result goes. */
-	store_flush();
-	if (failed) {
-		xasprintf(cause, "store refuses writes");
-		return (-1);
-	}
-	return (0);
-}
-
-/*
- * Apply merge patch to the overrides of every known node matching glob;
- * out (a JSON array) gets {"node", "rev"} for each.  A bad patch, one
- * that would make a document too large, or a store refusing writes
- * changes nothing and gives -1 with a cause.
- */
-int
-control_patch(const char *glob, const cJSON *patch, cJSON *out,
-    char **cause)
-{
-	struct control_patching	 p;
-	struct store_stats	 st;
-	size_t			 ndocs = 0;
-	int			 rc;
-
-	if (control_patch_check(patch, cause) != 0)
-		return (-1);
-	if (!ctl.started) {
-		xasprintf(cause, "node settings are not running");
-		return (-1);
-	}
-	memset(&p, 0, sizeof p);
-	p.glob = glob;
-	nodes_foreach(control_patch_match, &p);
-	if (control_patch_prepare(&p, patch, &ndocs, cause) != 0) {
-		control_patching_free(&p, ndocs);
-		return (-1);
-	}
-	store_stats(&st);
-	if (st.refusing) {
-		xasprintf(cause, "store refuses writes");
-		control_patching_free(&p, ndocs);
-		return (-1);
-	}
-	rc = control_patch_commit(&p, out, cause);
-	control_patching_free(&p, ndocs);
-	return (rc);
 }
 
 /* control_each callback: compute a record's document again. */
