@@ -159,19 +159,44 @@ control_remove(struct control_rec *r)
 	control_rec_free(r);
 }
 
-/* Call cb for every record; cb must not add or remove any. */
+/* Call cb for every record; cb must not add, remove or call out. */
 static void
 control_each(void (*cb)(struct control_rec *, void *), void *arg)
 {
-	struct control_rec	*r, *next;
+	struct control_rec	*r;
 	size_t			 i;
 
 	for (i = 0; i < ctl.nbuckets; i++) {
-		for (r = ctl.buckets[i]; r != NULL; r = next) {
-			next = r->next;
+		for (r = ctl.buckets[i]; r != NULL; r = r->next)
 			cb(r, arg);
-		}
 	}
+}
+
+/*
+ * Call cb for every record, which may notify: the callback may ask for
+ * any node's settings, adding or evicting records, so the walk goes over
+ * a copy of the names and skips those gone meanwhile.
+ */
+static void
+control_each_safe(void (*cb)(struct control_rec *, void *), void *arg)
+{
+	struct control_rec	 *r;
+	char			**names;
+	size_t			  i, n = 0;
+
+	if (ctl.nrecs == 0)
+		return;
+	names = xcalloc(ctl.nrecs, sizeof *names);
+	for (i = 0; i < ctl.nbuckets; i++) {
+		for (r = ctl.buckets[i]; r != NULL; r = r->next)
+			names[n++] = xstrdup(r->node);
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = control_find(names[i])) != NULL)
+			cb(r, arg);
+		free(names[i]);
+	}
+	free(names);
 }
 
 /* A JSON object that cJSON failed to make: only out of memory. */
@@ -606,7 +631,7 @@ control_reload(const struct config *cf)
 	if (!ctl.started)
 		return;
 	control_make_room(0);
-	control_each(control_refresh_cb, NULL);
+	control_each_safe(control_refresh_cb, NULL);
 }
 
 /* A model name got or lost a version: nodes asking for it change. */
@@ -614,7 +639,7 @@ void
 control_models_changed(const char *name)
 {
 	if (ctl.started)
-		control_each(control_refresh_cb, (void *)name);
+		control_each_safe(control_refresh_cb, (void *)name);
 }
 
 /* What control_model_in_use() looks for. */
@@ -773,14 +798,6 @@ control_start(const struct config *cf, char **cause)
 	return (0);
 }
 
-/* control_each callback: free a record. */
-static void
-control_free_cb(struct control_rec *r, void *arg)
-{
-	(void)arg;
-	control_rec_free(r);
-}
-
 /*
  * Write the exact counter and the clean marker (before the store stops:
  * its last commit takes them), then free everything.
@@ -788,7 +805,9 @@ control_free_cb(struct control_rec *r, void *arg)
 void
 control_stop(void)
 {
-	char	buf[16];
+	struct control_rec	*r, *next;
+	char			 buf[16];
+	size_t			 i;
 
 	if (ctl.started) {
 		snprintf(buf, sizeof buf, "%" PRIu32, ctl.gen);
@@ -796,7 +815,12 @@ control_stop(void)
 		    store_state_set(CONTROL_KEY_CLEAN, "1", 1) != 0)
 			log_warnx("control: counter not written at stop");
 	}
-	control_each(control_free_cb, NULL);
+	for (i = 0; i < ctl.nbuckets; i++) {
+		for (r = ctl.buckets[i]; r != NULL; r = next) {
+			next = r->next;
+			control_rec_free(r);
+		}
+	}
 	free(ctl.buckets);
 	memset(&ctl, 0, sizeof ctl);
 }

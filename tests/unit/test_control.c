@@ -652,6 +652,60 @@ START_TEST(test_record_bound)
 }
 END_TEST
 
+static int	tc_reentered, tc_depth;
+
+/* A notify callback that asks for settings, as the CoAP side will. */
+static void
+tc_notify_reenter(const char *node, uint32_t rev)
+{
+	char		 id[16];
+	uint32_t	 r;
+	char		*t;
+
+	tc_notify(node, rev);
+	if (tc_depth > 0)
+		return;		/* the change of a late node: just note it */
+	tc_depth++;
+	t = control_settings(node, &r);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(r, rev);
+	free(t);
+	/* A node without a record: one is made, maybe evicting another. */
+	snprintf(id, sizeof id, "late%d", tc_reentered++ % 4);
+	(void)control_rev(id);
+	tc_depth--;
+}
+
+/* Settings asked from inside the notify callback, during a reload. */
+START_TEST(test_notify_reentry)
+{
+	struct config	*cf2;
+	char		 id[16];
+	int		 i;
+
+	tc_setup("6", "[node:*]\na = 1\n");
+	for (i = 0; i < 4; i++) {
+		snprintf(id, sizeof id, "late%d", i);
+		tc_admit(id, 1000);
+	}
+	tc_admit("n1", 1000);
+	tc_admit("n2", 1000);
+	ck_assert_uint_gt(control_rev("n1"), 0);
+	ck_assert_uint_gt(control_rev("n2"), 0);
+	control_set_notify(tc_notify_reenter);
+	/* Fewer records than known nodes: each new one evicts another. */
+	tc_config("2", "[node:*]\na = 2\n", &cf2);
+	tc_nnotify = 0;
+	control_reload(cf2);
+	ck_assert_int_ge(tc_nnotify, 2);
+	ck_assert_int_le(tc_records(), 2);
+	ck_assert_str_eq(tc_text("n1"), "{\"a\":2}");
+	tc_stop_all(1);
+	config_free(cf2);
+	fx_teardown();
+}
+END_TEST
+
 /* Apply patch text to target text; the result text or NULL for -1. */
 static char *
 tc_merge(const char *target, const char *patch)
@@ -750,6 +804,7 @@ main(void)
 		{ test_sections_too_large, 0 },
 		{ test_models, 0 },
 		{ test_record_bound, 0 },
+		{ test_notify_reentry, 0 },
 		{ test_merge_patch, 0 },
 	};
 
