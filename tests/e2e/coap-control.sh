@@ -12,6 +12,7 @@
 command -v "$COAP_CLIENT" > /dev/null || t_skip_all "$COAP_CLIENT not installed"
 
 OBSERVE="python3 $TE_SRCDIR/tests/e2e/coap-observe.py"
+ATTACK="python3 $TE_SRCDIR/tests/e2e/coap-attack.py"
 COAP_PORT=$(free_port udp)
 U=coap://127.0.0.1:$COAP_PORT
 
@@ -25,7 +26,7 @@ SHA=$(sha256sum "$T/data/models/kws/1" | cut -c1-64)
 conf() {
 	write_conf "${2:-$T/d.ini}" "log_level = debug" "max_nodes = 3000" \
 		"new_nodes_per_minute = 0" \
-		"[coap]" "listen = 127.0.0.1:$COAP_PORT" \
+		"[coap]" "listen = 127.0.0.1:$COAP_PORT" "max_sessions = 8" \
 		"[node:*]" "send_window = unsure" "min_score = 0.5" \
 		"[node:n1]" "min_score = $1"
 }
@@ -103,7 +104,12 @@ t_is "only the 2 newest are notified (OBS_PER_NODE)" "$(printf '%s\n' "$OUT" | s
 t_is "a reset notification removes its observer" "$(printf '%s\n' "$OUT" | sed -n 3p | cut -d' ' -f1-2)" "notified 0"
 OUT=$($OBSERVE --port "$COAP_PORT" --node n1 --tokens 2 --cancel --trigger "$(hup 0.8)" --listen 1.5)
 t_is "Observe 1 cancels" "$(printf '%s\n' "$OUT" | sed -n 2,3p | cut -d' ' -f1-2 | tr '\n' ' ')" "cancelled 2 notified 0 "
-OUT=$($OBSERVE --port "$COAP_PORT" --prefix b --nodes 2049 --tokens 2 --trigger "$(hup 0.9)" --listen 1.5)
+# coap.max_sessions is 8: 40 new sessions push idle ones out, never the
+# observer's (it holds its session).
+OUT=$($OBSERVE --port "$COAP_PORT" --node n1 --trigger "$ATTACK --port $COAP_PORT sessions -n 40 && $(hup 0.9)" --listen 2)
+t_is "an observer outlives the culling of idle sessions" "$(printf '%s\n' "$OUT" | sed -n 2p | cut -d' ' -f1-2)" "notified 1"
+t_ok "the culling happened" daemon_log_has "the oldest idle ones are dropped"
+OUT=$($OBSERVE --port "$COAP_PORT" --prefix b --nodes 2049 --tokens 2)
 t_is "4098 registrations: 4096 observe (OBS_MAX), 2 refused" "$(printf '%s\n' "$OUT" | grep '^registered')" "registered 4098 observe 4096"
 t_ok "the refusal is logged" daemon_log_has "4096 observers: a registration"
 stop_daemon
@@ -113,10 +119,11 @@ t_is "daemon stops cleanly holding 4096 observers" "$EXIT_RC" 0
 DTLS_PORT=$(free_port udp)
 printf 'd1 %s\nd2 %s\n' "$(psk_hex secret-one-0123456789)" "$(psk_hex secret-two-0123456789)" > "$T/psk"
 chmod 600 "$T/psk"
-write_conf "$T/s.ini" "[coap]" "listen = 127.0.0.1:$COAP_PORT" \
+write_conf "$T/s.ini" "log_level = debug" "[coap]" "listen = 127.0.0.1:$COAP_PORT" \
 	"dtls_listen = 127.0.0.1:$DTLS_PORT" "psk_file = $T/psk" "require_dtls = true" \
 	"[node:d*]" "min_score = 0.3"
 t_ok "daemon starts with require_dtls" start_daemon "$T/s.ini"
+cp "$T/s.ini" "$T/s0.ini"
 D=coaps://127.0.0.1:$DTLS_PORT
 t_is "require_dtls: plain GET config: 4.01" "$(coap_code "$U/v1/n/d1/config")" 4.01
 t_is "require_dtls: plain GET model: 4.01" "$(coap_code "$U/v1/models/kws")" 4.01
@@ -124,6 +131,22 @@ t_is "DTLS d1 GET its config: 2.05" "$(coap_code -u d1 -k secret-one-0123456789 
 t_is "DTLS d1 GET d2's config: 4.01" "$(coap_code -u d1 -k secret-one-0123456789 "$D/v1/n/d2/config")" 4.01
 t_is "DTLS model by Block2: 2.05" "$(coap_code -u d2 -k secret-two-0123456789 -b 1024 -o "$T/kwsd.out" "$D/v1/models/kws")" 2.05
 t_ok "DTLS model bytes equal the file" cmp -s "$T/kwsd.out" "$T/data/models/kws/1"
+# Observe over DTLS: a notification, then a key reload closes the session
+# and its observer goes with it.
+"$COAP_CLIENT" -v 6 -B 3 -s 6 -u d1 -k secret-one-0123456789 "$D/v1/n/d1/config" > "$T/obsd.out" 2>&1 &
+OBS_PID=$!
+t_track $OBS_PID
+dregistered() { grep -a ' c:2.05 ' "$T/obsd.out" | grep -q 'Observe:'; }
+t_ok "DTLS registration answered with Observe" wait_for 5 dregistered
+sed 's/min_score = 0.3/min_score = 0.35/' "$T/s0.ini" > "$T/s.ini"
+kill -HUP "$DAEMON_PID"
+dnotified() { grep -a ' c:2.05 ' "$T/obsd.out" | grep -q 'min_score":0.35'; }
+t_ok "DTLS notification within 1 s" wait_for 1 dnotified
+printf 'd2 %s\n' "$(psk_hex secret-two-0123456789)" > "$T/psk"
+kill -HUP "$DAEMON_PID"
+dclosed() { daemon_log_has "d1 no longer observes its settings: its session is closed"; }
+t_ok "a key removed by reload: the observer goes with its session" wait_for 3 dclosed
+wait_exit "$OBS_PID" 10
 stop_daemon
 t_is "daemon stops cleanly" "$EXIT_RC" 0
 [ "$_t_fail" = 0 ] || t_diag "$T/daemon.log"
