@@ -10,7 +10,8 @@ SIGHUP) and listens --listen seconds for notifications, acknowledging each
 (or resetting it with --rst); then optionally --trigger2 and --listen2.
 Every loop is bounded and every wait has a timeout.  Prints:
   registered N observe M      (M answers carried an Observe option)
-  cancelled N                 (with --cancel)
+  cancelled N                 (with --cancel, before the triggers, or
+                              --cancel-at-end, after them)
   notified K tokens T,.. revs R,.. late_ms L   (after each trigger; L is
                               the latest notification after the trigger)
 Messages are built and read by coap-attack.py's encode/decode.
@@ -108,6 +109,18 @@ def listen(sock, dst, seconds, since, rst):
         ",".join(str(seen[t]) for t in toks) or "-", late), flush=True)
 
 
+def cancel(sock, dst, tokens, mid):
+    """Cancel every registration (Observe 1); returns the last mid."""
+    reqs = []
+    for n, tok in tokens:
+        mid = (mid + 1) & 0xffff
+        reqs.append((mid, config_request(mid, tok, n, 1)))
+    ans = exchange(sock, dst, reqs, time.time() + 60)
+    print("cancelled %d" % sum(1 for x in ans.values()
+                               if OPT_OBSERVE not in x[4]), flush=True)
+    return mid
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -121,6 +134,7 @@ def main():
     ap.add_argument("--rst", action="store_true")
     ap.add_argument("--trigger2", default=None)
     ap.add_argument("--listen2", type=float, default=0)
+    ap.add_argument("--cancel-at-end", action="store_true")
     a = ap.parse_args()
 
     dst = ("127.0.0.1", a.port)
@@ -141,19 +155,15 @@ def main():
                     if x[1] == "2.05" and OPT_OBSERVE in x[4])
     print("registered %d observe %d" % (len(ans), observing), flush=True)
     if a.cancel:
-        reqs = []
-        for n, tok in tokens:
-            mid = (mid + 1) & 0xffff
-            reqs.append((mid, config_request(mid, tok, n, 1)))
-        ans = exchange(sock, dst, reqs, time.time() + 60)
-        print("cancelled %d" % sum(1 for x in ans.values()
-                                   if OPT_OBSERVE not in x[4]), flush=True)
+        mid = cancel(sock, dst, tokens, mid)
     for trig, secs in ((a.trigger, a.listen), (a.trigger2, a.listen2)):
         if trig is None:
             continue
         t0 = time.time()
-        subprocess.run(trig, shell=True, check=False, timeout=30)
+        subprocess.run(trig, shell=True, check=False, timeout=60)
         listen(sock, dst, secs, t0, a.rst)
+    if a.cancel_at_end:
+        cancel(sock, dst, tokens, mid)
 
 
 if __name__ == "__main__":

@@ -31,5 +31,5 @@ coap_resp() {
 # coap_opt NAME LINE: the value of option NAME in a coap_resp line
 # (e.g. coap_opt ETag "$line" prints 0x0000002a), empty when absent.
 coap_opt() {
-	printf '%s\n' "$2" | grep -o "[[ ]$1:[^],]*" | head -n 1 | sed "s/^.$1://"
+	printf '%s\n' "$2" | grep -o "[[ ]$1:[^],]*" | head -n 1 | sed "s/^.$1://; s/ *\$//"
 }
