@@ -52,6 +52,7 @@ struct observer {
 	char			 node[MESSAGE_NODE_MAX + 1];
 	uint8_t			 token[OBS_TOKEN_MAX];
 	size_t			 toklen;
+	const char		*gone;		/* why, freed after the loop */
 	TAILQ_ENTRY(observer)	 entry;
 };
 TAILQ_HEAD(observers, observer);
@@ -61,7 +62,8 @@ static struct {
 	size_t			n;
 	uint32_t		seq;		/* the last Observe number */
 	uint64_t		refused;
-} obs = { TAILQ_HEAD_INITIALIZER(obs.list), 0, 0, 0 };
+	int			notifying;	/* in ingest_coap_obs_changed */
+} obs = { TAILQ_HEAD_INITIALIZER(obs.list), 0, 0, 0, 0 };
 
 /* The observer of this session and token, or NULL. */
 static struct observer *
@@ -87,6 +89,21 @@ ingest_coap_obs_free(struct observer *o, const char *why)
 	obs.n--;
 	coap_session_release(o->session);
 	free(o);
+}
+
+/*
+ * An observer goes because of libcoap (nack, session closed).  While
+ * notifications are being sent, libcoap may call back from coap_send():
+ * the observer is then only marked, and freed after the loop that holds a
+ * pointer to it.
+ */
+static void
+ingest_coap_obs_drop(struct observer *o, const char *why)
+{
+	if (obs.notifying)
+		o->gone = why;
+	else
+		ingest_coap_obs_free(o, why);
 }
 
 /* The next Observe number: 24 bits, growing (RFC 7641 3.4, 4.4). */
@@ -179,6 +196,9 @@ ingest_coap_obs_send(struct observer *o, const char *body, uint32_t rev)
 /*
  * control.h: a node's settings changed.  Notify its observers now (SPEC
  * 9.1: within 1 s); a node control no longer knows loses its observers.
+ * control_settings() may itself find a change and call back here: that
+ * inner call is skipped (it would free observers under the loop below),
+ * and the document the outer call gets is the newest anyway.
  */
 static void
 ingest_coap_obs_changed(const char *node, uint32_t rev)
@@ -187,19 +207,28 @@ ingest_coap_obs_changed(const char *node, uint32_t rev)
 	char		*body = NULL;
 	int		 sent = 0;
 
+	if (obs.notifying)
+		return;
+	obs.notifying = 1;
 	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
 		next = TAILQ_NEXT(o, entry);
-		if (strcmp(o->node, node) != 0)
+		if (o->gone != NULL || strcmp(o->node, node) != 0)
 			continue;
 		if (body == NULL && (body = control_settings(node,
 		    &rev)) == NULL) {
-			ingest_coap_obs_free(o, "node forgotten");
+			o->gone = "node forgotten";
 			continue;
 		}
 		if (ingest_coap_obs_send(o, body, rev) != 0)
-			ingest_coap_obs_free(o, "its session is closed");
+			o->gone = "its session is closed";
 		else
 			sent++;
+	}
+	obs.notifying = 0;
+	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, entry);
+		if (o->gone != NULL)
+			ingest_coap_obs_free(o, o->gone);
 	}
 	free(body);
 	if (sent > 0) {
@@ -226,7 +255,7 @@ ingest_coap_obs_nack(coap_session_t *session, const coap_pdu_t *sent,
 		return;
 	if ((o = ingest_coap_obs_find(session, coap_pdu_get_token(
 	    sent))) != NULL)
-		ingest_coap_obs_free(o, reason == COAP_NACK_RST ?
+		ingest_coap_obs_drop(o, reason == COAP_NACK_RST ?
 		    "it reset a notification" : "a notification was not "
 		    "acknowledged");
 }
@@ -240,7 +269,7 @@ ingest_coap_obs_session(const coap_session_t *session)
 	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
 		next = TAILQ_NEXT(o, entry);
 		if (o->session == session)
-			ingest_coap_obs_free(o, "its session is closed");
+			ingest_coap_obs_drop(o, "its session is closed");
 	}
 }
 
