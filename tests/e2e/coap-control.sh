@@ -21,13 +21,13 @@ mkdir -p "$T/data/models/kws"
 head -c 5000 /dev/urandom > "$T/data/models/kws/1"
 SHA=$(sha256sum "$T/data/models/kws/1" | cut -c1-64)
 
-# conf MIN_SCORE [FILE]: the config (or FILE, to copy in later), with
-# n1's min_score.
+# conf MIN_SCORE [FILE [WINDOW]]: the config (or FILE, to copy in later),
+# with n1's min_score and every node's send_window (default unsure).
 conf() {
 	write_conf "${2:-$T/d.ini}" "log_level = debug" "max_nodes = 3000" \
 		"new_nodes_per_minute = 0" \
 		"[coap]" "listen = 127.0.0.1:$COAP_PORT" "max_sessions = 8" \
-		"[node:*]" "send_window = unsure" "min_score = 0.5" \
+		"[node:*]" "send_window = ${3:-unsure}" "min_score = 0.5" \
 		"[node:n1]" "min_score = $1"
 }
 conf 0.8
@@ -109,6 +109,12 @@ t_is "Observe 1 cancels" "$(printf '%s\n' "$OUT" | sed -n 2,3p | cut -d' ' -f1-2
 OUT=$($OBSERVE --port "$COAP_PORT" --node n1 --trigger "$ATTACK --port $COAP_PORT sessions -n 40 && $(hup 0.9)" --listen 2 --cancel-at-end)
 t_is "an observer outlives the culling of idle sessions" "$(printf '%s\n' "$OUT" | grep '^notified' | cut -d' ' -f1-2)" "notified 1"
 t_ok "the culling happened" daemon_log_has "the oldest idle ones are dropped"
+# One change of [node:*] reaches 100 observing nodes within 1 s.
+conf 0.9 "$T/d-all.ini" always
+OUT=$($OBSERVE --port "$COAP_PORT" --prefix p --nodes 100 --trigger "cp $T/d-all.ini $T/d.ini && kill -HUP $DAEMON_PID" --listen 2 --cancel-at-end)
+t_is "[node:*] changed: 100 observers notified" "$(printf '%s\n' "$OUT" | grep '^notified' | cut -d' ' -f1-2)" "notified 100"
+LATE=$(printf '%s\n' "$OUT" | grep '^notified' | awk '{ print $NF }')
+t_ok "the last of them within 1 s of the SIGHUP (${LATE} ms)" [ "${LATE:-9999}" -lt 1000 ]
 OUT=$($OBSERVE --port "$COAP_PORT" --prefix b --nodes 2049 --tokens 2)
 t_is "4098 registrations: 4096 observe (OBS_MAX), 2 refused" "$(printf '%s\n' "$OUT" | grep '^registered')" "registered 4098 observe 4096"
 t_ok "the refusal is logged" daemon_log_has "4096 observers: a registration"
