@@ -18,9 +18,11 @@
  * ingest_coap_dtls.c, the settings and model GETs in ingest_coap_get.c and
  * their observers in ingest_coap_obs.c (notifications are sent outside
  * libcoap's I/O pass, so its timers are re-armed after them: a zero timer
- * gathers the notifications of one loop turn into one re-arm).  Limits on what peers can make libcoap hold: idle
- * sessions per listener (coap.max_sessions; the oldest idle one goes) and
- * handshakes in progress (coap.max_handshakes).
+ * gathers the notifications of one loop turn into one re-arm).  Limits on
+ * what peers can make libcoap hold: idle sessions per listener
+ * (coap.max_sessions; the oldest idle one goes; a session an observer
+ * holds is not idle, see ingest_coap_obs.c) and handshakes in progress
+ * (coap.max_handshakes).
  *
  * Lines logged because of a peer (an unknown identity, ...) go through
  * ingest_coap_log_ok(): at most one per COAP_LOG_EVERY_MS per source

@@ -5,15 +5,16 @@
  * Every node resource lives under /v1/n/{node}/, so one "unknown resource"
  * handler routes all requests (ingest_coap_path.c) and answers 4.04/4.05
  * itself; GETs of settings and models are answered by ingest_coap_get.c
- * once admitted here (a settings GET is admitted like a POST of its node).  A request is
- * first admitted (route, method, node id, the DTLS rules), before any byte
- * of its body is kept; then its body is taken whole or block by block
- * (ingest_coap_block.c), checked against max_body and its content-format at
- * the first block; then it is validated (message.c), the registry admits
- * its node (ingest_admit: new-id rate per source, max_nodes), and it is put
- * in the store.  The answer is piggybacked in the ACK.
+ * once admitted here (a settings GET is admitted like a POST of its
+ * node).  A POST is first admitted (route, method, node id, the DTLS
+ * rules), before any byte of its body is kept; then its body is taken whole
+ * or block by block (ingest_coap_block.c), checked against max_body and its
+ * content-format at the first block; then it is validated (message.c), the
+ * registry admits its node (ingest_admit: new-id rate per source,
+ * max_nodes), and it is put in the store.  The answer is piggybacked in
+ * the ACK.
  *
- * DTLS rules: the PSK identity is the node id and may only post as itself;
+ * DTLS rules: the PSK identity is the node id and may only act as itself;
  * its key must still be the one in psk_file (a session whose key was
  * removed or changed by a reload gets 4.01 and is closed); a node that has
  * a key may not post over plain UDP (4.01), whatever require_dtls says.
