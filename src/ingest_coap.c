@@ -414,6 +414,13 @@ ingest_coap_open(const struct config *cf, char **cause)
 	    ingest_coap_handler);
 	coap_register_request_handler(unknown, COAP_REQUEST_DELETE,
 	    ingest_coap_handler);
+	/* So that every method on a known route gets 4.05, not 4.04. */
+	coap_register_request_handler(unknown, COAP_REQUEST_FETCH,
+	    ingest_coap_handler);
+	coap_register_request_handler(unknown, COAP_REQUEST_PATCH,
+	    ingest_coap_handler);
+	coap_register_request_handler(unknown, COAP_REQUEST_IPATCH,
+	    ingest_coap_handler);
 	coap_add_resource(listener.ctx, unknown);
 	ingest_coap_template("inference", "50", "tinyedge.inference");
 	ingest_coap_template("window", "50 42", "tinyedge.window");

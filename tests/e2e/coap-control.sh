@@ -50,6 +50,10 @@ t_is "2.03 carries the ETag" "$(coap_opt ETag "$R")" "$ETAG"
 t_is "an old ETag: 2.05" "$(coap_code -O 4,0x7fffffff "$U/v1/n/n1/config")" 2.05
 t_is "POST config: 4.05" "$(coap_code -m post -t 50 -e '{}' "$U/v1/n/n1/config")" 4.05
 t_is "PUT config: 4.05" "$(coap_code -m put -t 50 -e '{}' "$U/v1/n/n1/config")" 4.05
+t_is "DELETE config: 4.05" "$(coap_code -m delete "$U/v1/n/n1/config")" 4.05
+t_is "FETCH config: 4.05" "$(coap_code -m fetch -t 50 -e '{}' "$U/v1/n/n1/config")" 4.05
+t_is "iPATCH model: 4.05" "$(coap_code -m ipatch -e x "$U/v1/models/kws")" 4.05
+t_is "FETCH of an unknown path: 4.04" "$(coap_code -m fetch -e x "$U/v1/nothing")" 4.04
 t_is "bad node id: 4.00" "$(coap_code "$U/v1/n/bad%21/config")" 4.00
 t_is "GET inference: 4.05" "$(coap_code "$U/v1/n/n1/inference")" 4.05
 
