@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 
+# No bytecode cache next to the sources (a read-only tree in distcheck).
+sys.dont_write_bytecode = True
 _spec = importlib.util.spec_from_file_location(
     "coap_attack", os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "coap-attack.py"))
