@@ -181,9 +181,13 @@ ingest_coap_get_config(coap_session_t *session, const coap_pdu_t *request,
 	uint32_t		 rev;
 	int64_t			 action = -1, observe = -1;
 
+	/* Admitted, so known: NULL is a new rev the store could not keep. */
 	if ((body = control_settings(node, &rev)) == NULL) {
-		ingest_coap_get_error(response, COAP_RESPONSE_CODE_NOT_FOUND,
-		    "no settings for this node");
+		ingest_coap_get_uint(response, COAP_OPTION_MAXAGE,
+		    COAP_RETRY_MAX_AGE);
+		ingest_coap_get_error(response,
+		    COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
+		    "settings cannot be stored now: try again later");
 		return;
 	}
 	if ((opt = coap_check_option(request, COAP_OPTION_OBSERVE,

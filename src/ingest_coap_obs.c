@@ -42,6 +42,7 @@
 #include "control.h"
 #include "ingest_coap_int.h"
 #include "log.h"
+#include "nodes.h"
 #include "xmalloc.h"
 
 #define OBS_TOKEN_MAX	8
@@ -214,9 +215,14 @@ ingest_coap_obs_changed(const char *node, uint32_t rev)
 		next = TAILQ_NEXT(o, entry);
 		if (o->gone != NULL || strcmp(o->node, node) != 0)
 			continue;
+		/*
+		 * NULL: a node the registry forgot (its observers go), or a
+		 * rev the store could not keep (they stay for the next one).
+		 */
 		if (body == NULL && (body = control_settings(node,
 		    &rev)) == NULL) {
-			o->gone = "node forgotten";
+			if (!nodes_known(node))
+				o->gone = "node forgotten";
 			continue;
 		}
 		if (ingest_coap_obs_send(o, body, rev) != 0)
