@@ -632,6 +632,7 @@ control_reload(const struct config *cf)
 		return;
 	control_make_room(0);
 	control_each_safe(control_refresh_cb, NULL);
+	models_gc();
 }
 
 /* A model name got or lost a version: nodes asking for it change. */
@@ -792,6 +793,9 @@ control_start(const struct config *cf, char **cause)
 	if (ctl.ceiling < ctl.gen)
 		ctl.ceiling = ctl.gen;
 	ctl.started = 1;
+	/* Models ask us which versions nodes use, and tell us of new ones. */
+	models_set_in_use(control_model_in_use);
+	models_set_notify(control_models_changed);
 	control_make_room(0);
 	log_debug("control: %zu records, rev %" PRIu32 "%s", ctl.nrecs,
 	    ctl.gen, ctl.clean ? "" : " (not stopped cleanly)");
@@ -823,4 +827,6 @@ control_stop(void)
 	}
 	free(ctl.buckets);
 	memset(&ctl, 0, sizeof ctl);
+	models_set_in_use(NULL);
+	models_set_notify(NULL);
 }

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "models.h"
 #include "control_int.h"
 #include "nodes.h"
 #include "parse.h"
@@ -247,6 +248,9 @@ control_patch(const char *glob, const cJSON *patch, cJSON *out,
 	}
 	rc = control_patch_commit(&p, out, cause);
 	control_patching_free(&p, ndocs);
+	/* An assignment may have moved off a version: old ones may go. */
+	if (rc == 0)
+		models_gc();
 	return (rc);
 }
 

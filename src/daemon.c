@@ -98,6 +98,7 @@ static const struct daemon_check daemon_checks[] = {
 	{ "nodes", nodes_check },
 	{ "monitor", monitor_check },
 	{ "summary", summary_check },
+	{ "models", models_check },
 	{ "serial", ingest_serial_check },
 	{ "coap", ingest_coap_check },
 };

@@ -102,10 +102,13 @@ static struct {
 	size_t			 nn;
 	size_t			 cached;	/* bytes held in memory */
 	uint64_t		 tick;
+	uint64_t		 gc_ms;		/* last periodic GC */
 	struct models_job	*jobs;		/* in flight, this generation */
 	models_change_cb	 notify;
 	models_in_use_cb	 in_use;
 } mdl;
+
+#define MODELS_GC_EVERY_MS	(3600 * 1000)
 
 /* Is s 1..max of [A-Za-z0-9_.-], and not "." or ".."? */
 static int
@@ -840,4 +843,17 @@ models_gc(void)
 		if (models_gc_name(mdl.n[i]))
 			models_changed(name);
 	}
+}
+
+/*
+ * Housekeeping: the GC once an hour, for assignments that went away
+ * without a reload or a command (a node forgotten by the registry).
+ */
+void
+models_check(uint64_t now)
+{
+	if (!mdl.started || now - mdl.gc_ms < MODELS_GC_EVERY_MS)
+		return;
+	mdl.gc_ms = now;
+	models_gc();
 }

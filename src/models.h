@@ -52,6 +52,7 @@ const uint8_t *models_data(const char *, const char *, struct models_info *);
 void	models_set_notify(models_change_cb);
 void	models_set_in_use(models_in_use_cb);
 void	models_gc(void);
+void	models_check(uint64_t);
 
 void	models_sha256(const void *, size_t, char [65]);
 
