@@ -22,7 +22,12 @@ struct uplink_stats {
 };
 
 typedef void	(*uplink_hook)(void);
-/* A message of a subscribed topic (relative to the prefix), on the loop. */
+/*
+ * A message of a subscribed topic (relative to the prefix, e.g.
+ * "cmd/reload"), on the loop thread; the bytes are valid during the call.
+ * A payload over mqtt.command_max comes as a marker: NULL and SIZE_MAX
+ * (the bytes were not kept), so the handler can still answer it.
+ */
 typedef void	(*uplink_message_cb)(const char *, const void *, size_t);
 
 int		 uplink_start(const struct config *, char **);
