@@ -10,8 +10,8 @@
  *
  * Messages of subscribed topics (P/cmd/#) take the same road in a second
  * queue, copied (topic and payload) so Paho can free its own at once.
- * That queue is bounded: at most UPLINK_IN_MAX messages and, beyond the
- * first, at most the limit (mqtt.command_max) of payload bytes.  A
+ * That queue is bounded: at most UPLINK_IN_MAX messages and at most the
+ * limit (mqtt.command_max) of payload bytes in all.  A
  * message that does not fit is not taken: the callback returns 0, and
  * Paho keeps it (unacknowledged) and offers it again later, so a burst
  * slows down the broker's delivery instead of losing commands.  A payload
@@ -251,7 +251,7 @@ uplink_paho_arrived(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
 		return (1);
 	}
 	cost = len > br.inmax ? 0 : len;
-	/* The first always fits, so one command_max command gets through. */
+	/* The first always fits (a larger one is a marker of no bytes). */
 	if (br.nin > 0 && (br.nin >= UPLINK_IN_MAX ||
 	    br.inbytes + cost > br.inmax)) {
 		pthread_mutex_unlock(&br.mu);
