@@ -232,8 +232,13 @@ command_result(enum command_verb verb, const char *id, const char *topic,
 	cJSON_AddBoolToObject(o, "ok", error == NULL);
 	if (error != NULL)
 		cJSON_AddStringToObject(o, "error", error);
-	if (invalid)
-		cJSON_AddStringToObject(o, "topic", topic);
+	if (invalid) {
+		/* The full topic, as the operator published it. */
+		xasprintf(&json, "%s/%s", uplink_prefix() ? uplink_prefix() :
+		    "", topic);
+		cJSON_AddStringToObject(o, "topic", json);
+		free(json);
+	}
 	json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (json == NULL)

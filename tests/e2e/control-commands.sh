@@ -4,8 +4,9 @@
 # and changes nothing); with mqtt.commands on, reload answers ok, a config
 # glob matching no node answers ok with no nodes, bad JSON answers on
 # results/_invalid naming the topic, a repeated id gets the same result
-# without running again, and a model over command_max is refused with a
-# result; every result is QoS 1 and not retained.
+# without running again, a model is stored (sha256, size) and one over
+# command_max is refused with a result; results are not retained, and the
+# kept ones survive a restart.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-mqtt.sh"
 command -v jq >/dev/null || t_skip_all "jq not installed"
@@ -86,6 +87,16 @@ t_is "oversize: refused" \
     '["model:big:1",false,"too large (command_max 1024)"]'
 t_ok "oversize: not stored" sh -c "! ls '$T/data/models' 2>/dev/null | \
     grep -q big"
+
+# A model within command_max: stored, its sha256 and size.
+head -c 700 /dev/urandom > "$T/m.bin"
+sha=$(sha256sum "$T/m.bin" | cut -d' ' -f1)
+mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -t "$PREFIX/cmd/model/m1/1.0" \
+    -f "$T/m.bin"
+t_ok "model: a result" wait_for 10 results_at_least model:m1:1.0 1
+t_is "model: stored" \
+    "$(result_of model:m1:1.0 | jq -c '[.id, .ok, .sha256, .size]')" \
+    "[\"model:m1:1.0\",true,\"$sha\",700]"
 
 # Results are not retained.
 r=$(timeout 5 mosquitto_sub -h 127.0.0.1 -p "$PORT" -t "$PREFIX/results/#" \
