@@ -95,6 +95,7 @@ command_load_cb(const char *key, const void *val, size_t len, void *arg)
 int
 command_start(const struct config *cf, char **cause)
 {
+	command_stop();
 	memset(&cmd, 0, sizeof cmd);
 	cmd.kept = xcalloc(COMMAND_KEEP, sizeof *cmd.kept);
 	cmd.max = (size_t)config_bytes(cf, "mqtt", "command_max");
