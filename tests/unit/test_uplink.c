@@ -252,6 +252,7 @@ start_with(const char *extra)
 {
 	char	*cause = NULL, lines[512];
 
+	memset(&fake, 0, sizeof fake);	/* for CK_FORK=no runs */
 	snprintf(lines, sizeof lines, "[mqtt]\nuri = tcp://127.0.0.1:1883\n"
 	    "max_inflight = 4\ntopic_prefix = te/gw\n%s", extra);
 	fx_setup(lines);
@@ -359,16 +360,19 @@ static int
 arrive(const char *topic, size_t len)
 {
 	MQTTAsync_message	*m = calloc(1, sizeof *m);
+	char			*t = strdup(topic);
 
 	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(t);
 	m->payload = malloc(len + 1);
 	ck_assert_ptr_nonnull(m->payload);
 	memset(m->payload, 'x', len);
 	m->payloadlen = (int)len;
 	m->qos = 1;
-	if (fake.arrived(NULL, strdup(topic), 0, m))
+	if (fake.arrived(NULL, t, 0, m))
 		return (1);
-	MQTTAsync_freeMessage(&m);	/* Paho would keep it */
+	MQTTAsync_freeMessage(&m);	/* Paho would keep them */
+	free(t);
 	return (0);
 }
 
