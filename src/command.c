@@ -61,8 +61,8 @@ struct command_run {
 
 static struct {
 	int			 started;
-	size_t			 max;		/* mqtt.command_max */
-	struct command_kept	*kept;		/* ring, oldest at head */
+	size_t			 max;	/* mqtt.command_max */
+	struct command_kept	*kept;	/* ring, oldest at head */
 	size_t			 head, nkept;
 	uint64_t		 seq;		/* next order number */
 	struct command_run	*runs;

@@ -33,11 +33,12 @@ enum command_verb {
 struct command_req {
 	enum command_verb	 verb;
 	char			 id[COMMAND_RID_MAX + 1];
-	char			 arg[COMMAND_GLOB_MAX + 1]; /* glob, name, section */
+	/* The glob, the model name or the section. */
+	char			 arg[COMMAND_GLOB_MAX + 1];
 	char			 version[MODELS_VERSION_MAX + 1];
-	struct cJSON		*json;		/* the payload (config, reload) */
-	const struct cJSON	*set;		/* config: in json */
-	const void		*data;		/* model, tier2: the caller's */
+	struct cJSON		*json;	/* the payload (config, reload) */
+	const struct cJSON	*set;	/* config: in json */
+	const void		*data;	/* model, tier2: the caller's */
 	size_t			 len;
 };
 

@@ -206,8 +206,9 @@ command_binary(struct command_req *r, const char **seg, size_t *sl,
 			return (command_fail(err, errlen, "want cmd/model/NAME/"
 			    "VERSION"));
 		if (command_name(r->arg, seg[1], sl[1], MODELS_NAME_MAX) != 0)
-			return (command_fail(err, errlen, "bad model name: want "
-			    "1 to %d of [A-Za-z0-9_.-]", MODELS_NAME_MAX));
+			return (command_fail(err, errlen, "bad model name: "
+			    "want 1 to %d of [A-Za-z0-9_.-]",
+			    MODELS_NAME_MAX));
 		if (command_name(r->version, seg[2], sl[2],
 		    MODELS_VERSION_MAX) != 0)
 			return (command_fail(err, errlen, "bad model version: "

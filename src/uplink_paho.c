@@ -35,7 +35,7 @@ static struct {
 	uv_async_t		*async;
 	struct uplink_msg	*qhead, **qtail;
 	struct uplink_in	*ihead, **itail;
-	size_t			 nin, inbytes;	/* what the in queue holds */
+	size_t			 nin, inbytes;	/* in the in queue */
 	size_t			 inmax;		/* payload limit */
 	int			 closed;	/* no more sends */
 } br = { .mu = PTHREAD_MUTEX_INITIALIZER, .qtail = &br.qhead,
@@ -239,9 +239,10 @@ int
 uplink_paho_arrived(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
 {
 	struct uplink_in	*in;
-	size_t			 len = m->payloadlen > 0 ? m->payloadlen : 0;
+	size_t			 len;
 	size_t			 cost;
 
+	len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
 	pthread_mutex_lock(&br.mu);
 	if (br.closed || br.async == NULL) {
 		/* Stopping: nobody would answer it. */

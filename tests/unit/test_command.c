@@ -40,6 +40,7 @@
 #include "xmalloc.h"
 
 #define NROWS	2048
+#define C1	"{\"id\":\"c1\",\"set\":{\"min_score\":0.8}}"
 
 /* The calls the fakes saw, and what they answer. */
 static struct {
@@ -248,7 +249,7 @@ stop(void)
 struct bad {
 	const char	*topic;
 	const char	*payload;	/* NULL: the over-limit marker */
-	const char	*id;		/* results/ID; "_invalid" with topic */
+	const char	*id;		/* results/ID, or _invalid */
 	const char	*error;		/* a part of the error text */
 };
 
@@ -385,7 +386,7 @@ START_TEST(test_config_reload_once)
 	cJSON	*o, *n;
 
 	start();
-	cmd_send("cmd/config/n*", "{\"id\":\"c1\",\"set\":{\"min_score\":0.8}}");
+	cmd_send("cmd/config/n*", C1);
 	o = one_result("results/c1");
 	ck_assert(ok(o));
 	ck_assert_str_eq(fake.glob, "n*");
@@ -395,7 +396,7 @@ START_TEST(test_config_reload_once)
 	cJSON_Delete(o);
 	first = xstrdup(rows[nrows - 1].payload);
 	/* Again (a redelivery): the same bytes, not run. */
-	cmd_send("cmd/config/n*", "{\"id\":\"c1\",\"set\":{\"min_score\":0.8}}");
+	cmd_send("cmd/config/n*", C1);
 	ck_assert_int_eq(new_rows(), 1);
 	ck_assert_str_eq(rows[nrows - 1].payload, first);
 	/* The same id on another command: still the stored result. */

@@ -9,8 +9,8 @@
  * Checked: the retained online status on connect; outbox rows published
  * oldest first under the prefix with their ids as context, never more in
  * flight than mqtt.max_inflight; acknowledged rows deleted (in batches)
- * and the window refilled; a lost connection backs off, reconnects and sends the
- * unacknowledged rows again in order; a clean stop publishes the retained
+ * and the window refilled; a lost connection backs off, reconnects and
+ * sends the unacknowledged rows again in order; a clean stop publishes the retained
  * offline status, disconnects and closes every handle.  With
  * mqtt.commands on: P/cmd/# subscribed (QoS 1) after every connect, and
  * only then; messages reach the handler on the loop thread, not Paho's,
@@ -66,7 +66,7 @@ static struct {
 	char		 topic[128];
 	size_t		 len;
 	int		 data_null;
-	int		 off_loop;	/* calls not on the test's thread */
+	int		 off_loop;	/* calls off the test's thread */
 	pthread_t	 loop;
 } got;
 
