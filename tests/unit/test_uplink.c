@@ -10,10 +10,10 @@
  * oldest first under the prefix with their ids as context, never more in
  * flight than mqtt.max_inflight; acknowledged rows deleted (in batches)
  * and the window refilled; a lost connection backs off, reconnects and
- * sends the unacknowledged rows again in order; a clean stop publishes the retained
- * offline status, disconnects and closes every handle.  With
- * mqtt.commands on: P/cmd/# subscribed (QoS 1) after every connect, and
- * only then; messages reach the handler on the loop thread, not Paho's,
+ * sends the unacknowledged rows again in order; a clean stop publishes
+ * the retained offline status, disconnects and closes every handle.
+ * With mqtt.commands on: P/cmd/# subscribed (QoS 1) after every connect,
+ * and only then; messages reach the handler on the loop thread, not Paho's,
  * relative to the prefix; one over command_max comes as the marker; the
  * queue to the loop is bounded in messages and bytes, and a message that
  * does not fit is left with Paho (the callback returns 0).
