@@ -5,8 +5,8 @@
 # glob matching no node answers ok with no nodes, bad JSON answers on
 # results/_invalid naming the topic, a repeated id gets the same result
 # without running again, a model is stored (sha256, size) and one over
-# command_max is refused with a result; results are not retained, and the
-# kept ones survive a restart.
+# command_max is refused with a result; results are not retained, the
+# kept ones survive a restart, and MQTT 5 works the same.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-mqtt.sh"
 command -v jq >/dev/null || t_skip_all "jq not installed"
@@ -114,6 +114,20 @@ t_ok "restart: the kept result again" wait_for 10 results_at_least rl1 3
 t_is "restart: not run again" "$(daemon_log_count "reload: done")" 1
 stop_daemon
 t_is "restart: clean stop" "$EXIT_RC" 0
+
+# MQTT 5: subscribed too, a new id runs, a kept one does not.
+mqtt_conf "$T/c.ini" "$PORT" "client_id = te-cmd-test" "commands = on" \
+    "command_max = 1K" "protocol = 5"
+n=$(daemon_log_count "subscribed to")
+start_daemon "$T/c.ini"
+t_ok "mqtt 5: subscribed" wait_for 10 _t_more_than "$n" "subscribed to"
+cmd reload '{"id":"rl5"}'
+cmd reload '{"id":"rl1"}'
+t_ok "mqtt 5: a result" wait_for 10 results_at_least rl5 1
+t_ok "mqtt 5: the kept one again" wait_for 10 results_at_least rl1 4
+t_is "mqtt 5: ran once" "$(daemon_log_count "reload: done")" 2
+stop_daemon
+t_is "mqtt 5: clean stop" "$EXIT_RC" 0
 stop_sub
 
 [ "$_t_fail" = 0 ] || t_diag "$T/daemon.log"
