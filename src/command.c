@@ -15,7 +15,8 @@
  * redelivered or resent id gets the very same result again and is not run
  * twice; only the last COMMAND_KEEP are kept.  An id whose asynchronous
  * run is still going is not started again: its one result comes when it
- * ends.  Results of ids that could not be read go to results/_invalid and
+ * ends.  At most COMMAND_RUNNING_MAX runs go at once; one more gets
+ * ok:false "busy", which is not kept, so sending it again later runs it.  Results of ids that could not be read go to results/_invalid and
  * are not kept (there is no id to find them by).
  *
  * While the store refuses writes (disk full, I/O errors) a command is not
@@ -42,7 +43,6 @@
 #include "uplink.h"
 #include "xmalloc.h"
 
-#define COMMAND_RUNNING_MAX	8	/* model/tier2 runs at once */
 #define COMMAND_ERR_MAX		256
 
 /* One id in the order it was kept (a ring of the last COMMAND_KEEP). */

@@ -20,6 +20,7 @@ struct cJSON;
  */
 #define COMMAND_RID_MAX	(6 + MODELS_NAME_MAX + 1 + MODELS_VERSION_MAX)
 #define COMMAND_INVALID	"_invalid"	/* results of unreadable ids */
+#define COMMAND_RUNNING_MAX	8	/* model/tier2 runs at once */
 
 enum command_verb {
 	COMMAND_NONE,		/* not understood */

@@ -494,6 +494,38 @@ START_TEST(test_async_once)
 }
 END_TEST
 
+/* At most COMMAND_RUNNING_MAX runs at once; the next is told, not kept. */
+START_TEST(test_running_bound)
+{
+	char	 topic[32];
+	cJSON	*o;
+	int	 i;
+
+	start();
+	for (i = 0; i < COMMAND_RUNNING_MAX; i++) {
+		snprintf(topic, sizeof topic, "cmd/tier2/s%d", i);
+		cmd_send(topic, "bytes");
+	}
+	ck_assert_int_eq(fake.replaces, COMMAND_RUNNING_MAX);
+	ck_assert_int_eq(new_rows(), 0);
+	cmd_send("cmd/tier2/late", "bytes");
+	ck_assert_int_eq(fake.replaces, COMMAND_RUNNING_MAX);
+	ck_assert_int_eq(new_rows(), 1);
+	ck_assert_ptr_nonnull(strstr(rows[nrows - 1].topic,
+	    "results/tier2:late:"));
+	o = cJSON_Parse(rows[nrows - 1].payload);
+	ck_assert_ptr_nonnull(strstr(str(o, "error"), "busy"));
+	cJSON_Delete(o);
+	/* One ends: the late one, sent again, runs (busy was not kept). */
+	fake.replace_cb(1, NULL, fake.arg);
+	ck_assert_int_eq(new_rows(), 1);
+	cmd_send("cmd/tier2/late", "bytes");
+	ck_assert_int_eq(fake.replaces, COMMAND_RUNNING_MAX + 1);
+	ck_assert_int_eq(new_rows(), 0);
+	stop();
+}
+END_TEST
+
 /* Only the last COMMAND_KEEP results are kept, across a restart too. */
 START_TEST(test_keep_bound)
 {
@@ -603,6 +635,7 @@ main(void)
 		{ test_config_reload_once, 0 },
 		{ test_async_once, 0 },
 		{ test_keep_bound, 0 },
+		{ test_running_bound, 0 },
 		{ test_store_refusing, 0 },
 	};
 
