@@ -226,22 +226,28 @@ static void
 command_result(enum command_verb verb, const char *id, const char *topic,
     cJSON *o, const char *error, int keep)
 {
+	cJSON	*r = cJSON_CreateObject(), *c;
 	char	*json, eid[2 * COMMAND_RID_MAX], etopic[160], eerr[320];
 	int	 invalid = *id == '\0';
 
-	cJSON_AddStringToObject(o, "id", invalid ? COMMAND_INVALID : id);
-	cJSON_AddBoolToObject(o, "ok", error == NULL);
+	/* "id", "ok" and "error" first, then what the verb adds. */
+	cJSON_AddStringToObject(r, "id", invalid ? COMMAND_INVALID : id);
+	cJSON_AddBoolToObject(r, "ok", error == NULL);
 	if (error != NULL)
-		cJSON_AddStringToObject(o, "error", error);
+		cJSON_AddStringToObject(r, "error", error);
 	if (invalid) {
 		/* The full topic, as the operator published it. */
 		xasprintf(&json, "%s/%s", uplink_prefix() ? uplink_prefix() :
 		    "", topic);
-		cJSON_AddStringToObject(o, "topic", json);
+		cJSON_AddStringToObject(r, "topic", json);
 		free(json);
 	}
-	json = cJSON_PrintUnformatted(o);
+	while ((c = o->child) != NULL)
+		cJSON_AddItemToObject(r, c->string,
+		    cJSON_DetachItemViaPointer(o, c));
 	cJSON_Delete(o);
+	json = cJSON_PrintUnformatted(r);
+	cJSON_Delete(r);
 	if (json == NULL)
 		fatalx("command: cJSON_PrintUnformatted: out of memory");
 	log_escape(eid, sizeof eid, id, strlen(id));
