@@ -398,18 +398,22 @@ command_run_now(const struct command_req *q, const char *topic)
 
 /*
  * A message of P/cmd/# (topic relative to the prefix), on the loop: a
- * command to answer exactly once.  len SIZE_MAX: over command_max.
+ * command to answer exactly once.  data NULL with len a marker of uplink.h:
+ * too large (answered, kept), or dropped in a burst (answered "busy", not
+ * kept, so sending it again runs it).
  */
 void
 command_handle(const char *topic, const void *data, size_t len)
 {
 	struct command_req	 q;
 	char			 err[COMMAND_ERR_MAX], *kept;
-	int			 rc;
+	int			 rc, busy = len == UPLINK_MSG_DROPPED;
 
 	if (!cmd.started)
 		return;
-	rc = command_parse(topic, data, len, cmd.max, &q, err, sizeof err);
+	/* Without its bytes the topic alone may still name the id. */
+	rc = command_parse(topic, busy ? NULL : data, busy ?
+	    UPLINK_MSG_TOO_LARGE : len, cmd.max, &q, err, sizeof err);
 	if (!store_accepting()) {
 		/* Nothing changes, but the operator hears why. */
 		command_finish(q.verb, q.id, topic, cJSON_CreateObject(),
@@ -424,6 +428,9 @@ command_handle(const char *topic, const void *data, size_t len)
 		free(kept);
 	} else if (q.id[0] != '\0' && command_running(q.id))
 		log_info("command: %s: still running, result to come", q.id);
+	else if (busy)
+		command_result(q.verb, q.id, topic, cJSON_CreateObject(),
+		    "busy: too many commands at once, send it again", 0);
 	else if (rc != 0)
 		command_finish(q.verb, q.id, topic, cJSON_CreateObject(), err);
 	else if (q.verb == COMMAND_MODEL || q.verb == COMMAND_TIER2)

@@ -244,7 +244,8 @@ command_binary(struct command_req *r, const char **seg, size_t *sl,
 
 /*
  * Parse one command: topic relative to the prefix ("cmd/..."), payload of
- * len bytes (data NULL and len SIZE_MAX: it was over max).  0 with r
+ * len bytes (data NULL and a len over max: the bytes were not kept, as
+ * with uplink.h's UPLINK_MSG_TOO_LARGE).  0 with r
  * filled, or -1 with err; either way r->id holds the id if it could be
  * read ("" if not) and r must be freed with command_req_free().
  */

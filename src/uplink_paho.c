@@ -10,13 +10,15 @@
  *
  * Messages of subscribed topics (P/cmd/#) take the same road in a second
  * queue, copied (topic and payload) so Paho can free its own at once.
- * That queue is bounded: at most UPLINK_IN_MAX messages and at most the
- * limit (mqtt.command_max) of payload bytes in all.  A
- * message that does not fit is not taken: the callback returns 0, and
- * Paho keeps it (unacknowledged) and offers it again later, so a burst
- * slows down the broker's delivery instead of losing commands.  A payload
- * over the limit is queued as a marker (no bytes), so the loop still
- * answers it.
+ * That queue is bounded: at most UPLINK_IN_MAX messages with their bytes,
+ * at most the limit (mqtt.command_max) of payload bytes in all.  Paho has
+ * acknowledged a QoS 1 message to the broker before we see it, so holding
+ * one back would only grow Paho's own queue: instead a payload over the
+ * limit, or one that does not fit, is queued as a marker without its
+ * bytes (uplink.h), so the loop still answers it ("too large", "busy").
+ * Markers are bounded too (UPLINK_IN_MARKS, topics up to
+ * UPLINK_IN_TOPIC_MAX); beyond them a message is dropped without an
+ * answer, counted and logged.
  */
 #include <MQTTAsync.h>
 #include <pthread.h>
@@ -27,6 +29,7 @@
 #include <uv.h>
 
 #include "log.h"
+#include "uplink.h"
 #include "uplink_paho.h"
 #include "xmalloc.h"
 
@@ -36,6 +39,7 @@ static struct {
 	struct uplink_msg	*qhead, **qtail;
 	struct uplink_in	*ihead, **itail;
 	size_t			 nin, inbytes;	/* in the in queue */
+	size_t			 nmarks, dropped;
 	size_t			 inmax;		/* payload limit */
 	int			 closed;	/* no more sends */
 } br = { .mu = PTHREAD_MUTEX_INITIALIZER, .qtail = &br.qhead,
@@ -51,7 +55,7 @@ uplink_paho_init(uv_async_t *async, size_t inmax)
 	br.qtail = &br.qhead;
 	br.ihead = NULL;
 	br.itail = &br.ihead;
-	br.nin = br.inbytes = 0;
+	br.nin = br.inbytes = br.nmarks = br.dropped = 0;
 	br.inmax = inmax;
 	br.closed = 0;
 	pthread_mutex_unlock(&br.mu);
@@ -84,14 +88,18 @@ uplink_paho_deliver(const char *prefix,
     void (*cb)(const char *, const void *, size_t))
 {
 	struct uplink_in	*in, *next;
-	size_t			 n = strlen(prefix);
+	size_t			 n = strlen(prefix), dropped;
 
 	pthread_mutex_lock(&br.mu);
 	in = br.ihead;
 	br.ihead = NULL;
 	br.itail = &br.ihead;
-	br.nin = br.inbytes = 0;
+	dropped = br.dropped;
+	br.nin = br.inbytes = br.nmarks = br.dropped = 0;
 	pthread_mutex_unlock(&br.mu);
+	if (dropped > 0)
+		log_warnx("uplink: %zu messages of %s/cmd/# dropped unanswered: "
+		    "too many at once", dropped, prefix);
 	for (; in != NULL; in = next) {
 		next = in->next;
 		if (cb != NULL && strncmp(in->topic, prefix, n) == 0 &&
@@ -131,7 +139,7 @@ uplink_paho_close(void)
 	in = br.ihead;
 	br.ihead = NULL;
 	br.itail = &br.ihead;
-	br.nin = br.inbytes = 0;
+	br.nin = br.inbytes = br.nmarks = br.dropped = 0;
 	pthread_mutex_unlock(&br.mu);
 	for (; in != NULL; in = next) {
 		next = in->next;
@@ -232,48 +240,47 @@ uplink_paho_server_disc(void *ctx, MQTTProperties *props,
 }
 
 /*
- * Paho: a message of a subscribed topic.  Copied and queued for the loop;
- * 0 (Paho offers it again later) when the queue is full.
+ * Paho: a message of a subscribed topic, copied and queued for the loop
+ * (with its bytes, as a marker, or dropped: see the top).  Always 1: Paho
+ * has acknowledged it already, holding it back would only grow Paho.
  */
 int
 uplink_paho_arrived(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
 {
-	struct uplink_in	*in;
-	size_t			 len;
-	size_t			 cost;
+	struct uplink_in	*in = NULL;
+	size_t			 len, tl, mark = 0;
 
 	len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+	tl = tlen > 0 ? strnlen(topic, (size_t)tlen) : strlen(topic);
 	pthread_mutex_lock(&br.mu);
-	if (br.closed || br.async == NULL) {
-		/* Stopping: nobody would answer it. */
-		pthread_mutex_unlock(&br.mu);
-		MQTTAsync_freeMessage(&m);
-		MQTTAsync_free(topic);
-		return (1);
-	}
-	cost = len > br.inmax ? 0 : len;
-	/* The first always fits (a larger one is a marker of no bytes). */
-	if (br.nin > 0 && (br.nin >= UPLINK_IN_MAX ||
-	    br.inbytes + cost > br.inmax)) {
-		pthread_mutex_unlock(&br.mu);
-		return (0);
+	if (br.closed || br.async == NULL)
+		goto out;	/* stopping: nobody would answer it */
+	if (len > br.inmax)
+		mark = UPLINK_MSG_TOO_LARGE;
+	else if (br.nin >= UPLINK_IN_MAX || br.inbytes + len > br.inmax)
+		mark = UPLINK_MSG_DROPPED;
+	if (mark != 0 && (br.nmarks >= UPLINK_IN_MARKS ||
+	    tl > UPLINK_IN_TOPIC_MAX)) {
+		br.dropped++;
+		goto out;
 	}
 	in = xcalloc(1, sizeof *in);
-	in->topic = tlen > 0 ? xstrndup(topic, (size_t)tlen) : xstrdup(topic);
-	if (len > br.inmax) {
-		in->data = NULL;
-		in->len = SIZE_MAX;
+	in->topic = xstrndup(topic, tl);
+	if (mark != 0) {
+		in->len = mark;
+		br.nmarks++;
 	} else {
 		in->data = xmalloc(len ? len : 1);
 		if (len)
 			memcpy(in->data, m->payload, len);
 		in->len = len;
+		br.nin++;
+		br.inbytes += len;
 	}
 	*br.itail = in;
 	br.itail = &in->next;
-	br.nin++;
-	br.inbytes += cost;
 	uv_async_send(br.async);
+out:
 	pthread_mutex_unlock(&br.mu);
 	MQTTAsync_freeMessage(&m);
 	MQTTAsync_free(topic);

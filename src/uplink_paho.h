@@ -35,8 +35,8 @@ struct uplink_msg {
 
 /*
  * One message of a subscribed topic, copied off Paho's thread: the full
- * topic, and the payload (len bytes), or data NULL and len SIZE_MAX when
- * it was over the limit (the bytes were not kept).
+ * topic, and the payload (len bytes), or data NULL and a marker for len
+ * (uplink.h: UPLINK_MSG_TOO_LARGE, UPLINK_MSG_DROPPED).
  */
 struct uplink_in {
 	char			*topic;
@@ -45,7 +45,9 @@ struct uplink_in {
 	struct uplink_in	*next;
 };
 
-#define UPLINK_IN_MAX	32	/* messages queued for the loop at most */
+#define UPLINK_IN_MAX		32	/* messages with their bytes */
+#define UPLINK_IN_MARKS		256	/* markers queued beyond those */
+#define UPLINK_IN_TOPIC_MAX	1024	/* topic bytes of a marker */
 
 void			 uplink_paho_init(uv_async_t *, size_t);
 void			 uplink_paho_limit(size_t);

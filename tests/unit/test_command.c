@@ -336,7 +336,8 @@ START_TEST(test_malformed)
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		b = &bad[i];
 		if (b->payload == NULL)
-			command_handle(b->topic, NULL, SIZE_MAX);
+			command_handle(b->topic, NULL,
+			    UPLINK_MSG_TOO_LARGE);
 		else
 			cmd_send(b->topic, b->payload);
 		snprintf(want, sizeof want, "results/%s", b->id);
@@ -526,6 +527,29 @@ START_TEST(test_running_bound)
 }
 END_TEST
 
+/* Dropped in a burst (the uplink's marker): "busy", not kept, not run. */
+START_TEST(test_dropped_marker)
+{
+	cJSON	*o;
+
+	start();
+	command_handle("cmd/model/m/1.0", NULL, UPLINK_MSG_DROPPED);
+	o = one_result("results/model:m:1.0");
+	ck_assert_ptr_nonnull(strstr(str(o, "error"), "busy"));
+	cJSON_Delete(o);
+	command_handle("cmd/reload", NULL, UPLINK_MSG_DROPPED);
+	o = one_result("results/_invalid");
+	ck_assert_ptr_nonnull(strstr(str(o, "error"), "busy"));
+	ck_assert_str_eq(str(o, "topic"), "te/gw/cmd/reload");
+	cJSON_Delete(o);
+	ck_assert_int_eq(fake.puts + fake.reloads, 0);
+	/* Sent again with its bytes: it runs. */
+	cmd_send("cmd/model/m/1.0", "model bytes");
+	ck_assert_int_eq(fake.puts, 1);
+	stop();
+}
+END_TEST
+
 /* Only the last COMMAND_KEEP results are kept, across a restart too. */
 START_TEST(test_keep_bound)
 {
@@ -636,6 +660,7 @@ main(void)
 		{ test_async_once, 0 },
 		{ test_keep_bound, 0 },
 		{ test_running_bound, 0 },
+		{ test_dropped_marker, 0 },
 		{ test_store_refusing, 0 },
 	};
 

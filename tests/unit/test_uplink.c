@@ -14,9 +14,10 @@
  * the retained offline status, disconnects and closes every handle.
  * With mqtt.commands on: P/cmd/# subscribed (QoS 1) after every connect,
  * and only then; messages reach the handler on the loop thread, not Paho's,
- * relative to the prefix; one over command_max comes as the marker; the
- * queue to the loop is bounded in messages and bytes, and a message that
- * does not fit is left with Paho (the callback returns 0).
+ * relative to the prefix; one over command_max comes as a marker; the
+ * queue to the loop is bounded in messages and bytes, beyond which a
+ * message comes as the other marker (dropped), and markers are bounded
+ * too, beyond which messages are dropped.
  */
 #include <MQTTAsync.h>
 #include <check.h>
@@ -66,6 +67,7 @@ static struct {
 	char		 topic[128];
 	size_t		 len;
 	int		 data_null;
+	int		 nmarks;	/* UPLINK_MSG_DROPPED seen */
 	int		 off_loop;	/* calls off the test's thread */
 	pthread_t	 loop;
 } got;
@@ -351,6 +353,10 @@ handler(const char *topic, const void *data, size_t len)
 	snprintf(got.topic, sizeof got.topic, "%s", topic);
 	got.len = len;
 	got.data_null = data == NULL;
+	if (len == UPLINK_MSG_DROPPED) {
+		ck_assert_ptr_null(data);
+		got.nmarks++;
+	}
 	if (!pthread_equal(pthread_self(), got.loop))
 		got.off_loop++;
 }
@@ -424,27 +430,36 @@ START_TEST(test_commands)
 	turns(500, got_n);
 	ck_assert_int_eq(got.n, 2);
 	ck_assert_int_eq(got.data_null, 1);
-	ck_assert(got.len == SIZE_MAX);
+	ck_assert(got.len == UPLINK_MSG_TOO_LARGE);
 	/* A topic outside the prefix is not handed on. */
 	ck_assert_int_eq(arrive("other/cmd/reload", 2), 1);
 	turns(100, NULL);
 	ck_assert_int_eq(got.n, 2);
-	/* The queue: UPLINK_IN_MAX messages, then Paho keeps them. */
-	for (i = 0; i < UPLINK_IN_MAX; i++)
+	/*
+	 * The queue: UPLINK_IN_MAX messages with their bytes, then markers
+	 * (UPLINK_IN_MARKS), then dropped.
+	 */
+	for (i = 0; i < UPLINK_IN_MAX + UPLINK_IN_MARKS + 5; i++)
 		ck_assert_int_eq(arrive("te/gw/cmd/reload", 2), 1);
-	ck_assert_int_eq(arrive("te/gw/cmd/reload", 2), 0);
-	want_n = 2 + UPLINK_IN_MAX;
+	got.n = got.nmarks = 0;
+	want_n = UPLINK_IN_MAX + UPLINK_IN_MARKS;
 	turns(500, got_n);
-	ck_assert_int_eq(got.n, 2 + UPLINK_IN_MAX);
+	turns(50, NULL);
+	ck_assert_int_eq(got.n, UPLINK_IN_MAX + UPLINK_IN_MARKS);
+	ck_assert_int_eq(got.nmarks, UPLINK_IN_MARKS);
 	/* And command_max (1K) payload bytes in all. */
 	ck_assert_int_eq(arrive("te/gw/cmd/reload", 600), 1);
 	ck_assert_int_eq(arrive("te/gw/cmd/reload", 400), 1);
-	ck_assert_int_eq(arrive("te/gw/cmd/reload", 100), 0);
-	/* The marker costs no bytes. */
+	ck_assert_int_eq(arrive("te/gw/cmd/reload", 100), 1);
+	/* Too large: its own marker, no bytes. */
 	ck_assert_int_eq(arrive("te/gw/cmd/reload", 5000), 1);
-	want_n = got.n + 3;
+	got.n = got.nmarks = 0;
+	want_n = 4;
 	turns(500, got_n);
-	ck_assert_int_eq(got.n, want_n);
+	ck_assert_int_eq(got.n, 4);
+	ck_assert_int_eq(got.nmarks, 1);
+	ck_assert(got.len == UPLINK_MSG_TOO_LARGE);
+	ck_assert_int_eq(got.data_null, 1);
 	ck_assert_int_eq(got.off_loop, 0);
 	/* A reconnect subscribes again. */
 	fake.lost(NULL, "fake cause");
