@@ -13,7 +13,9 @@
 
 struct cJSON;
 
-#define COMMAND_GLOB_MAX	256	/* bytes of a config/{GLOB} glob */
+/* A config/{GLOB} glob: as a [node:GLOB] section's (config_node.c). */
+#define COMMAND_GLOB_MAX	128
+#define COMMAND_GLOB_EXTRA	"_.-*?[]!^"	/* beyond [A-Za-z0-9] */
 /*
  * The longest id: one the operator sends is COMMAND_ID_MAX, but one made
  * from the topic is longer ("model:" NAME ":" VERSION).

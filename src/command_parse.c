@@ -19,6 +19,7 @@
 
 #include "command_int.h"
 #include "models.h"
+#include "parse.h"
 
 static const char *const command_verb_names[] = {
 	"?", "config", "model", "tier2", "reload"
@@ -152,22 +153,22 @@ command_keys(struct command_req *r, int want_set, char *err, size_t errlen)
 	return (0);
 }
 
-/* Check a config glob segment: 1..COMMAND_GLOB_MAX printable bytes. */
+/*
+ * Check a config glob segment: 1..COMMAND_GLOB_MAX of [A-Za-z0-9] and
+ * COMMAND_GLOB_EXTRA, the same as the INI's [node:GLOB] sections allow.
+ */
 static int
 command_glob(struct command_req *r, const char *seg, size_t len, char *err,
     size_t errlen)
 {
-	size_t	i;
-
 	if (len == 0)
 		return (command_fail(err, errlen, "empty glob"));
 	if (len > COMMAND_GLOB_MAX)
 		return (command_fail(err, errlen, "glob longer than %d bytes",
 		    COMMAND_GLOB_MAX));
-	for (i = 0; i < len; i++)
-		if (seg[i] <= ' ' || seg[i] > '~')
-			return (command_fail(err, errlen, "glob has a control, "
-			    "space or non-ASCII byte"));
+	if (!parse_id_valid(seg, len, COMMAND_GLOB_MAX, COMMAND_GLOB_EXTRA))
+		return (command_fail(err, errlen, "bad glob: only letters, "
+		    "digits and \"%s\" are allowed", COMMAND_GLOB_EXTRA));
 	memcpy(r->arg, seg, len);
 	r->arg[len] = '\0';
 	return (0);

@@ -297,9 +297,13 @@ static const struct bad bad[] = {
 	{ "cmd/config/", "{\"id\":\"g1\",\"set\":{}}", "g1", "empty glob" },
 	{ "cmd/config", "{\"id\":\"g2\",\"set\":{}}", "g2", "empty glob" },
 	{ "cmd/config/a\x01", "{\"id\":\"g3\",\"set\":{}}", "g3",
-	    "control, space" },
+	    "bad glob" },
 	{ "cmd/config/a b", "{\"id\":\"g4\",\"set\":{}}", "g4",
-	    "control, space" },
+	    "bad glob" },
+	{ "cmd/config/n+", "{\"id\":\"g5\",\"set\":{}}", "g5",
+	    "bad glob" },
+	{ "cmd/config/n\xc3\xa9", "{\"id\":\"g6\",\"set\":{}}", "g6",
+	    "bad glob" },
 	/* "set" and the other keys. */
 	{ "cmd/config/n*", "{\"id\":\"t1\"}", "t1", "missing \"set\"" },
 	{ "cmd/config/n*", "{\"id\":\"t2\",\"set\":[]}", "t2",
@@ -407,6 +411,12 @@ START_TEST(test_config_reload_once)
 	ck_assert_int_eq(fake.patches, 1);
 	ck_assert_int_eq(fake.reloads, 0);
 	free(first);
+	/* Every glob character the INI allows. */
+	cmd_send("cmd/config/[!n]^-_.?*", "{\"id\":\"c3\",\"set\":{}}");
+	o = one_result("results/c3");
+	ck_assert(ok(o));
+	ck_assert_str_eq(fake.glob, "[!n]^-_.?*");
+	cJSON_Delete(o);
 	/* A failing patch is a result too, kept like the others. */
 	cmd_send("cmd/config/fail*", "{\"id\":\"c2\",\"set\":{}}");
 	o = one_result("results/c2");
@@ -426,7 +436,7 @@ START_TEST(test_config_reload_once)
 	cmd_send("cmd/reload", "{\"id\":\"r2\"}");
 	ck_assert_int_eq(new_rows(), 1);
 	ck_assert_int_eq(fake.reloads, 2);
-	ck_assert_int_eq(fake.patches, 2);
+	ck_assert_int_eq(fake.patches, 3);
 	/* Invalid ones are not kept: each gets its own answer again. */
 	cmd_send("cmd/reload", "{}");
 	cmd_send("cmd/reload", "{}");
