@@ -10,10 +10,12 @@
  * Checked: a table of malformed commands, each answered ok:false with its
  * error under its id or on results/_invalid (with the topic), and nothing
  * run; good commands run once, a repeated id gets the same result again
- * without running, an id still running is not started twice; only the
- * last COMMAND_KEEP results are kept, across a restart too; while the
- * store refuses writes a command gets its answer directly and changes
- * nothing.
+ * without running, an id still running is not started twice; at most
+ * COMMAND_RUNNING_MAX run at once (the next is told "busy", not kept); a
+ * command the uplink dropped in a burst is answered "busy", not run, not
+ * kept; only the last COMMAND_KEEP results are kept, across a restart
+ * too; while the store refuses writes a command gets its answer directly
+ * and changes nothing.
  */
 #include <sys/wait.h>
 
