@@ -202,14 +202,16 @@ static void
 command_send(const char *id, const char *json)
 {
 	char	*topic;
+	int	 rc;
 
 	if (store_accepting()) {
 		xasprintf(&topic, "results/%s", id);
-		if (store_outbox_add(topic, json, strlen(json),
-		    STORE_CLASS_EVENT, 0, NULL, NULL) != 0)
-			log_warnx("command: %s: result not stored", topic);
+		rc = store_outbox_add(topic, json, strlen(json),
+		    STORE_CLASS_EVENT, 0, NULL, NULL);
 		free(topic);
-		return;
+		if (rc == 0)
+			return;
+		/* It began refusing just now: send it directly. */
 	}
 	xasprintf(&topic, "%s/results/%s", uplink_prefix() ? uplink_prefix() :
 	    "", id);
