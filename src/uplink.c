@@ -27,6 +27,12 @@
  * transition.  Reconnects back off 1 s, 2 s, ... capped at 60 s, plus jitter.
  * P/status is retained: "online" on connect, "offline" as the LWT and on a
  * clean stop (bounded: offline ack, then disconnect, then destroy).
+ *
+ * With mqtt.commands on, every (re)connect subscribes to P/cmd/# (QoS 1);
+ * its messages reach the handler on the loop thread.  The session stays
+ * clean, so commands sent while the gateway is offline are lost: an
+ * operator sends again with the same id, which is safe (command.c runs an
+ * id once).
  */
 #include <sys/types.h>
 
@@ -103,6 +109,9 @@ static void	uplink_delete_acked(void);
 static void	uplink_retry_cb(uv_timer_t *);
 static void	uplink_finish_cb(uv_timer_t *);
 static void	uplink_offline_timeout_cb(uv_timer_t *);
+
+/* Outside client: it may be set before uplink_start() (which clears it). */
+static uplink_message_cb	uplink_handler;
 
 /* Change state, logging the transition and why. */
 static void
@@ -335,6 +344,9 @@ uplink_connected(void)
 	free(s);
 	for (i = 0; i < client.nhooks; i++)
 		client.hooks[i]();
+	if (client.conf.commands)
+		uplink_paho_subscribe(client.cli, client.conf.prefix,
+		    client.conf.mqtt5);
 	uplink_pump();
 }
 
@@ -573,8 +585,17 @@ uplink_handle(struct uplink_msg *m)
 		free(client.tls_error);
 		client.tls_error = uplink_paho_tls_reason(m->text);
 		break;
+	case UE_SUBSCRIBED:
+		log_info("uplink: subscribed to %s/cmd/#", client.conf.prefix);
+		break;
+	case UE_SUB_FAILED:
+		/* Commands stay off until the next connect tries again. */
+		log_warnx("uplink: subscribe to %s/cmd/# failed: %s (%d)",
+		    client.conf.prefix, m->text ? m->text : "?", m->rc);
+		break;
 	}
 }
+
 
 /* The async handle: drain the whole event queue, then refill the window. */
 static void
@@ -598,6 +619,9 @@ uplink_async_cb(uv_async_t *h)
 	 */
 	if (client.nacked >= UPLINK_ACK_BATCH || client.ninfl == 0)
 		uplink_delete_acked();
+	/* Messages after events: a handler may publish at once. */
+	if (client.state != UPLINK_STOPPED)
+		uplink_paho_deliver(client.conf.prefix, uplink_handler);
 	uplink_pump();
 }
 
@@ -664,7 +688,7 @@ uplink_start(const struct config *cf, char **cause)
 		return (-1);
 	}
 	uv_async_init(daemon_loop(), &client.async, uplink_async_cb);
-	uplink_paho_init(&client.async);
+	uplink_paho_init(&client.async, client.conf.command_max);
 	uv_timer_init(daemon_loop(), &client.timer);
 	client.handles = 1;
 	store_set_notify(uplink_store_notify);
@@ -676,11 +700,15 @@ uplink_start(const struct config *cf, char **cause)
 	return (0);
 }
 
-/* SIGHUP: nothing of ours is reloadable (the config table says so). */
+/* SIGHUP: of ours only mqtt.command_max is reloadable. */
 void
 uplink_reload(const struct config *cf)
 {
-	(void)cf;
+	if (!client.handles)
+		return;
+	client.conf.command_max = (size_t)config_bytes(cf, "mqtt",
+	    "command_max");
+	uplink_paho_limit(client.conf.command_max);
 }
 
 /* Stop, last step: destroy the client and close our handles. */
@@ -778,4 +806,11 @@ uplink_status(char *buf, size_t len)
 	n = snprintf(buf, len, "mqtt %s, %" PRIu64 " queued, %zu in flight",
 	    uplink_state_names[client.state], ss.queued, client.ninfl);
 	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
+}
+
+/* The handler for messages of subscribed topics (NULL: drop them). */
+void
+uplink_set_message_handler(uplink_message_cb cb)
+{
+	uplink_handler = cb;
 }

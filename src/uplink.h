@@ -22,7 +22,16 @@ struct uplink_stats {
 };
 
 typedef void	(*uplink_hook)(void);
-/* A message of a subscribed topic (relative to the prefix), on the loop. */
+/*
+ * A message of a subscribed topic (relative to the prefix, e.g.
+ * "cmd/reload"), on the loop thread; the bytes are valid during the call.
+ * Two markers come with data NULL and no bytes, so the handler can still
+ * answer: len UPLINK_MSG_TOO_LARGE, the payload was over
+ * mqtt.command_max; len UPLINK_MSG_DROPPED, the queue to the loop was
+ * full (a burst), so the payload was not kept.
+ */
+#define UPLINK_MSG_TOO_LARGE	SIZE_MAX
+#define UPLINK_MSG_DROPPED	(SIZE_MAX - 1)
 typedef void	(*uplink_message_cb)(const char *, const void *, size_t);
 
 int		 uplink_start(const struct config *, char **);

@@ -1,8 +1,9 @@
 /*
- * uplink_conf.c - the uplink's [mqtt] settings: read once at start (none
- * of them is reloadable, the config table says so), the password from its
- * file with a warning when others may read it.  Kept apart from uplink.c,
- * which runs the client, so the client code reads as its states.
+ * uplink_conf.c - the uplink's [mqtt] settings: read once at start (only
+ * command_max is reloadable, and uplink_reload() reads it again), the
+ * password from its file with a warning when others may read it.  Kept
+ * apart from uplink.c, which runs the client, so the client code reads as
+ * its states.
  */
 #include <sys/stat.h>
 
@@ -59,6 +60,8 @@ uplink_conf_read(const struct config *cf, struct uplink_conf *c,
 	c->mqtt5 = config_enum(cf, "mqtt", "protocol") == CONFIG_PROTOCOL_5;
 	c->keepalive_s = (int)(config_ms(cf, "mqtt", "keepalive") / 1000);
 	c->max_inflight = (size_t)config_int(cf, "mqtt", "max_inflight");
+	c->commands = config_bool(cf, "mqtt", "commands");
+	c->command_max = (size_t)config_bytes(cf, "mqtt", "command_max");
 	if (uplink_conf_password(config_str(cf, "mqtt", "password_file"), c,
 	    cause) != 0) {
 		uplink_conf_free(c);

@@ -24,6 +24,8 @@ struct uplink_conf {
 	int	 mqtt5;
 	int	 keepalive_s;
 	size_t	 max_inflight;
+	int	 commands;		/* subscribe to prefix/cmd/# */
+	size_t	 command_max;		/* larger commands: a marker */
 };
 
 int	uplink_conf_read(const struct config *, struct uplink_conf *,

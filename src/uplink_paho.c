@@ -7,14 +7,29 @@
  * (uplink.c) takes the whole queue at once, so wake-ups coalesce.  After
  * uplink_paho_close() no callback touches the async handle any more, which
  * makes it safe to close it while Paho still winds down.
+ *
+ * Messages of subscribed topics (P/cmd/#) take the same road in a second
+ * queue, copied (topic and payload) so Paho can free its own at once.
+ * That queue is bounded: at most UPLINK_IN_MAX messages with their bytes,
+ * at most the limit (mqtt.command_max) of payload bytes in all.  Paho has
+ * acknowledged a QoS 1 message to the broker before we see it, so holding
+ * one back would only grow Paho's own queue: instead a payload over the
+ * limit, or one that does not fit, is queued as a marker without its
+ * bytes (uplink.h), so the loop still answers it ("too large", "busy").
+ * Markers are bounded too (UPLINK_IN_MARKS, topics up to
+ * UPLINK_IN_TOPIC_MAX); beyond them a message is dropped without an
+ * answer, counted and logged.
  */
 #include <MQTTAsync.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
+#include "log.h"
+#include "uplink.h"
 #include "uplink_paho.h"
 #include "xmalloc.h"
 
@@ -22,19 +37,76 @@ static struct {
 	pthread_mutex_t		 mu;
 	uv_async_t		*async;
 	struct uplink_msg	*qhead, **qtail;
+	struct uplink_in	*ihead, **itail;
+	size_t			 nin, inbytes;	/* in the in queue */
+	size_t			 nmarks, dropped;
+	size_t			 inmax;		/* payload limit */
 	int			 closed;	/* no more sends */
-} br = { .mu = PTHREAD_MUTEX_INITIALIZER, .qtail = &br.qhead };
+} br = { .mu = PTHREAD_MUTEX_INITIALIZER, .qtail = &br.qhead,
+    .itail = &br.ihead };
 
 /* Loop thread: start queueing events for this async handle. */
 void
-uplink_paho_init(uv_async_t *async)
+uplink_paho_init(uv_async_t *async, size_t inmax)
 {
 	pthread_mutex_lock(&br.mu);
 	br.async = async;
 	br.qhead = NULL;
 	br.qtail = &br.qhead;
+	br.ihead = NULL;
+	br.itail = &br.ihead;
+	br.nin = br.inbytes = br.nmarks = br.dropped = 0;
+	br.inmax = inmax;
 	br.closed = 0;
 	pthread_mutex_unlock(&br.mu);
+}
+
+/* Loop thread: a new payload limit (mqtt.command_max after a reload). */
+void
+uplink_paho_limit(size_t inmax)
+{
+	pthread_mutex_lock(&br.mu);
+	br.inmax = inmax;
+	pthread_mutex_unlock(&br.mu);
+}
+
+/* Free one queued message. */
+static void
+uplink_paho_free_in(struct uplink_in *in)
+{
+	free(in->topic);
+	free(in->data);
+	free(in);
+}
+
+/*
+ * Loop thread: take every queued message (oldest first) and hand those
+ * under prefix/ to cb with the prefix stripped (none without a cb).
+ */
+void
+uplink_paho_deliver(const char *prefix,
+    void (*cb)(const char *, const void *, size_t))
+{
+	struct uplink_in	*in, *next;
+	size_t			 n = strlen(prefix), dropped;
+
+	pthread_mutex_lock(&br.mu);
+	in = br.ihead;
+	br.ihead = NULL;
+	br.itail = &br.ihead;
+	dropped = br.dropped;
+	br.nin = br.inbytes = br.nmarks = br.dropped = 0;
+	pthread_mutex_unlock(&br.mu);
+	if (dropped > 0)
+		log_warnx("uplink: %zu messages of %s/cmd/# dropped unanswered: "
+		    "too many at once", dropped, prefix);
+	for (; in != NULL; in = next) {
+		next = in->next;
+		if (cb != NULL && strncmp(in->topic, prefix, n) == 0 &&
+		    in->topic[n] == '/')
+			cb(in->topic + n + 1, in->data, in->len);
+		uplink_paho_free_in(in);
+	}
 }
 
 /* Loop thread: take every queued event (oldest first). */
@@ -56,6 +128,7 @@ struct uplink_msg *
 uplink_paho_close(void)
 {
 	struct uplink_msg	*m;
+	struct uplink_in	*in, *next;
 
 	pthread_mutex_lock(&br.mu);
 	br.closed = 1;
@@ -63,7 +136,15 @@ uplink_paho_close(void)
 	m = br.qhead;
 	br.qhead = NULL;
 	br.qtail = &br.qhead;
+	in = br.ihead;
+	br.ihead = NULL;
+	br.itail = &br.ihead;
+	br.nin = br.inbytes = br.nmarks = br.dropped = 0;
 	pthread_mutex_unlock(&br.mu);
+	for (; in != NULL; in = next) {
+		next = in->next;
+		uplink_paho_free_in(in);
+	}
 	return (m);
 }
 
@@ -158,13 +239,113 @@ uplink_paho_server_disc(void *ctx, MQTTProperties *props,
 	uplink_paho_push(UE_LOST, 0, (int)rc, text);
 }
 
-/* Paho: we subscribe to nothing, but a NULL handler is refused. */
+/*
+ * Paho: a message of a subscribed topic, copied and queued for the loop
+ * (with its bytes, as a marker, or dropped: see the top).  Always 1: Paho
+ * has acknowledged it already, holding it back would only grow Paho.
+ */
 int
-uplink_paho_arrived(void *ctx, char *topic, int len, MQTTAsync_message *m)
+uplink_paho_arrived(void *ctx, char *topic, int tlen, MQTTAsync_message *m)
 {
+	struct uplink_in	*in = NULL;
+	size_t			 len, tl, mark = 0;
+
+	len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+	tl = tlen > 0 ? strnlen(topic, (size_t)tlen) : strlen(topic);
+	pthread_mutex_lock(&br.mu);
+	if (br.closed || br.async == NULL)
+		goto out;	/* stopping: nobody would answer it */
+	if (len > br.inmax)
+		mark = UPLINK_MSG_TOO_LARGE;
+	else if (br.nin >= UPLINK_IN_MAX || br.inbytes + len > br.inmax)
+		mark = UPLINK_MSG_DROPPED;
+	if (mark != 0 && (br.nmarks >= UPLINK_IN_MARKS ||
+	    tl > UPLINK_IN_TOPIC_MAX)) {
+		br.dropped++;
+		goto out;
+	}
+	in = xcalloc(1, sizeof *in);
+	in->topic = xstrndup(topic, tl);
+	if (mark != 0) {
+		in->len = mark;
+		br.nmarks++;
+	} else {
+		in->data = xmalloc(len ? len : 1);
+		if (len)
+			memcpy(in->data, m->payload, len);
+		in->len = len;
+		br.nin++;
+		br.inbytes += len;
+	}
+	*br.itail = in;
+	br.itail = &in->next;
+	uv_async_send(br.async);
+out:
+	pthread_mutex_unlock(&br.mu);
 	MQTTAsync_freeMessage(&m);
 	MQTTAsync_free(topic);
 	return (1);
+}
+
+/* Paho: the broker granted a subscription. */
+static void
+uplink_paho_sub_ok(void *ctx, MQTTAsync_successData *r)
+{
+	/* MQTT 3.1.1 reports a refused SUBACK (0x80) here. */
+	if (r != NULL && r->alt.qos == 0x80)
+		uplink_paho_push(UE_SUB_FAILED, 0, 0x80, "refused by broker");
+	else
+		uplink_paho_push(UE_SUBSCRIBED, 0, 0, NULL);
+}
+
+/* Paho: a subscription failed. */
+static void
+uplink_paho_sub_fail(void *ctx, MQTTAsync_failureData *r)
+{
+	uplink_paho_push(UE_SUB_FAILED, 0, r ? r->code : -1,
+	    r ? r->message : NULL);
+}
+
+/* Paho (MQTT 5): the broker answered a subscription. */
+static void
+uplink_paho_sub_ok5(void *ctx, MQTTAsync_successData5 *r)
+{
+	if (r != NULL && r->reasonCode >= 0x80)
+		uplink_paho_push(UE_SUB_FAILED, 0, (int)r->reasonCode,
+		    MQTTReasonCode_toString(r->reasonCode));
+	else
+		uplink_paho_push(UE_SUBSCRIBED, 0, 0, NULL);
+}
+
+/* Paho (MQTT 5): a subscription failed. */
+static void
+uplink_paho_sub_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	uplink_paho_push(UE_SUB_FAILED, 0, r ? r->code : -1,
+	    r ? r->message : NULL);
+}
+
+/* Loop thread: subscribe to prefix/cmd/# with QoS 1. */
+void
+uplink_paho_subscribe(MQTTAsync cli, const char *prefix, int mqtt5)
+{
+	MQTTAsync_responseOptions	ro =
+	    MQTTAsync_responseOptions_initializer;
+	char				*topic;
+	int				 rc;
+
+	if (mqtt5) {
+		ro.onSuccess5 = uplink_paho_sub_ok5;
+		ro.onFailure5 = uplink_paho_sub_fail5;
+	} else {
+		ro.onSuccess = uplink_paho_sub_ok;
+		ro.onFailure = uplink_paho_sub_fail;
+	}
+	xasprintf(&topic, "%s/cmd/#", prefix);
+	if ((rc = MQTTAsync_subscribe(cli, topic, 1, &ro)) != MQTTASYNC_SUCCESS)
+		log_warnx("uplink: subscribe %s: %s", topic,
+		    MQTTAsync_strerror(rc));
+	free(topic);
 }
 
 /* Paho: a publish was acknowledged (PUBACK for QoS 1). */

@@ -19,6 +19,8 @@ enum uplink_event {
 	UE_PUB_FAIL,
 	UE_DISCONNECTED,
 	UE_TLS_ERROR,
+	UE_SUBSCRIBED,
+	UE_SUB_FAILED,
 };
 
 /* One event from a Paho thread, queued for the loop. */
@@ -31,7 +33,27 @@ struct uplink_msg {
 	struct uplink_msg	*next;
 };
 
-void			 uplink_paho_init(uv_async_t *);
+/*
+ * One message of a subscribed topic, copied off Paho's thread: the full
+ * topic, and the payload (len bytes), or data NULL and a marker for len
+ * (uplink.h: UPLINK_MSG_TOO_LARGE, UPLINK_MSG_DROPPED).
+ */
+struct uplink_in {
+	char			*topic;
+	void			*data;
+	size_t			 len;
+	struct uplink_in	*next;
+};
+
+#define UPLINK_IN_MAX		32	/* messages with their bytes */
+#define UPLINK_IN_MARKS		256	/* markers queued beyond those */
+#define UPLINK_IN_TOPIC_MAX	1024	/* topic bytes of a marker */
+
+void			 uplink_paho_init(uv_async_t *, size_t);
+void			 uplink_paho_limit(size_t);
+void			 uplink_paho_deliver(const char *,
+			    void (*)(const char *, const void *, size_t));
+void			 uplink_paho_subscribe(MQTTAsync, const char *, int);
 struct uplink_msg	*uplink_paho_take(void);
 struct uplink_msg	*uplink_paho_close(void);
 char			*uplink_paho_tls_reason(const char *);

@@ -9,12 +9,19 @@
  * Checked: the retained online status on connect; outbox rows published
  * oldest first under the prefix with their ids as context, never more in
  * flight than mqtt.max_inflight; acknowledged rows deleted (in batches)
- * and the window refilled; a lost connection backs off, reconnects and sends the
- * unacknowledged rows again in order; a clean stop publishes the retained
- * offline status, disconnects and closes every handle.
+ * and the window refilled; a lost connection backs off, reconnects and
+ * sends the unacknowledged rows again in order; a clean stop publishes
+ * the retained offline status, disconnects and closes every handle.
+ * With mqtt.commands on: P/cmd/# subscribed (QoS 1) after every connect,
+ * and only then; messages reach the handler on the loop thread, not Paho's,
+ * relative to the prefix; one over command_max comes as a marker; the
+ * queue to the loop is bounded in messages and bytes, beyond which a
+ * message comes as the other marker (dropped), and markers are bounded
+ * too, beyond which messages are dropped.
  */
 #include <MQTTAsync.h>
 #include <check.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +34,7 @@
 #include "store_fixture.h"
 #include "testutil.h"
 #include "uplink.h"
+#include "uplink_paho.h"
 
 #define FAKE_MAX	64
 
@@ -47,7 +55,22 @@ static struct {
 	char				 will_topic[128];
 	struct fake_pub			 pub[FAKE_MAX];
 	int				 npub;
+	MQTTAsync_messageArrived	*arrived;
+	int				 subs, sub_qos;
+	char				 sub_topic[128];
+	MQTTAsync_onSuccess		*sub_ok;
 } fake;
+
+/* What the message handler got. */
+static struct {
+	int		 n;
+	char		 topic[128];
+	size_t		 len;
+	int		 data_null;
+	int		 nmarks;	/* UPLINK_MSG_DROPPED seen */
+	int		 off_loop;	/* calls off the test's thread */
+	pthread_t	 loop;
+} got;
 
 /* Paho: make a client (nothing to make). */
 int
@@ -70,9 +93,9 @@ MQTTAsync_setCallbacks(MQTTAsync h, void *ctx, MQTTAsync_connectionLost *cl,
 {
 	(void)h;
 	(void)ctx;
-	(void)ma;
 	(void)dc;
 	fake.lost = cl;
+	fake.arrived = ma;
 	return (MQTTASYNC_SUCCESS);
 }
 
@@ -120,6 +143,19 @@ MQTTAsync_sendMessage(MQTTAsync h, const char *topic,
 	return (MQTTASYNC_SUCCESS);
 }
 
+/* Paho: a subscription; recorded, answered by the test. */
+int
+MQTTAsync_subscribe(MQTTAsync h, const char *topic, int qos,
+    MQTTAsync_responseOptions *ro)
+{
+	(void)h;
+	fake.subs++;
+	fake.sub_qos = qos;
+	fake.sub_ok = ro->onSuccess;
+	snprintf(fake.sub_topic, sizeof fake.sub_topic, "%s", topic);
+	return (MQTTASYNC_SUCCESS);
+}
+
 /* Paho: disconnect, at once. */
 int
 MQTTAsync_disconnect(MQTTAsync h, const MQTTAsync_disconnectOptions *o)
@@ -153,10 +189,12 @@ MQTTAsync_free(void *p)
 	free(p);
 }
 
-/* Paho: free a message (never called: we subscribe to nothing). */
+/* Paho: free a message (the test made it with make_msg()). */
 void
 MQTTAsync_freeMessage(MQTTAsync_message **m)
 {
+	free((*m)->payload);
+	free(*m);
 	*m = NULL;
 }
 
@@ -210,14 +248,16 @@ reconnected(void)
 	return (fake.connects >= 2);
 }
 
-/* Start the store and the uplink; answer the connect. */
+/* Start the store and the uplink (with extra [mqtt] lines); connect. */
 static void
-start_connected(void)
+start_with(const char *extra)
 {
-	char	*cause = NULL;
+	char	*cause = NULL, lines[512];
 
-	fx_setup("[mqtt]\nuri = tcp://127.0.0.1:1883\nmax_inflight = 4\n"
-	    "topic_prefix = te/gw\n");
+	memset(&fake, 0, sizeof fake);	/* for CK_FORK=no runs */
+	snprintf(lines, sizeof lines, "[mqtt]\nuri = tcp://127.0.0.1:1883\n"
+	    "max_inflight = 4\ntopic_prefix = te/gw\n%s", extra);
+	fx_setup(lines);
 	fx_start();
 	fx_turn();
 	if (uplink_start(fx_cf, &cause) != 0)
@@ -226,6 +266,13 @@ start_connected(void)
 	ck_assert_str_eq(fake.will_topic, "te/gw/status");
 	fake.conn_ok(NULL, NULL);
 	turns(200, NULL);
+}
+
+/* Start the store and the uplink; answer the connect. */
+static void
+start_connected(void)
+{
+	start_with("");
 }
 
 START_TEST(test_drain_window_reconnect)
@@ -291,6 +338,147 @@ START_TEST(test_drain_window_reconnect)
 	turns(1500, uplink_stopped);
 	ck_assert_int_eq(uplink_stopped(), 1);
 	ck_assert_int_eq(fake.disconnects, 1);
+	/* Commands are off by default: nothing was subscribed. */
+	ck_assert_int_eq(fake.subs, 0);
+	fx_stop();
+	fx_teardown();
+}
+END_TEST
+
+/* The message handler: record the call and the thread it runs on. */
+static void
+handler(const char *topic, const void *data, size_t len)
+{
+	got.n++;
+	snprintf(got.topic, sizeof got.topic, "%s", topic);
+	got.len = len;
+	got.data_null = data == NULL;
+	if (len == UPLINK_MSG_DROPPED) {
+		ck_assert_ptr_null(data);
+		got.nmarks++;
+	}
+	if (!pthread_equal(pthread_self(), got.loop))
+		got.off_loop++;
+}
+
+/* Deliver a message as Paho would; the callback's answer. */
+static int
+arrive(const char *topic, size_t len)
+{
+	MQTTAsync_message	*m = calloc(1, sizeof *m);
+	char			*t = strdup(topic);
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(t);
+	m->payload = malloc(len + 1);
+	ck_assert_ptr_nonnull(m->payload);
+	memset(m->payload, 'x', len);
+	m->payloadlen = (int)len;
+	m->qos = 1;
+	if (fake.arrived(NULL, t, 0, m))
+		return (1);
+	MQTTAsync_freeMessage(&m);	/* Paho would keep them */
+	free(t);
+	return (0);
+}
+
+/* One message delivered from another thread (Paho's). */
+static void *
+arrive_thread(void *arg)
+{
+	(void)arg;
+	return ((void *)(intptr_t)arrive("te/gw/cmd/reload", 12));
+}
+
+/* The handler has seen n messages. */
+static int	want_n;
+static int
+got_n(void)
+{
+	return (got.n >= want_n);
+}
+
+START_TEST(test_commands)
+{
+	pthread_t	t;
+	void		*rv;
+	int		 i, n;
+
+	memset(&got, 0, sizeof got);
+	got.loop = pthread_self();
+	uplink_set_message_handler(handler);
+	start_with("commands = on\ncommand_max = 1K\n");
+	/* Subscribed after the connect, QoS 1. */
+	ck_assert_int_eq(fake.subs, 1);
+	ck_assert_str_eq(fake.sub_topic, "te/gw/cmd/#");
+	ck_assert_int_eq(fake.sub_qos, 1);
+	fake.sub_ok(NULL, NULL);
+	/* From Paho's thread to the handler on the loop, prefix stripped. */
+	ck_assert_int_eq(pthread_create(&t, NULL, arrive_thread, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, &rv), 0);
+	ck_assert_int_eq((intptr_t)rv, 1);
+	ck_assert_int_eq(got.n, 0);
+	want_n = 1;
+	turns(500, got_n);
+	ck_assert_int_eq(got.n, 1);
+	ck_assert_int_eq(got.off_loop, 0);
+	ck_assert_str_eq(got.topic, "cmd/reload");
+	ck_assert_int_eq(got.len, 12);
+	/* Over command_max: the marker. */
+	ck_assert_int_eq(arrive("te/gw/cmd/model/m/1", 1025), 1);
+	want_n = 2;
+	turns(500, got_n);
+	ck_assert_int_eq(got.n, 2);
+	ck_assert_int_eq(got.data_null, 1);
+	ck_assert(got.len == UPLINK_MSG_TOO_LARGE);
+	/* A topic outside the prefix is not handed on. */
+	ck_assert_int_eq(arrive("other/cmd/reload", 2), 1);
+	turns(100, NULL);
+	ck_assert_int_eq(got.n, 2);
+	/*
+	 * The queue: UPLINK_IN_MAX messages with their bytes, then markers
+	 * (UPLINK_IN_MARKS), then dropped.
+	 */
+	for (i = 0; i < UPLINK_IN_MAX + UPLINK_IN_MARKS + 5; i++)
+		ck_assert_int_eq(arrive("te/gw/cmd/reload", 2), 1);
+	got.n = got.nmarks = 0;
+	want_n = UPLINK_IN_MAX + UPLINK_IN_MARKS;
+	turns(500, got_n);
+	turns(50, NULL);
+	ck_assert_int_eq(got.n, UPLINK_IN_MAX + UPLINK_IN_MARKS);
+	ck_assert_int_eq(got.nmarks, UPLINK_IN_MARKS);
+	/* And command_max (1K) payload bytes in all. */
+	ck_assert_int_eq(arrive("te/gw/cmd/reload", 600), 1);
+	ck_assert_int_eq(arrive("te/gw/cmd/reload", 400), 1);
+	ck_assert_int_eq(arrive("te/gw/cmd/reload", 100), 1);
+	/* Too large: its own marker, no bytes. */
+	ck_assert_int_eq(arrive("te/gw/cmd/reload", 5000), 1);
+	got.n = got.nmarks = 0;
+	want_n = 4;
+	turns(500, got_n);
+	ck_assert_int_eq(got.n, 4);
+	ck_assert_int_eq(got.nmarks, 1);
+	ck_assert(got.len == UPLINK_MSG_TOO_LARGE);
+	ck_assert_int_eq(got.data_null, 1);
+	ck_assert_int_eq(got.off_loop, 0);
+	/* A reconnect subscribes again. */
+	fake.lost(NULL, "fake cause");
+	turns(3000, reconnected);
+	n = fake.subs;
+	fake.conn_ok(NULL, NULL);
+	turns(200, NULL);
+	ck_assert_int_eq(fake.subs, n + 1);
+	/* No handler: messages are dropped, not kept. */
+	uplink_set_message_handler(NULL);
+	n = got.n;
+	ck_assert_int_eq(arrive("te/gw/cmd/reload", 2), 1);
+	turns(100, NULL);
+	ck_assert_int_eq(got.n, n);
+	uplink_stop();
+	turns(300, NULL);
+	ack(fake.npub - 1);
+	turns(1500, uplink_stopped);
+	ck_assert_int_eq(uplink_stopped(), 1);
 	fx_stop();
 	fx_teardown();
 }
@@ -301,6 +489,7 @@ main(void)
 {
 	struct testutil_case	cases[] = {
 		{ test_drain_window_reconnect, 0 },
+		{ test_commands, 0 },
 	};
 
 	return (testutil_run("uplink", 30, cases,
