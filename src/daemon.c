@@ -29,6 +29,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "command.h"
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
@@ -84,6 +85,7 @@ static const struct daemon_module daemon_modules[] = {
 	{ "summary", NULL, summary_start, summary_reload, summary_stop, NULL },
 	{ "tier2", tier2_model_check, tier2_start, tier2_reload, tier2_stop,
 	    tier2_status },
+	{ "command", NULL, command_start, command_reload, command_stop, NULL },
 	{ "coap", NULL, ingest_coap_start, ingest_coap_reload, ingest_coap_stop,
 	    ingest_coap_status },
 	{ "serial", NULL, ingest_serial_start, ingest_serial_reload,
