@@ -37,6 +37,8 @@ struct config_sect {
 	const struct config_stype	*type;	/* NULL: unknown (ignored) */
 	int				 line;	/* 0: implicit */
 	struct config_value		*values; /* indexed like config_keys */
+	struct config_node_setting	*settings; /* [node:GLOB]: free keys */
+	size_t				 nsettings;
 };
 
 struct config {
@@ -45,8 +47,10 @@ struct config {
 	size_t			  nsects;
 	char			**errors;
 	size_t			  nerrors;
-	char			**names[8];	/* config_sections() per stype */
-	size_t			  nnames[8];
+	char			**names[16];	/* config_sections() per stype */
+	size_t			  nnames[16];
+	struct config_node	 *nodes;	/* config_nodes() */
+	size_t			  nnodes;
 };
 
 #define NSTYPES config_nstypes
@@ -107,6 +111,8 @@ config_add_sect(struct config *cf, const char *name,
 	s->type = type;
 	s->line = line;
 	s->values = xcalloc(NKEYS, sizeof *s->values);
+	s->settings = NULL;
+	s->nsettings = 0;
 	return (s);
 }
 
@@ -122,6 +128,38 @@ config_find_key(const char *stype, const char *name)
 			return ((int)i);
 	}
 	return (-1);
+}
+
+/* How many sections of a type there are so far. */
+static size_t
+config_count_type(const struct config *cf, const struct config_stype *st)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < cf->nsects; i++) {
+		if (cf->sects[i].type == st)
+			n++;
+	}
+	return (n);
+}
+
+/*
+ * The length of a header line up to its closing ']', a trailing comment
+ * left out; 0 when there is none.  A glob may hold ']' itself
+ * ([node:line[12]-*]), so it is the last one before any comment.
+ */
+static size_t
+config_header_len(const char *p, size_t n)
+{
+	size_t	i, end = 0;
+
+	for (i = 1; i < n; i++) {
+		if ((p[i] == ';' || p[i] == '#') && end != 0)
+			break;
+		if (p[i] == ']')
+			end = i + 1;
+	}
+	return (end);
 }
 
 /* Handle a "[...]" header seen by the reader on the current line. */
@@ -156,7 +194,8 @@ config_section_header(struct config_reader *r, const char *inner)
 		config_error(cf, r->line, "section [%s] takes no name", type);
 		goto bad;
 	}
-	if (colon != NULL && parse_id(colon + 1, 64, "_.-", &cause) != 0) {
+	if (colon != NULL && (st->glob ? config_node_check_glob(colon + 1,
+	    &cause) : parse_id(colon + 1, 64, "_.-", &cause)) != 0) {
 		config_error(cf, r->line, "section [%s]: name %s", inner,
 		    cause);
 		free(cause);
@@ -166,6 +205,12 @@ config_section_header(struct config_reader *r, const char *inner)
 	if (s != NULL && s->line != 0) {
 		config_error(cf, r->line, "duplicate section [%s] (first on "
 		    "line %d)", inner, s->line);
+		goto bad;
+	}
+	if (s == NULL && st->glob && config_count_type(cf, st) >=
+	    CONFIG_NODES_MAX) {
+		config_error(cf, r->line, "more than %d [%s:...] sections",
+		    CONFIG_NODES_MAX, type);
 		goto bad;
 	}
 	if (s == NULL)
@@ -224,18 +269,11 @@ config_read_line(char *str, int num, void *stream)
 	if (n == 0 || *p == ';' || *p == '#')
 		return (str);
 	if (*p == '[') {
-		if (p[n - 1] != ']') {
-			t = xstrndup(p, n);
-			/* Allow a trailing comment after the header. */
-			e = strchr(t, ']');
-			if (e == NULL) {
-				config_error(r->cf, r->line, "section header "
-				    "without closing ]");
-				free(t);
-				return (str);
-			}
-			n = (size_t)(e - t) + 1;
-			free(t);
+		/* Allow a trailing comment after the header. */
+		if ((n = config_header_len(p, n)) == 0) {
+			config_error(r->cf, r->line, "section header without "
+			    "closing ]");
+			return (str);
 		}
 		inner = xstrndup(p + 1, n - 2);
 		for (t = inner; isspace((unsigned char)*t); t++)
@@ -279,7 +317,18 @@ config_handler(void *user, const char *section, const char *name,
 	}
 	if (s->type == NULL)
 		return (1);
-	if ((ki = config_find_key(s->type->name, name)) == -1) {
+	if ((ki = config_find_key(s->type->name, name)) == -1 &&
+	    s->type->glob) {
+		/* A node setting: every key is free (SPEC 9.1). */
+		if (config_node_add(&s->settings, &s->nsettings, name, value,
+		    r->line, &cause) != 0) {
+			config_error(r->cf, r->line, "[%s]: %s", s->name,
+			    cause);
+			free(cause);
+		}
+		return (1);
+	}
+	if (ki == -1) {
 		config_error(r->cf, r->line, "unknown key \"%s\" in [%s]",
 		    name, s->name);
 		return (1);
@@ -325,6 +374,11 @@ config_finish_sect(struct config *cf, struct config_sect *s)
 		if (config_value_parse(k, k->def, v, &cause) != 0)
 			fatalx("config: bad default for %s.%s: %s", k->section,
 			    k->name, cause);
+	}
+	if (s->type->glob && config_node_check_size(s->settings, s->nsettings,
+	    &cause) != 0) {
+		config_error(cf, s->line, "[%s]: %s", s->name, cause);
+		free(cause);
 	}
 }
 
@@ -406,7 +460,25 @@ config_check_files(struct config *cf)
 	}
 }
 
-/* Build the per-type name lists for config_sections(). */
+/* Add a [node:GLOB] section to the list config_nodes() returns. */
+static void
+config_index_node(struct config *cf, const struct config_sect *s)
+{
+	struct config_node		*n;
+	const struct config_value	*v;
+
+	v = &s->values[config_find_key(s->type->name, "model")];
+	cf->nodes = xreallocarray(cf->nodes, cf->nnodes + 1,
+	    sizeof *cf->nodes);
+	n = &cf->nodes[cf->nnodes++];
+	n->glob = strchr(s->name, ':') + 1;
+	n->model = v->set ? v->text : NULL;
+	n->settings = s->settings;
+	n->nsettings = s->nsettings;
+	n->line = s->line;
+}
+
+/* Build the per-type name lists for config_sections(), and the nodes. */
 static void
 config_index_sections(struct config *cf)
 {
@@ -419,46 +491,9 @@ config_index_sections(struct config *cf)
 		cf->names[t] = xreallocarray(cf->names[t], cf->nnames[t] + 1,
 		    sizeof *cf->names[t]);
 		cf->names[t][cf->nnames[t]++] = cf->sects[i].name;
+		if (cf->sects[i].type->glob)
+			config_index_node(cf, &cf->sects[i]);
 	}
-}
-
-/* Read the whole file into memory. */
-static char *
-config_slurp(const char *path, size_t *len, char **cause)
-{
-	FILE	*f;
-	char	*buf = NULL;
-	size_t	 cap = 0, n = 0, got;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return (NULL);
-	}
-	for (;;) {
-		if (n == cap) {
-			if (cap >= 16 * 1024 * 1024) {
-				xasprintf(cause, "%s: file too large", path);
-				fclose(f);
-				free(buf);
-				return (NULL);
-			}
-			cap = cap ? cap * 2 : 4096;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		fclose(f);
-		free(buf);
-		return (NULL);
-	}
-	fclose(f);
-	*len = n;
-	return (buf);
 }
 
 /*
@@ -537,12 +572,14 @@ config_free(struct config *cf)
 			config_value_clear(&cf->sects[i].values[j]);
 		free(cf->sects[i].values);
 		free(cf->sects[i].name);
+		config_node_free(cf->sects[i].settings, cf->sects[i].nsettings);
 	}
 	for (i = 0; i < cf->nerrors; i++)
 		free(cf->errors[i]);
 	for (i = 0; i < NSTYPES; i++)
 		free(cf->names[i]);
 	free(cf->errors);
+	free(cf->nodes);
 	free(cf->sects);
 	free(cf->path);
 	free(cf);
@@ -673,6 +710,14 @@ config_sections(const struct config *cf, const char *type, size_t *n)
 	fatalx("config: no section type %s", type);
 }
 
+/* The [node:GLOB] sections in file order; *n gets their number. */
+const struct config_node *
+config_nodes(const struct config *cf, size_t *n)
+{
+	*n = cf->nnodes;
+	return (cf->nodes);
+}
+
 /*
  * Compare two configurations.  cb(section, key, reloadable, arg) is called
  * for each changed key (key NULL: a repeatable section came or went).
@@ -683,18 +728,23 @@ config_diff(const struct config *old, const struct config *new,
     config_change_cb cb, void *arg)
 {
 	const struct config_sect	*a, *b;
-	const char			*ta, *tb;
+	const char			*ta, *tb, *key;
 	size_t				 i, j;
 	int				 restart = 0, reload;
 
 	for (i = 0; i < new->nsects; i++) {
 		b = &new->sects[i];
 		a = config_find_sect(old, b->name);
+		/* Node sections are settings: SIGHUP applies them all. */
+		reload = b->type->glob;
 		if (a == NULL) {
-			cb(b->name, NULL, 0, arg);
-			restart++;
+			cb(b->name, NULL, reload, arg);
+			restart += !reload;
 			continue;
 		}
+		if (!config_node_same(a->settings, a->nsettings, b->settings,
+		    b->nsettings, &key))
+			cb(b->name, key, 1, arg);
 		for (j = 0; j < NKEYS; j++) {
 			if (strcmp(config_keys[j].section, b->type->name) != 0)
 				continue;
@@ -710,47 +760,10 @@ config_diff(const struct config *old, const struct config *new,
 	}
 	for (i = 0; i < old->nsects; i++) {
 		if (config_find_sect(new, old->sects[i].name) == NULL) {
-			cb(old->sects[i].name, NULL, 0, arg);
-			restart++;
+			reload = old->sects[i].type->glob;
+			cb(old->sects[i].name, NULL, reload, arg);
+			restart += !reload;
 		}
 	}
 	return (restart);
-}
-
-/*
- * Append one printf-formatted line to a cause that may hold lines already
- * (*cause NULL: none yet): how the checks after a load collect several
- * "FILE:LINE: message" lines, as config_load itself does.
- */
-void
-config_cause_add(char **cause, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*line, *t;
-
-	va_start(ap, fmt);
-	xvasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (*cause == NULL) {
-		*cause = line;
-		return;
-	}
-	xasprintf(&t, "%s\n%s", *cause, line);
-	free(*cause);
-	free(line);
-	*cause = t;
-}
-
-/* Describe key i of the table (for docs tests); -1 past the end. */
-int
-config_key_info(size_t i, const char **sect, const char **name,
-    const char **def, const char **help)
-{
-	if (i >= NKEYS)
-		return (-1);
-	*sect = config_keys[i].section;
-	*name = config_keys[i].name;
-	*def = config_keys[i].def;
-	*help = config_keys[i].help;
-	return (0);
 }

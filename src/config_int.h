@@ -4,7 +4,8 @@
  *
  * The table's row type and flags live here so the table can sit in a file
  * of its own, as tmux keeps options-table.c apart from options.c; nothing
- * outside these three files includes this header.
+ * outside these files (and config_node.c, the [node:GLOB] keys) includes
+ * this header.
  */
 #ifndef TE_CONFIG_INT_H
 #define TE_CONFIG_INT_H
@@ -13,6 +14,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "config.h"
 
 enum config_type {
 	CT_STRING,
@@ -47,6 +50,7 @@ struct config_key {
 struct config_stype {
 	const char	*name;
 	int		 repeatable;
+	int		 glob;		/* name is a glob ([node:GLOB]) */
 };
 
 struct config_value {
@@ -70,5 +74,17 @@ extern const size_t			config_nkeys;
 int	config_value_parse(const struct config_key *, const char *,
 	    struct config_value *, char **);
 void	config_value_clear(struct config_value *);
+char	*config_slurp(const char *, size_t *, char **);
+
+/* config_node.c: the free keys of [node:GLOB] sections. */
+int	config_node_check_glob(const char *, char **);
+int	config_node_check_model(const char *, char **);
+int	config_node_add(struct config_node_setting **, size_t *, const char *,
+	    const char *, int, char **);
+int	config_node_check_size(const struct config_node_setting *, size_t,
+	    char **);
+int	config_node_same(const struct config_node_setting *, size_t,
+	    const struct config_node_setting *, size_t, const char **);
+void	config_node_free(struct config_node_setting *, size_t);
 
 #endif

@@ -23,13 +23,14 @@ static int	config_check_uri(const char *, char **);
 static int	config_check_topic(const char *, char **);
 
 const struct config_stype config_stypes[] = {
-	{ "gateway", 0 },
-	{ "coap", 0 },
-	{ "serial", 1 },
-	{ "mqtt", 0 },
-	{ "store", 0 },
-	{ "summary", 0 },
-	{ "tier2", 1 },
+	{ "gateway", 0, 0 },
+	{ "coap", 0, 0 },
+	{ "serial", 1, 0 },
+	{ "mqtt", 0, 0 },
+	{ "store", 0, 0 },
+	{ "summary", 0, 0 },
+	{ "tier2", 1, 0 },
+	{ "node", 1, 1 },
 };
 const size_t config_nstypes = sizeof config_stypes / sizeof config_stypes[0];
 
@@ -201,6 +202,11 @@ const struct config_key config_keys[] = {
 	T2_DBL("spectral_low_hz", "1", "lower edge of the first band"),
 	T2_DBL("spectral_lowpass_hz", "0", "low-pass cutoff, 0 = off"),
 	T2_DBL("spectral_highpass_hz", "0", "high-pass cutoff, 0 = off"),
+
+	/* Every other key of [node:GLOB] is a free setting (config_node.c). */
+	{ "node", "model", CT_STRING, "", NOBOUND, NULL,
+	  config_node_check_model, CF_RELOAD,
+	  "node model NAME or NAME@VERSION; empty = none" },
 };
 const size_t config_nkeys = sizeof config_keys / sizeof config_keys[0];
 

@@ -4,9 +4,13 @@
  * config.c reads lines and sections; this turns one key's text into the
  * typed value (integer, duration, size, enum index, list, address) and
  * checks its bounds and its row's value check, returning the message that
- * config.c puts after "FILE:LINE: section.key: ".
+ * config.c puts after "FILE:LINE: section.key: ".  The few helpers around
+ * it live here too: reading the file, collecting causes, describing keys.
  */
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,4 +146,81 @@ config_value_clear(struct config_value *v)
 	free(v->text);
 	parse_list_free(v->list, v->nlist);
 	memset(v, 0, sizeof *v);
+}
+
+/* Read the whole file into memory. */
+char *
+config_slurp(const char *path, size_t *len, char **cause)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 cap = 0, n = 0, got;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap >= 16 * 1024 * 1024) {
+				xasprintf(cause, "%s: file too large", path);
+				fclose(f);
+				free(buf);
+				return (NULL);
+			}
+			cap = cap ? cap * 2 : 4096;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		fclose(f);
+		free(buf);
+		return (NULL);
+	}
+	fclose(f);
+	*len = n;
+	return (buf);
+}
+
+/*
+ * Append one printf-formatted line to a cause that may hold lines already
+ * (*cause NULL: none yet): how the checks after a load collect several
+ * "FILE:LINE: message" lines, as config_load itself does.
+ */
+void
+config_cause_add(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line, *t;
+
+	va_start(ap, fmt);
+	xvasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (*cause == NULL) {
+		*cause = line;
+		return;
+	}
+	xasprintf(&t, "%s\n%s", *cause, line);
+	free(*cause);
+	free(line);
+	*cause = t;
+}
+
+/* Describe key i of the table (for docs tests); -1 past the end. */
+int
+config_key_info(size_t i, const char **sect, const char **name,
+    const char **def, const char **help)
+{
+	if (i >= config_nkeys)
+		return (-1);
+	*sect = config_keys[i].section;
+	*name = config_keys[i].name;
+	*def = config_keys[i].def;
+	*help = config_keys[i].help;
+	return (0);
 }

@@ -7,9 +7,10 @@
  * assignment (a "model" key of NAME or NAME@VERSION, resolved through
  * models.h into {"name","version","sha256","size","uri"}).  Each node has
  * a rev (uint32) that grows whenever that document changes; revs and
- * overrides live in the store and survive restarts.  Records are kept for
- * the nodes the registry knows (nodes.h), so their number is bounded by
- * gateway.max_nodes.  All functions run on the loop thread.
+ * overrides live in the store and survive restarts.  Records are made for
+ * the nodes the registry knows (nodes.h) and bounded by gateway.max_nodes
+ * (records of nodes it no longer knows are evicted first, those without
+ * overrides before those with).  All functions run on the loop thread.
  */
 #ifndef TE_CONTROL_H
 #define TE_CONTROL_H
@@ -19,6 +20,19 @@
 
 struct config;
 struct cJSON;
+
+/*
+ * A node's document (rev, settings, model object) is at most this many
+ * bytes, so it fits one CoAP response: config.c bounds each [node:GLOB]
+ * section and control_patch() refuses a patch that would pass it; a node
+ * that several sections together give too much gets
+ * {"rev", "error": "settings too large"} (and its model).
+ * control_settings() returns NULL for a node the registry does not know,
+ * and when a changed document's new rev cannot be made durable (the store
+ * refuses writes): answer 5.03 then.
+ */
+#define CONTROL_DOC_MAX		1024
+#define CONTROL_MERGE_DEPTH	16	/* nesting of a merge patch */
 
 /* Called on the loop when a node's settings changed (its new rev). */
 typedef void	(*control_change_cb)(const char *, uint32_t);

@@ -30,10 +30,12 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "ingest_coap.h"
 #include "ingest_serial.h"
 #include "log.h"
+#include "models.h"
 #include "monitor.h"
 #include "nodes.h"
 #include "store.h"
@@ -76,6 +78,8 @@ static const struct daemon_module daemon_modules[] = {
 	{ "uplink", NULL, uplink_start, uplink_reload, uplink_stop,
 	    uplink_status },
 	{ "nodes", NULL, nodes_start, nodes_reload, nodes_stop, NULL },
+	{ "models", NULL, models_start, models_reload, models_stop, NULL },
+	{ "control", NULL, control_start, control_reload, control_stop, NULL },
 	{ "monitor", NULL, monitor_start, monitor_reload, monitor_stop, NULL },
 	{ "summary", NULL, summary_start, summary_reload, summary_stop, NULL },
 	{ "tier2", tier2_model_check, tier2_start, tier2_reload, tier2_stop,

@@ -15,9 +15,14 @@
  * The request handler is in ingest_coap_req.c, Block1 uploads in
  * ingest_coap_block.c (libcoap's own block handling is off: it would buffer
  * a body before any rule could refuse it), keys and DTLS sessions in
- * ingest_coap_dtls.c.  Limits on what peers can make libcoap hold: idle
- * sessions per listener (coap.max_sessions; the oldest idle one goes) and
- * handshakes in progress (coap.max_handshakes).
+ * ingest_coap_dtls.c, the settings and model GETs in ingest_coap_get.c and
+ * their observers in ingest_coap_obs.c (notifications are sent outside
+ * libcoap's I/O pass, so its timers are re-armed after them: a zero timer
+ * gathers the notifications of one loop turn into one re-arm).  Limits on
+ * what peers can make libcoap hold: idle sessions per listener
+ * (coap.max_sessions; the oldest idle one goes; a session an observer
+ * holds is not idle, see ingest_coap_obs.c) and handshakes in progress
+ * (coap.max_handshakes).
  *
  * Lines logged because of a peer (an unknown identity, ...) go through
  * ingest_coap_log_ok(): at most one per COAP_LOG_EVERY_MS per source
@@ -59,6 +64,8 @@ static struct {
 	coap_context_t		*ctx;
 	uv_poll_t		 poll;
 	int			 polling;
+	uv_timer_t		 rearm;
+	int			 rearming;	/* the timer handle is open */
 	int			 started;
 	int			 fd;		/* libcoap's epoll fd */
 	int			 dtls;		/* DTLS set up */
@@ -154,6 +161,24 @@ ingest_coap_template(const char *kind, const char *ct, const char *rt)
 	coap_add_resource(listener.ctx, r);
 }
 
+/* Add a /.well-known/core entry for a GET resource (obs: observable). */
+static void
+ingest_coap_template_get(const char *uri, const char *ct, const char *rt,
+    int obs)
+{
+	coap_resource_t	*r;
+
+	r = coap_resource_init(coap_new_str_const((const uint8_t *)uri,
+	    strlen(uri)), COAP_RESOURCE_FLAGS_RELEASE_URI);
+	coap_register_request_handler(r, COAP_REQUEST_GET,
+	    ingest_coap_handler);
+	coap_add_attr(r, coap_make_str_const("ct"), coap_make_str_const(ct), 0);
+	coap_add_attr(r, coap_make_str_const("rt"), coap_make_str_const(rt), 0);
+	if (obs)
+		coap_add_attr(r, coap_make_str_const("obs"), NULL, 0);
+	coap_add_resource(listener.ctx, r);
+}
+
 /* Convert a socket address for libcoap. */
 static void
 ingest_coap_address(const struct sockaddr *sa, coap_address_t *addr)
@@ -216,7 +241,45 @@ ingest_coap_event(coap_session_t *s, const coap_event_t ev)
 	else if (ev == COAP_EVENT_SERVER_SESSION_DEL && plain &&
 	    listener.sessions > 0)
 		listener.sessions--;
+	/* A closed session keeps no observer (and the reference it holds). */
+	if (ev == COAP_EVENT_SERVER_SESSION_DEL ||
+	    ev == COAP_EVENT_DTLS_CLOSED || ev == COAP_EVENT_DTLS_ERROR ||
+	    ev == COAP_EVENT_SESSION_CLOSED || ev == COAP_EVENT_SESSION_FAILED)
+		ingest_coap_obs_session(s);
 	return (0);
+}
+
+/* libcoap gave up on a confirmable message: it may be a notification. */
+static void
+ingest_coap_nack(coap_session_t *s, const coap_pdu_t *sent,
+    const coap_nack_reason_t reason, const coap_mid_t mid)
+{
+	(void)mid;
+	ingest_coap_obs_nack(s, sent, reason);
+}
+
+/* The zero timer of ingest_coap_rearm(): re-arm libcoap's timers. */
+static void
+ingest_coap_rearm_cb(uv_timer_t *t)
+{
+	coap_tick_t	now;
+
+	(void)t;
+	if (listener.ctx == NULL || !listener.polling)
+		return;
+	coap_ticks(&now);
+	coap_io_prepare_epoll(listener.ctx, now);
+}
+
+/*
+ * Messages were sent outside libcoap's I/O pass (notifications): have its
+ * retransmission timer re-armed once this loop turn is done.
+ */
+void
+ingest_coap_rearm(void)
+{
+	if (listener.rearming && !uv_is_active((uv_handle_t *)&listener.rearm))
+		uv_timer_start(&listener.rearm, ingest_coap_rearm_cb, 0, 0);
 }
 
 /*
@@ -337,6 +400,7 @@ ingest_coap_open(const struct config *cf, char **cause)
 	coap_context_set_max_idle_sessions(listener.ctx,
 	    (unsigned)listener.max_sessions);
 	coap_register_event_handler(listener.ctx, ingest_coap_event);
+	coap_register_nack_handler(listener.ctx, ingest_coap_nack);
 	if (config_addr(cf, "coap", "dtls_listen") != NULL) {
 		if (ingest_coap_dtls_setup(listener.ctx, cf, cause) != 0)
 			return (-1);
@@ -350,10 +414,21 @@ ingest_coap_open(const struct config *cf, char **cause)
 	    ingest_coap_handler);
 	coap_register_request_handler(unknown, COAP_REQUEST_DELETE,
 	    ingest_coap_handler);
+	/* So that every method on a known route gets 4.05, not 4.04. */
+	coap_register_request_handler(unknown, COAP_REQUEST_FETCH,
+	    ingest_coap_handler);
+	coap_register_request_handler(unknown, COAP_REQUEST_PATCH,
+	    ingest_coap_handler);
+	coap_register_request_handler(unknown, COAP_REQUEST_IPATCH,
+	    ingest_coap_handler);
 	coap_add_resource(listener.ctx, unknown);
 	ingest_coap_template("inference", "50", "tinyedge.inference");
 	ingest_coap_template("window", "50 42", "tinyedge.window");
 	ingest_coap_template("heartbeat", "50", "tinyedge.heartbeat");
+	ingest_coap_template_get("v1/n/{node}/config", "50",
+	    "tinyedge.config", 1);
+	ingest_coap_template_get("v1/models/{name}", "42", "tinyedge.model",
+	    0);
 
 	if (ingest_coap_listen(cf, "listen", COAP_PROTO_UDP, cause) != 0 ||
 	    ingest_coap_listen(cf, "dtls_listen", COAP_PROTO_DTLS, cause) != 0)
@@ -371,6 +446,9 @@ ingest_coap_open(const struct config *cf, char **cause)
 	}
 	listener.polling = 1;
 	uv_poll_start(&listener.poll, UV_READABLE, ingest_coap_poll_cb);
+	uv_timer_init(daemon_loop(), &listener.rearm);
+	listener.rearming = 1;
+	ingest_coap_obs_start();
 	return (0);
 }
 
@@ -407,6 +485,7 @@ ingest_coap_check(uint64_t mono)
 	if (listener.ctx == NULL)
 		return;
 	ingest_coap_block_check(uv_now(daemon_loop()));
+	ingest_coap_obs_check();
 	if (listener.dtls)
 		ingest_coap_dtls_after_io();
 }
@@ -425,8 +504,8 @@ ingest_coap_status(char *buf, size_t len)
 	if (listener.dtls)
 		ingest_coap_dtls_counts(&dtls, &hs);
 	n = snprintf(buf, len, "coap %zu sessions (%zu DTLS), %zu DTLS "
-	    "handshaking, %zu uploads", listener.sessions + dtls, dtls, hs,
-	    ingest_coap_block_count());
+	    "handshaking, %zu uploads, %zu observers", listener.sessions + dtls,
+	    dtls, hs, ingest_coap_block_count(), ingest_coap_obs_count());
 	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
 }
 
@@ -447,6 +526,13 @@ void
 ingest_coap_stop(void)
 {
 	ingest_coap_req_stop();
+	/* Observers hold sessions: libcoap may only free unreferenced ones. */
+	ingest_coap_obs_clear();
+	if (listener.rearming) {
+		listener.rearming = 0;
+		uv_timer_stop(&listener.rearm);
+		uv_close((uv_handle_t *)&listener.rearm, NULL);
+	}
 	if (listener.polling) {
 		listener.polling = 0;
 		uv_poll_stop(&listener.poll);

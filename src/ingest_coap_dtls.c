@@ -316,6 +316,7 @@ ingest_coap_dtls_disconnect(struct dtls_session *t, const char *why)
 	t->close = 0;
 	t->connected = 0;
 	t->since_ms = UINT64_MAX;	/* never picked as stale again */
+	ingest_coap_obs_session(t->s);
 	coap_session_disconnected(t->s, COAP_NACK_TLS_FAILED);
 }
 

@@ -3,15 +3,18 @@
  * answer.
  *
  * Every node resource lives under /v1/n/{node}/, so one "unknown resource"
- * handler routes all requests and answers 4.04/4.05 itself.  A request is
- * first admitted (route, method, node id, the DTLS rules), before any byte
- * of its body is kept; then its body is taken whole or block by block
- * (ingest_coap_block.c), checked against max_body and its content-format at
- * the first block; then it is validated (message.c), the registry admits
- * its node (ingest_admit: new-id rate per source, max_nodes), and it is put
- * in the store.  The answer is piggybacked in the ACK.
+ * handler routes all requests (ingest_coap_path.c) and answers 4.04/4.05
+ * itself; GETs of settings and models are answered by ingest_coap_get.c
+ * once admitted here (a settings GET is admitted like a POST of its
+ * node).  A POST is first admitted (route, method, node id, the DTLS
+ * rules), before any byte of its body is kept; then its body is taken whole
+ * or block by block (ingest_coap_block.c), checked against max_body and its
+ * content-format at the first block; then it is validated (message.c), the
+ * registry admits its node (ingest_admit: new-id rate per source,
+ * max_nodes), and it is put in the store.  The answer is piggybacked in
+ * the ACK.
  *
- * DTLS rules: the PSK identity is the node id and may only post as itself;
+ * DTLS rules: the PSK identity is the node id and may only act as itself;
  * its key must still be the one in psk_file (a session whose key was
  * removed or changed by a reload gets 4.01 and is closed); a node that has
  * a key may not post over plain UDP (4.01), whatever require_dtls says.
@@ -125,42 +128,6 @@ ingest_coap_source(const coap_session_t *session, char *buf, size_t len)
 	return (buf);
 }
 
-/* Split "v1/n/NODE/KIND" into node and type; -1 if not a node path. */
-static int
-ingest_coap_route(const coap_string_t *path, char *node,
-    enum message_type *type)
-{
-	static const char	 prefix[] = "v1/n/";
-	const char		*p, *slash, *end;
-	size_t			 n;
-
-	if (path == NULL || path->length <= sizeof prefix - 1 ||
-	    memcmp(path->s, prefix, sizeof prefix - 1) != 0)
-		return (-1);
-	p = (const char *)path->s + sizeof prefix - 1;
-	end = (const char *)path->s + path->length;
-	slash = memchr(p, '/', (size_t)(end - p));
-	if (slash == NULL)
-		return (-1);
-	n = (size_t)(slash - p);
-	node[0] = '\0';
-	if (n <= MESSAGE_NODE_MAX && message_node_valid(p, n)) {
-		memcpy(node, p, n);
-		node[n] = '\0';
-	}
-	slash++;
-	n = (size_t)(end - slash);
-	if (n == 9 && memcmp(slash, "inference", 9) == 0)
-		*type = MESSAGE_INFERENCE;
-	else if (n == 6 && memcmp(slash, "window", 6) == 0)
-		*type = MESSAGE_WINDOW;
-	else if (n == 9 && memcmp(slash, "heartbeat", 9) == 0)
-		*type = MESSAGE_HEARTBEAT;
-	else
-		return (-1);
-	return (0);
-}
-
 /* A uint option of the request, or -1 if it has none. */
 static int64_t
 ingest_coap_uint_opt(const coap_pdu_t *request, coap_option_num_t num)
@@ -233,7 +200,7 @@ ingest_coap_rules(struct coap_req *r)
 	    memcmp(id->s, r->node, id->length) != 0) {
 		ingest_coap_reject(r->response,
 		    COAP_RESPONSE_CODE_UNAUTHORIZED,
-		    "identity may only post as itself");
+		    "identity may only act as itself");
 		return (-1);
 	}
 	/* A reload may have removed or changed the key since the handshake. */
@@ -474,33 +441,29 @@ ingest_coap_req_stop(void)
 }
 
 /*
- * Admit the request before any byte of its body is kept: a node path, POST,
- * a node id, the DTLS rules.  -1 when it was answered.
+ * Admit a request to a node resource before any byte of its body is kept:
+ * the method its route wants, a node id, the DTLS rules.  -1 when it was
+ * answered.
  */
 static int
-ingest_coap_admit(struct coap_req *r)
+ingest_coap_admit(struct coap_req *r, const struct coap_route *route)
 {
-	coap_string_t	*path;
-	int		 rc;
+	coap_pdu_code_t	want;
 
-	path = coap_get_uri_path(r->request);
-	rc = ingest_coap_route(path, r->node, &r->type);
-	coap_delete_string(path);
-	if (rc != 0) {
-		ingest_coap_reject(r->response, COAP_RESPONSE_CODE_NOT_FOUND,
-		    NULL);
-		return (-1);
-	}
-	if (coap_pdu_get_code(r->request) != COAP_REQUEST_CODE_POST) {
+	want = route->target == COAP_TARGET_CONFIG ? COAP_REQUEST_CODE_GET :
+	    COAP_REQUEST_CODE_POST;
+	if (coap_pdu_get_code(r->request) != want) {
 		ingest_coap_reject(r->response, COAP_RESPONSE_CODE_NOT_ALLOWED,
-		    "use POST");
+		    want == COAP_REQUEST_CODE_GET ? "use GET" : "use POST");
 		return (-1);
 	}
-	if (r->node[0] == '\0') {
+	if (route->node[0] == '\0') {
 		ingest_coap_reject(r->response, COAP_RESPONSE_CODE_BAD_REQUEST,
 		    "node id must be 1 to 64 of [A-Za-z0-9_.-]");
 		return (-1);
 	}
+	memcpy(r->node, route->node, sizeof r->node);
+	r->type = route->type;
 	r->dtls = coap_session_get_proto(r->session) == COAP_PROTO_DTLS;
 	r->cf = (int)ingest_coap_uint_opt(r->request,
 	    COAP_OPTION_CONTENT_FORMAT);
@@ -582,26 +545,73 @@ ingest_coap_answer(struct coap_req *r, struct message *m)
 }
 
 /*
+ * A GET of a model (SPEC 9.3): no node to admit (a node may download before
+ * it ever posts), but a model is as much a node's secret as its data, so
+ * require_dtls keeps it off the plain listener.
+ */
+static void
+ingest_coap_model(struct coap_req *r, const coap_string_t *query,
+    const struct coap_route *route)
+{
+	if (coap_pdu_get_code(r->request) != COAP_REQUEST_CODE_GET) {
+		ingest_coap_reject(r->response, COAP_RESPONSE_CODE_NOT_ALLOWED,
+		    "use GET");
+		return;
+	}
+	if (coap_session_get_proto(r->session) != COAP_PROTO_DTLS &&
+	    config_bool(daemon_config(), "coap", "require_dtls")) {
+		ingest_coap_reject(r->response, COAP_RESPONSE_CODE_UNAUTHORIZED,
+		    "DTLS required");
+		return;
+	}
+	ingest_coap_get_model(r->session, r->request, query, r->response,
+	    route->model);
+}
+
+/*
  * The one handler: every request to an unknown or node path lands here.
- * Admit the request, take its body, validate it, admit its node, answer.
+ * GETs of settings and models go to ingest_coap_get.c once admitted; a
+ * POST is admitted, its body taken and validated, its node admitted, and
+ * it is stored and answered.
  */
 void
 ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
     const coap_pdu_t *request, const coap_string_t *query,
     coap_pdu_t *response)
 {
-	struct coap_req	 r;
-	struct message	*m;
-	const uint8_t	*data;
-	size_t		 len;
+	struct coap_req		 r;
+	struct coap_route	 route;
+	struct message		*m;
+	coap_string_t		*path;
+	const uint8_t		*data;
+	size_t			 len;
 
 	(void)resource;
 	memset(&r, 0, sizeof r);
 	r.session = session;
 	r.request = request;
 	r.response = response;
-	if (ingest_coap_admit(&r) != 0 || ingest_coap_body(&r, &data,
-	    &len) != 0)
+	path = coap_get_uri_path(request);
+	ingest_coap_path_route(path != NULL ? path->s : NULL, path != NULL ?
+	    path->length : 0, &route);
+	coap_delete_string(path);
+	if (route.target == COAP_TARGET_NONE) {
+		ingest_coap_reject(response, COAP_RESPONSE_CODE_NOT_FOUND, NULL);
+		return;
+	}
+	if (route.target == COAP_TARGET_MODEL) {
+		ingest_coap_model(&r, query, &route);
+		return;
+	}
+	if (ingest_coap_admit(&r, &route) != 0)
+		return;
+	if (route.target == COAP_TARGET_CONFIG) {
+		if (ingest_coap_admit_node(&r) == 0)
+			ingest_coap_get_config(session, request, response,
+			    r.node);
+		return;
+	}
+	if (ingest_coap_body(&r, &data, &len) != 0)
 		return;
 	if ((m = ingest_coap_parse(&r, query, data, len)) != NULL) {
 		if (ingest_coap_admit_node(&r) == 0)

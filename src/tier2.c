@@ -20,6 +20,15 @@
  * a run uses it: a reload that replaces it while busy parks the new one
  * until the run returns, and stop cancels queued work and waits for the
  * running one (the loop stays alive for it), so uv_loop_close() succeeds.
+ *
+ * tier2_replace() (P/cmd/tier2/SECTION) writes new model bytes to a
+ * temporary file beside the section's model file in the pool, opens and
+ * checks it exactly as the section's model is opened (from a copy of the
+ * section: a SIGHUP may free the configuration meanwhile), renames it over
+ * the model file and syncs the directory; back on the loop the new model
+ * replaces the running one as a reload does (parked behind a run in
+ * flight).  A file that does not load or fit is deleted, and the old
+ * model and file stay.  A later SIGHUP or restart loads the same file.
  */
 #include <sys/stat.h>
 
@@ -75,6 +84,8 @@ struct tier2 {
 	double			 threshold;
 	size_t			 qmax;
 	char			*signature;
+	struct tier2_model_spec	*spec;		/* the section, for replacing */
+	int			 replacing;	/* a replacement in the pool */
 	struct stat		 file;		/* the model file when loaded */
 	struct tier2_model	*m;
 	struct tier2_model	*parked;	/* replaces m after the run */
@@ -93,6 +104,25 @@ struct tier2_seen {
 	int64_t		window;
 	double		score;
 };
+
+/* A replacement model (P/cmd/tier2/SECTION) being checked in the pool. */
+struct tier2_replace {
+	uv_work_t		 req;
+	uint64_t		 gen;
+	char			*sect;		/* "tier2:kws" */
+	struct tier2_model_spec	*spec;		/* a copy: SIGHUP may free cf */
+	uint8_t			*data;
+	size_t			 len;
+	struct tier2_model	*m;
+	struct stat		 file;
+	int			 rc;
+	char			*cause;
+	tier2_replace_cb	 cb;
+	void			*arg;
+};
+
+/* Bumped by start and stop: a replacement of another run is stale. */
+static uint64_t	tier2_gen;
 
 static struct {
 	struct tier2		**t;
@@ -126,6 +156,8 @@ tier2_settings(struct tier2 *t, const struct config *cf)
 	t->threshold = config_double(cf, t->sect, "threshold");
 	free(t->signature);
 	t->signature = tier2_model_signature(cf, t->sect);
+	tier2_model_spec_free(t->spec);
+	t->spec = tier2_model_spec(cf, t->sect);
 }
 
 /* Load a section's model and note the file it came from. */
@@ -163,6 +195,7 @@ tier2_free(struct tier2 *t)
 	tier2_model_free(t->parked);
 	free(t->nodes);
 	free(t->signature);
+	tier2_model_spec_free(t->spec);
 	free(t->sect);
 	free(t);
 }
@@ -467,6 +500,7 @@ tier2_start(const struct config *cf, char **cause)
 	char			*why = NULL;
 
 	memset(&t2, 0, sizeof t2);
+	tier2_gen++;
 	names = config_sections(cf, "tier2", &n);
 	t2.t = xcalloc(n ? n : 1, sizeof *t2.t);
 	for (i = 0; i < n; i++) {
@@ -556,6 +590,7 @@ tier2_stop(void)
 		return;
 	t2.started = 0;
 	t2.stopping = 1;
+	tier2_gen++;
 	store_remove_message_hook(tier2_hook);
 	for (i = 0; i < t2.n; i++) {
 		while ((j = t2.t[i]->head) != NULL) {
@@ -568,6 +603,131 @@ tier2_stop(void)
 			uv_cancel((uv_req_t *)&t2.t[i]->running->req);
 	}
 	tier2_release();
+}
+
+/* Free a replacement job. */
+static void
+tier2_replace_free(struct tier2_replace *r)
+{
+	tier2_model_free(r->m);
+	tier2_model_spec_free(r->spec);
+	free(r->sect);
+	free(r->data);
+	free(r->cause);
+	free(r);
+}
+
+/* Pool: write, load and check the new model, then rename it into place. */
+static void
+tier2_replace_work(uv_work_t *req)
+{
+	struct tier2_replace	*r = req->data;
+
+	r->rc = tier2_model_install(r->spec, r->data, r->len, &r->m,
+	    &r->cause);
+	memset(&r->file, 0, sizeof r->file);
+	if (r->rc == 0)
+		stat(tier2_model_spec_path(r->spec), &r->file);
+}
+
+/* Loop: swap the checked model in (a running window finishes first). */
+static void
+tier2_replace_after(uv_work_t *req, int status)
+{
+	struct tier2_replace	*r = req->data;
+	struct tier2		*t = NULL;
+	size_t			 i;
+
+	(void)status;
+	if (r->gen != tier2_gen || !t2.started) {
+		tier2_replace_free(r);	/* stopped meanwhile */
+		return;
+	}
+	for (i = 0; i < t2.n && t == NULL; i++) {
+		if (strcmp(t2.t[i]->sect, r->sect) == 0)
+			t = t2.t[i];
+	}
+	if (t == NULL) {
+		/* Sections change only with a restart, which bumps the gen. */
+		r->cb(0, "section gone", r->arg);
+		tier2_replace_free(r);
+		return;
+	}
+	t->replacing = 0;
+	if (r->rc != 0) {
+		log_warnx("tier2 %s: replacement refused, keeping the loaded "
+		    "model: %s", t->name, r->cause);
+		r->cb(0, r->cause, r->arg);
+		tier2_replace_free(r);
+		return;
+	}
+	if (r->cause != NULL)
+		log_warnx("tier2 %s: %s", t->name, r->cause);
+	t->file = r->file;
+	if (t->running != NULL) {
+		tier2_model_free(t->parked);
+		t->parked = r->m;
+	} else {
+		tier2_model_free(t->m);
+		t->m = r->m;
+	}
+	r->m = NULL;
+	log_info("tier2 %s: replaced %s (%zu bytes)", t->name,
+	    tier2_model_spec_path(r->spec), r->len);
+	r->cb(1, NULL, r->arg);
+	tier2_replace_free(r);
+}
+
+/*
+ * P/cmd/tier2/SECTION: check new model bytes against [tier2:SECTION] in
+ * the pool and, if they fit, make them the section's model file and the
+ * running model.  0 and cb later, or -1 with a cause (no cb).
+ */
+int
+tier2_replace(const char *section, const void *data, size_t len,
+    tier2_replace_cb cb, void *arg, char **cause)
+{
+	struct tier2_replace	*r;
+	struct tier2		*t = NULL;
+	size_t			 i;
+	int			 rv;
+
+	for (i = 0; t2.started && i < t2.n && t == NULL; i++) {
+		if (strcmp(t2.t[i]->name, section) == 0)
+			t = t2.t[i];
+	}
+	if (t == NULL) {
+		xasprintf(cause, "no [tier2:%s] section is running", section);
+		return (-1);
+	}
+	if (len == 0) {
+		xasprintf(cause, "tier2 %s: empty model", section);
+		return (-1);
+	}
+	/* One at a time, or two renames could land out of order. */
+	if (t->replacing) {
+		xasprintf(cause, "tier2 %s: a replacement is in progress",
+		    section);
+		return (-1);
+	}
+	r = xcalloc(1, sizeof *r);
+	r->gen = tier2_gen;
+	r->sect = xstrdup(t->sect);
+	r->spec = tier2_model_spec_dup(t->spec);
+	r->data = xmalloc(len);
+	memcpy(r->data, data, len);
+	r->len = len;
+	r->cb = cb;
+	r->arg = arg;
+	r->req.data = r;
+	if ((rv = uv_queue_work(daemon_loop(), &r->req, tier2_replace_work,
+	    tier2_replace_after)) != 0) {
+		xasprintf(cause, "uv_queue_work: %s", uv_strerror(rv));
+		tier2_replace_free(r);
+		return (-1);
+	}
+	t->replacing = 1;
+	return (0);
 }
 
 /* STATUS= part: models and runs. */

@@ -20,11 +20,13 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "features/features.h"
@@ -71,6 +73,24 @@ static const char *const tier2_model_feature_keys[] = {
 static const char *const tier2_model_keys[] = {
 	"model", "labels", "nodes", "when", "threshold", "features", "output",
 	"anomaly_threshold", "queue",
+};
+
+/*
+ * What a section says, copied out of the configuration with each key's
+ * line: a model can then be built in the pool while a SIGHUP frees the
+ * configuration it came from (tier2_replace).
+ */
+struct tier2_model_spec {
+	char			*sect;
+	char			*model;
+	char			*labels;
+	int			 features;	/* enum config_features */
+	int			 output;	/* enum config_output */
+	double			 anomaly_threshold;
+	char			*feat[NFEATKEYS];
+	int			 feat_line[NFEATKEYS];
+	int			 line_model, line_labels;
+	int			 line_features, line_output;
 };
 
 /* Microseconds of the monotonic clock. */
@@ -219,8 +239,7 @@ tier2_model_labels_read(const char *path, char ***out, size_t *nout,
 
 /* The line a feature parameter message is about (its key's line). */
 static int
-tier2_model_param_line(const struct config *cf, const char *sect,
-    const char *msg)
+tier2_model_param_line(const struct tier2_model_spec *sp, const char *msg)
 {
 	const char	*p, *best = NULL;
 	size_t		 i, bi = 0;
@@ -234,14 +253,14 @@ tier2_model_param_line(const struct config *cf, const char *sect,
 		}
 	}
 	if (best == NULL)
-		return (config_line(cf, sect, "features"));
-	return (config_line(cf, sect, tier2_model_feature_keys[bi]));
+		return (sp->line_features);
+	return (sp->feat_line[bi]);
 }
 
 /* Build the feature extractor from the section's keys. */
 static int
-tier2_model_features(const struct config *cf, const char *sect,
-    struct tier2_model *m, int *line, char **cause)
+tier2_model_features(const struct tier2_model_spec *sp, struct tier2_model *m,
+    int *line, char **cause)
 {
 	struct features_params	 p;
 	char			*why = NULL;
@@ -254,20 +273,19 @@ tier2_model_features(const struct config *cf, const char *sect,
 		[CONFIG_FEATURES_SPECTRAL] = FEATURES_SPECTRAL,
 	};
 
-	m->kind = kinds[config_enum(cf, sect, "features")];
+	m->kind = kinds[sp->features];
 	features_params_default(&p, m->kind);
 	for (i = 0; i < NFEATKEYS; i++) {
 		if (features_params_set(&p, tier2_model_feature_keys[i],
-		    config_str(cf, sect, tier2_model_feature_keys[i]),
-		    &why) != 0)
+		    sp->feat[i], &why) != 0)
 			goto fail;
 	}
 	if (features_new(&p, &m->feat, &why) != 0)
 		goto fail;
 	return (0);
 fail:
-	*line = tier2_model_param_line(cf, sect, why ? why : "");
-	xasprintf(cause, "[%s] %s", sect, why ? why : "bad feature "
+	*line = tier2_model_param_line(sp, why ? why : "");
+	xasprintf(cause, "[%s] %s", sp->sect, why ? why : "bad feature "
 	    "parameters");
 	free(why);
 	return (-1);
@@ -275,18 +293,19 @@ fail:
 
 /* Check the model's tensors against the features and the output kind. */
 static int
-tier2_model_fit(const struct config *cf, const char *sect,
+tier2_model_fit(const struct tier2_model_spec *sp, const char *path,
     struct tier2_model *m, int *line, char **cause)
 {
+	const char	*sect = sp->sect;
 	char	a[96], b[96];
 	size_t	fixed, rows, cols;
 
-	*line = config_line(cf, sect, "model");
+	*line = sp->line_model;
 	if (tflite_model_ninputs(m->tfl) != 1 ||
 	    tflite_model_noutputs(m->tfl) < 1) {
 		xasprintf(cause, "[%s] model %s: needs one input and an "
-		    "output, has %d and %d", sect, config_str(cf, sect,
-		    "model"), tflite_model_ninputs(m->tfl),
+		    "output, has %d and %d", sect, path,
+		    tflite_model_ninputs(m->tfl),
 		    tflite_model_noutputs(m->tfl));
 		return (-1);
 	}
@@ -297,20 +316,19 @@ tier2_model_fit(const struct config *cf, const char *sect,
 	if ((m->in.dtype != TFLITE_INT8 && m->in.dtype != TFLITE_FLOAT32) ||
 	    (m->out.dtype != TFLITE_INT8 && m->out.dtype != TFLITE_FLOAT32)) {
 		xasprintf(cause, "[%s] model %s: input %s, output %s: only "
-		    "int8 and float32 tensors are supported", sect,
-		    config_str(cf, sect, "model"),
+		    "int8 and float32 tensors are supported", sect, path,
 		    tflite_dtype_name(m->in.dtype),
 		    tflite_dtype_name(m->out.dtype));
 		return (-1);
 	}
 	if (m->in.dtype == TFLITE_INT8 && !(m->in.scale > 0)) {
 		xasprintf(cause, "[%s] model %s: int8 input without a "
-		    "quantization scale", sect, config_str(cf, sect, "model"));
+		    "quantization scale", sect, path);
 		return (-1);
 	}
 	fixed = features_fixed_len(m->feat);
 	if (fixed != 0 && fixed != m->in_n) {
-		*line = config_line(cf, sect, "features");
+		*line = sp->line_features;
 		features_dims(m->feat, &rows, &cols);
 		xasprintf(cause, "[%s] %s features produce %zu values "
 		    "(%zu x %zu), model input is %s (%zu)", sect,
@@ -319,7 +337,7 @@ tier2_model_fit(const struct config *cf, const char *sect,
 		return (-1);
 	}
 	if (m->output == TIER2_OUTPUT_ANOMALY && m->out_n != m->in_n) {
-		*line = config_line(cf, sect, "output");
+		*line = sp->line_output;
 		xasprintf(cause, "[%s] output = anomaly needs a reconstruction "
 		    "of the input: model input is %s (%zu), output is %s "
 		    "(%zu)", sect, tier2_model_shape(&m->in, a, sizeof a),
@@ -330,28 +348,95 @@ tier2_model_fit(const struct config *cf, const char *sect,
 	return (0);
 }
 
+/* Copy what a section says (and where) out of the configuration. */
+struct tier2_model_spec *
+tier2_model_spec(const struct config *cf, const char *sect)
+{
+	struct tier2_model_spec	*sp;
+	size_t			 i;
+
+	sp = xcalloc(1, sizeof *sp);
+	sp->sect = xstrdup(sect);
+	sp->model = xstrdup(config_str(cf, sect, "model"));
+	sp->labels = xstrdup(config_str(cf, sect, "labels"));
+	sp->features = config_enum(cf, sect, "features");
+	sp->output = config_enum(cf, sect, "output");
+	sp->anomaly_threshold = config_double(cf, sect, "anomaly_threshold");
+	for (i = 0; i < NFEATKEYS; i++) {
+		sp->feat[i] = xstrdup(config_str(cf, sect,
+		    tier2_model_feature_keys[i]));
+		sp->feat_line[i] = config_line(cf, sect,
+		    tier2_model_feature_keys[i]);
+	}
+	sp->line_model = config_line(cf, sect, "model");
+	sp->line_labels = config_line(cf, sect, "labels");
+	sp->line_features = config_line(cf, sect, "features");
+	sp->line_output = config_line(cf, sect, "output");
+	return (sp);
+}
+
+/* The model file a section names. */
+const char *
+tier2_model_spec_path(const struct tier2_model_spec *sp)
+{
+	return (sp->model);
+}
+
+/* A copy of a spec, for a job that outlives its owner. */
+struct tier2_model_spec *
+tier2_model_spec_dup(const struct tier2_model_spec *sp)
+{
+	struct tier2_model_spec	*c;
+	size_t			 i;
+
+	c = xmalloc(sizeof *c);
+	*c = *sp;
+	c->sect = xstrdup(sp->sect);
+	c->model = xstrdup(sp->model);
+	c->labels = xstrdup(sp->labels);
+	for (i = 0; i < NFEATKEYS; i++)
+		c->feat[i] = xstrdup(sp->feat[i]);
+	return (c);
+}
+
+/* Free a spec (NULL is fine). */
+void
+tier2_model_spec_free(struct tier2_model_spec *sp)
+{
+	size_t	i;
+
+	if (sp == NULL)
+		return;
+	for (i = 0; i < NFEATKEYS; i++)
+		free(sp->feat[i]);
+	free(sp->sect);
+	free(sp->model);
+	free(sp->labels);
+	free(sp);
+}
+
 /*
- * Build a section's model.  check != 0 (configuration loading): files that
- * do not exist or do not load are not errors here (starting the daemon
- * reports them); everything that can be checked is.
+ * Build a section's model from the file at path.  check != 0
+ * (configuration loading): files that do not exist or do not load are not
+ * errors here (starting the daemon reports them); everything that can be
+ * checked is.
  */
 static int
-tier2_model_build(const struct config *cf, const char *sect, int check,
-    struct tier2_model **out, int *line, char **cause)
+tier2_model_build(const struct tier2_model_spec *sp, const char *path,
+    int check, struct tier2_model **out, int *line, char **cause)
 {
 	struct tier2_model	*m;
-	const char		*path = config_str(cf, sect, "model");
-	const char		*lpath = config_str(cf, sect, "labels");
+	const char		*sect = sp->sect, *lpath = sp->labels;
 	struct stat		 sb;
 	char			*why = NULL;
 
 	*out = NULL;
 	*line = 0;
 	m = xcalloc(1, sizeof *m);
-	m->output = config_enum(cf, sect, "output") == CONFIG_OUTPUT_ANOMALY ?
+	m->output = sp->output == CONFIG_OUTPUT_ANOMALY ?
 	    TIER2_OUTPUT_ANOMALY : TIER2_OUTPUT_CLASSES;
-	m->anomaly_threshold = config_double(cf, sect, "anomaly_threshold");
-	if (tier2_model_features(cf, sect, m, line, cause) != 0)
+	m->anomaly_threshold = sp->anomaly_threshold;
+	if (tier2_model_features(sp, m, line, cause) != 0)
 		goto fail;
 	if (check && stat(path, &sb) != 0)
 		goto done;
@@ -360,17 +445,17 @@ tier2_model_build(const struct config *cf, const char *sect, int check,
 			free(why);
 			goto done;
 		}
-		*line = config_line(cf, sect, "model");
+		*line = sp->line_model;
 		xasprintf(cause, "[%s] %s", sect, why ? why : path);
 		free(why);
 		goto fail;
 	}
-	if (tier2_model_fit(cf, sect, m, line, cause) != 0)
+	if (tier2_model_fit(sp, path, m, line, cause) != 0)
 		goto fail;
 	if (m->output == TIER2_OUTPUT_CLASSES && *lpath != '\0') {
 		if (check && stat(lpath, &sb) != 0)
 			goto done;
-		*line = config_line(cf, sect, "labels");
+		*line = sp->line_labels;
 		if (tier2_model_labels_read(lpath, &m->labels, &m->nlabels,
 		    &why) != 0) {
 			xasprintf(cause, "[%s] %s", sect, why);
@@ -398,7 +483,12 @@ int
 tier2_model_open(const struct config *cf, const char *sect,
     struct tier2_model **out, int *line, char **cause)
 {
-	return (tier2_model_build(cf, sect, 0, out, line, cause));
+	struct tier2_model_spec	*sp = tier2_model_spec(cf, sect);
+	int			 rc;
+
+	rc = tier2_model_build(sp, sp->model, 0, out, line, cause);
+	tier2_model_spec_free(sp);
+	return (rc);
 }
 
 /*
@@ -412,6 +502,7 @@ tier2_model_check(const struct config *cf, char **cause)
 {
 	const char *const	*names;
 	struct tier2_model	*m;
+	struct tier2_model_spec	*sp;
 	char			*one = NULL, *all = NULL;
 	size_t			 i, n;
 	int			 line;
@@ -419,10 +510,14 @@ tier2_model_check(const struct config *cf, char **cause)
 	names = config_sections(cf, "tier2", &n);
 	for (i = 0; i < n; i++) {
 		line = 0;
-		if (tier2_model_build(cf, names[i], 1, &m, &line, &one) == 0) {
+		sp = tier2_model_spec(cf, names[i]);
+		if (tier2_model_build(sp, sp->model, 1, &m, &line,
+		    &one) == 0) {
+			tier2_model_spec_free(sp);
 			tier2_model_free(m);
 			continue;
 		}
+		tier2_model_spec_free(sp);
 		config_cause_add(&all, "%s:%d: %s", config_path(cf),
 		    line > 0 ? line : 1, one);
 		free(one);
@@ -432,6 +527,129 @@ tier2_model_check(const struct config *cf, char **cause)
 		return (0);
 	*cause = all;
 	return (-1);
+}
+
+/* Write bytes to a new temporary file beside path; its name or NULL. */
+static char *
+tier2_model_write_tmp(const char *path, const uint8_t *data, size_t len,
+    char **cause)
+{
+	char	*tmp;
+	size_t	 done = 0;
+	ssize_t	 n;
+	int	 fd, e;
+
+	/* '~' keeps it apart from names a config would use. */
+	xasprintf(&tmp, "%s.tmp~XXXXXX", path);
+	if ((fd = mkstemp(tmp)) == -1) {
+		xasprintf(cause, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return (NULL);
+	}
+	while (done < len) {
+		if ((n = write(fd, data + done, len - done)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		done += (size_t)n;
+	}
+	if (done < len || fchmod(fd, 0644) == -1 || fdatasync(fd) == -1) {
+		e = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		e = errno;
+		goto fail;
+	}
+	return (tmp);
+fail:
+	xasprintf(cause, "%s: %s", tmp, strerror(e));
+	unlink(tmp);
+	free(tmp);
+	return (NULL);
+}
+
+/* fsync the directory holding path. */
+static int
+tier2_model_sync_dir(const char *path)
+{
+	char	*dir, *slash;
+	int	 fd, rc;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		dir = xstrdup(".");
+	} else if (slash == dir)
+		dir[1] = '\0';		/* "/m.tflite": the root */
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) == -1) {
+		free(dir);
+		return (-1);
+	}
+	rc = fsync(fd);
+	close(fd);
+	free(dir);
+	return (rc);
+}
+
+/* Say "the new model" where a cause names the temporary file. */
+static void
+tier2_model_untmp(char **cause, const char *tmp)
+{
+	char	*p, *s;
+
+	if (*cause == NULL || (p = strstr(*cause, tmp)) == NULL)
+		return;
+	xasprintf(&s, "%.*sthe new model%s", (int)(p - *cause), *cause,
+	    p + strlen(tmp));
+	free(*cause);
+	*cause = s;
+}
+
+/*
+ * Make data a section's model file if it opens and fits as the section's
+ * model does: written to a temporary file beside the model file, synced,
+ * opened and checked, renamed over the model file, the directory synced.
+ * 0 and the opened model in *out (*cause may then hold a warning: the
+ * directory sync failed after the rename), or -1 with a cause and nothing
+ * changed on disk.  Any thread.
+ */
+int
+tier2_model_install(const struct tier2_model_spec *sp, const void *data,
+    size_t len, struct tier2_model **out, char **cause)
+{
+	char	*tmp;
+	int	 line;
+
+	*out = NULL;
+	if ((tmp = tier2_model_write_tmp(sp->model, data, len,
+	    cause)) == NULL)
+		return (-1);
+	/* Exactly as a configured model is opened and checked. */
+	if (tier2_model_build(sp, tmp, 0, out, &line, cause) != 0) {
+		tier2_model_untmp(cause, tmp);
+		unlink(tmp);
+		free(tmp);
+		return (-1);
+	}
+	if (rename(tmp, sp->model) == -1) {
+		xasprintf(cause, "rename to %s: %s", sp->model,
+		    strerror(errno));
+		tier2_model_free(*out);
+		*out = NULL;
+		unlink(tmp);
+		free(tmp);
+		return (-1);
+	}
+	free(tmp);
+	if (tier2_model_sync_dir(sp->model) == -1)
+		xasprintf(cause, "fsync of %s's directory: %s", sp->model,
+		    strerror(errno));
+	return (0);
 }
 
 /* Free a model (NULL is fine). */

@@ -5,7 +5,10 @@
  *
  * Building one (tier2_model_open) reads the files and checks that features,
  * model input and labels fit together; running one (tier2_model_run) turns
- * a window into a result.  A model is used by one thread at a time (the
+ * a window into a result.  A section's keys can be copied out of the
+ * configuration first (tier2_model_spec), so a model can be built in the
+ * pool after a SIGHUP freed that configuration (a replacement checked
+ * before it is swapped in).  A model is used by one thread at a time (the
  * tier2 module runs it on the libuv thread pool); nothing here touches the
  * loop, the store or the log.  tier2_model_check() is the tier2 module's
  * entry in the daemon's check column, so `tinyedged -t` reports a
@@ -21,6 +24,7 @@
 
 struct config;
 struct tier2_model;
+struct tier2_model_spec;
 
 /* What one run produced, and what it cost. */
 struct tier2_model_result {
@@ -33,6 +37,13 @@ struct tier2_model_result {
 int		 tier2_model_open(const struct config *, const char *,
 		    struct tier2_model **, int *, char **);
 void		 tier2_model_free(struct tier2_model *);
+struct tier2_model_spec *tier2_model_spec(const struct config *,
+		    const char *);
+const char	*tier2_model_spec_path(const struct tier2_model_spec *);
+struct tier2_model_spec *tier2_model_spec_dup(const struct tier2_model_spec *);
+void		 tier2_model_spec_free(struct tier2_model_spec *);
+int		 tier2_model_install(const struct tier2_model_spec *,
+		    const void *, size_t, struct tier2_model **, char **);
 int		 tier2_model_run(struct tier2_model *, const float *, size_t,
 		    size_t, uint64_t, struct tier2_model_result *, char **);
 int		 tier2_model_check(const struct config *, char **);

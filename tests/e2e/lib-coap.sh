@@ -18,3 +18,18 @@ psk_hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 
 # db QUERY: run an SQL query on the daemon's store.
 db() { store_settle; sqlite3 "$T/data/tinyedge.db" "$1"; }
+
+# coap_resp ARGS...: run coap-client and print its last response line as
+# -v 6 shows it ("v:1 t:ACK c:2.05 i:... {tok} [ options ] :: 'body'"),
+# or "none".
+coap_resp() {
+	local line
+	line=$("$COAP_CLIENT" -v 6 -B 3 "$@" 2> "$T/coap.diag" | grep -a ' c:[0-9]\.[0-9][0-9] ' | tail -n 1)
+	echo "${line:-none}"
+}
+
+# coap_opt NAME LINE: the value of option NAME in a coap_resp line
+# (e.g. coap_opt ETag "$line" prints 0x0000002a), empty when absent.
+coap_opt() {
+	printf '%s\n' "$2" | grep -o "[[ ]$1:[^],]*" | head -n 1 | sed "s/^.$1://; s/ *\$//"
+}

@@ -1,7 +1,8 @@
 /*
  * test_config.c - unit tests of the configuration table: defaults, every
  * value type, repeatable sections, derived keys, error collection with
- * FILE:LINE, config_diff for reload, and that every key in the table is
+ * FILE:LINE, config_diff for reload, [node:GLOB] sections (globs, typed
+ * free keys, their bounds), and that every key in the table is
  * documented in conf/tinyedge.ini and the tinyedge.ini(5) man page.
  */
 #include <sys/stat.h>
@@ -362,6 +363,154 @@ START_TEST(test_diff)
 }
 END_TEST
 
+/* config_diff: node sections come, go and change without a restart. */
+START_TEST(test_diff_nodes)
+{
+	struct config	*a, *b;
+	char		 out[1024] = "";
+
+	a = load_ok("[gateway]\nid = a\n[node:*]\nx = 1\n[node:p-?]\n"
+	    "model = m\ny = 2\n[node:gone]\nz = 1\n");
+	b = load_ok("[gateway]\nid = a\n[node:*]\nx = 2\n[node:p-?]\n"
+	    "model = m@1\ny = 2\n[node:new]\nz = 1\n");
+	ck_assert_int_eq(config_diff(a, b, diff_cb, out), 0);
+	ck_assert_msg(strstr(out, "node:*.x:1;") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "node:p-?.model:1;") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "node:new.*:1;") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "node:gone.*:1;") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "node:p-?.y") == NULL, "%s", out);
+	config_free(a);
+	config_free(b);
+}
+END_TEST
+
+/* config_nodes(): file order, globs, models, typed values. */
+START_TEST(test_nodes)
+{
+	static const struct {
+		const char		*text;
+		enum config_node_type	 type;
+		double			 number;
+	} vals[] = {
+		{ "0.8", CONFIG_NODE_NUMBER, 0.8 },
+		{ "-3", CONFIG_NODE_NUMBER, -3 },
+		{ "+1e3", CONFIG_NODE_NUMBER, 1000 },
+		{ ".5", CONFIG_NODE_NUMBER, 0.5 },
+		{ "7.", CONFIG_NODE_NUMBER, 7 },
+		{ "2E-2", CONFIG_NODE_NUMBER, 0.02 },
+		{ "true", CONFIG_NODE_BOOL, 1 },
+		{ "false", CONFIG_NODE_BOOL, 0 },
+		{ "True", CONFIG_NODE_STRING, 0 },
+		{ "on", CONFIG_NODE_STRING, 0 },
+		{ "0x10", CONFIG_NODE_STRING, 0 },
+		{ "inf", CONFIG_NODE_STRING, 0 },
+		{ "nan", CONFIG_NODE_STRING, 0 },
+		{ "1e999", CONFIG_NODE_STRING, 0 },
+		{ "1.2.3", CONFIG_NODE_STRING, 0 },
+		{ "1e", CONFIG_NODE_STRING, 0 },
+		{ "-", CONFIG_NODE_STRING, 0 },
+		{ ".", CONFIG_NODE_STRING, 0 },
+		{ "", CONFIG_NODE_STRING, 0 },
+		{ "5 5", CONFIG_NODE_STRING, 0 },
+		{ "unsure", CONFIG_NODE_STRING, 0 },
+	};
+	const struct config_node	*n;
+	struct config			*cf;
+	char				 text[4096];
+	size_t				 i, nn, len;
+
+	len = (size_t)snprintf(text, sizeof text, "[gateway]\nid = a\n"
+	    "[node:line[12]-*] ; comment with ] in it\nmodel = kws@3\n"
+	    "[node:*]\n");
+	for (i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		len += (size_t)snprintf(text + len, sizeof text - len,
+		    "k%zu = %s\n", i, vals[i].text);
+	snprintf(text + len, sizeof text - len, "[node:p?]\nmodel =\n");
+	cf = load_ok(text);
+	n = config_nodes(cf, &nn);
+	ck_assert_uint_eq(nn, 3);
+	ck_assert_str_eq(n[0].glob, "line[12]-*");
+	ck_assert_str_eq(n[0].model, "kws@3");
+	ck_assert_uint_eq(n[0].nsettings, 0);
+	ck_assert_int_eq(n[0].line, 3);
+	ck_assert_str_eq(n[1].glob, "*");
+	ck_assert_ptr_null(n[1].model);
+	ck_assert_str_eq(n[2].model, "");
+	ck_assert_uint_eq(n[1].nsettings, sizeof vals / sizeof vals[0]);
+	for (i = 0; i < n[1].nsettings; i++) {
+		ck_assert_str_eq(n[1].settings[i].text, vals[i].text);
+		ck_assert_msg(n[1].settings[i].type == vals[i].type, "%s",
+		    vals[i].text);
+		if (vals[i].type == CONFIG_NODE_NUMBER)
+			ck_assert_double_eq_tol(n[1].settings[i].number,
+			    vals[i].number, 1e-12);
+		if (vals[i].type == CONFIG_NODE_BOOL)
+			ck_assert_int_eq(n[1].settings[i].boolean,
+			    (int)vals[i].number);
+	}
+	config_free(cf);
+	cf = load_ok("[gateway]\nid = a\n");
+	ck_assert_ptr_null(config_nodes(cf, &nn));
+	ck_assert_uint_eq(nn, 0);
+	config_free(cf);
+}
+END_TEST
+
+/* The bounds of node sections and their errors. */
+START_TEST(test_nodes_bad)
+{
+	static const struct {
+		const char	*text, *err;
+	} bad[] = {
+		{ "[node:a b]\n", ":3: section [node:a b]: name" },
+		{ "[node:]\n", ":3: section [node:]: name" },
+		{ "[node:a/b]\n", ":3: section [node:a/b]: name" },
+		{ "[node:*]\nmin-score = 1\n", ":4: [node:*]: \"min-score\"" },
+		{ "[node:*]\nrev = 1\n", ":4: [node:*]: \"rev\" is" },
+		{ "[node:*]\nmodel = a@\n", ":4: node.model: \"a@\"" },
+		{ "[node:*]\nmodel = @1\n", ":4: node.model: \"@1\"" },
+		{ "[node:*]\nmodel = a b\n", ":4: node.model: \"a b\"" },
+		{ "[node:*]\na = 1\na = 2\n", ":5: [node:*]: duplicate key" },
+		{ "[node:*]\nk\xc3\xa9 = 1\n", ":4: [node:*]: \"k" },
+	};
+	char	 text[8192], *cause;
+	size_t	 i, len;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "[gateway]\nid = a\n%s",
+		    bad[i].text);
+		cause = load_bad(text);
+		ck_assert_msg(strstr(cause, bad[i].err) != NULL, "%s: %s",
+		    bad[i].text, cause);
+		free(cause);
+	}
+	/* 256 sections are fine, 257 are not. */
+	len = (size_t)snprintf(text, sizeof text, "[gateway]\nid = a\n");
+	for (i = 0; i < CONFIG_NODES_MAX; i++)
+		len += (size_t)snprintf(text + len, sizeof text - len,
+		    "[node:n%zu]\n", i);
+	config_free(load_ok(text));
+	snprintf(text + len, sizeof text - len, "[node:last]\n");
+	cause = load_bad(text);
+	ck_assert_msg(strstr(cause, ":259: more than 256 [node:...] "
+	    "sections") != NULL, "%s", cause);
+	free(cause);
+	/* A glob of 128 characters is fine, 129 are not. */
+	len = (size_t)snprintf(text, sizeof text, "[gateway]\nid = a\n"
+	    "[node:");
+	memset(text + len, '*', CONFIG_NODE_GLOB_MAX);
+	snprintf(text + len + CONFIG_NODE_GLOB_MAX, sizeof text - len -
+	    CONFIG_NODE_GLOB_MAX, "]\n");
+	config_free(load_ok(text));
+	memset(text + len, '*', CONFIG_NODE_GLOB_MAX + 1);
+	snprintf(text + len + CONFIG_NODE_GLOB_MAX + 1, sizeof text - len -
+	    CONFIG_NODE_GLOB_MAX - 1, "]\n");
+	cause = load_bad(text);
+	ck_assert_msg(strstr(cause, "must be 1 to 128") != NULL, "%s", cause);
+	free(cause);
+}
+END_TEST
+
 /* Does file contain text? */
 static int
 file_has(const char *path, const char *text)
@@ -422,6 +571,9 @@ main(void)
 		{ test_files_readable, 0 },
 		{ test_long_line, 0 },
 		{ test_diff, 0 },
+		{ test_diff_nodes, 0 },
+		{ test_nodes, 0 },
+		{ test_nodes_bad, 0 },
 		{ test_keys_documented, 0 },
 	};
 

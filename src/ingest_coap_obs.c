@@ -1,0 +1,324 @@
+/*
+ * ingest_coap_obs.c - observers of node settings: the server side of RFC
+ * 7641 for GET /v1/n/{node}/config.
+ *
+ * libcoap 4.3.1 cannot observe the "unknown resource" that serves every
+ * node path, and a resource made per node at its first request would miss
+ * that very request; so registrations are kept here.  A GET with Observe 0
+ * registers (session, token) for a node, Observe 1 or a new registration
+ * with the same token on the same session replaces or cancels it.  When
+ * control.h says a node's settings changed, each of its observers gets a
+ * confirmable 2.05 with the request's token, a new Observe number (24 bits,
+ * one counter for all, so it grows for every observer), the ETag and the
+ * document (ingest_coap_config_pdu).
+ *
+ * Each observer holds a reference on its libcoap session.  libcoap never
+ * frees a referenced server session: neither the idle-session culling of
+ * coap.max_sessions nor the session timeout touch it (they take only
+ * sessions whose reference count is 0), so an observer never points to a
+ * freed session.  The reference goes when the observer goes: cancelled,
+ * replaced, its notification reset (RST) or never acknowledged through all
+ * retransmissions (the nack handler), its session closed (DTLS close or
+ * error, a key removed by a reload, found each second by
+ * ingest_coap_obs_check too), its node forgotten, or CoAP stopping.
+ *
+ * Bounds: OBS_MAX observers in all and OBS_PER_NODE per node.  A node's
+ * oldest registration goes for its newest (a node that moved to a new port
+ * leaves one behind); a registration past OBS_MAX is answered without an
+ * Observe option, which tells the node it is not registered (RFC 7641 4.1),
+ * rather than pushing out another node's.  Notifications wait in
+ * libcoap's queue only while a node does not acknowledge them; they grow
+ * with the changes of that node's settings, made by the operator, not by
+ * the node.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <coap3/coap.h>
+
+#include "control.h"
+#include "ingest_coap_int.h"
+#include "log.h"
+#include "nodes.h"
+#include "xmalloc.h"
+
+#define OBS_TOKEN_MAX	8
+
+/* One registration: who to notify, about which node. */
+struct observer {
+	coap_session_t		*session;	/* referenced */
+	char			 node[MESSAGE_NODE_MAX + 1];
+	uint8_t			 token[OBS_TOKEN_MAX];
+	size_t			 toklen;
+	const char		*gone;		/* why, freed after the loop */
+	TAILQ_ENTRY(observer)	 entry;
+};
+TAILQ_HEAD(observers, observer);
+
+static struct {
+	struct observers	list;		/* oldest registration first */
+	size_t			n;
+	uint32_t		seq;		/* the last Observe number */
+	uint64_t		refused;
+	int			notifying;	/* in ingest_coap_obs_changed */
+} obs = { TAILQ_HEAD_INITIALIZER(obs.list), 0, 0, 0, 0 };
+
+/* The observer of this session and token, or NULL. */
+static struct observer *
+ingest_coap_obs_find(const coap_session_t *session, coap_bin_const_t tok)
+{
+	struct observer	*o;
+
+	TAILQ_FOREACH(o, &obs.list, entry) {
+		if (o->session == session && o->toklen == tok.length &&
+		    memcmp(o->token, tok.s, tok.length) == 0)
+			return (o);
+	}
+	return (NULL);
+}
+
+/* Forget an observer and let its session go. */
+static void
+ingest_coap_obs_free(struct observer *o, const char *why)
+{
+	log_debug("coap: %s no longer observes its settings: %s", o->node,
+	    why);
+	TAILQ_REMOVE(&obs.list, o, entry);
+	obs.n--;
+	coap_session_release(o->session);
+	free(o);
+}
+
+/*
+ * An observer goes because of libcoap (nack, session closed).  While
+ * notifications are being sent, libcoap may call back from coap_send():
+ * the observer is then only marked, and freed after the loop that holds a
+ * pointer to it.
+ */
+static void
+ingest_coap_obs_drop(struct observer *o, const char *why)
+{
+	if (obs.notifying)
+		o->gone = why;
+	else
+		ingest_coap_obs_free(o, why);
+}
+
+/* The next Observe number: 24 bits, growing (RFC 7641 3.4, 4.4). */
+uint32_t
+ingest_coap_obs_next(void)
+{
+	obs.seq = (obs.seq + 1) & 0xffffff;
+	return (obs.seq);
+}
+
+/*
+ * Register the token of a GET with Observe 0 for node.  Returns 1 when
+ * registered (the answer carries Observe), 0 when the bounds refused it.
+ */
+int
+ingest_coap_obs_register(coap_session_t *session, const coap_pdu_t *request,
+    const char *node)
+{
+	coap_bin_const_t	 tok = coap_pdu_get_token(request);
+	struct observer		*o, *oldest = NULL;
+	size_t			 mine = 0;
+
+	if (tok.length > OBS_TOKEN_MAX)
+		return (0);
+	if ((o = ingest_coap_obs_find(session, tok)) != NULL)
+		ingest_coap_obs_free(o, "registered again");
+	TAILQ_FOREACH(o, &obs.list, entry) {
+		if (strcmp(o->node, node) != 0)
+			continue;
+		if (oldest == NULL)
+			oldest = o;
+		mine++;
+	}
+	if (mine >= OBS_PER_NODE)
+		ingest_coap_obs_free(oldest, "a newer registration took its "
+		    "place");
+	if (obs.n >= OBS_MAX) {
+		obs.refused++;
+		if (ingest_coap_log_ok("observers"))
+			log_info("coap: %zu observers: a registration of %s is "
+			    "answered without Observe (%llu so far)", obs.n,
+			    node, (unsigned long long)obs.refused);
+		return (0);
+	}
+	o = xcalloc(1, sizeof *o);
+	o->session = coap_session_reference(session);
+	snprintf(o->node, sizeof o->node, "%s", node);
+	memcpy(o->token, tok.s, tok.length);
+	o->toklen = tok.length;
+	TAILQ_INSERT_TAIL(&obs.list, o, entry);
+	obs.n++;
+	log_debug("coap: %s observes its settings (%zu observers)", node,
+	    obs.n);
+	return (1);
+}
+
+/* A GET with Observe 1: cancel its token's registration, if any. */
+void
+ingest_coap_obs_cancel(coap_session_t *session, const coap_pdu_t *request)
+{
+	struct observer	*o;
+
+	if ((o = ingest_coap_obs_find(session, coap_pdu_get_token(
+	    request))) != NULL)
+		ingest_coap_obs_free(o, "cancelled");
+}
+
+/* Send one notification of body (rev) to o; -1 if it could not go. */
+static int
+ingest_coap_obs_send(struct observer *o, const char *body, uint32_t rev)
+{
+	coap_pdu_t	*pdu;
+
+	if (coap_session_get_state(o->session) !=
+	    COAP_SESSION_STATE_ESTABLISHED)
+		return (-1);
+	pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_RESPONSE_CODE_CONTENT,
+	    coap_new_message_id(o->session),
+	    coap_session_max_pdu_size(o->session));
+	if (pdu == NULL)
+		return (-1);
+	coap_add_token(pdu, o->toklen, o->token);
+	ingest_coap_config_pdu(pdu, o->session, NULL, body, rev,
+	    ingest_coap_obs_next());
+	if (coap_send(o->session, pdu) == COAP_INVALID_MID)
+		return (-1);
+	return (0);
+}
+
+/*
+ * control.h: a node's settings changed.  Notify its observers now (SPEC
+ * 9.1: within 1 s); a node control no longer knows loses its observers.
+ * control_settings() may itself find a change and call back here: that
+ * inner call is skipped (it would free observers under the loop below),
+ * and the document the outer call gets is the newest anyway.
+ */
+static void
+ingest_coap_obs_changed(const char *node, uint32_t rev)
+{
+	struct observer	*o, *next;
+	char		*body = NULL;
+	int		 sent = 0;
+
+	if (obs.notifying)
+		return;
+	obs.notifying = 1;
+	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, entry);
+		if (o->gone != NULL || strcmp(o->node, node) != 0)
+			continue;
+		/*
+		 * NULL: a node the registry forgot (its observers go), or a
+		 * rev the store could not keep (they stay for the next one).
+		 */
+		if (body == NULL && (body = control_settings(node,
+		    &rev)) == NULL) {
+			if (!nodes_known(node))
+				o->gone = "node forgotten";
+			continue;
+		}
+		if (ingest_coap_obs_send(o, body, rev) != 0)
+			o->gone = "its session is closed";
+		else
+			sent++;
+	}
+	obs.notifying = 0;
+	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, entry);
+		if (o->gone != NULL)
+			ingest_coap_obs_free(o, o->gone);
+	}
+	free(body);
+	if (sent > 0) {
+		log_debug("coap: %s settings rev %u: %d notifications", node,
+		    rev, sent);
+		/* libcoap's retransmission timer must see the new CONs. */
+		ingest_coap_rearm();
+	}
+}
+
+/*
+ * libcoap gave up on a confirmable message (nack handler): if it was a
+ * notification, its observer goes.  Not on an ICMP error: libcoap keeps
+ * retransmitting, and gives up later if the node is really gone.
+ */
+void
+ingest_coap_obs_nack(coap_session_t *session, const coap_pdu_t *sent,
+    coap_nack_reason_t reason)
+{
+	struct observer	*o;
+
+	if (sent == NULL || reason == COAP_NACK_ICMP_ISSUE ||
+	    COAP_RESPONSE_CLASS(coap_pdu_get_code(sent)) != 2)
+		return;
+	if ((o = ingest_coap_obs_find(session, coap_pdu_get_token(
+	    sent))) != NULL)
+		ingest_coap_obs_drop(o, reason == COAP_NACK_RST ?
+		    "it reset a notification" : "a notification was not "
+		    "acknowledged");
+}
+
+/* A session is closed or goes: so do its observers. */
+void
+ingest_coap_obs_session(const coap_session_t *session)
+{
+	struct observer	*o, *next;
+
+	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, entry);
+		if (o->session == session)
+			ingest_coap_obs_drop(o, "its session is closed");
+	}
+}
+
+/* Each second: observers of sessions no longer established go. */
+void
+ingest_coap_obs_check(void)
+{
+	struct observer	*o, *next;
+
+	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, entry);
+		if (coap_session_get_state(o->session) !=
+		    COAP_SESSION_STATE_ESTABLISHED)
+			ingest_coap_obs_free(o, "its session is closed");
+	}
+}
+
+/* Observers now, for the status line. */
+size_t
+ingest_coap_obs_count(void)
+{
+	return (obs.n);
+}
+
+/* CoAP starts: be told of changes of settings. */
+void
+ingest_coap_obs_start(void)
+{
+	control_set_notify(ingest_coap_obs_changed);
+}
+
+/*
+ * CoAP stops: every observer goes, before libcoap frees its sessions (it
+ * asserts that nobody holds them).
+ */
+void
+ingest_coap_obs_clear(void)
+{
+	struct observer	*o;
+
+	control_set_notify(NULL);
+	while ((o = TAILQ_FIRST(&obs.list)) != NULL)
+		ingest_coap_obs_free(o, "CoAP stops");
+	obs.seq = 0;
+	obs.refused = 0;
+}
