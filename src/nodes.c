@@ -49,6 +49,7 @@
 #include <cJSON.h>
 
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "log.h"
 #include "message.h"
@@ -74,6 +75,7 @@ struct node {
 	enum node_where		 where;
 	int			 fresh;	/* admitted, not published */
 	int			 changed;	/* on nd.changed_q */
+	int			 pending;	/* config_rev behind control's */
 	cJSON			*fields;	/* last heartbeat's */
 	char			*fields_text;	/* the same, compact */
 	LIST_ENTRY(node)	 chain;		/* hash chain */
@@ -93,6 +95,13 @@ static struct {
 	struct nodes_stats	 st;
 	uint64_t		 log_ms, log_skipped;
 } registry;
+
+/*
+ * Where the gateway's rev of a node comes from: control.c, unless a test
+ * puts its own (a definition of control_rev in a test program would clash
+ * with control.o, which the daemon's modules pull from the archive).
+ */
+static nodes_rev_cb	nodes_rev = control_rev;
 
 /* FNV-1a hash of a node id. */
 static unsigned
@@ -198,7 +207,9 @@ nodes_status_text(const struct node *n)
 	cJSON_AddStringToObject(o, "state", n->where == NODE_ONLINE ?
 	    "online" : "offline");
 	cJSON_AddNumberToObject(o, "last_seen", (double)n->last_seen);
-	/* The fields hold no duplicates nor our three names (nodes_fields). */
+	if (n->pending)
+		cJSON_AddTrueToObject(o, "config_pending");
+	/* The fields hold no duplicates nor our own names (nodes_fields). */
 	if (n->fields != NULL) {
 		cJSON_ArrayForEach(f, n->fields)
 			cJSON_AddItemToObject(o, f->string,
@@ -256,6 +267,7 @@ nodes_forget(struct node *n)
 	cJSON_Delete(n->fields);
 	free(n->fields_text);
 	n->fields = NULL;
+	n->pending = 0;
 	n->fields_text = NULL;
 	nodes_move(n, NODE_CLEARING);
 }
@@ -420,6 +432,7 @@ nodes_field_skipped(const cJSON *f)
 	static const char *const skip[] = {
 		"seq", "ts",		/* change with every message */
 		"id", "state", "last_seen",	/* the status' own */
+		"config_pending",
 	};
 	size_t	i;
 
@@ -504,6 +517,61 @@ nodes_replace(struct node *n, const cJSON *hb)
 }
 
 /*
+ * Is the node behind its settings (SPEC 9.1 config_pending)?  Only a node
+ * that reports a numeric config_rev can be, and only once control holds
+ * a record for it (rev 0: none).
+ */
+static int
+nodes_pending(const struct node *n)
+{
+	const cJSON	*cr;
+	uint32_t	 rev;
+
+	if (n->fields == NULL)
+		return (0);
+	cr = cJSON_GetObjectItemCaseSensitive(n->fields, "config_rev");
+	if (!cJSON_IsNumber(cr))
+		return (0);
+	if ((rev = nodes_rev(n->id)) == 0)
+		return (0);
+	return (cr->valuedouble < (double)rev);
+}
+
+/* Recompute config_pending; non-zero if it changed. */
+static int
+nodes_repending(struct node *n)
+{
+	int	pending = nodes_pending(n);
+
+	if (pending == n->pending)
+		return (0);
+	n->pending = pending;
+	return (1);
+}
+
+/* Take the gateway's revs from cb (NULL: control_rev again). */
+void
+nodes_set_rev(nodes_rev_cb cb)
+{
+	nodes_rev = cb != NULL ? cb : control_rev;
+}
+
+/*
+ * control.c: the settings of node id changed (its rev grew).  Its status
+ * is sent again if that starts or ends config_pending.
+ */
+void
+nodes_settings_changed(const char *id)
+{
+	struct node	*n = nodes_find(id);
+
+	if (n == NULL || n->where == NODE_CLEARING)
+		return;
+	if (nodes_repending(n))
+		nodes_mark(n);
+}
+
+/*
  * A message from node arrived at now (ms); hb: heartbeat fields or NULL.
  * The node was admitted by nodes_admit(); one that was not (or was
  * forgotten since) is added here if there is room, else not tracked.
@@ -531,6 +599,7 @@ nodes_seen(const char *id, uint64_t now, const struct cJSON *hb)
 	/* To the tail: online_q stays in last_seen order. */
 	nodes_move(n, NODE_ONLINE);
 	changed |= nodes_replace(n, hb);
+	changed |= nodes_repending(n);
 	if (changed)
 		nodes_mark(n);
 }

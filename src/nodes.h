@@ -45,6 +45,8 @@ struct nodes_stats {
  */
 typedef int (*nodes_send_cb)(const char *, const char *);
 typedef void (*nodes_each_cb)(const char *, void *);
+/* The gateway's settings rev of a node, 0 if none (control_rev). */
+typedef uint32_t (*nodes_rev_cb)(const char *);
 
 int	nodes_start(const struct config *, char **);
 void	nodes_reload(const struct config *);
@@ -60,6 +62,8 @@ void	nodes_metrics(struct cJSON *);
 char	*nodes_status(const char *);
 void	nodes_flush_changed(nodes_send_cb);
 void	nodes_flush_all(nodes_send_cb);
+void	nodes_settings_changed(const char *);
+void	nodes_set_rev(nodes_rev_cb);
 
 /* nodes_rate.c: the per-source token buckets for new ids. */
 void	nodes_rate_reset(void);

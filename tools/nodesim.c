@@ -16,6 +16,10 @@
  * spotting front end; --windows-only sends nothing but windows.
  * --acked-log FILE lists every acknowledged message, one per line:
  *   node boot seq type label score
+ * --observe makes each node follow its settings by CoAP Observe, fetch
+ * its model and send heartbeats (SPEC section 9, nodesim_obs.c); the
+ * result line then ends with what that did:
+ *   ... config_updates=N models_ok=N models_failed=N resumed=N suppressed=N
  */
 #include <errno.h>
 #include <getopt.h>
@@ -135,6 +139,8 @@ sim_usage(int status)
 	    "[--seed S]\n"
 	    "           [--prefix NAME] [--acked-log FILE] [--json] [--audio]\n"
 	    "           [--windows-only] [--ack-timeout MS]\n"
+	    "           [--observe [--state DIR] [--control-log FILE] "
+	    "[--block SZX]]\n"
 	    "       tinyedge-nodesim --serial DEVICE [--framing lines|cobs] "
 	    "[--garbage P]\n"
 	    "           [--count N] [--baud B] [same options but --coap/--psk/"
@@ -154,6 +160,16 @@ sim_usage(int status)
 	    "(binary)\n"
 	    "  --windows-only     send windows only, no inferences\n"
 	    "  --ack-timeout MS   CoAP ACK_TIMEOUT (default libcoap's 2 s)\n"
+	    "  --observe          follow the node settings (Observe), fetch "
+	    "models,\n"
+	    "                     send heartbeats (SPEC section 9)\n"
+	    "  --state DIR        keep model downloads there: a node started "
+	    "again\n"
+	    "                     resumes at its next block\n"
+	    "  --control-log FILE one line per settings or model event:\n"
+	    "                     EPOCH_MS NODE config REV | model STATE ...\n"
+	    "  --block SZX        model block size 2^(4+SZX), 0..6 (default 6: "
+	    "1024)\n"
 	    "  --serial DEVICE    write to a tty (or file) instead of CoAP\n"
 	    "  --framing F        lines (default) or cobs\n"
 	    "  --garbage P        junk (debug prints, bad frames) before a "
@@ -188,7 +204,27 @@ sim_pct(double p)
 }
 
 
-/* Print the result line (SPEC section 8) and close the acked log. */
+/* The --observe counters after the section 8 fields. */
+static void
+sim_report_control(void)
+{
+	unsigned long long	v[5] = { nodesim.config_updates,
+				    nodesim.models_ok, nodesim.models_failed,
+				    nodesim.resumed, nodesim.suppressed };
+
+	if (!nodesim.observe)
+		return;
+	if (nodesim.json)
+		printf(",\"config_updates\":%llu,\"models_ok\":%llu,"
+		    "\"models_failed\":%llu,\"resumed\":%llu,"
+		    "\"suppressed\":%llu", v[0], v[1], v[2], v[3], v[4]);
+	else
+		printf(" config_updates=%llu models_ok=%llu models_failed=%llu "
+		    "resumed=%llu suppressed=%llu", v[0], v[1], v[2], v[3],
+		    v[4]);
+}
+
+/* Print the result line (SPEC section 8) and close the logs. */
 void
 nodesim_report(double start)
 {
@@ -196,7 +232,7 @@ nodesim_report(double start)
 	if (nodesim.json)
 		printf("{\"sent\":%llu,\"acked\":%llu,\"failed\":%llu,"
 		    "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"seconds\":%.3f,"
-		    "\"acked_bytes\":%llu}\n",
+		    "\"acked_bytes\":%llu",
 		    (unsigned long long)nodesim.sent,
 		    (unsigned long long)nodesim.acked,
 		    (unsigned long long)nodesim.failed, sim_pct(0.5),
@@ -204,26 +240,32 @@ nodesim_report(double start)
 		    (unsigned long long)nodesim.acked_bytes);
 	else
 		printf("sent=%llu acked=%llu failed=%llu p50_ms=%.3f "
-		    "p99_ms=%.3f\n", (unsigned long long)nodesim.sent,
+		    "p99_ms=%.3f", (unsigned long long)nodesim.sent,
 		    (unsigned long long)nodesim.acked,
 		    (unsigned long long)nodesim.failed, sim_pct(0.5),
 		    sim_pct(0.99));
+	sim_report_control();
+	printf(nodesim.json ? "}\n" : "\n");
 	if (nodesim.acked_log != NULL) {
 		fclose(nodesim.acked_log);
 		nodesim.acked_log = NULL;
 	}
+	if (nodesim.control_log != NULL) {
+		fclose(nodesim.control_log);
+		nodesim.control_log = NULL;
+	}
 }
 
-/* Open the --acked-log file, line-buffered so a kill loses nothing. */
+/* Open a log file, line-buffered so a kill loses nothing. */
 static int
-sim_acked_log(const char *path)
+sim_log(const char *path, FILE **fp)
 {
-	if ((nodesim.acked_log = fopen(path, "w")) == NULL) {
+	if ((*fp = fopen(path, "w")) == NULL) {
 		fprintf(stderr, "tinyedge-nodesim: %s: %s\n", path,
 		    strerror(errno));
 		return (-1);
 	}
-	setvbuf(nodesim.acked_log, NULL, _IOLBF, 0);
+	setvbuf(*fp, NULL, _IOLBF, 0);
 	return (0);
 }
 
@@ -251,6 +293,10 @@ sim_parse(int argc, char **argv, struct sim_args *a)
 		{ "audio", no_argument, NULL, 'A' },
 		{ "windows-only", no_argument, NULL, 'W' },
 		{ "ack-timeout", required_argument, NULL, 'T' },
+		{ "observe", no_argument, NULL, 'O' },
+		{ "state", required_argument, NULL, 'D' },
+		{ "control-log", required_argument, NULL, 'L' },
+		{ "block", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -265,6 +311,7 @@ sim_parse(int argc, char **argv, struct sim_args *a)
 	nodesim.rate = 10;
 	nodesim.window = 1;
 	nodesim.duration = 10;
+	nodesim.block_szx = 6;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': a->uri = optarg; break;
@@ -277,9 +324,16 @@ sim_parse(int argc, char **argv, struct sim_args *a)
 		case 's': a->seed = strtoull(optarg, NULL, 10); break;
 		case 'P': a->prefix = optarg; break;
 		case 'a':
-			if (sim_acked_log(optarg) != 0)
+			if (sim_log(optarg, &nodesim.acked_log) != 0)
 				return (-1);
 			break;
+		case 'L':
+			if (sim_log(optarg, &nodesim.control_log) != 0)
+				return (-1);
+			break;
+		case 'O': nodesim.observe = 1; break;
+		case 'D': nodesim.state_dir = optarg; break;
+		case 'B': nodesim.block_szx = atoi(optarg); break;
 		case 'j': nodesim.json = 1; break;
 		case 'A': nodesim.audio = 1; break;
 		case 'W': nodesim.windows_only = 1; break;
@@ -306,7 +360,7 @@ sim_serial(const struct sim_args *a, int argc)
 	if (a->uri != NULL || a->psk != NULL || optind != argc ||
 	    nodesim.nnodes < 1 || nodesim.nnodes > 1000 || nodesim.rate < 0 ||
 	    nodesim.duration < 0 || nodesim.windows_every < 0 ||
-	    a->garbage < 0 || a->garbage > 1 ||
+	    a->garbage < 0 || a->garbage > 1 || nodesim.observe ||
 	    (strcmp(a->framing, "lines") && strcmp(a->framing, "cobs")))
 		sim_usage(2);
 	nodesim.rng = a->seed;
@@ -339,7 +393,9 @@ sim_coap(const struct sim_args *a, int argc)
 	if (a->uri == NULL || optind != argc || nodesim.nnodes < 1 ||
 	    nodesim.nnodes > 10000 || nodesim.rate < 0 || nodesim.window < 1 ||
 	    nodesim.window > SIM_WINDOW_MAX || nodesim.duration < 0 ||
-	    nodesim.windows_every < 0)
+	    nodesim.windows_every < 0 || nodesim.block_szx < 0 ||
+	    nodesim.block_szx > 6 || (!nodesim.observe &&
+	    (nodesim.state_dir != NULL || nodesim.control_log != NULL)))
 		sim_usage(2);
 	nodesim.rng = a->seed;
 	co.uri = a->uri;

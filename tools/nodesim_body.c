@@ -8,6 +8,11 @@
  * binary int16 in turn (JSON only under lines framing, which cannot carry
  * binary), or with --audio one second of 16 kHz audio.  Everything random
  * comes from nodesim_rand(), so the traffic follows from --seed.
+ *
+ * A node that applied settings (--observe) obeys them: an inference under
+ * min_score is not sent, and when send_window is set its raw window goes
+ * by that rule (nodesim_ctl_decide) right after the inference instead of
+ * every K messages.  A pending heartbeat (nodesim_obs.c) goes first.
  */
 #include <math.h>
 #include <stdint.h>
@@ -134,14 +139,18 @@ body_accel_json(struct sim_node *nd, struct sim_req *r, int frames,
 	return ((unsigned char *)s);
 }
 
-/* A window: audio, or accelerometer data in binary or JSON. */
+/*
+ * A window: audio, or accelerometer data in binary or JSON; score < 0
+ * draws the node's own score for it.
+ */
 static unsigned char *
-body_window(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
+body_window(struct sim_node *nd, struct sim_req *r, double score,
+    size_t *len, int *cf)
 {
 	int	frames;
 
 	r->type = 2;
-	r->score = 0.4 + 0.2 * nodesim_uniform();
+	r->score = score >= 0 ? score : 0.4 + 0.2 * nodesim_uniform();
 	snprintf(r->label, sizeof r->label, "idle");
 	if (nodesim.audio && !nodesim.no_binary)
 		return (body_audio(r, len, cf));
@@ -151,11 +160,10 @@ body_window(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
 	return (body_accel_json(nd, r, frames, len, cf));
 }
 
-/* An inference: a label, mostly confident, sometimes unsure. */
-static unsigned char *
-body_inference(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
+/* Draw an inference: a label, mostly confident, sometimes unsure. */
+static void
+body_draw(struct sim_req *r)
 {
-	char	*s;
 	int	 i;
 	double	 score;
 
@@ -165,6 +173,14 @@ body_inference(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
 	score = nodesim_uniform() < 0.15 ? 0.3 + 0.4 * nodesim_uniform() :
 	    0.8 + 0.2 * nodesim_uniform();
 	r->score = floor(score * 10000) / 10000;
+}
+
+/* The body of a drawn inference. */
+static unsigned char *
+body_inference(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
+{
+	char	*s;
+
 	xasprintf(&s, "{\"seq\":%u,\"boot\":%u,\"ts\":%llu,\"model\":"
 	    "\"kws-dscnn-v1\",\"label\":\"%s\",\"score\":%.4f,\"scores\":"
 	    "{\"%s\":%.4f},\"latency_us\":%u}", r->seq, nd->boot,
@@ -176,14 +192,65 @@ body_inference(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
 	return ((unsigned char *)s);
 }
 
-/* Build the next message body for a node; *type 1 or 2, *cf 50 or 42. */
+/*
+ * The next message of a node that follows its settings: the window an
+ * inference left due, or the next inference if its settings let it go
+ * (and its window after it, or only its window); NULL if neither goes.
+ */
+static unsigned char *
+body_ruled(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
+{
+	struct sim_ctl	*c = &nd->ctl;
+	int		 inference, window;
+
+	if (c->window_due) {
+		c->window_due = 0;
+		return (body_window(nd, r, c->window_score, len, cf));
+	}
+	body_draw(r);
+	nodesim_ctl_decide(&c->doc, r->score, &inference, &window);
+	if (c->doc.send_window == SIM_WINDOW_UNSET && inference &&
+	    nodesim.windows_every > 0 && nd->count %
+	    (uint64_t)(nodesim.windows_every + 1) ==
+	    (uint64_t)nodesim.windows_every)
+		return (body_window(nd, r, -1, len, cf));
+	if (!inference)
+		nodesim.suppressed++;
+	if (inference && window) {
+		c->window_due = 1;
+		c->window_score = r->score;
+	}
+	if (inference)
+		return (body_inference(nd, r, len, cf));
+	if (window)
+		return (body_window(nd, r, r->score, len, cf));
+	nd->seq--;	/* nothing went: the seq stays free */
+	return (NULL);
+}
+
+/*
+ * Build the next message body for a node (r->type 1 inference, 2
+ * window, 3 heartbeat; *cf 50 or 42), or NULL when its settings keep
+ * this one back.
+ */
 unsigned char *
 nodesim_body(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
 {
 	r->seq = ++nd->seq;
+	if (nd->ctl.hb_due) {
+		nd->ctl.hb_due = 0;
+		r->type = 3;
+		r->score = 0;
+		snprintf(r->label, sizeof r->label, "-");
+		*cf = 50;
+		return (nodesim_obs_heartbeat(nd, len));
+	}
+	if (nd->ctl.have_doc)
+		return (body_ruled(nd, r, len, cf));
 	if (nodesim.windows_only || (nodesim.windows_every > 0 &&
 	    nd->count % (uint64_t)(nodesim.windows_every + 1) ==
 	    (uint64_t)nodesim.windows_every))
-		return (body_window(nd, r, len, cf));
+		return (body_window(nd, r, -1, len, cf));
+	body_draw(r);
 	return (body_inference(nd, r, len, cf));
 }

@@ -9,7 +9,10 @@
  * per node; --rate 0 sends as fast as acknowledgements return, keeping
  * --window requests outstanding per node.  After --duration seconds
  * sending stops and outstanding requests get SIM_DRAIN_MS; what is still
- * unanswered then counts as failed.
+ * unanswered then counts as failed.  With --observe each node also
+ * follows its settings and fetches its model (nodesim_obs.c): their
+ * answers are taken out before the requests here are matched, and the
+ * heartbeats they ask for go out at once, beside --window.
  */
 #include <sys/socket.h>
 
@@ -29,6 +32,13 @@
 
 #define SIM_DRAIN_MS	5000	/* wait for late responses at the end */
 #define SIM_BLOCK_MIN	512	/* bodies above this may go by Block1 */
+
+/* Where the sessions go, for the sessions nodesim_obs.c opens later. */
+static struct {
+	coap_context_t	*ctx;
+	coap_address_t	 dst;
+	int		 dtls;
+} sim_peer;
 
 /* Load node ids and keys from a psk file. */
 static int
@@ -79,10 +89,15 @@ sim_finish(struct sim_node *nd, struct sim_req *r, int ok)
 		if (nodesim.acked_log != NULL)
 			fprintf(nodesim.acked_log, "%s %u %u %s %s %.4f\n",
 			    nd->id, nd->boot, r->seq, r->type == 1 ?
-			    "inference" : "window", r->type == 1 ? r->label :
-			    "-", r->score);
-	} else
+			    "inference" : r->type == 2 ? "window" :
+			    "heartbeat", r->type == 1 ? r->label : "-",
+			    r->score);
+	} else {
 		nodesim.failed++;
+		/* The state it told is still to be told. */
+		if (r->type == 3)
+			nd->ctl.hb_due = 1;
+	}
 	r->used = 0;
 	nd->outstanding--;
 }
@@ -134,6 +149,8 @@ sim_response(coap_session_t *session, const coap_pdu_t *sent,
 
 	(void)sent;
 	(void)mid;
+	if (nodesim_obs_response(session, received))
+		return (COAP_RESPONSE_OK);
 	if (coap_pdu_get_type(received) == COAP_MESSAGE_RST)
 		code = 0;
 	if (COAP_RESPONSE_CLASS(code) == 2 && code ==
@@ -154,7 +171,7 @@ sim_nack(coap_session_t *session, const coap_pdu_t *sent,
 
 	(void)mid;
 	(void)reason;
-	if (sent == NULL)
+	if (sent == NULL || nodesim_obs_nack(session, sent))
 		return;
 	if ((r = sim_match(session, sent, &nd)) != NULL)
 		sim_finish(nd, r, 0);
@@ -169,7 +186,11 @@ sim_release(coap_session_t *session, void *app_ptr)
 	free(app_ptr);
 }
 
-/* Send one request from a node. */
+/*
+ * Send one request from a node: 0 if sent, 1 if the node had nothing to
+ * send this time (an inference its settings keep back), -1 if it could
+ * not.
+ */
 static int
 sim_send(struct sim_node *nd)
 {
@@ -192,12 +213,16 @@ sim_send(struct sim_node *nd)
 	    coap_session_max_pdu_size(nd->session));
 	if (pdu == NULL)
 		return (-1);
-	body = nodesim_body(nd, r, &len, &cf);
+	if ((body = nodesim_body(nd, r, &len, &cf)) == NULL) {
+		coap_delete_pdu(pdu);
+		return (1);
+	}
 	if (r->type == 2)
 		nd->count++;
 	coap_session_new_token(nd->session, &r->toklen, r->token);
 	coap_add_token(pdu, r->toklen, r->token);
-	kind = r->type == 1 ? "inference" : "window";
+	kind = r->type == 1 ? "inference" : r->type == 2 ? "window" :
+	    "heartbeat";
 	coap_add_option(pdu, COAP_OPTION_URI_PATH, 2, (const uint8_t *)"v1");
 	coap_add_option(pdu, COAP_OPTION_URI_PATH, 1, (const uint8_t *)"n");
 	coap_add_option(pdu, COAP_OPTION_URI_PATH, strlen(nd->id),
@@ -280,11 +305,13 @@ sim_target(const struct nodesim_coap_opts *o, coap_address_t *dst,
 	return (0);
 }
 
-/* Open one node's session (DTLS with its own identity, or plain UDP). */
-static int
-sim_open(coap_context_t *ctx, struct sim_node *nd, coap_address_t *dst,
+/* A new session of a node (DTLS with its own identity, or plain UDP). */
+static coap_session_t *
+sim_session(coap_context_t *ctx, struct sim_node *nd, coap_address_t *dst,
     int dtls)
 {
+	coap_session_t	*session;
+
 	if (dtls) {
 		coap_dtls_cpsk_t	cp;
 
@@ -294,26 +321,52 @@ sim_open(coap_context_t *ctx, struct sim_node *nd, coap_address_t *dst,
 		cp.psk_info.identity.length = strlen(nd->id);
 		cp.psk_info.key.s = nd->key;
 		cp.psk_info.key.length = nd->keylen;
-		nd->session = coap_new_client_session_psk2(ctx, NULL, dst,
+		session = coap_new_client_session_psk2(ctx, NULL, dst,
 		    COAP_PROTO_DTLS, &cp);
 	} else
-		nd->session = coap_new_client_session(ctx, NULL, dst,
+		session = coap_new_client_session(ctx, NULL, dst,
 		    COAP_PROTO_UDP);
-	if (nd->session == NULL) {
+	if (session == NULL) {
 		fprintf(stderr, "tinyedge-nodesim: cannot open a session for "
 		    "%s\n", nd->id);
-		return (-1);
+		return (NULL);
 	}
-	coap_session_set_app_data(nd->session, nd);
+	coap_session_set_app_data(session, nd);
 	/* Tests that restart the gateway want quick retransmissions. */
 	if (nodesim.ack_timeout_ms > 0) {
 		coap_fixed_point_t	at;
 
 		at.integer_part = (uint16_t)(nodesim.ack_timeout_ms / 1000);
 		at.fractional_part = (uint16_t)(nodesim.ack_timeout_ms % 1000);
-		coap_session_set_ack_timeout(nd->session, at);
+		coap_session_set_ack_timeout(session, at);
 	}
-	return (0);
+	return (session);
+}
+
+/* Open a node's main session. */
+static int
+sim_open(coap_context_t *ctx, struct sim_node *nd, coap_address_t *dst,
+    int dtls)
+{
+	nd->session = sim_session(ctx, nd, dst, dtls);
+	return (nd->session == NULL ? -1 : 0);
+}
+
+/*
+ * Another session of a node to the gateway without libcoap's block
+ * handling (a session takes the context's block mode when it is made),
+ * for a model download that asks for each block itself.
+ */
+coap_session_t *
+nodesim_coap_plain_session(struct sim_node *nd)
+{
+	coap_session_t	*session;
+
+	coap_context_set_block_mode(sim_peer.ctx, 0);
+	session = sim_session(sim_peer.ctx, nd, &sim_peer.dst, sim_peer.dtls);
+	coap_context_set_block_mode(sim_peer.ctx,
+	    COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+	return (session);
 }
 
 /* The context and every node's session; NULL if one cannot be opened. */
@@ -334,6 +387,7 @@ sim_setup(const struct nodesim_coap_opts *o, coap_address_t *dst, int dtls)
 		if (o->psk == NULL)
 			snprintf(nd->id, sizeof nd->id, "%s-%03d", o->prefix, i);
 		nd->boot = (uint32_t)(nodesim_rand() % 60000) + 1;
+		nodesim_obs_start(nd);
 		if (sim_open(ctx, nd, dst, dtls) != 0)
 			return (NULL);
 		/* Spread the first sends over one period. */
@@ -356,6 +410,12 @@ sim_send_due(double start, double now, double end_send, double *wait)
 		struct sim_node	*nd = &nodesim.nodes[i];
 
 		pending += nd->outstanding;
+		if (nodesim.observe) {
+			nodesim_obs_tick(nd, now, wait);
+			/* A state change is told at once, beside --window. */
+			if (nd->ctl.hb_due && nd->outstanding < SIM_WINDOW_MAX)
+				(void)sim_send(nd);
+		}
 		if (nodesim.stop || now >= end_send)
 			continue;
 		if (nodesim.rate == 0) {
@@ -366,7 +426,7 @@ sim_send_due(double start, double now, double end_send, double *wait)
 		}
 		while (start + nd->next_ms <= now &&
 		    nd->outstanding < nodesim.window) {
-			if (sim_send(nd) != 0)
+			if (sim_send(nd) < 0)
 				break;
 			nd->next_ms += 1000 / nodesim.rate;
 		}
@@ -423,7 +483,7 @@ nodesim_coap_run(const struct nodesim_coap_opts *o)
 	coap_context_t	*ctx;
 	coap_address_t	 dst;
 	double		 start;
-	int		 rc, dtls;
+	int		 rc, dtls, i;
 
 	coap_startup();
 	coap_set_log_level(LOG_EMERG);
@@ -435,10 +495,15 @@ nodesim_coap_run(const struct nodesim_coap_opts *o)
 		return (1);
 	if ((ctx = sim_setup(o, &dst, dtls)) == NULL)
 		return (1);
+	sim_peer.ctx = ctx;
+	sim_peer.dst = dst;
+	sim_peer.dtls = dtls;
 	nodesim_catch_signals();
 	start = nodesim_now_ms();
 	sim_loop(ctx, start);
 	sim_abandon();
+	for (i = 0; i < nodesim.nnodes; i++)
+		nodesim_obs_stop(&nodesim.nodes[i]);
 	nodesim_report(start);
 	coap_free_context(ctx);
 	coap_cleanup();

@@ -8,7 +8,8 @@
  * are exempt, and SIGHUP changes the limits.  The uplink is not started
  * and nothing flushes the changed set, so every status clear is left
  * pending, which is what is counted; test_changed_set flushes it into a
- * recorder, as the monitor does into the uplink.
+ * recorder, as the monitor does into the uplink.  test_config_pending
+ * gives the registry a table of revs in place of control.c's.
  */
 #include <check.h>
 #include <inttypes.h>
@@ -626,6 +627,96 @@ START_TEST(test_changed_set)
 }
 END_TEST
 
+/* The gateway's revs for test_config_pending, in place of control_rev. */
+static struct {
+	const char	*node;
+	uint32_t	 rev;
+} revs[2];
+
+/* The rev in revs[] of node, 0 (no settings record) if none. */
+static uint32_t
+fake_rev(const char *node)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof revs / sizeof revs[0]; i++)
+		if (revs[i].node != NULL && strcmp(revs[i].node, node) == 0)
+			return (revs[i].rev);
+	return (0);
+}
+
+/* Has node's status "config_pending": true? */
+static int
+pending(const char *node)
+{
+	cJSON	*o = status(node);
+	int	 p = cJSON_IsTrue(cJSON_GetObjectItem(o, "config_pending"));
+
+	cJSON_Delete(o);
+	return (p);
+}
+
+START_TEST(test_config_pending)
+{
+	uint64_t	now = daemon_now_ms();
+	cJSON		*o;
+
+	start("node_timeout = 1m\nmax_nodes = 8\nnew_nodes_per_minute = 0");
+	nodes_set_rev(fake_rev);
+	memset(revs, 0, sizeof revs);
+	revs[0].node = "a";
+	revs[0].rev = 5;
+	ck_assert_int_eq(arrive("a", "s", 0, now), NODES_ADMIT_OK);
+	ck_assert_int_eq(arrive("b", "s", 0, now), NODES_ADMIT_OK);
+	(void)flush(0);
+	/* No config_rev in the heartbeat: not a node that follows settings. */
+	ck_assert_int_eq(pending("a"), 0);
+	heartbeat("a", "{\"config_rev\":4,\"model\":\"m@1\","
+	    "\"model_state\":\"downloading\",\"model_result\":\"\"}", now);
+	ck_assert_int_eq(flush(0), 1);
+	ck_assert_ptr_nonnull(strstr(sent.body[0], "\"config_pending\":true"));
+	o = status("a");
+	ck_assert_str_eq(cJSON_GetObjectItem(o, "model_state")->valuestring,
+	    "downloading");
+	ck_assert_int_eq(cJSON_GetObjectItem(o, "config_rev")->valueint, 4);
+	cJSON_Delete(o);
+	/* Caught up: the key goes. */
+	heartbeat("a", "{\"config_rev\":5}", now);
+	ck_assert_int_eq(flush(0), 1);
+	ck_assert_ptr_null(strstr(sent.body[0], "config_pending"));
+	/* The gateway's rev grows: republished once, pending. */
+	revs[0].rev = 6;
+	nodes_settings_changed("a");
+	ck_assert_int_eq(flush(0), 1);
+	ck_assert_str_eq(sent.id[0], "a");
+	ck_assert_int_eq(pending("a"), 1);
+	/* Already pending: another change sends nothing new. */
+	revs[0].rev = 7;
+	nodes_settings_changed("a");
+	ck_assert_int_eq(flush(0), 0);
+	/* No settings record (rev 0), a string rev, unknown nodes: never. */
+	heartbeat("b", "{\"config_rev\":0}", now);
+	ck_assert_int_eq(pending("b"), 0);
+	nodes_settings_changed("b");
+	nodes_settings_changed("nobody");
+	ck_assert_int_eq(flush(0), 1);
+	revs[1].node = "b";
+	revs[1].rev = 2;
+	heartbeat("b", "{\"config_rev\":\"1\"}", now);
+	ck_assert_int_eq(pending("b"), 0);
+	/* A node cannot set the key itself. */
+	heartbeat("b", "{\"config_rev\":2,\"config_pending\":true}", now);
+	ck_assert_int_eq(pending("b"), 0);
+	heartbeat("b", "{\"config_rev\":1,\"config_pending\":false}", now);
+	ck_assert_int_eq(pending("b"), 1);
+	o = status("b");
+	ck_assert_int_eq(cJSON_GetArraySize(o), 5);	/* id state last_seen */
+	cJSON_Delete(o);
+	nodes_set_rev(NULL);
+	stop();
+}
+END_TEST
+
 
 /* Run the suite. */
 int
@@ -646,6 +737,7 @@ main(void)
 		{ test_reload_limits, 0 },
 		{ test_many_fields_fast, 0 },
 		{ test_changed_set, 0 },
+		{ test_config_pending, 0 },
 	};
 
 	return (testutil_run("nodes", 30, cases,
