@@ -451,8 +451,12 @@ control_apply(struct control_rec *r, struct control_doc *cd, int dirty)
 	/* Failing, memory is ahead of the store: a crash bumps every rev. */
 	if (control_rec_save(r) != 0)
 		log_warnx("control: %s: record not written", control_esc(r->node));
-	if (changed && ctl.notify != NULL)
-		ctl.notify(r->node, r->rev);
+	if (changed) {
+		/* The node's status may now say config_pending. */
+		nodes_settings_changed(r->node);
+		if (ctl.notify != NULL)
+			ctl.notify(r->node, r->rev);
+	}
 	return (changed);
 }
 
