@@ -9,15 +9,16 @@
  * model (models.c) and tier2 swaps a second-tier model (tier2.c), both in
  * the libuv pool, answering later.
  *
- * Every result goes out through the store's outbox (QoS 1, not retained)
- * on results/ID, and is kept in the store's state table ("cmd/r/ID", with
+ * Every result goes out through the store's outbox (QoS 1, not retained) on
+ * results/ID, and is kept in the store's state table ("cmd/r/ID", with
  * "cmd/o/SEQ" -> ID giving the order) in the same transaction, so a
  * redelivered or resent id gets the very same result again and is not run
- * twice; only the last COMMAND_KEEP are kept.  An id whose asynchronous
- * run is still going is not started again: its one result comes when it
+ * twice; only the last COMMAND_KEEP are kept.  An id whose asynchronous run
+ * is still going is not started again: its one result comes when it
  * ends.  At most COMMAND_RUNNING_MAX runs go at once; one more gets
- * ok:false "busy", which is not kept, so sending it again later runs it.  Results of ids that could not be read go to results/_invalid and
- * are not kept (there is no id to find them by).
+ * ok:false "busy", which is not kept, so sending it again later runs
+ * it.  Results of ids that could not be read go to results/_invalid and are
+ * not kept (there is no id to find them by).
  *
  * While the store refuses writes (disk full, I/O errors) a command is not
  * run: it gets ok:false "store refuses writes" published directly (not

@@ -1,10 +1,10 @@
 /*
  * config.c - load and validate tinyedge.ini.
  *
- * Every key is a row of config_keys[] (config_keys.c): section, name,
- * type, default, bounds, flags and help.  Loading never stops at the first problem: each one is
- * collected as "FILE:LINE: message" and the whole list is returned, so
- * `tinyedged -t` shows a user everything to fix in one go.
+ * Every key is a row of config_keys[] (config_keys.c): section, name, type,
+ * default, bounds, flags and help.  Loading never stops at the first
+ * problem: each one is collected as "FILE:LINE: message" and the whole list
+ * is returned, so `tinyedged -t` shows a user everything to fix in one go.
  *
  * inih does the INI syntax, but it gives handlers no line numbers and it
  * has no notion of a section without keys, so we feed it through our own

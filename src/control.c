@@ -30,14 +30,12 @@
  * merely for being unknown: the registry is empty after a restart, and
  * the overrides an operator set must survive it.
  */
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
-#include <openssl/evp.h>
 
 #include "config.h"
 #include "control.h"
@@ -53,7 +51,6 @@
 #define CONTROL_KEY_GEN		"ctl/gen"
 #define CONTROL_KEY_CLEAN	"ctl/clean"
 #define CONTROL_KEY_NODE	"ctl/n/"
-#define CONTROL_TOO_LARGE	"settings too large"
 
 /* The model object and rev take at most this much of a document. */
 _Static_assert(CONFIG_NODE_SETTINGS_MAX + 17 + 352 + 8 <= CONTROL_DOC_MAX,
@@ -199,159 +196,6 @@ control_each_safe(void (*cb)(struct control_rec *, void *), void *arg)
 	free(names);
 }
 
-/* A JSON object that cJSON failed to make: only out of memory. */
-cJSON *
-control_obj(void)
-{
-	cJSON	*o = cJSON_CreateObject();
-
-	if (o == NULL)
-		fatalx("control: out of memory");
-	return (o);
-}
-
-/* Print v compactly (caller frees). */
-char *
-control_print(const cJSON *v)
-{
-	char	*s = cJSON_PrintUnformatted(v);
-
-	if (s == NULL)
-		fatalx("control: out of memory");
-	return (s);
-}
-
-/* Lowercase hex SHA-256 of text. */
-static void
-control_digest(const char *text, char out[65])
-{
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	n = 0, i;
-
-	if (EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL) != 1 ||
-	    n != 32)
-		fatalx("control: SHA-256 failed");
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-/* Merge one [node:GLOB] section into doc: its settings, then its model. */
-static void
-control_merge_section(cJSON *doc, const struct config_node *sec)
-{
-	const struct config_node_setting	*st;
-	cJSON					*v;
-	size_t					 i;
-
-	for (i = 0; i < sec->nsettings; i++) {
-		st = &sec->settings[i];
-		if (st->type == CONFIG_NODE_NUMBER)
-			v = cJSON_CreateNumber(st->number);
-		else if (st->type == CONFIG_NODE_BOOL)
-			v = cJSON_CreateBool(st->boolean);
-		else
-			v = cJSON_CreateString(st->text);
-		if (v == NULL)
-			fatalx("control: out of memory");
-		/* A key keeps the place where a section first set it. */
-		if (cJSON_GetObjectItemCaseSensitive(doc, st->key) != NULL)
-			cJSON_ReplaceItemInObjectCaseSensitive(doc, st->key, v);
-		else
-			cJSON_AddItemToObject(doc, st->key, v);
-	}
-	if (sec->model == NULL)
-		return;
-	cJSON_DeleteItemFromObjectCaseSensitive(doc, "model");
-	if (*sec->model != '\0')
-		cJSON_AddStringToObject(doc, "model", sec->model);
-}
-
-/* Put the object of model want (NAME or NAME@VERSION) into cd if known. */
-static void
-control_resolve(struct control_doc *cd)
-{
-	struct models_info	 info;
-	cJSON			*m;
-	char			*name, *at, *uri;
-
-	name = xstrdup(cd->want);
-	if ((at = strchr(name, '@')) != NULL)
-		*at++ = '\0';
-	if (models_find(name, at, &info) != 0) {
-		free(name);
-		return;
-	}
-	m = control_obj();
-	cJSON_AddStringToObject(m, "name", info.name);
-	cJSON_AddStringToObject(m, "version", info.version);
-	cJSON_AddStringToObject(m, "sha256", info.sha256);
-	cJSON_AddNumberToObject(m, "size", (double)info.size);
-	xasprintf(&uri, "/v1/models/%s?v=%s", info.name, info.version);
-	cJSON_AddStringToObject(m, "uri", uri);
-	free(uri);
-	cJSON_AddItemToObject(cd->doc, "model", m);
-	xasprintf(&cd->model, "%s@%s", info.name, info.version);
-	free(name);
-}
-
-/*
- * Compute node's document from the configuration and overrides (NULL:
- * none).  Settings that pass their bound (several sections together can)
- * are replaced by an "error"; the model object is added after that check.
- */
-void
-control_compute(const char *node, const cJSON *overrides,
-    struct control_doc *cd)
-{
-	const struct config_node	*secs;
-	cJSON				*m;
-	char				*text;
-	size_t				 n = 0, i;
-
-	memset(cd, 0, sizeof *cd);
-	cd->doc = control_obj();
-	secs = ctl.cf != NULL ? config_nodes(ctl.cf, &n) : NULL;
-	for (i = 0; i < n; i++) {
-		if (fnmatch(secs[i].glob, node, 0) == 0)
-			control_merge_section(cd->doc, &secs[i]);
-	}
-	if (overrides != NULL && cJSON_GetArraySize(overrides) > 0 &&
-	    control_merge_patch(&cd->doc, overrides) != 0)
-		log_warnx("control: %s: overrides nested too deep",
-		    control_esc(node));
-	/* Overrides were checked when set: a bad model is only dropped. */
-	m = cJSON_DetachItemFromObjectCaseSensitive(cd->doc, "model");
-	if (cJSON_IsString(m)) {
-		if (config_node_model_check(m->valuestring, &text) == 0)
-			cd->want = xstrdup(m->valuestring);
-		else
-			free(text);
-	}
-	cJSON_Delete(m);
-	text = control_print(cd->doc);
-	cd->settings_len = strlen(text);
-	free(text);
-	if (cd->settings_len > CONFIG_NODE_SETTINGS_MAX) {
-		cJSON_Delete(cd->doc);
-		cd->doc = control_obj();
-		cJSON_AddStringToObject(cd->doc, "error", CONTROL_TOO_LARGE);
-	}
-	if (cd->want != NULL)
-		control_resolve(cd);
-	cd->text = control_print(cd->doc);
-	control_digest(cd->text, cd->digest);
-}
-
-/* Free what a computed document holds. */
-void
-control_doc_free(struct control_doc *cd)
-{
-	cJSON_Delete(cd->doc);
-	free(cd->text);
-	free(cd->want);
-	free(cd->model);
-}
-
 /* Do two strings, either maybe NULL, differ? */
 static int
 control_differ(const char *a, const char *b)
@@ -467,7 +311,7 @@ control_refresh(struct control_rec *r, struct control_doc *out)
 	struct control_doc	cd;
 	int			rc;
 
-	control_compute(r->node, r->overrides, &cd);
+	control_compute(ctl.cf, r->node, r->overrides, &cd);
 	rc = control_apply(r, &cd, 0);
 	if (out != NULL)
 		*out = cd;
@@ -599,6 +443,13 @@ int
 control_running(void)
 {
 	return (ctl.started);
+}
+
+/* The configuration the documents are computed from. */
+const struct config *
+control_config(void)
+{
+	return (ctl.cf);
 }
 
 /* Set the callback told of every new rev. */

@@ -1,6 +1,7 @@
 /*
  * control_int.h - what control.c shares with control_patch.c, which
- * applies MQTT merge patches to the records control.c keeps.
+ * applies MQTT merge patches to the records control.c keeps, and with
+ * control_doc.c, which computes a node's document.
  */
 #ifndef TE_CONTROL_INT_H
 #define TE_CONTROL_INT_H
@@ -9,6 +10,8 @@
 #include <stdint.h>
 
 #include <cJSON.h>
+
+struct config;
 
 /* What is kept of one node. */
 struct control_rec {
@@ -33,15 +36,18 @@ struct control_doc {
 	size_t	 settings_len;	/* JSON bytes of the settings alone */
 };
 
+#define CONTROL_TOO_LARGE	"settings too large"
+
 int			 control_running(void);
+const struct config	*control_config(void);
 const char		*control_esc(const char *);
 cJSON			*control_obj(void);
 char			*control_print(const cJSON *);
 struct control_rec	*control_find(const char *);
 struct control_rec	*control_get(const char *, int);
 void			 control_make_room(size_t);
-void			 control_compute(const char *, const cJSON *,
-			    struct control_doc *);
+void			 control_compute(const struct config *, const char *,
+			    const cJSON *, struct control_doc *);
 void			 control_doc_free(struct control_doc *);
 int			 control_apply(struct control_rec *, struct control_doc *,
 			    int);

@@ -145,7 +145,7 @@ control_patch_prepare(struct control_patching *p, const cJSON *patch,
 		p->overrides[i] = r != NULL ? cJSON_Duplicate(r->overrides, 1) :
 		    control_obj();
 		control_merge_patch(&p->overrides[i], patch);
-		control_compute(p->nodes[i], p->overrides[i], &p->docs[i]);
+		control_compute(control_config(), p->nodes[i], p->overrides[i], &p->docs[i]);
 		*ndocs = i + 1;
 		if (p->docs[i].settings_len > CONFIG_NODE_SETTINGS_MAX) {
 			xasprintf(cause, "the settings of %.64s would take %zu "

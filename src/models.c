@@ -8,11 +8,11 @@
  * version of a name is the one with the latest mtime (nanoseconds), ties
  * broken by the larger version name.
  *
- * Everything that touches the disk afterwards runs in the libuv pool: a
- * put writes a temporary file in the name's directory, fdatasyncs it,
- * renames it to VERSION and syncs the directory (models_file.c); only
- * then, back on the loop, does the version enter the index.  A version is immutable: a put
- * of the same bytes again is fine and writes nothing, other bytes are
+ * Everything that touches the disk afterwards runs in the libuv pool: a put
+ * writes a temporary file in the name's directory, fdatasyncs it, renames
+ * it to VERSION and syncs the directory (models_file.c); only then, back on
+ * the loop, does the version enter the index.  A version is immutable: a
+ * put of the same bytes again is fine and writes nothing, other bytes are
  * refused.  A name@version with a write or delete in flight is "busy" and
  * refuses another put, so two pool jobs never race on one file.
  *
@@ -36,7 +36,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <uv.h>
 
 #include "config.h"
@@ -109,56 +108,6 @@ static struct {
 } mdl;
 
 #define MODELS_GC_EVERY_MS	(3600 * 1000)
-
-/* Is s 1..max of [A-Za-z0-9_.-], and not "." or ".."? */
-static int
-models_valid(const char *s, size_t max)
-{
-	size_t	i;
-
-	if (s == NULL || *s == '\0' || strcmp(s, ".") == 0 ||
-	    strcmp(s, "..") == 0)
-		return (0);
-	for (i = 0; s[i] != '\0'; i++) {
-		if (i >= max)
-			return (0);
-		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
-			return (0);
-	}
-	return (1);
-}
-
-/* A valid model name? */
-int
-models_valid_name(const char *s)
-{
-	return (models_valid(s, MODELS_NAME_MAX));
-}
-
-/* A valid version? */
-int
-models_valid_version(const char *s)
-{
-	return (models_valid(s, MODELS_VERSION_MAX));
-}
-
-/* sha256 of a buffer, as lowercase hex. */
-void
-models_sha256(const void *data, size_t len, char hex[65])
-{
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	mdlen = 0, i;
-
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) ||
-	    mdlen != 32)
-		fatalx("models: EVP_Digest sha256 failed");
-	for (i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[64] = '\0';
-}
 
 /* Is a newer than b? */
 static int

@@ -6,7 +6,8 @@
  * A version is written to "tmp~XXXXXX" in its name's directory ('~' is in
  * no valid version, so a temporary file never shadows one), fdatasynced,
  * renamed to VERSION and the directory fsynced.  Everything here runs in
- * the libuv pool or at start-up: no loop, no log, errno on failure.
+ * the libuv pool or at start-up: no loop, no log, errno on failure.  The
+ * names and digests every part shares are here too (models.h).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -20,6 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "models.h"
 #include "models_file.h"
 #include "xmalloc.h"
 
@@ -97,7 +102,8 @@ models_file_read(const char *path, size_t max, uint8_t **out, size_t *len)
 /*
  * Write a version: a temporary file in ndir (made if missing, and dir
  * synced then), written, its mtime set to now but at least min_ns,
- * fdatasynced, renamed to path, ndir synced; the mtime in *mtime_ns.  -1 with errno, and nothing left behind.
+ * fdatasynced, renamed to path, ndir synced; the mtime in *mtime_ns.  -1
+ * with errno, and nothing left behind.
  */
 int
 models_file_write(const char *dir, const char *ndir, const char *path,
@@ -168,4 +174,54 @@ fail:
 	unlink(tmp);
 	errno = (int)n;
 	return (-1);
+}
+
+/* Is s 1..max of [A-Za-z0-9_.-], and not "." or ".."? */
+static int
+models_valid(const char *s, size_t max)
+{
+	size_t	i;
+
+	if (s == NULL || *s == '\0' || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0)
+		return (0);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= max)
+			return (0);
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return (0);
+	}
+	return (1);
+}
+
+/* A valid model name? */
+int
+models_valid_name(const char *s)
+{
+	return (models_valid(s, MODELS_NAME_MAX));
+}
+
+/* A valid version? */
+int
+models_valid_version(const char *s)
+{
+	return (models_valid(s, MODELS_VERSION_MAX));
+}
+
+/* sha256 of a buffer, as lowercase hex. */
+void
+models_sha256(const void *data, size_t len, char hex[65])
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen = 0, i;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) ||
+	    mdlen != 32)
+		fatalx("models: EVP_Digest sha256 failed");
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[64] = '\0';
 }
