@@ -31,6 +31,7 @@ const struct config_stype config_stypes[] = {
 	{ "summary", 0, 0 },
 	{ "tier2", 1, 0 },
 	{ "node", 1, 1 },
+	{ "federated", 1, 0 },
 };
 const size_t config_nstypes = sizeof config_stypes / sizeof config_stypes[0];
 
@@ -202,6 +203,28 @@ const struct config_key config_keys[] = {
 	T2_DBL("spectral_low_hz", "1", "lower edge of the first band"),
 	T2_DBL("spectral_lowpass_hz", "0", "low-pass cutoff, 0 = off"),
 	T2_DBL("spectral_highpass_hz", "0", "high-pass cutoff, 0 = off"),
+
+	{ "federated", "model", CT_STRING, "", NOBOUND, NULL, NULL,
+	  CF_REQUIRED | CF_NONEMPTY | CF_FILE,
+	  ".tflite model; its last FULLY_CONNECTED layer is the head" },
+	{ "federated", "nodes", CT_STRING, "*", NOBOUND, NULL, NULL,
+	  CF_NONEMPTY | CF_RELOAD, "glob over the node ids that may send "
+	  "updates" },
+	{ "federated", "min_clients", CT_INT, "3", 1, 1000000, NULL, NULL,
+	  CF_RELOAD, "a round needs at least this many accepted updates" },
+	{ "federated", "round_timeout", CT_DURATION, "10m", 1000,
+	  30 * DAY_MS, NULL, NULL, CF_RELOAD,
+	  "a round closes at this age if min_clients is reached" },
+	{ "federated", "target_clients", CT_INT, "0", 0, 1000000, NULL, NULL,
+	  CF_RELOAD, "close as soon as this many are accepted; 0 = timeout" },
+	{ "federated", "clip_norm", CT_DOUBLE, "0", 0, 1e30, NULL, NULL,
+	  CF_RELOAD, "> 0: clip each update to this L2 norm" },
+	{ "federated", "max_weight", CT_INT, "0", 0, 4294967295.0, NULL,
+	  NULL, CF_RELOAD, "> 0: a node's weight is min(samples, max_weight)" },
+	{ "federated", "validation", CT_STRING, "", NOBOUND, NULL, NULL,
+	  CF_FILE, "file of labelled head inputs for the gate; empty = none" },
+	{ "federated", "max_regression", CT_DOUBLE, "0.01", 0, 1, NULL, NULL,
+	  CF_RELOAD, "a round losing more validation accuracy is rejected" },
 
 	/* Every other key of [node:GLOB] is a free setting (config_node.c). */
 	{ "node", "model", CT_STRING, "", NOBOUND, NULL,

@@ -33,6 +33,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "fed.h"
 #include "ingest_coap.h"
 #include "ingest_serial.h"
 #include "log.h"
@@ -85,6 +86,7 @@ static const struct daemon_module daemon_modules[] = {
 	{ "summary", NULL, summary_start, summary_reload, summary_stop, NULL },
 	{ "tier2", tier2_model_check, tier2_start, tier2_reload, tier2_stop,
 	    tier2_status },
+	{ "fl", fed_config_check, fed_start, fed_reload, fed_stop, fed_status },
 	{ "command", NULL, command_start, command_reload, command_stop, NULL },
 	{ "coap", NULL, ingest_coap_start, ingest_coap_reload, ingest_coap_stop,
 	    ingest_coap_status },
@@ -101,6 +103,7 @@ static const struct daemon_check daemon_checks[] = {
 	{ "monitor", monitor_check },
 	{ "summary", summary_check },
 	{ "models", models_check },
+	{ "fl", fed_check },
 	{ "serial", ingest_serial_check },
 	{ "coap", ingest_coap_check },
 };

@@ -1,7 +1,8 @@
 /*
- * ingest_coap_get.c - the two resources a node reads: its settings,
- * GET /v1/n/{node}/config (SPEC 9.1), and node models,
- * GET /v1/models/{NAME}[?v=VERSION] (SPEC 9.3).
+ * ingest_coap_get.c - the resources a node reads: its settings,
+ * GET /v1/n/{node}/config (SPEC 9.1), node models,
+ * GET /v1/models/{NAME}[?v=VERSION] (SPEC 9.3), and federated rounds,
+ * GET /v1/fl/{NAME} (Observe) and GET /v1/fl/{NAME}/head (SPEC 10).
  *
  * Requests come here from ingest_coap_req.c once admitted.  Settings are
  * the JSON document of control.h; their ETag is the node's rev (4 bytes,
@@ -22,6 +23,8 @@
  * Every block is answered on its own (no transfer state), so a node may ask
  * for any block again and resume where it stopped; the ETag (first 8 bytes
  * of the sha256) tells it whether the blocks still belong to one version.
+ * A federated head is served the same way, its ETag the first 8 bytes of
+ * its base; the round document is observed like settings (Max-Age alike).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@
 #include <coap3/coap.h>
 
 #include "control.h"
+#include "fed.h"
 #include "ingest_coap_int.h"
 #include "log.h"
 #include "metrics.h"
@@ -195,7 +199,7 @@ ingest_coap_get_config(coap_session_t *session, const coap_pdu_t *request,
 		action = (int64_t)coap_decode_var_bytes(coap_opt_value(opt),
 		    coap_opt_length(opt));
 	if (action == COAP_OBSERVE_ESTABLISH &&
-	    ingest_coap_obs_register(session, request, node))
+	    ingest_coap_obs_register(session, request, OBS_CONFIG, node))
 		observe = ingest_coap_obs_next();
 	else if (action == COAP_OBSERVE_CANCEL)
 		ingest_coap_obs_cancel(session, request);
@@ -289,4 +293,106 @@ ingest_coap_get_model(coap_session_t *session, const coap_pdu_t *request,
 	ingest_coap_get_uint(response, COAP_OPTION_CONTENT_FORMAT,
 	    COAP_CF_OCTETS);
 	ingest_coap_get_tail(response, request, &s, data, info.size);
+}
+
+/*
+ * Fill a response or notification (request NULL) with the round document
+ * of a federated NAME: 2.05, Observe (observe >= 0), Content-Format 50,
+ * Max-Age.  -1 (answered 4.04) when NAME is not federated (any more).
+ */
+int
+ingest_coap_fl_pdu(coap_pdu_t *pdu, coap_session_t *session,
+    const coap_pdu_t *request, const char *name, int64_t observe)
+{
+	struct coap_block2	 s;
+	char			*doc;
+
+	if ((doc = fed_doc(name)) == NULL) {
+		ingest_coap_get_error(pdu, COAP_RESPONSE_CODE_NOT_FOUND,
+		    "no such federated model");
+		return (-1);
+	}
+	if (ingest_coap_get_slice(session, request, strlen(doc), &s) != 0) {
+		free(doc);
+		ingest_coap_get_error(pdu, COAP_RESPONSE_CODE_BAD_OPTION,
+		    "Block2: that block is past the end of the document");
+		return (-1);
+	}
+	coap_pdu_set_code(pdu, COAP_RESPONSE_CODE_CONTENT);
+	/* Options in their numeric order: 6, 12, 14, then 23, 28. */
+	if (observe >= 0)
+		ingest_coap_get_uint(pdu, COAP_OPTION_OBSERVE,
+		    (uint32_t)observe);
+	ingest_coap_get_uint(pdu, COAP_OPTION_CONTENT_FORMAT, COAP_CF_JSON);
+	ingest_coap_get_uint(pdu, COAP_OPTION_MAXAGE, CONFIG_MAX_AGE);
+	ingest_coap_get_tail(pdu, request, &s, (const uint8_t *)doc,
+	    strlen(doc));
+	free(doc);
+	return (0);
+}
+
+/*
+ * GET /v1/fl/{NAME}: the round document; Observe 0 registers (a new round
+ * or deadline notifies), Observe 1 cancels.
+ */
+void
+ingest_coap_get_fl(coap_session_t *session, const coap_pdu_t *request,
+    coap_pdu_t *response, const char *name)
+{
+	coap_opt_iterator_t	 it;
+	coap_opt_t		*opt;
+	int64_t			 action = -1, observe = -1;
+
+	if (name[0] == '\0' || fed_round(name) == 0) {
+		ingest_coap_get_error(response, COAP_RESPONSE_CODE_NOT_FOUND,
+		    "no such federated model");
+		return;
+	}
+	if ((opt = coap_check_option(request, COAP_OPTION_OBSERVE,
+	    &it)) != NULL)
+		action = (int64_t)coap_decode_var_bytes(coap_opt_value(opt),
+		    coap_opt_length(opt));
+	if (action == COAP_OBSERVE_ESTABLISH &&
+	    ingest_coap_obs_register(session, request, OBS_FL, name))
+		observe = ingest_coap_obs_next();
+	else if (action == COAP_OBSERVE_CANCEL)
+		ingest_coap_obs_cancel(session, request);
+	if (ingest_coap_fl_pdu(response, session, request, name,
+	    observe) != 0 && observe >= 0)
+		ingest_coap_obs_cancel(session, request);
+}
+
+/*
+ * GET /v1/fl/{NAME}/head: the head (float32 LE) in Block2 blocks, ETag the
+ * first bytes of base; 2.03 when the request carries it.
+ */
+void
+ingest_coap_get_fl_head(coap_session_t *session, const coap_pdu_t *request,
+    coap_pdu_t *response, const char *name)
+{
+	struct coap_block2	 s;
+	const uint8_t		*data;
+	uint8_t			 etag[FED_ETAG_LEN];
+	size_t			 len;
+
+	if (name[0] == '\0' || (data = fed_head(name, &len, etag)) == NULL) {
+		ingest_coap_get_error(response, COAP_RESPONSE_CODE_NOT_FOUND,
+		    "no such federated model");
+		return;
+	}
+	if (ingest_coap_get_etag_match(request, etag, sizeof etag)) {
+		coap_pdu_set_code(response, COAP_RESPONSE_CODE_VALID);
+		coap_add_option(response, COAP_OPTION_ETAG, sizeof etag, etag);
+		return;
+	}
+	if (ingest_coap_get_slice(session, request, len, &s) != 0) {
+		ingest_coap_get_past_end(response, request, len);
+		return;
+	}
+	coap_pdu_set_code(response, COAP_RESPONSE_CODE_CONTENT);
+	coap_add_option(response, COAP_OPTION_ETAG, sizeof etag, etag);
+	ingest_coap_get_uint(response, COAP_OPTION_CONTENT_FORMAT,
+	    COAP_CF_OCTETS);
+	ingest_coap_get_tail(response, request, &s, data, len);
+	fed_count_out(name, s.len);
 }

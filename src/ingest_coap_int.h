@@ -56,9 +56,21 @@ enum coap_target {
 	COAP_TARGET_POST,	/* v1/n/{node}/{inference|window|heartbeat} */
 	COAP_TARGET_CONFIG,	/* v1/n/{node}/config */
 	COAP_TARGET_MODEL,	/* v1/models/{name} */
+	COAP_TARGET_FL,		/* v1/fl/{name} (GET, Observe) */
+	COAP_TARGET_FL_HEAD,	/* v1/fl/{name}/head (GET, Block2) */
+	COAP_TARGET_FL_POST,	/* v1/n/{node}/fl/{name} (POST, Block1) */
 };
 
-/* A routed path; node or model is "" when malformed. */
+/* What an observer watches (ingest_coap_obs.c). */
+enum obs_kind {
+	OBS_CONFIG,		/* a node's settings; key: the node */
+	OBS_FL,			/* a federated round; key: its name */
+};
+
+/*
+ * A routed path; node or model is "" when malformed.  model is also the
+ * federated name of the COAP_TARGET_FL* targets.
+ */
 struct coap_route {
 	enum coap_target	 target;
 	enum message_type	 type;		/* of COAP_TARGET_POST */
@@ -117,11 +129,17 @@ void		 ingest_coap_get_model(coap_session_t *, const coap_pdu_t *,
 		    const coap_string_t *, coap_pdu_t *, const char *);
 int		 ingest_coap_config_pdu(coap_pdu_t *, coap_session_t *,
 		    const coap_pdu_t *, const char *, uint32_t, int64_t);
+void		 ingest_coap_get_fl(coap_session_t *, const coap_pdu_t *,
+		    coap_pdu_t *, const char *);
+void		 ingest_coap_get_fl_head(coap_session_t *, const coap_pdu_t *,
+		    coap_pdu_t *, const char *);
+int		 ingest_coap_fl_pdu(coap_pdu_t *, coap_session_t *,
+		    const coap_pdu_t *, const char *, int64_t);
 
 /* ingest_coap_obs.c */
 void		 ingest_coap_obs_start(void);
 int		 ingest_coap_obs_register(coap_session_t *, const coap_pdu_t *,
-		    const char *);
+		    enum obs_kind, const char *);
 void		 ingest_coap_obs_cancel(coap_session_t *, const coap_pdu_t *);
 uint32_t	 ingest_coap_obs_next(void);
 void		 ingest_coap_obs_nack(coap_session_t *, const coap_pdu_t *,

@@ -1,6 +1,7 @@
 /*
- * ingest_coap_obs.c - observers of node settings: the server side of RFC
- * 7641 for GET /v1/n/{node}/config.
+ * ingest_coap_obs.c - observers: the server side of RFC 7641 for
+ * GET /v1/n/{node}/config (node settings, OBS_CONFIG, keyed by node) and
+ * GET /v1/fl/{NAME} (federated rounds, OBS_FL, keyed by name).
  *
  * libcoap 4.3.1 cannot observe the "unknown resource" that serves every
  * node path, and a resource made per node at its first request would miss
@@ -22,9 +23,11 @@
  * error, a key removed by a reload, found each second by
  * ingest_coap_obs_check too), its node forgotten, or CoAP stopping.
  *
- * Bounds: OBS_MAX observers in all and OBS_PER_NODE per node.  A node's
- * oldest registration goes for its newest (a node that moved to a new port
- * leaves one behind); a registration past OBS_MAX is answered without an
+ * Bounds: OBS_MAX observers in all and OBS_PER_NODE per node (of
+ * settings) or per session and name (of a round, which has no node in its
+ * path: any number of nodes observe one round).  The oldest registration
+ * goes for the newest (a node that moved to a new port leaves one
+ * behind); a registration past OBS_MAX is answered without an
  * Observe option, which tells the node it is not registered (RFC 7641 4.1),
  * rather than pushing out another node's.  Notifications wait in
  * libcoap's queue only while a node does not acknowledge them; they grow
@@ -40,6 +43,7 @@
 #include <coap3/coap.h>
 
 #include "control.h"
+#include "fed.h"
 #include "ingest_coap_int.h"
 #include "log.h"
 #include "nodes.h"
@@ -47,10 +51,11 @@
 
 #define OBS_TOKEN_MAX	8
 
-/* One registration: who to notify, about which node. */
+/* One registration: who to notify, about which node or round. */
 struct observer {
 	coap_session_t		*session;	/* referenced */
-	char			 node[MESSAGE_NODE_MAX + 1];
+	enum obs_kind		 kind;
+	char			 node[MODELS_NAME_MAX + 1];	/* or name */
 	uint8_t			 token[OBS_TOKEN_MAX];
 	size_t			 toklen;
 	const char		*gone;		/* why, freed after the loop */
@@ -84,8 +89,8 @@ ingest_coap_obs_find(const coap_session_t *session, coap_bin_const_t tok)
 static void
 ingest_coap_obs_free(struct observer *o, const char *why)
 {
-	log_debug("coap: %s no longer observes its settings: %s", o->node,
-	    why);
+	log_debug("coap: observer of %s %s goes: %s", o->kind == OBS_FL ?
+	    "round" : "the settings of", o->node, why);
 	TAILQ_REMOVE(&obs.list, o, entry);
 	obs.n--;
 	coap_session_release(o->session);
@@ -115,13 +120,24 @@ ingest_coap_obs_next(void)
 	return (obs.seq);
 }
 
+/* Does o count against the bound of a new (session, kind, key)? */
+static int
+ingest_coap_obs_same(const struct observer *o, const coap_session_t *session,
+    enum obs_kind kind, const char *key)
+{
+	if (o->kind != kind || strcmp(o->node, key) != 0)
+		return (0);
+	return (kind == OBS_CONFIG || o->session == session);
+}
+
 /*
- * Register the token of a GET with Observe 0 for node.  Returns 1 when
- * registered (the answer carries Observe), 0 when the bounds refused it.
+ * Register the token of a GET with Observe 0 for a node's settings or a
+ * round (kind, key).  Returns 1 when registered (the answer carries
+ * Observe), 0 when the bounds refused it.
  */
 int
 ingest_coap_obs_register(coap_session_t *session, const coap_pdu_t *request,
-    const char *node)
+    enum obs_kind kind, const char *node)
 {
 	coap_bin_const_t	 tok = coap_pdu_get_token(request);
 	struct observer		*o, *oldest = NULL;
@@ -132,7 +148,7 @@ ingest_coap_obs_register(coap_session_t *session, const coap_pdu_t *request,
 	if ((o = ingest_coap_obs_find(session, tok)) != NULL)
 		ingest_coap_obs_free(o, "registered again");
 	TAILQ_FOREACH(o, &obs.list, entry) {
-		if (strcmp(o->node, node) != 0)
+		if (!ingest_coap_obs_same(o, session, kind, node))
 			continue;
 		if (oldest == NULL)
 			oldest = o;
@@ -151,13 +167,13 @@ ingest_coap_obs_register(coap_session_t *session, const coap_pdu_t *request,
 	}
 	o = xcalloc(1, sizeof *o);
 	o->session = coap_session_reference(session);
+	o->kind = kind;
 	snprintf(o->node, sizeof o->node, "%s", node);
 	memcpy(o->token, tok.s, tok.length);
 	o->toklen = tok.length;
 	TAILQ_INSERT_TAIL(&obs.list, o, entry);
 	obs.n++;
-	log_debug("coap: %s observes its settings (%zu observers)", node,
-	    obs.n);
+	log_debug("coap: %s observed (%zu observers)", node, obs.n);
 	return (1);
 }
 
@@ -172,10 +188,14 @@ ingest_coap_obs_cancel(coap_session_t *session, const coap_pdu_t *request)
 		ingest_coap_obs_free(o, "cancelled");
 }
 
-/* Send one notification of body (rev) to o; -1 if it could not go. */
+/*
+ * Send one notification to o: settings body (rev), or its round's document
+ * (body NULL); -1 if it could not go.
+ */
 static int
 ingest_coap_obs_send(struct observer *o, const char *body, uint32_t rev)
 {
+	int		 rc;
 	coap_pdu_t	*pdu;
 
 	if (coap_session_get_state(o->session) !=
@@ -187,8 +207,16 @@ ingest_coap_obs_send(struct observer *o, const char *body, uint32_t rev)
 	if (pdu == NULL)
 		return (-1);
 	coap_add_token(pdu, o->toklen, o->token);
-	ingest_coap_config_pdu(pdu, o->session, NULL, body, rev,
-	    ingest_coap_obs_next());
+	if (o->kind == OBS_FL)
+		rc = ingest_coap_fl_pdu(pdu, o->session, NULL, o->node,
+		    ingest_coap_obs_next());
+	else
+		rc = ingest_coap_config_pdu(pdu, o->session, NULL, body, rev,
+		    ingest_coap_obs_next());
+	if (rc != 0) {
+		coap_delete_pdu(pdu);
+		return (-1);
+	}
 	if (coap_send(o->session, pdu) == COAP_INVALID_MID)
 		return (-1);
 	return (0);
@@ -213,7 +241,8 @@ ingest_coap_obs_changed(const char *node, uint32_t rev)
 	obs.notifying = 1;
 	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
 		next = TAILQ_NEXT(o, entry);
-		if (o->gone != NULL || strcmp(o->node, node) != 0)
+		if (o->gone != NULL || o->kind != OBS_CONFIG ||
+		    strcmp(o->node, node) != 0)
 			continue;
 		/*
 		 * NULL: a node the registry forgot (its observers go), or a
@@ -241,6 +270,41 @@ ingest_coap_obs_changed(const char *node, uint32_t rev)
 		log_debug("coap: %s settings rev %u: %d notifications", node,
 		    rev, sent);
 		/* libcoap's retransmission timer must see the new CONs. */
+		ingest_coap_rearm();
+	}
+}
+
+/*
+ * fed.h: a round's document changed (a new round, a new deadline): notify
+ * its observers; those of a name no longer federated go.
+ */
+static void
+ingest_coap_obs_fl_changed(const char *name)
+{
+	struct observer	*o, *next;
+	int		 sent = 0;
+
+	if (obs.notifying)
+		return;
+	obs.notifying = 1;
+	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, entry);
+		if (o->gone != NULL || o->kind != OBS_FL ||
+		    strcmp(o->node, name) != 0)
+			continue;
+		if (ingest_coap_obs_send(o, NULL, 0) != 0)
+			o->gone = "its session is closed or the round is gone";
+		else
+			sent++;
+	}
+	obs.notifying = 0;
+	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, entry);
+		if (o->gone != NULL)
+			ingest_coap_obs_free(o, o->gone);
+	}
+	if (sent > 0) {
+		log_debug("coap: round of %s: %d notifications", name, sent);
 		ingest_coap_rearm();
 	}
 }
@@ -305,6 +369,7 @@ void
 ingest_coap_obs_start(void)
 {
 	control_set_notify(ingest_coap_obs_changed);
+	fed_set_notify(ingest_coap_obs_fl_changed);
 }
 
 /*
@@ -317,6 +382,7 @@ ingest_coap_obs_clear(void)
 	struct observer	*o;
 
 	control_set_notify(NULL);
+	fed_set_notify(NULL);
 	while ((o = TAILQ_FIRST(&obs.list)) != NULL)
 		ingest_coap_obs_free(o, "CoAP stops");
 	obs.seq = 0;

@@ -8,9 +8,10 @@
  * malformed cases directly.
  *
  * Paths: v1/n/{node}/{inference|window|heartbeat} (POST, SPEC 3),
- * v1/n/{node}/config (GET, SPEC 9.1), v1/models/{name} (GET, SPEC 9.3).  A
- * malformed node id or model name still routes (with an empty id), so the
- * caller can say what is wrong rather than 4.04.
+ * v1/n/{node}/config (GET, SPEC 9.1), v1/models/{name} (GET, SPEC 9.3),
+ * v1/fl/{name}, v1/fl/{name}/head (GET) and v1/n/{node}/fl/{name} (POST,
+ * SPEC 10).  A malformed node id or model name still routes (with an empty
+ * id), so the caller can say what is wrong rather than 4.04.
  */
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +57,34 @@ ingest_coap_path_kind(const char *s, size_t len, enum message_type *type)
 	return (COAP_TARGET_NONE);
 }
 
+/* Copy a model or federated name of n bytes into r->model if valid. */
+static void
+ingest_coap_path_name(const char *p, size_t n, struct coap_route *r)
+{
+	if (ingest_coap_path_id(p, n, MODELS_NAME_MAX)) {
+		memcpy(r->model, p, n);
+		r->model[n] = '\0';
+	}
+}
+
+/* Route v1/fl/{name}[/head] (p points past "v1/fl/", n bytes left). */
+static enum coap_target
+ingest_coap_path_fl(const char *p, size_t n, struct coap_route *r)
+{
+	static const char	 head[] = "/head";
+	const char		*slash;
+
+	if ((slash = memchr(p, '/', n)) == NULL) {
+		ingest_coap_path_name(p, n, r);
+		return (r->target = COAP_TARGET_FL);
+	}
+	if ((size_t)(p + n - slash) != sizeof head - 1 ||
+	    memcmp(slash, head, sizeof head - 1) != 0)
+		return (r->target);
+	ingest_coap_path_name(p, (size_t)(slash - p), r);
+	return (r->target = COAP_TARGET_FL_HEAD);
+}
+
 /*
  * Route a request path (without the leading slash, segments joined by '/',
  * as coap_get_uri_path gives it).  Returns the target, also in r.
@@ -65,6 +94,8 @@ ingest_coap_path_route(const uint8_t *path, size_t len, struct coap_route *r)
 {
 	static const char	 node_prefix[] = "v1/n/";
 	static const char	 model_prefix[] = "v1/models/";
+	static const char	 fl_prefix[] = "v1/fl/";
+	static const char	 fl_kind[] = "fl/";
 	const char		*p, *end, *slash;
 	size_t			 n;
 
@@ -80,12 +111,13 @@ ingest_coap_path_route(const uint8_t *path, size_t len, struct coap_route *r)
 		n = (size_t)(end - p);
 		if (memchr(p, '/', n) != NULL)
 			return (r->target);
-		if (ingest_coap_path_id(p, n, MODELS_NAME_MAX)) {
-			memcpy(r->model, p, n);
-			r->model[n] = '\0';
-		}
+		ingest_coap_path_name(p, n, r);
 		return (r->target = COAP_TARGET_MODEL);
 	}
+	if (len > sizeof fl_prefix - 1 &&
+	    memcmp(p, fl_prefix, sizeof fl_prefix - 1) == 0)
+		return (ingest_coap_path_fl(p + sizeof fl_prefix - 1,
+		    len - (sizeof fl_prefix - 1), r));
 	if (len <= sizeof node_prefix - 1 ||
 	    memcmp(p, node_prefix, sizeof node_prefix - 1) != 0)
 		return (r->target);
@@ -98,8 +130,19 @@ ingest_coap_path_route(const uint8_t *path, size_t len, struct coap_route *r)
 		r->node[n] = '\0';
 	}
 	slash++;
-	r->target = ingest_coap_path_kind(slash, (size_t)(end - slash),
-	    &r->type);
+	n = (size_t)(end - slash);
+	if (n > sizeof fl_kind - 1 && memcmp(slash, fl_kind,
+	    sizeof fl_kind - 1) == 0) {
+		slash += sizeof fl_kind - 1;
+		n -= sizeof fl_kind - 1;
+		if (memchr(slash, '/', n) != NULL) {
+			r->node[0] = '\0';
+			return (r->target);
+		}
+		ingest_coap_path_name(slash, n, r);
+		return (r->target = COAP_TARGET_FL_POST);
+	}
+	r->target = ingest_coap_path_kind(slash, n, &r->type);
 	if (r->target == COAP_TARGET_NONE)
 		r->node[0] = '\0';
 	return (r->target);

@@ -14,6 +14,11 @@
  * max_nodes), and it is put in the store.  The answer is piggybacked in
  * the ACK.
  *
+ * Federated learning (SPEC 10): GET /v1/fl/{NAME}[/head] is admitted like
+ * a model GET; POST /v1/n/{node}/fl/{NAME} like a node POST (content-format
+ * 42), its body taken the same way and handed to fed_post(), which answers
+ * only after the update is committed.
+ *
  * DTLS rules: the PSK identity is the node id and may only act as itself;
  * its key must still be the one in psk_file (a session whose key was
  * removed or changed by a reload gets 4.01 and is closed); a node that has
@@ -32,6 +37,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "fed.h"
 #include "ingest.h"
 #include "ingest_coap_int.h"
 #include "log.h"
@@ -47,6 +53,7 @@ struct coap_req {
 	coap_pdu_t		*response;
 	char			 node[MESSAGE_NODE_MAX + 1];
 	enum message_type	 type;
+	int			 fl;		/* a federated update */
 	int			 dtls;
 	int			 cf;		/* content-format, -1: none */
 	coap_block_b_t		 block;		/* Block1, if .defined */
@@ -231,6 +238,14 @@ ingest_coap_first_checks(struct coap_req *r, size_t len)
 		ingest_coap_too_large(r->response, max);
 		return (-1);
 	}
+	if (r->fl && (r->cf == COAP_CF_OCTETS || r->cf == -1))
+		return (0);
+	if (r->fl) {
+		ingest_coap_reject(r->response,
+		    COAP_RESPONSE_CODE_UNSUPPORTED_CONTENT_FORMAT,
+		    "use content-format 42");
+		return (-1);
+	}
 	if (r->cf == COAP_CF_JSON || r->cf == -1 || (r->cf == COAP_CF_OCTETS &&
 	    r->type == MESSAGE_WINDOW))
 		return (0);
@@ -270,7 +285,8 @@ ingest_coap_body(struct coap_req *r, const uint8_t **data, size_t *len)
 	memset(&k, 0, sizeof k);
 	k.peer = coap_session_get_addr_remote(r->session);
 	k.node = r->node;
-	k.type = (int)r->type;
+	/* Updates are not messages: a type of their own. */
+	k.type = r->fl ? -1 : (int)r->type;
 	k.rtaglen = -1;
 	if ((rtag = coap_check_option(r->request, COAP_OPTION_RTAG,
 	    &it)) != NULL) {
@@ -464,6 +480,7 @@ ingest_coap_admit(struct coap_req *r, const struct coap_route *route)
 	}
 	memcpy(r->node, route->node, sizeof r->node);
 	r->type = route->type;
+	r->fl = route->target == COAP_TARGET_FL_POST;
 	r->dtls = coap_session_get_proto(r->session) == COAP_PROTO_DTLS;
 	r->cf = (int)ingest_coap_uint_opt(r->request,
 	    COAP_OPTION_CONTENT_FORMAT);
@@ -544,10 +561,45 @@ ingest_coap_answer(struct coap_req *r, struct message *m)
 	}
 }
 
+/* A federated update, whole: hand it to fed_post() and answer. */
+static void
+ingest_coap_fl_update(struct coap_req *r, const char *name,
+    const uint8_t *data, size_t len)
+{
+	static const coap_pdu_code_t codes[] = {
+		[FED_OK] = COAP_RESPONSE_CODE_CHANGED,
+		[FED_BAD] = COAP_RESPONSE_CODE_BAD_REQUEST,
+		[FED_FORBIDDEN] = COAP_RESPONSE_CODE_FORBIDDEN,
+		[FED_UNKNOWN] = COAP_RESPONSE_CODE_NOT_FOUND,
+		[FED_STALE] = COAP_RESPONSE_CODE_CONFLICT,
+		[FED_BUSY] = COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
+	};
+	enum fed_result	 rv;
+	char		*cause = NULL, esc[128];
+
+	if (name[0] == '\0') {
+		ingest_coap_reject(r->response, COAP_RESPONSE_CODE_NOT_FOUND,
+		    "no such federated model");
+		return;
+	}
+	rv = fed_post(name, r->node, data, len, &cause);
+	if (rv == FED_OK) {
+		ingest_coap_reply(r->response, codes[rv], NULL);
+		return;
+	}
+	log_debug("coap: %s fl update: %s", r->node, log_escape(esc,
+	    sizeof esc, cause, strlen(cause)));
+	if (rv == FED_BUSY)
+		ingest_coap_max_age(r->response);
+	ingest_coap_reject(r->response, codes[rv], cause);
+	free(cause);
+}
+
 /*
- * A GET of a model (SPEC 9.3): no node to admit (a node may download before
- * it ever posts), but a model is as much a node's secret as its data, so
- * require_dtls keeps it off the plain listener.
+ * A GET of a model (SPEC 9.3) or of a federated round or head (SPEC 10):
+ * no node to admit (a node may download before it ever posts), but a model
+ * is as much a node's secret as its data, so require_dtls keeps it off the
+ * plain listener.
  */
 static void
 ingest_coap_model(struct coap_req *r, const coap_string_t *query,
@@ -564,8 +616,15 @@ ingest_coap_model(struct coap_req *r, const coap_string_t *query,
 		    "DTLS required");
 		return;
 	}
-	ingest_coap_get_model(r->session, r->request, query, r->response,
-	    route->model);
+	if (route->target == COAP_TARGET_FL)
+		ingest_coap_get_fl(r->session, r->request, r->response,
+		    route->model);
+	else if (route->target == COAP_TARGET_FL_HEAD)
+		ingest_coap_get_fl_head(r->session, r->request, r->response,
+		    route->model);
+	else
+		ingest_coap_get_model(r->session, r->request, query,
+		    r->response, route->model);
 }
 
 /*
@@ -599,7 +658,8 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 		ingest_coap_reject(response, COAP_RESPONSE_CODE_NOT_FOUND, NULL);
 		return;
 	}
-	if (route.target == COAP_TARGET_MODEL) {
+	if (route.target == COAP_TARGET_MODEL || route.target ==
+	    COAP_TARGET_FL || route.target == COAP_TARGET_FL_HEAD) {
 		ingest_coap_model(&r, query, &route);
 		return;
 	}
@@ -613,7 +673,10 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 	}
 	if (ingest_coap_body(&r, &data, &len) != 0)
 		return;
-	if ((m = ingest_coap_parse(&r, query, data, len)) != NULL) {
+	if (r.fl) {
+		if (ingest_coap_admit_node(&r) == 0)
+			ingest_coap_fl_update(&r, route.model, data, len);
+	} else if ((m = ingest_coap_parse(&r, query, data, len)) != NULL) {
 		if (ingest_coap_admit_node(&r) == 0)
 			ingest_coap_answer(&r, m);
 		message_free(m);
