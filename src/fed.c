@@ -41,6 +41,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fed.h"
+#include "fed_int.h"
 #include "learn/fl.h"
 #include "log.h"
 #include "metrics.h"
@@ -51,50 +52,7 @@
 #include "xmalloc.h"
 
 #define FED_FILE_MAX	(64 * 1024 * 1024)	/* model or validation file */
-#define FED_RETRY_MS	10000	/* a failed close is tried again after */
 #define FED_NODE_MAX	64
-
-/* One [federated:NAME] section and its open round. */
-struct fed {
-	char		 name[MODELS_NAME_MAX + 1];
-	char		*sect;
-	int		 dead;		/* stopped while its write ran */
-	uint8_t		*model;		/* the file the head lives in */
-	size_t		 modellen;
-	struct fl_head	 head;
-	uint8_t		*headbuf;	/* serialized */
-	size_t		 headlen;
-	uint8_t		 base[32];
-	char		 basehex[65];
-	struct fl_val	 val;
-	int		 has_val;
-	uint32_t	 round;
-	uint64_t	 deadline_ms;	/* wall clock */
-	uint64_t	 retry_ms;	/* no close before (after a failure) */
-	char		**clients;	/* nodes with an update in the round */
-	size_t		 nclients;
-	uint64_t	 accepted, rejected;	/* this round's updates */
-	int		 closing;	/* the new model is being written */
-	uint64_t	 m_updates, m_rejects, m_in, m_out, m_rounds;
-};
-
-/* What a close found in the store and computed. */
-struct fed_close {
-	uv_work_t	 req;
-	struct fed	*f;
-	struct fl_agg	*agg;		/* while the updates are read */
-	struct fl_head	 head;		/* the new head */
-	int		 applied;	/* 0: the gate rejected it */
-	uint32_t	 clients;
-	uint64_t	 samples;
-	double		 before, after;	/* validation, < 0: none */
-	char		**keys;		/* the update records to delete */
-	size_t		 nkeys;
-	uint8_t		*out;		/* the model with the new head */
-	size_t		 outlen;
-	char		*dir, *ndir, *path;
-	int		 rc, err;
-};
 
 static struct {
 	const struct config	*cf;
@@ -103,7 +61,6 @@ static struct {
 	fed_notify_cb		 notify;
 } fed;
 
-static void	fed_close(struct fed *);
 static void	fed_due(struct fed *, uint64_t);
 
 /* The section of name, or NULL. */
@@ -120,14 +77,14 @@ fed_find(const char *name)
 }
 
 /* A key of this section's store records: "fed/NAME/" then suffix. */
-static void
+void
 fed_key(const struct fed *f, const char *suffix, char *buf, size_t len)
 {
 	snprintf(buf, len, "fed/%s/%s", f->name, suffix);
 }
 
 /* Tell the observers of f's document. */
-static void
+void
 fed_changed(const struct fed *f)
 {
 	if (fed.notify != NULL)
@@ -135,7 +92,7 @@ fed_changed(const struct fed *f)
 }
 
 /* Write the state record (joins the open transaction). */
-static int
+int
 fed_state_save(const struct fed *f)
 {
 	char	key[128], val[160];
@@ -161,7 +118,7 @@ fed_commit(void)
 }
 
 /* Make head (moved in) the current head of f, with model (moved in). */
-static void
+void
 fed_set_head(struct fed *f, struct fl_head *head, uint8_t *model, size_t len)
 {
 	size_t	n;
@@ -197,7 +154,7 @@ fed_client_find(const struct fed *f, const char *node)
 }
 
 /* Forget the round's clients. */
-static void
+void
 fed_clients_clear(struct fed *f)
 {
 	size_t	i;
@@ -221,7 +178,7 @@ fed_client_add(struct fed *f, const char *node)
 }
 
 /* Free a section. */
-static void
+void
 fed_free(struct fed *f)
 {
 	fed_clients_clear(f);
@@ -247,7 +204,7 @@ fed_read(const char *path, uint8_t **out, size_t *len, char **cause)
 }
 
 /* Path of the newest model of f: data_dir/fl/NAME.tflite. */
-static char *
+char *
 fed_path(const struct fed *f, char **dir, char **ndir)
 {
 	const char	*data = config_str(fed.cf, "gateway", "data_dir");
@@ -587,244 +544,11 @@ fed_post(const char *name, const char *node, const uint8_t *data, size_t len,
 	return (FED_OK);
 }
 
-/* store_state_scan at a close: add each update to the aggregate. */
-static void
-fed_agg_cb(const char *key, const void *val, size_t len, void *arg)
+/* The configuration in force. */
+const struct config *
+fed_cf(void)
 {
-	struct fed_close	*c = arg;
-	struct fed		*f = c->f;
-	struct fl_update	 u;
-	char			*cause = NULL;
-
-	c->keys = xreallocarray(c->keys, c->nkeys + 1, sizeof *c->keys);
-	c->keys[c->nkeys++] = xstrdup(key);
-	if (fl_update_parse(val, len, f->head.rows, f->head.cols, &u,
-	    &cause) != 0 || u.round != f->round ||
-	    memcmp(u.base, f->base, sizeof f->base) != 0 ||
-	    fl_agg_add(c->agg, &u) != 0) {
-		log_warnx("fl %s: %s: skipped: %s", f->name, key, cause != NULL ?
-		    cause : "not of this round");
-		free(cause);
-	}
-}
-
-/* Free a close. */
-static void
-fed_close_free(struct fed_close *c)
-{
-	size_t	i;
-
-	for (i = 0; i < c->nkeys; i++)
-		free(c->keys[i]);
-	free(c->keys);
-	fl_head_free(&c->head);
-	free(c->out);
-	free(c->dir);
-	free(c->ndir);
-	free(c->path);
-	free(c);
-}
-
-/* The P/fl/NAME message of a close: the new round, the closed one's counts. */
-static void
-fed_publish(const struct fed *f, const struct fed_close *c,
-    uint64_t accepted, uint64_t rejected)
-{
-	cJSON	*o;
-	char	 id[48], topic[MODELS_NAME_MAX + 8], *text;
-
-	metrics_new_id(id, sizeof id);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddNumberToObject(o, "round", f->round);
-	cJSON_AddNumberToObject(o, "clients", c->clients);
-	cJSON_AddNumberToObject(o, "samples", (double)c->samples);
-	cJSON_AddNumberToObject(o, "accepted", (double)accepted);
-	cJSON_AddNumberToObject(o, "rejected", (double)rejected);
-	cJSON_AddStringToObject(o, "base", f->basehex);
-	if (c->before >= 0) {
-		cJSON_AddNumberToObject(o, "val_acc_before", c->before);
-		cJSON_AddNumberToObject(o, "val_acc_after", c->after);
-	} else {
-		cJSON_AddNullToObject(o, "val_acc_before");
-		cJSON_AddNullToObject(o, "val_acc_after");
-	}
-	cJSON_AddStringToObject(o, "outcome", c->applied ? "applied" :
-	    "rejected");
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	snprintf(topic, sizeof topic, "fl/%s", f->name);
-	if (store_outbox_add(topic, text, strlen(text), STORE_CLASS_EVENT, 1,
-	    NULL, NULL) != 0)
-		log_warnx("fl %s: P/%s could not be queued", f->name, topic);
-	cJSON_free(text);
-}
-
-/* models_put finished for the new model. */
-static void
-fed_model_put_cb(int ok, const struct models_info *info, const char *cause,
-    void *arg)
-{
-	(void)arg;
-	if (ok)
-		log_info("fl: node model %s@%s stored", info->name,
-		    info->version);
-	else
-		log_warnx("fl: node model not stored: %s", cause);
-}
-
-/* Publish f's model as node model NAME@rROUND (unless it is there). */
-static void
-fed_model_put(const struct fed *f)
-{
-	struct models_info	 info;
-	char			 version[16], *cause = NULL;
-
-	snprintf(version, sizeof version, "r%" PRIu32, f->round);
-	if (models_find(f->name, version, &info) == 0)
-		return;
-	if (models_put(f->name, version, f->model, f->modellen,
-	    fed_model_put_cb, NULL, &cause) != 0) {
-		log_warnx("fl %s: node model %s: %s", f->name, version, cause);
-		free(cause);
-	}
-}
-
-/* Open the next round after a close: one transaction, then publish. */
-static void
-fed_next_round(struct fed *f, struct fed_close *c)
-{
-	uint64_t	accepted = f->accepted, rejected = f->rejected;
-	size_t		i;
-
-	if (c->applied)
-		fed_set_head(f, &c->head, c->out, c->outlen);
-	if (c->applied)
-		c->out = NULL;
-	f->round++;
-	f->m_rounds++;
-	f->deadline_ms = daemon_now_ms() + config_ms(fed.cf, f->sect,
-	    "round_timeout");
-	f->accepted = f->rejected = 0;
-	fed_clients_clear(f);
-	for (i = 0; i < c->nkeys; i++)
-		store_state_delete(c->keys[i]);
-	fed_state_save(f);
-	fed_publish(f, c, accepted, rejected);
-	store_flush();
-	log_info("fl %s: round %" PRIu32 " closed (%" PRIu32 " clients, %"
-	    PRIu64 " samples, %s); round %" PRIu32 " opens on %.12s", f->name,
-	    f->round - 1, c->clients, c->samples, c->applied ? "applied" :
-	    "rejected by validation", f->round, f->basehex);
-	if (c->applied)
-		fed_model_put(f);
-	fed_changed(f);
-}
-
-/* Pool: write the model with the new head atomically. */
-static void
-fed_write_work(uv_work_t *req)
-{
-	struct fed_close	*c = req->data;
-	uint64_t		 mtime;
-
-	c->rc = models_file_write(c->dir, c->ndir, c->path, c->out, c->outlen,
-	    0, &mtime);
-	c->err = errno;
-}
-
-/* Loop: the model is on disk (or not): open the next round. */
-static void
-fed_write_done(uv_work_t *req, int status)
-{
-	struct fed_close	*c = req->data;
-	struct fed		*f = c->f;
-
-	f->closing = 0;
-	if (f->dead) {
-		fed_free(f);
-		fed_close_free(c);
-		return;
-	}
-	if (status != 0 || c->rc != 0) {
-		log_warnx("fl %s: %s: %s; round %" PRIu32 " stays open", f->name,
-		    c->path, status != 0 ? uv_strerror(status) :
-		    strerror(c->err), f->round);
-		f->retry_ms = daemon_now_ms() + FED_RETRY_MS;
-	} else
-		fed_next_round(f, c);
-	fed_close_free(c);
-}
-
-/* The gate: is the new head's accuracy within max_regression? */
-static void
-fed_gate(struct fed *f, struct fed_close *c)
-{
-	c->before = c->after = -1;
-	c->applied = 1;
-	if (!f->has_val)
-		return;
-	c->before = fl_val_accuracy(&f->head, &f->val);
-	c->after = fl_val_accuracy(&c->head, &f->val);
-	if (c->before - c->after > config_double(fed.cf, f->sect,
-	    "max_regression"))
-		c->applied = 0;
-}
-
-/*
- * Close the round of f: aggregate the stored updates, gate, and write the
- * new model in the pool (a rejected round opens the next one at once).
- */
-static void
-fed_close(struct fed *f)
-{
-	struct fed_close	*c = xcalloc(1, sizeof *c);
-	struct fl_agg		*agg;
-	char			 key[128], *cause = NULL;
-
-	c->f = f;
-	agg = fl_agg_new(f->head.rows, f->head.cols, config_double(fed.cf,
-	    f->sect, "clip_norm"), (double)config_int(fed.cf, f->sect,
-	    "max_weight"));
-	c->agg = agg;
-	fed_key(f, "u/", key, sizeof key);
-	if (store_state_scan(key, fed_agg_cb, c) != 0) {
-		fl_agg_free(agg);
-		agg = NULL;
-	}
-	c->agg = NULL;
-	if (agg == NULL || fl_agg_count(agg) == 0 ||
-	    fl_agg_apply(agg, &f->head, &c->head) != 0) {
-		log_warnx("fl %s: round %" PRIu32 ": nothing to aggregate",
-		    f->name, f->round);
-		if (agg != NULL)
-			fl_agg_free(agg);
-		f->retry_ms = daemon_now_ms() + FED_RETRY_MS;
-		fed_close_free(c);
-		return;
-	}
-	c->clients = fl_agg_count(agg);
-	c->samples = fl_agg_samples(agg);
-	fl_agg_free(agg);
-	fed_gate(f, c);
-	if (!c->applied) {
-		fed_next_round(f, c);
-		fed_close_free(c);
-		return;
-	}
-	if (fl_head_write(f->model, f->modellen, &c->head, &c->out,
-	    &c->outlen, &cause) != 0) {
-		log_warnx("fl %s: the new head cannot be written: %s", f->name,
-		    cause);
-		free(cause);
-		f->retry_ms = daemon_now_ms() + FED_RETRY_MS;
-		fed_close_free(c);
-		return;
-	}
-	c->path = fed_path(f, &c->dir, &c->ndir);
-	c->req.data = c;
-	f->closing = 1;
-	uv_queue_work(daemon_loop(), &c->req, fed_write_work, fed_write_done);
+	return (fed.cf);
 }
 
 /* The round document of NAME (caller frees), or NULL. */
