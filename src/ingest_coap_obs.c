@@ -89,8 +89,12 @@ ingest_coap_obs_find(const coap_session_t *session, coap_bin_const_t tok)
 static void
 ingest_coap_obs_free(struct observer *o, const char *why)
 {
-	log_debug("coap: observer of %s %s goes: %s", o->kind == OBS_FL ?
-	    "round" : "the settings of", o->node, why);
+	if (o->kind == OBS_FL)
+		log_debug("coap: an observer of round %s goes: %s", o->node,
+		    why);
+	else
+		log_debug("coap: %s no longer observes its settings: %s",
+		    o->node, why);
 	TAILQ_REMOVE(&obs.list, o, entry);
 	obs.n--;
 	coap_session_release(o->session);
@@ -173,7 +177,12 @@ ingest_coap_obs_register(coap_session_t *session, const coap_pdu_t *request,
 	o->toklen = tok.length;
 	TAILQ_INSERT_TAIL(&obs.list, o, entry);
 	obs.n++;
-	log_debug("coap: %s observed (%zu observers)", node, obs.n);
+	if (kind == OBS_FL)
+		log_debug("coap: round %s has a new observer (%zu observers)",
+		    node, obs.n);
+	else
+		log_debug("coap: %s observes its settings (%zu observers)",
+		    node, obs.n);
 	return (1);
 }
 
