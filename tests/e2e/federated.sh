@@ -84,8 +84,16 @@ t_ok "round 1 continues with both acknowledged updates" \
 "$COAP_CLIENT" -B 3 "$U/v1/fl/kws" > "$T/doc.json" 2> /dev/null
 t_is "still round 1 after the restart" "$(field round)" 1
 
-# --- the close ------------------------------------------------------------
+# --- the close, seen by an observer -----------------------------------------
+"$COAP_CLIENT" -v 6 -B 15 -s 12 "$U/v1/fl/kws" > "$T/obs.out" 2>&1 &
+OBS_PID=$!
+t_track $OBS_PID
+registered() { grep -a ' c:2.05 ' "$T/obs.out" | grep -q 'Observe:'; }
+t_ok "GET /v1/fl/kws with Observe: registered" wait_for 5 registered
 t_is "n3's update (target_clients 3): 2.04" "$(post n3 "$T/u.ok")" 2.04
+notified() { grep -a ' c:2.05 ' "$T/obs.out" | grep -q '"round":2'; }
+t_ok "the observer is notified of round 2" wait_for 10 notified
+kill "$OBS_PID" 2> /dev/null
 round2() {
 	"$COAP_CLIENT" -B 3 "$U/v1/fl/kws" > "$T/doc.json" 2> /dev/null &&
 		[ "$(field round)" = 2 ]
