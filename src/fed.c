@@ -240,6 +240,7 @@ fed_load(struct fed *f, char **cause)
 		free(buf);
 		rc = -1;
 	}
+	f->from_copy = path == newest;
 	if (rc == 0) {
 		log_info("fl %s: head %" PRIu32 "x%" PRIu32 " from %s", f->name,
 		    head.rows, head.cols, path);
@@ -396,6 +397,9 @@ fed_start(const struct config *cf, char **cause)
 			fed_stop();
 			return (-1);
 		}
+		/* A crash may have come between the rename and the put. */
+		if (f->from_copy)
+			fed_model_put(f);
 	}
 	store_flush();
 	return (0);
@@ -529,13 +533,17 @@ fed_post(const char *name, const char *node, const uint8_t *data, size_t len,
 	}
 	snprintf(key, sizeof key, "fed/%s/u/%s", f->name, node);
 	f->accepted++;
-	if (store_state_set(key, data, len) != 0 || fed_state_save(f) != 0 ||
-	    fed_commit() != 0) {
+	if (store_state_set(key, data, len) != 0 || fed_state_save(f) != 0) {
 		f->accepted--;
-		xasprintf(cause, "the store could not commit: try again");
+		xasprintf(cause, "the store could not take it: try again");
 		return (FED_BUSY);
 	}
+	/* In the transaction: it counts, though unacknowledged if late. */
 	fed_client_add(f, node);
+	if (fed_commit() != 0) {
+		xasprintf(cause, "the store could not commit now: try again");
+		return (FED_BUSY);
+	}
 	f->m_updates++;
 	f->m_in += len;
 	log_debug("fl %s: update of %s for round %" PRIu32 " (%zu in)",

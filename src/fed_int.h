@@ -22,6 +22,7 @@ struct fed {
 	char		 name[MODELS_NAME_MAX + 1];
 	char		*sect;
 	int		 dead;		/* stopped while its write ran */
+	int		 from_copy;	/* read from data_dir/fl at start */
 	uint8_t		*model;		/* the file the head lives in */
 	size_t		 modellen;
 	struct fl_head	 head;
@@ -72,5 +73,6 @@ char	*fed_path(const struct fed *, char **, char **);
 
 /* fed_round.c */
 void	fed_close(struct fed *);
+void	fed_model_put(const struct fed *);
 
 #endif

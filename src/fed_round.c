@@ -116,7 +116,7 @@ fed_model_put_cb(int ok, const struct models_info *info, const char *cause,
 }
 
 /* Publish f's model as node model NAME@rROUND (unless it is there). */
-static void
+void
 fed_model_put(const struct fed *f)
 {
 	struct models_info	 info;

@@ -316,7 +316,7 @@ START_TEST(test_close_at_target)
 	size_t		 len, i;
 	double		 want;
 	struct models_info info;
-	char		 path[128];
+	char		 path[128], rec[160];
 	struct stat	 sb;
 	cJSON		*o;
 
@@ -379,6 +379,28 @@ START_TEST(test_close_at_target)
 	ck_assert_ptr_nonnull(h = fed_head("m", &len, etag));
 	memcpy(v, h, sizeof v);
 	ck_assert(fabs(v[0] - (1 + want)) < 1e-5);
+	/*
+	 * A crash after the rename, before the commit: the state still says
+	 * round 1 on the old base with an update.  The start finishes the
+	 * close: round 2 on the file's head, the stale update gone.
+	 */
+	snprintf(rec, sizeof rec, "1 %llu 3 0 ", 4000000000000ULL);
+	for (i = 0; i < 32; i++)
+		snprintf(rec + strlen(rec), 3, "%02x", base[i]);
+	ck_assert_int_eq(store_state_set("fed/m/state", rec, strlen(rec)), 0);
+	ck_assert_int_eq(store_state_set("fed/m/u/n9", "x", 1), 0);
+	store_flush();
+	stop();
+	start();
+	ck_assert_uint_eq(fed_round("m"), 2);
+	ck_assert_double_eq(metric("clients"), 0);
+	ck_assert_ptr_nonnull(h = fed_head("m", &len, etag));
+	memcpy(v, h, sizeof v);
+	ck_assert(fabs(v[0] - (1 + want)) < 1e-5);
+	stop();
+	start();
+	ck_assert_uint_eq(fed_round("m"), 2);
+	ck_assert_double_eq(metric("clients"), 0);
 	stop();
 	teardown();
 }
