@@ -505,6 +505,29 @@ START_TEST(test_gate_rejects)
 }
 END_TEST
 
+/* What the config table cannot check: the name, target vs min. */
+START_TEST(test_config_check)
+{
+	char	*cause = NULL;
+
+	setup();
+	load_config("min_clients = 3\ntarget_clients = 3\n");
+	ck_assert_int_eq(fed_config_check(cf, &cause), 0);
+	load_config("min_clients = 3\ntarget_clients = 0\n");
+	ck_assert_int_eq(fed_config_check(cf, &cause), 0);
+	load_config("min_clients = 3\ntarget_clients = 2\n");
+	ck_assert_int_eq(fed_config_check(cf, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "target_clients"));
+	free(cause);
+	cause = NULL;
+	load_config("[federated:..]\nmodel = /dev/null\n");
+	ck_assert_int_eq(fed_config_check(cf, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "the name"));
+	free(cause);
+	teardown();
+}
+END_TEST
+
 /* The CoAP routes of SPEC 10, malformed ones included. */
 START_TEST(test_routes)
 {
@@ -552,6 +575,7 @@ main(void)
 		{ test_timeout_extends, 0 },
 		{ test_gate_rejects, 0 },
 		{ test_routes, 0 },
+		{ test_config_check, 0 },
 	};
 
 	return (testutil_run("fed", 60, cases, sizeof cases / sizeof cases[0]));
