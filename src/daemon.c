@@ -101,6 +101,7 @@ static const struct daemon_check daemon_checks[] = {
 	{ "monitor", monitor_check },
 	{ "summary", summary_check },
 	{ "models", models_check },
+	{ "command", command_check },
 	{ "serial", ingest_serial_check },
 	{ "coap", ingest_coap_check },
 };

@@ -39,7 +39,9 @@
 
 #include <coap3/coap.h>
 
+#include "config.h"
 #include "control.h"
+#include "daemon.h"
 #include "ingest_coap_int.h"
 #include "log.h"
 #include "nodes.h"
@@ -215,6 +217,13 @@ ingest_coap_obs_changed(const char *node, uint32_t rev)
 		next = TAILQ_NEXT(o, entry);
 		if (o->gone != NULL || strcmp(o->node, node) != 0)
 			continue;
+		/* The rules of a GET, again: a reload may have changed them. */
+		if (coap_session_get_proto(o->session) != COAP_PROTO_DTLS &&
+		    (config_bool(daemon_config(), "coap", "require_dtls") ||
+		    ingest_coap_node_has_key(node))) {
+			o->gone = "DTLS now required";
+			continue;
+		}
 		/*
 		 * NULL: a node the registry forgot (its observers go), or a
 		 * rev the store could not keep (they stay for the next one).
