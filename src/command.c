@@ -60,8 +60,17 @@ struct command_run {
 	struct command_run	*next;
 };
 
+/* A result waiting for the commit of what it reports. */
+struct command_held {
+	char			*id;
+	char			*json;
+	struct command_held	*next;
+};
+
 static struct {
 	int			 started;
+	struct command_held	*held, **held_tail;
+	size_t			 nheld;
 	size_t			 max;	/* mqtt.command_max */
 	struct command_kept	*kept;	/* ring, oldest at head */
 	size_t			 head, nkept;
@@ -70,6 +79,8 @@ static struct {
 	size_t			 nruns;
 	uint64_t		 token;
 } cmd;
+
+static void	command_release(int);
 
 /* store_state_scan callback: add one "cmd/o/SEQ" -> ID row to the ring. */
 static void
@@ -132,6 +143,8 @@ command_stop(void)
 	if (!cmd.started)
 		return;
 	uplink_set_message_handler(NULL);
+	/* The store stops later and commits what is open with these. */
+	command_release(1);
 	while ((r = cmd.runs) != NULL) {
 		cmd.runs = r->next;
 		free(r);
@@ -198,27 +211,89 @@ command_keep(const char *id, const char *json)
 	cmd.nkept++;
 }
 
-/* Publish a result: through the outbox, or at once if the store refuses. */
+/* Publish a result now, not through the outbox (the store refuses). */
 static void
-command_send(const char *id, const char *json)
+command_send_now(const char *id, const char *json)
 {
 	char	*topic;
-	int	 rc;
 
-	if (store_accepting()) {
-		xasprintf(&topic, "results/%s", id);
-		rc = store_outbox_add(topic, json, strlen(json),
-		    STORE_CLASS_EVENT, 0, NULL, NULL);
-		free(topic);
-		if (rc == 0)
-			return;
-		/* It began refusing just now: send it directly. */
-	}
 	xasprintf(&topic, "%s/results/%s", uplink_prefix() ? uplink_prefix() :
 	    "", id);
 	if (uplink_publish_now(topic, json, strlen(json), 1, 0) != 0)
 		log_warnx("command: %s: not connected, result lost", topic);
 	free(topic);
+}
+
+/*
+ * Put the held results into the outbox once nothing written before them
+ * is uncommitted (all: at stop, whatever the store's state).  The uplink
+ * may publish outbox rows of the open transaction, so a result added at
+ * once could leave before the change it reports is durable: the store
+ * defers commits while a checkpoint runs.
+ */
+static void
+command_release(int all)
+{
+	struct command_held	*h;
+	char			*topic;
+	int			 rc;
+
+	if (!all && store_uncommitted())
+		return;
+	while ((h = cmd.held) != NULL) {
+		if ((cmd.held = h->next) == NULL)
+			cmd.held_tail = &cmd.held;
+		cmd.nheld--;
+		rc = -1;
+		if (store_accepting()) {
+			xasprintf(&topic, "results/%s", h->id);
+			rc = store_outbox_add(topic, h->json, strlen(h->json),
+			    STORE_CLASS_EVENT, 0, NULL, NULL);
+			free(topic);
+		}
+		if (rc != 0)
+			command_send_now(h->id, h->json);
+		free(h->id);
+		free(h->json);
+		free(h);
+	}
+}
+
+/*
+ * Publish a result: after the commit of what it reports, or at once if the
+ * store refuses writes.
+ */
+static void
+command_send(const char *id, const char *json)
+{
+	struct command_held	*h;
+
+	if (!store_accepting()) {
+		command_send_now(id, json);
+		return;
+	}
+	h = xcalloc(1, sizeof *h);
+	h->id = xstrdup(id);
+	h->json = xstrdup(json);
+	if (cmd.held_tail == NULL)
+		cmd.held_tail = &cmd.held;
+	*cmd.held_tail = h;
+	cmd.held_tail = &h->next;
+	cmd.nheld++;
+	store_flush();
+	/* A long checkpoint: do not hold more than a bound. */
+	command_release(cmd.nheld > COMMAND_HELD_MAX);
+}
+
+/* Housekeeping: results held while a checkpoint deferred the commit. */
+void
+command_check(uint64_t now)
+{
+	(void)now;
+	if (cmd.started && cmd.held != NULL) {
+		store_flush();
+		command_release(0);
+	}
 }
 
 /*
@@ -318,8 +393,9 @@ command_model_cb(int ok, const struct models_info *mi, const char *cause,
 		cJSON_AddStringToObject(o, "sha256", mi->sha256);
 		cJSON_AddNumberToObject(o, "size", (double)mi->size);
 	}
-	command_finish(r->verb, r->id, "", o, ok ? NULL :
-	    cause ? cause : "failed");
+	/* A failure changed nothing and may pass (I/O, busy): not kept. */
+	command_result(r->verb, r->id, "", o, ok ? NULL :
+	    cause ? cause : "failed", ok);
 	free(r);
 }
 
@@ -331,8 +407,8 @@ command_tier2_cb(int ok, const char *cause, void *arg)
 
 	if ((r = command_run_take((uint64_t)(uintptr_t)arg)) == NULL)
 		return;
-	command_finish(r->verb, r->id, "", cJSON_CreateObject(), ok ? NULL :
-	    cause ? cause : "failed");
+	command_result(r->verb, r->id, "", cJSON_CreateObject(), ok ? NULL :
+	    cause ? cause : "failed", ok);
 	free(r);
 }
 
@@ -370,8 +446,8 @@ command_run_async(const struct command_req *q, const char *topic)
 		    arg, &cause);
 	if (rc != 0 && (r = command_run_take((uint64_t)(uintptr_t)arg)) !=
 	    NULL) {
-		command_finish(q->verb, q->id, topic, cJSON_CreateObject(),
-		    cause ? cause : "failed");
+		command_result(q->verb, q->id, topic, cJSON_CreateObject(),
+		    cause ? cause : "failed", 0);
 		free(r);
 	}
 	free(cause);
@@ -417,13 +493,6 @@ command_handle(const char *topic, const void *data, size_t len)
 	/* Without its bytes the topic alone may still name the id. */
 	rc = command_parse(topic, busy ? NULL : data, busy ?
 	    UPLINK_MSG_TOO_LARGE : len, cmd.max, &q, err, sizeof err);
-	if (!store_accepting()) {
-		/* Nothing changes, but the operator hears why. */
-		command_finish(q.verb, q.id, topic, cJSON_CreateObject(),
-		    "store refuses writes");
-		command_req_free(&q);
-		return;
-	}
 	if (q.id[0] != '\0' && (kept = command_kept_result(q.id)) != NULL) {
 		log_info("command: %s: id seen before, result sent again",
 		    q.id);
@@ -431,6 +500,10 @@ command_handle(const char *topic, const void *data, size_t len)
 		free(kept);
 	} else if (q.id[0] != '\0' && command_running(q.id))
 		log_info("command: %s: still running, result to come", q.id);
+	else if (!store_accepting())
+		/* Nothing changes, but the operator hears why. */
+		command_finish(q.verb, q.id, topic, cJSON_CreateObject(),
+		    "store refuses writes");
 	else if (busy)
 		command_result(q.verb, q.id, topic, cJSON_CreateObject(),
 		    "busy: too many commands at once, send it again", 0);

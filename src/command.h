@@ -11,6 +11,7 @@
 #define TE_COMMAND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 
@@ -21,5 +22,6 @@ int	command_start(const struct config *, char **);
 void	command_reload(const struct config *);
 void	command_stop(void);
 void	command_handle(const char *, const void *, size_t);
+void	command_check(uint64_t);
 
 #endif

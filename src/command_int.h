@@ -23,6 +23,8 @@ struct cJSON;
 #define COMMAND_RID_MAX	(6 + MODELS_NAME_MAX + 1 + MODELS_VERSION_MAX)
 #define COMMAND_INVALID	"_invalid"	/* results of unreadable ids */
 #define COMMAND_RUNNING_MAX	8	/* model/tier2 runs at once */
+#define COMMAND_JSON_MAX	16384	/* config and reload payloads */
+#define COMMAND_HELD_MAX	1000	/* results waiting for a commit */
 
 enum command_verb {
 	COMMAND_NONE,		/* not understood */

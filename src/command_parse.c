@@ -277,6 +277,10 @@ command_parse(const char *topic, const void *data, size_t len, size_t max,
 	if (len == SIZE_MAX || len > max)
 		return (command_fail(err, errlen, "too large (command_max %zu)",
 		    max));
+	/* Settings fit 1 KB: a bigger patch only costs the loop time. */
+	if (len > COMMAND_JSON_MAX)
+		return (command_fail(err, errlen, "too large (a JSON command "
+		    "is at most %d bytes)", COMMAND_JSON_MAX));
 	json = command_json(data, len, r, err, errlen);
 	if (r->verb == COMMAND_NONE)
 		return (command_fail(err, errlen, "unknown command; want "

@@ -104,6 +104,7 @@ static const struct daemon_check daemon_checks[] = {
 	{ "summary", summary_check },
 	{ "models", models_check },
 	{ "fl", fed_check },
+	{ "command", command_check },
 	{ "serial", ingest_serial_check },
 	{ "coap", ingest_coap_check },
 };

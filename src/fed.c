@@ -109,12 +109,8 @@ fed_state_save(const struct fed *f)
 static int
 fed_commit(void)
 {
-	struct store_stats	a, b;
-
-	store_stats(&a);
 	store_flush();
-	store_stats(&b);
-	return (b.commits > a.commits ? 0 : -1);
+	return (store_uncommitted() ? -1 : 0);
 }
 
 /* Make head (moved in) the current head of f, with model (moved in). */

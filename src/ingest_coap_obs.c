@@ -42,7 +42,9 @@
 
 #include <coap3/coap.h>
 
+#include "config.h"
 #include "control.h"
+#include "daemon.h"
 #include "fed.h"
 #include "ingest_coap_int.h"
 #include "log.h"
@@ -253,6 +255,13 @@ ingest_coap_obs_changed(const char *node, uint32_t rev)
 		if (o->gone != NULL || o->kind != OBS_CONFIG ||
 		    strcmp(o->node, node) != 0)
 			continue;
+		/* The rules of a GET, again: a reload may have changed them. */
+		if (coap_session_get_proto(o->session) != COAP_PROTO_DTLS &&
+		    (config_bool(daemon_config(), "coap", "require_dtls") ||
+		    ingest_coap_node_has_key(node))) {
+			o->gone = "DTLS now required";
+			continue;
+		}
 		/*
 		 * NULL: a node the registry forgot (its observers go), or a
 		 * rev the store could not keep (they stay for the next one).
@@ -301,6 +310,12 @@ ingest_coap_obs_fl_changed(const char *name)
 		if (o->gone != NULL || o->kind != OBS_FL ||
 		    strcmp(o->node, name) != 0)
 			continue;
+		/* A reload may have made DTLS required since it registered. */
+		if (coap_session_get_proto(o->session) != COAP_PROTO_DTLS &&
+		    config_bool(daemon_config(), "coap", "require_dtls")) {
+			o->gone = "DTLS now required";
+			continue;
+		}
 		if (ingest_coap_obs_send(o, NULL, 0) != 0)
 			o->gone = "its session is closed or the round is gone";
 		else

@@ -522,6 +522,13 @@ store_flush(void)
 	store_commit();
 }
 
+/* Is a transaction open, with writes not committed yet? */
+int
+store_uncommitted(void)
+{
+	return (store.in_txn);
+}
+
 /* End of a loop turn with outbox rows added: wake the uplink once. */
 static void
 store_check_cb(uv_check_t *h)

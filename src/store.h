@@ -126,6 +126,7 @@ int	store_outbox_add(const char *, const void *, size_t, enum store_class,
 int	store_accepting(void);
 int	store_sync_full(void);
 void	store_flush(void);
+int	store_uncommitted(void);
 
 void	store_set_notify(store_notify_cb);
 void	store_add_message_hook(store_msg_hook, void *);

@@ -38,6 +38,8 @@ struct fl_loc {
 	uint8_t		 btype;		/* TT_FLOAT32 or TT_INT32 */
 	size_t		 wpos;		/* weight bytes */
 	size_t		 bpos;		/* bias bytes */
+	int32_t		 wbuf;		/* their buffer indices */
+	int32_t		 bbuf;
 	struct fb_vec	 wscale;	/* int8: 1 or rows float32 */
 	struct fb_vec	 wzp;		/* int8: 0, 1 or rows int64 */
 	struct fb_vec	 bscale;	/* int32 bias: 0, 1 or rows float32 */
@@ -76,11 +78,14 @@ tensor(const struct fb *b, const struct fb_vec *tv, int32_t ti,
 	return (0);
 }
 
-/* The position of tensor tt's constant data, which must hold need bytes. */
+/*
+ * The position of tensor tt's constant data, which must hold need bytes,
+ * and its buffer index.
+ */
 static int
 tensor_data(const struct fb *b, const struct fb_vec *bufs,
     const struct fb_table *tt, const char *what, size_t need, size_t *pos,
-    char **cause)
+    int32_t *bufi, char **cause)
 {
 	struct fb_table	 bt;
 	struct fb_vec	 dv;
@@ -91,6 +96,7 @@ tensor_data(const struct fb *b, const struct fb_vec *bufs,
 	if (fb_i32(b, tt, 2, 0, &bi) == FB_BAD || bi < 0 ||
 	    (uint32_t)bi >= bufs->n)
 		return (fl_fail(cause, "head %s: bad buffer index", what));
+	*bufi = bi;
 	if (bi == 0)
 		return (fl_fail(cause, "head %s is not a constant buffer "
 		    "(computed at run time)", what));
@@ -173,7 +179,7 @@ locate_weights(const struct fb *b, const struct fb_vec *tv,
 		return (fl_fail(cause, "head weights: type %u is neither "
 		    "float32 nor int8", l->wtype));
 	if (tensor_data(b, bufs, &tt, "weights", (size_t)r * c *
-	    (l->wtype == TT_INT8 ? 1 : 4), &l->wpos, cause) < 0)
+	    (l->wtype == TT_INT8 ? 1 : 4), &l->wpos, &l->wbuf, cause) < 0)
 		return (-1);
 	if (l->wtype == TT_FLOAT32)
 		return (0);
@@ -212,12 +218,12 @@ locate_bias(const struct fb *b, const struct fb_vec *tv,
 		    l->rows));
 	if (l->btype == TT_FLOAT32)
 		return (tensor_data(b, bufs, &tt, "bias", (size_t)l->rows * 4,
-		    &l->bpos, cause));
+		    &l->bpos, &l->bbuf, cause));
 	if (l->btype != TT_INT32 || l->wtype != TT_INT8)
 		return (fl_fail(cause, "head bias: type %u does not go with "
 		    "weights of type %u", l->btype, l->wtype));
 	if (tensor_data(b, bufs, &tt, "bias", (size_t)l->rows * 4, &l->bpos,
-	    cause) < 0 || quant(b, &tt, "bias", &l->bscale, &zp, cause) < 0)
+	    &l->bbuf, cause) < 0 || quant(b, &tt, "bias", &l->bscale, &zp, cause) < 0)
 		return (-1);
 	if (l->bscale.n > 1 && l->bscale.n != l->rows)
 		return (fl_fail(cause, "head bias: %u scales for %u rows",
@@ -232,6 +238,34 @@ locate_bias(const struct fb *b, const struct fb_vec *tv,
 	return (0);
 }
 
+/*
+ * Converters may let identical constants share a buffer (all-zero biases
+ * of two layers, say): writing the head must not change another tensor.
+ */
+static int
+check_shared(const struct fb *b, const struct fb_vec *tv, int32_t wi,
+    int32_t bi, const struct fl_loc *l, char **cause)
+{
+	struct fb_table	 tt;
+	uint32_t	 i;
+	int32_t		 bufi;
+
+	if (l->wbuf == l->bbuf)
+		return (fl_fail(cause, "head weights and bias share buffer "
+		    "%d", (int)l->wbuf));
+	for (i = 0; i < tv->n; i++) {
+		if ((int32_t)i == wi || (int32_t)i == bi)
+			continue;
+		if (fb_vec_table(b, tv, i, &tt) != FB_OK ||
+		    fb_i32(b, &tt, 2, 0, &bufi) == FB_BAD)
+			return (fl_fail(cause, "tensor %u: malformed", i));
+		if (bufi == l->wbuf || bufi == l->bbuf)
+			return (fl_fail(cause, "head buffer %d is shared with "
+			    "tensor %u", (int)bufi, i));
+	}
+	return (0);
+}
+
 /* Find the head of model b: the last FULLY_CONNECTED of subgraph 0. */
 static int
 locate(const struct fb *b, struct fl_loc *l, char **cause)
@@ -240,6 +274,7 @@ locate(const struct fb *b, struct fl_loc *l, char **cause)
 	struct fb_vec	 codes, sgs, bufs, tv, ov, in;
 	uint32_t	 i;
 	uint8_t		 fmt;
+	int32_t		 wi, bi;
 	int		 r;
 
 	memset(l, 0, sizeof *l);
@@ -275,10 +310,13 @@ locate(const struct fb *b, struct fl_loc *l, char **cause)
 	if (r == FB_OK && fmt != 0)
 		return (fl_fail(cause, "head operator %u: weights format %u "
 		    "is not the default", i - 1, fmt));
-	if (locate_weights(b, &tv, &bufs, fb_vec_i32(b, &in, 1), l, cause) < 0)
+	wi = fb_vec_i32(b, &in, 1);
+	bi = in.n > 2 ? fb_vec_i32(b, &in, 2) : -1;
+	if (locate_weights(b, &tv, &bufs, wi, l, cause) < 0 ||
+	    locate_bias(b, &tv, &bufs, bi, fb_vec_i32(b, &in, 0), l,
+	    cause) < 0)
 		return (-1);
-	return (locate_bias(b, &tv, &bufs, in.n > 2 ? fb_vec_i32(b, &in, 2) :
-	    -1, fb_vec_i32(b, &in, 0), l, cause));
+	return (check_shared(b, &tv, wi, bi, l, cause));
 }
 
 /* Scale of row r's weights (per tensor or per channel). */

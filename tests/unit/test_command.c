@@ -172,8 +172,16 @@ row_cb(const struct store_row *r, void *arg)
 static int
 new_rows(void)
 {
-	int	before = nrows;
+	int	before = nrows, i;
 
+	/* Results wait for the commit of what they report (checkpoints). */
+	for (i = 0; i < 2000; i++) {
+		fx_flush();
+		if (!store_uncommitted())
+			break;
+		usleep(1000);
+	}
+	command_check(0);
 	store_outbox_fetch(seen, store_outbox_last_id(), NROWS, row_cb, NULL);
 	return (nrows - before);
 }

@@ -25,9 +25,12 @@
 #define I32	2
 #define I8	9
 
-/* A float FC model: input [1,3], weights 2x3, bias 2 (nin 2: no bias). */
+/*
+ * A float FC model: input [1,3], weights 2x3, bias 2 (nin 2: no bias);
+ * share: the output tensor names the bias's buffer too.
+ */
 static uint8_t *
-float_fc(int nin, int wconst, size_t *len)
+float_fc(int nin, int wconst, int share, size_t *len)
 {
 	static const float	 w[6] = { 1, 2, 3, -1, 0.5f, 0.25f };
 	static const float	 b[2] = { 0.5f, -2 };
@@ -48,6 +51,8 @@ float_fc(int nin, int wconst, size_t *len)
 		t[1].data = w;
 		t[1].bytes = sizeof w;
 	}
+	if (share)
+		t[3].buffer = wconst ? 2 : 1;
 	ck_assert_int_eq(tb_build(t, 4, &op, 1, gin, wconst ? 1 : 2, out, 1,
 	    &m, len), 0);
 	return (m);
@@ -109,7 +114,7 @@ START_TEST(test_head_float)
 	char		*cause = NULL;
 	float		 x[3] = { 1, -2, 0.5f }, y[2];
 
-	m = float_fc(3, 1, &len);
+	m = float_fc(3, 1, 0, &len);
 	ck_assert_msg(fl_head_extract(m, len, &h, &cause) == 0, "%s", cause);
 	ck_assert_uint_eq(h.rows, 2);
 	ck_assert_uint_eq(h.cols, 3);
@@ -203,15 +208,21 @@ START_TEST(test_head_reject)
 	ck_assert_msg(strstr(cause, "no FULLY_CONNECTED") != NULL, "%s", cause);
 	free(cause);
 	free(m);
-	m = float_fc(3, 0, &len);
+	m = float_fc(3, 0, 0, &len);
 	ck_assert_int_eq(fl_head_extract(m, len, &h, &cause), -1);
 	ck_assert_msg(strstr(cause, "not a constant buffer") != NULL, "%s",
 	    cause);
 	free(cause);
 	free(m);
-	m = float_fc(2, 1, &len);
+	m = float_fc(2, 1, 0, &len);
 	ck_assert_int_eq(fl_head_extract(m, len, &h, &cause), -1);
 	ck_assert_msg(strstr(cause, "no bias") != NULL, "%s", cause);
+	free(cause);
+	free(m);
+	m = float_fc(3, 1, 1, &len);
+	ck_assert_int_eq(fl_head_extract(m, len, &h, &cause), -1);
+	ck_assert_msg(strstr(cause, "shared with tensor 3") != NULL, "%s",
+	    cause);
 	free(cause);
 	free(m);
 	memset(junk, 0xa5, sizeof junk);
@@ -221,7 +232,7 @@ START_TEST(test_head_reject)
 	ck_assert_int_eq(fl_head_extract(junk, 0, &h, &cause), -1);
 	free(cause);
 	/* A head of another shape, or with a NaN, is not written. */
-	m = float_fc(3, 1, &len);
+	m = float_fc(3, 1, 0, &len);
 	ck_assert(fl_head_extract(m, len, &h, NULL) == 0);
 	h.cols = 2;
 	ck_assert_int_eq(fl_head_write(m, len, &h, &o, &olen, &cause), -1);
