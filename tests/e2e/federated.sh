@@ -6,7 +6,8 @@
 # refusal (4.00, 4.03, 4.04, 4.09, 4.15, 4.05), kill -9 mid-round then the
 # round continuing with the acknowledged updates, a round closing at
 # target_clients, P/fl/NAME retained at the broker, and the new model
-# downloadable as node model NAME.
+# downloadable as node model NAME (and loaded by the runtime); a second
+# section whose deadline passes without min_clients is extended.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-coap.sh"
 command -v "$COAP_CLIENT" > /dev/null || t_skip_all "$COAP_CLIENT not installed"
@@ -26,7 +27,8 @@ write_conf "$T/d.ini" "log_level = debug" \
 	"[coap]" "listen = 127.0.0.1:$COAP_PORT" \
 	"[mqtt]" "uri = tcp://127.0.0.1:$MQTT_PORT" "topic_prefix = te" \
 	"[federated:kws]" "model = $MODEL" "nodes = n*" "min_clients = 2" \
-	"target_clients = 3" "round_timeout = 10m"
+	"target_clients = 3" "round_timeout = 10m" \
+	"[federated:slow]" "model = $MODEL" "min_clients = 2" "round_timeout = 1s"
 t_ok "daemon starts with [federated:kws]" start_daemon "$T/d.ini"
 
 # --- the round and the head ---------------------------------------------
@@ -72,6 +74,11 @@ t_is "an unknown name: 4.04" "$(post n1 "$T/u.ok" nope)" 4.04
 t_is "content-format 50: 4.15" "$(post n1 "$T/u.ok" kws 50)" 4.15
 t_is "GET of the update resource: 4.05" "$(coap_code "$U/v1/n/n1/fl/kws")" 4.05
 
+# --- a deadline without min_clients extends the round ----------------------
+t_is "slow: one update: 2.04" "$(post n1 "$T/u.ok" slow)" 2.04
+extended() { daemon_log_has "fl slow: round 1 has 1 of 2 updates at its deadline: extended"; }
+t_ok "slow: the deadline without min_clients extends round 1" wait_for 5 extended
+
 # --- updates, kill -9, the round continues --------------------------------
 t_is "n1's update: 2.04" "$(post n1 "$T/u.ok")" 2.04
 t_is "n1 again (replaces its first): 2.04" "$(post n1 "$T/u.ok")" 2.04
@@ -113,6 +120,11 @@ t_is "P/fl/kws: 30 samples" "$(pfl samples)" 30
 t_is "P/fl/kws: base of round 2" "$(pfl base)" "$(field base)"
 t_is "P/fl/kws: applied" "$(pfl outcome)" applied
 t_ok "the new model is in data_dir/fl" [ -s "$T/data/fl/kws.tflite" ]
+INFER=$TE_BUILDDIR/tinyedge-infer
+if [ -x "$INFER" ]; then
+	t_ok "the runtime loads the new model" \
+		"$INFER" "$T/data/fl/kws.tflite" --bench 1
+fi
 modelr2() {
 	rm -f "$T/m.tflite"
 	"$COAP_CLIENT" -B 10 -o "$T/m.tflite" "$U/v1/models/kws?v=r2" > /dev/null 2>&1 &&
