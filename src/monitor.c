@@ -35,6 +35,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "fed.h"
 #include "ingest_serial.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -160,6 +161,7 @@ monitor_json(void)
 	monitor_num(s, "inflight", us.inflight);
 	monitor_num(s, "reconnects", us.reconnects);
 	monitor_tier2(o);
+	fed_metrics(o);
 	s = cJSON_AddObjectToObject(o, "nodes");
 	monitor_num(s, "known", known);
 	monitor_num(s, "online", online);
