@@ -39,7 +39,7 @@ NODES = 20
 H = 32
 ROWS = 10
 PRE_CLASSES = 6
-LOCAL_EPOCHS = 2
+LOCAL_EPOCHS = int(os.environ.get("FL_EPOCHS", "5"))
 LOCAL_LR = 0.1
 BATCH = 16
 
