@@ -351,12 +351,13 @@ class Coap:
         n = (len(body) + 1023) // 1024
         for k in range(n):
             more = 8 if k < n - 1 else 0
-            rc, _, pl = self.request(2, path,
+            rc, opts, pl = self.request(2, path,
                                      [(12, self._uint(42)),
                                       (27, self._uint(k << 4 | more | 6))],
                                      body[1024 * k:1024 * (k + 1)])
             if rc >> 5 != 2 or (more and rc != 0x5F):
                 break
+        self.max_age = int.from_bytes(opts.get(14, b"\x3c"), "big")
         return "%d.%02d" % (rc >> 5, rc & 31), pl
 
 
@@ -379,11 +380,13 @@ def post_update(node, path, body, k, rnd, busy):
         code, pl = node.post(path, body)
         if code == "2.04" or (code == "4.09" and tries > 0):
             if code == "4.09":
-                busy.append("(then 4.09: the round closed with the first try)")
+                busy.append("then 4.09: round %d closed with the first "
+                            "try (node fl%02d)" % (rnd, k))
             return
         if code != "5.03":
             break
-        busy.append(pl.decode(errors="replace"))
+        busy.append("%s (Max-Age %d)" % (pl.decode(errors="replace"),
+                                         node.max_age))
         time.sleep(pause)
         pause = min(2 * pause, 1.0)
     sys.exit("federated.py: node %d round %d: %s %r" % (k, rnd, code, pl))
