@@ -41,6 +41,7 @@ read_exact(const char *path, size_t len)
 	return (buf);
 }
 
+/* Write the model of the ROWS x COLS head in HEAD to OUT. */
 int
 main(int argc, char **argv)
 {
