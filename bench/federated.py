@@ -54,6 +54,7 @@ SEED = int(os.environ.get("FL_SEED", "0"))
 # --- data, backbone, head training ---------------------------------------
 
 def softmax(z):
+    """Row-wise softmax, shifted for stability."""
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -151,15 +152,18 @@ def split_two_classes(y, rng):
 
 
 def head_bytes(w, b):
+    """A head in the SPEC 10 layout: float32 weights row by row, biases."""
     return (np.asarray(w, '<f4').tobytes() + np.asarray(b, '<f4').tobytes())
 
 
 def head_from_bytes(buf, cols):
+    """The weights and biases of a head in the SPEC 10 layout."""
     v = np.frombuffer(buf, '<f4').astype(np.float64)
     return v[:ROWS * cols].reshape(ROWS, cols), v[ROWS * cols:]
 
 
 def prepare(d):
+    """Data, backbone, starting head, references and clip_norm into d."""
     rng = np.random.default_rng(20261203 + SEED)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -250,6 +254,7 @@ class Coap:
     every datagram sent and received."""
 
     def __init__(self, port):
+        """A socket of its own towards the daemon at port."""
         self.addr = ("127.0.0.1", port)
         self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.s.settimeout(2.0)
@@ -259,6 +264,7 @@ class Coap:
 
     @staticmethod
     def _opts(opts):
+        """Options (number, value), encoded with deltas in order."""
         out = b""
         last = 0
         for num, val in sorted(opts, key=lambda o: o[0]):
@@ -280,9 +286,11 @@ class Coap:
 
     @staticmethod
     def _uint(v):
+        """A CoAP uint option value: big-endian, no leading zeros."""
         return v.to_bytes((v.bit_length() + 7) // 8, "big") if v else b""
 
     def _parse(self, m):
+        """A message: message id, token, code, options, payload."""
         tkl = m[0] & 15
         code = m[1]
         mid = struct.unpack(">H", m[2:4])[0]
@@ -308,6 +316,7 @@ class Coap:
         return mid, m[4:4 + tkl], code, opts, payload
 
     def request(self, code, path, opts=(), payload=b""):
+        """One confirmable request; the answer (code, options, payload)."""
         self.mid = (self.mid + 1) & 0xFFFF
         tok = os.urandom(4)
         o = [(11, p.encode()) for p in path.split("/")] + list(opts)
@@ -364,6 +373,7 @@ class Coap:
 # --- the rounds against the daemon ------------------------------------------
 
 def cpu_seconds(pid):
+    """User plus system CPU seconds of pid (/proc/PID/stat)."""
     with open("/proc/%d/stat" % pid) as f:
         st = f.read().rsplit(")", 1)[1].split()
     return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
@@ -393,6 +403,7 @@ def post_update(node, path, body, k, rnd, busy):
 
 
 def run(a):
+    """The rounds of one configuration against the daemon."""
     z = np.load(os.path.join(a.dir, "data.npz"))
     fpool, ypool, fte, yte = z["fpool"], z["ypool"], z["fte"], z["yte"]
     parts = [z["split_%s_%d" % (a.split, k)] for k in range(NODES)]
@@ -483,6 +494,7 @@ def run(a):
 
 
 def main():
+    """prepare or run, as the arguments say."""
     p = argparse.ArgumentParser()
     p.add_argument("cmd", choices=["prepare", "run"])
     p.add_argument("dir")
