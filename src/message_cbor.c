@@ -35,7 +35,7 @@
 #define CBOR_ITEMS_MAX		(1U << 20)	/* per array or map */
 #define CBOR_STRING_MAX		4096
 #define CBOR_KEY_MAX		256
-#define CBOR_INT_MAX		9007199254740992.0	/* 2^53 */
+#define CBOR_INT_MAX		(UINT64_C(1) << 53)
 
 /* One open array or map. */
 struct cbor_frame {
@@ -163,7 +163,6 @@ cbor_int(struct cbor_ctx *c, uint64_t n, int neg)
 {
 	const char	*label;
 	char		 buf[32];
-	double		 d;
 
 	if (c->cause != NULL)
 		return;
@@ -182,12 +181,12 @@ cbor_int(struct cbor_ctx *c, uint64_t n, int neg)
 		cbor_key(c, label);
 		return;
 	}
-	d = neg ? -1.0 - (double)n : (double)n;
-	if (fabs(d) > CBOR_INT_MAX) {
+	/* Checked before the conversion, which would round past 2^53. */
+	if (n > (neg ? CBOR_INT_MAX - 1 : CBOR_INT_MAX)) {
 		cbor_fail(c, "integer beyond 2^53");
 		return;
 	}
-	cbor_value(c, cJSON_CreateNumber(d));
+	cbor_value(c, cJSON_CreateNumber(neg ? -1.0 - (double)n : (double)n));
 }
 
 static void cbor_u8(void *c, uint8_t v) { cbor_int(c, v, 0); }
