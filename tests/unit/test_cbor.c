@@ -379,6 +379,7 @@ START_TEST(test_cbor_window_heartbeat)
 	ck_assert_ptr_nonnull(h->fields);
 	ck_assert_str_eq((char *)h->body,
 	    "{\"battery_mv\":3300,\"fw\":\"1.2\",\"up\":true}");
+	message_free(w);
 	ck_assert_int_eq(message_parse_cbor(INF, "bad/id", "\xa0", 1, &w,
 	    &cause), -1);
 	ck_assert_ptr_nonnull(strstr(cause, "node id"));
