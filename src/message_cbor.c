@@ -189,14 +189,61 @@ cbor_int(struct cbor_ctx *c, uint64_t n, int neg)
 	cbor_value(c, cJSON_CreateNumber(neg ? -1.0 - (double)n : (double)n));
 }
 
-static void cbor_u8(void *c, uint8_t v) { cbor_int(c, v, 0); }
-static void cbor_u16(void *c, uint16_t v) { cbor_int(c, v, 0); }
-static void cbor_u32(void *c, uint32_t v) { cbor_int(c, v, 0); }
-static void cbor_u64(void *c, uint64_t v) { cbor_int(c, v, 0); }
-static void cbor_n8(void *c, uint8_t v) { cbor_int(c, v, 1); }
-static void cbor_n16(void *c, uint16_t v) { cbor_int(c, v, 1); }
-static void cbor_n32(void *c, uint32_t v) { cbor_int(c, v, 1); }
-static void cbor_n64(void *c, uint64_t v) { cbor_int(c, v, 1); }
+/* An unsigned integer of 8 bits (libcbor calls by width). */
+static void
+cbor_u8(void *c, uint8_t v)
+{
+	cbor_int(c, v, 0);
+}
+
+/* An unsigned integer of 16 bits (libcbor calls by width). */
+static void
+cbor_u16(void *c, uint16_t v)
+{
+	cbor_int(c, v, 0);
+}
+
+/* An unsigned integer of 32 bits (libcbor calls by width). */
+static void
+cbor_u32(void *c, uint32_t v)
+{
+	cbor_int(c, v, 0);
+}
+
+/* An unsigned integer of 64 bits (libcbor calls by width). */
+static void
+cbor_u64(void *c, uint64_t v)
+{
+	cbor_int(c, v, 0);
+}
+
+/* A negative integer of 8 bits (libcbor calls by width). */
+static void
+cbor_n8(void *c, uint8_t v)
+{
+	cbor_int(c, v, 1);
+}
+
+/* A negative integer of 16 bits (libcbor calls by width). */
+static void
+cbor_n16(void *c, uint16_t v)
+{
+	cbor_int(c, v, 1);
+}
+
+/* A negative integer of 32 bits (libcbor calls by width). */
+static void
+cbor_n32(void *c, uint32_t v)
+{
+	cbor_int(c, v, 1);
+}
+
+/* A negative integer of 64 bits (libcbor calls by width). */
+static void
+cbor_n64(void *c, uint64_t v)
+{
+	cbor_int(c, v, 1);
+}
 
 /* Is s (n bytes) UTF-8 without NUL? */
 static int
@@ -322,8 +369,19 @@ cbor_open(struct cbor_ctx *c, size_t n, int map)
 	cbor_pop(c);
 }
 
-static void cbor_array(void *c, size_t n) { cbor_open(c, n, 0); }
-static void cbor_map(void *c, size_t n) { cbor_open(c, n, 1); }
+/* A definite array of n items. */
+static void
+cbor_array(void *c, size_t n)
+{
+	cbor_open(c, n, 0);
+}
+
+/* A definite map of n pairs. */
+static void
+cbor_map(void *c, size_t n)
+{
+	cbor_open(c, n, 1);
+}
 
 /* A float of any width: finite only. */
 static void
@@ -340,7 +398,12 @@ cbor_double(void *arg, double d)
 	cbor_value(c, cJSON_CreateNumber(d));
 }
 
-static void cbor_float(void *c, float f) { cbor_double(c, (double)f); }
+/* A half or single float (libcbor widens a half to a float). */
+static void
+cbor_float(void *c, float f)
+{
+	cbor_double(c, (double)f);
+}
 
 /* true or false. */
 static void
