@@ -32,7 +32,7 @@
 #include "xmalloc.h"
 
 #define SENML_REL_LIMIT		268435456.0	/* 2^28 s: relative below */
-#define SENML_T_MAX		9007199254740.0	/* s: ms stays below 2^53 */
+#define SENML_T_MAX		1e11	/* s (year 5138): ms in 14 digits, exact */
 #define SENML_VERSION		10
 #define SENML_STRING_MAX	1024	/* vs and vd */
 
