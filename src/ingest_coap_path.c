@@ -8,6 +8,7 @@
  * malformed cases directly.
  *
  * Paths: v1/n/{node}/{inference|window|heartbeat} (POST, SPEC 3),
+ * v1/n/{node}/senml (POST, SPEC 14),
  * v1/n/{node}/config (GET, SPEC 9.1), v1/models/{name} (GET, SPEC 9.3),
  * v1/fl/{name}, v1/fl/{name}/head (GET) and v1/n/{node}/fl/{name} (POST,
  * SPEC 10).  A malformed node id or model name still routes (with an empty
@@ -43,6 +44,7 @@ ingest_coap_path_kind(const char *s, size_t len, enum message_type *type)
 		{ "inference", COAP_TARGET_POST, MESSAGE_INFERENCE },
 		{ "window", COAP_TARGET_POST, MESSAGE_WINDOW },
 		{ "heartbeat", COAP_TARGET_POST, MESSAGE_HEARTBEAT },
+		{ "senml", COAP_TARGET_POST, MESSAGE_SENML },
 		{ "config", COAP_TARGET_CONFIG, MESSAGE_HEARTBEAT },
 	};
 	size_t	i;

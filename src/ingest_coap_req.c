@@ -9,7 +9,9 @@
  * node).  A POST is first admitted (route, method, node id, the DTLS
  * rules), before any byte of its body is kept; then its body is taken whole
  * or block by block (ingest_coap_block.c), checked against max_body and its
- * content-format at the first block; then it is validated (message.c), the
+ * content-format at the first block (50 JSON, 60 CBOR, 42 binary windows;
+ * 110 senml+json and 112 senml+cbor on /senml); then it is validated
+ * (message.c), the
  * registry admits its node (ingest_admit: new-id rate per source,
  * max_nodes), and it is put in the store.  The answer is piggybacked in
  * the ACK.
@@ -45,6 +47,11 @@
 #include "metrics.h"
 #include "store.h"
 #include "xmalloc.h"
+
+/* Content-formats of SPEC 14 (the others are in ingest_coap_int.h). */
+#define COAP_CF_CBOR		60
+#define COAP_CF_SENML_JSON	110
+#define COAP_CF_SENML_CBOR	112
 
 /* The request being handled, as the steps below need it. */
 struct coap_req {
@@ -246,13 +253,23 @@ ingest_coap_first_checks(struct coap_req *r, size_t len)
 		    "use content-format 42");
 		return (-1);
 	}
-	if (r->cf == COAP_CF_JSON || r->cf == -1 || (r->cf == COAP_CF_OCTETS &&
-	    r->type == MESSAGE_WINDOW))
+	if (r->type == MESSAGE_SENML) {
+		/* No content-format: senml+json, as a body without is JSON. */
+		if (r->cf == COAP_CF_SENML_JSON || r->cf == COAP_CF_SENML_CBOR ||
+		    r->cf == -1)
+			return (0);
+		ingest_coap_reject(r->response,
+		    COAP_RESPONSE_CODE_UNSUPPORTED_CONTENT_FORMAT,
+		    "use content-format 110 or 112");
+		return (-1);
+	}
+	if (r->cf == COAP_CF_JSON || r->cf == COAP_CF_CBOR || r->cf == -1 ||
+	    (r->cf == COAP_CF_OCTETS && r->type == MESSAGE_WINDOW))
 		return (0);
 	ingest_coap_reject(r->response,
 	    COAP_RESPONSE_CODE_UNSUPPORTED_CONTENT_FORMAT,
-	    r->type == MESSAGE_WINDOW ? "use content-format 50 or 42" :
-	    "use content-format 50");
+	    r->type == MESSAGE_WINDOW ? "use content-format 50, 60 or 42" :
+	    "use content-format 50 or 60");
 	return (-1);
 }
 
@@ -340,7 +357,7 @@ ingest_coap_parse(struct coap_req *r, const coap_string_t *query,
     const uint8_t *data, size_t len)
 {
 	struct message	*m = NULL;
-	char		*cause = NULL;
+	char		*cause = NULL, esc[256];
 	int64_t		 boot;
 	int		 rc;
 
@@ -355,13 +372,19 @@ ingest_coap_parse(struct coap_req *r, const coap_string_t *query,
 		    &cause);
 		if (rc == 0)
 			m->boot = (uint32_t)boot;
-	} else
+	} else if (r->type == MESSAGE_SENML)
+		rc = message_parse_senml(r->node, r->cf == COAP_CF_SENML_CBOR,
+		    data, len, (int64_t)daemon_now_ms(), &m, &cause);
+	else if (r->cf == COAP_CF_CBOR)
+		rc = message_parse_cbor(r->type, r->node, data, len, &m,
+		    &cause);
+	else
 		rc = message_parse_json(r->type, r->node, data, len, &m,
 		    &cause);
 	if (rc == 0)
 		return (m);
 	log_debug("coap: %s %s: %s", r->node, message_type_name(r->type),
-	    cause);
+	    log_escape(esc, sizeof esc, cause, strlen(cause)));
 	ingest_coap_reject(r->response, COAP_RESPONSE_CODE_BAD_REQUEST, cause);
 	free(cause);
 	return (NULL);

@@ -58,6 +58,8 @@ message_type_name(enum message_type type)
 		return ("window");
 	case MESSAGE_HEARTBEAT:
 		return ("heartbeat");
+	case MESSAGE_SENML:
+		return ("senml");
 	}
 	return ("unknown");
 }
@@ -84,6 +86,7 @@ message_free(struct message *m)
 		return;
 	free(m->values);
 	free(m->body);
+	free(m->senml);
 	cJSON_Delete(m->fields);
 	free(m);
 }
@@ -383,6 +386,8 @@ message_from_object(enum message_type type, const cJSON *o, const char *raw,
 		break;
 	case MESSAGE_HEARTBEAT:
 		break;
+	case MESSAGE_SENML:
+		return (message_fail(cause, "senml: a pack, not a body"));
 	}
 	if (raw != NULL && type != MESSAGE_HEARTBEAT &&
 	    !cJSON_HasObjectItem(o, "node") && !cJSON_HasObjectItem(o, "type")) {
@@ -414,7 +419,7 @@ message_from_object(enum message_type type, const cJSON *o, const char *raw,
 }
 
 /* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
-static size_t
+size_t
 message_utf8_len(const unsigned char *p, size_t n)
 {
 	size_t	 need, i;
@@ -480,9 +485,9 @@ message_json_scan(const unsigned char *p, size_t len, char **cause)
 	return (0);
 }
 
-/* Parse bytes as exactly one JSON object (nothing after it). */
-static cJSON *
-message_parse_object(const void *buf, size_t len, char **cause)
+/* Parse bytes as exactly one JSON value (nothing after it). */
+cJSON *
+message_json_decode(const void *buf, size_t len, char **cause)
 {
 	const char	*end = NULL, *p;
 	cJSON		*o;
@@ -516,6 +521,17 @@ message_parse_object(const void *buf, size_t len, char **cause)
 			return (NULL);
 		}
 	}
+	return (o);
+}
+
+/* Parse bytes as exactly one JSON object (nothing after it). */
+static cJSON *
+message_parse_object(const void *buf, size_t len, char **cause)
+{
+	cJSON	*o;
+
+	if ((o = message_json_decode(buf, len, cause)) == NULL)
+		return (NULL);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		message_fail(cause, "body must be a JSON object");
@@ -580,6 +596,60 @@ message_parse_json(enum message_type type, const char *node,
 }
 
 /*
+ * Parse a CBOR body (content-format 60) for node: the same keys as the
+ * JSON body, decoded into the same tree and checked the same way; the
+ * stored body is its compact JSON.  An empty heartbeat body is allowed.
+ */
+int
+message_parse_cbor(enum message_type type, const char *node,
+    const void *buf, size_t len, struct message **mp, char **cause)
+{
+	cJSON	*o;
+
+	*mp = NULL;
+	if (!message_node_valid(node, strlen(node)))
+		return (message_fail(cause, "node id must be 1 to 64 of "
+		    "[A-Za-z0-9_.-]"));
+	if (type == MESSAGE_SENML)
+		return (message_fail(cause, "SenML is not a CBOR body"));
+	if (type == MESSAGE_HEARTBEAT && len == 0)
+		o = cJSON_CreateObject();
+	else if ((o = message_cbor_decode(buf, len, 0, cause)) == NULL)
+		return (-1);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return (message_fail(cause, "body must be a CBOR map"));
+	}
+	return (message_build(type, 1, node, o, NULL, 0, mp, cause));
+}
+
+/*
+ * Parse a SenML pack for node, senml+cbor when cbor is set, else
+ * senml+json; relative times are taken from now_ms (message_senml.c).
+ */
+int
+message_parse_senml(const char *node, int cbor, const void *buf, size_t len,
+    int64_t now_ms, struct message **mp, char **cause)
+{
+	cJSON	*pack;
+	int	 rc;
+
+	*mp = NULL;
+	if (!message_node_valid(node, strlen(node)))
+		return (message_fail(cause, "node id must be 1 to 64 of "
+		    "[A-Za-z0-9_.-]"));
+	if (cbor)
+		pack = message_cbor_decode(buf, len, 1, cause);
+	else
+		pack = message_json_decode(buf, len, cause);
+	if (pack == NULL)
+		return (-1);
+	rc = message_senml_resolve(node, pack, now_ms, mp, cause);
+	cJSON_Delete(pack);
+	return (rc);
+}
+
+/*
  * Parse one serial line: a JSON object with "type" and, unless the link
  * has a default node, "node".
  */
@@ -637,6 +707,8 @@ message_store_kind(enum message_type type)
 		return (STORE_KIND_WINDOW);
 	case MESSAGE_HEARTBEAT:
 		return (STORE_KIND_HEARTBEAT);
+	case MESSAGE_SENML:
+		return (STORE_KIND_SENML);
 	}
 	fatalx("message: type %d has no store kind", (int)type);
 }
@@ -663,6 +735,8 @@ message_stored_type(enum store_kind kind, enum message_type *type, int *tier)
 		*type = MESSAGE_INFERENCE;
 		*tier = 2;
 		return (0);
+	case STORE_KIND_SENML:
+		break;		/* read by message_parse_senml() */
 	}
 	return (-1);
 }
@@ -681,6 +755,9 @@ message_parse_stored(enum store_kind kind, const char *node, const void *body,
 	int			tier;
 
 	*mp = NULL;
+	/* Stored packs are resolved already: no relative times are left. */
+	if (kind == STORE_KIND_SENML)
+		return (message_parse_senml(node, 0, body, len, 0, mp, cause));
 	if (message_stored_type(kind, &type, &tier) != 0)
 		return (message_fail(cause, "stored kind %d is not a message",
 		    (int)kind));

@@ -11,6 +11,9 @@
  * message_parse_stored() only: it takes the store's kind and body as
  * struct store_msg hands them out and applies the same checks as ingest,
  * so no stage sniffs a format or picks fields out of a body on its own.
+ * CBOR bodies (message_cbor.c) become the same cJSON tree as JSON ones
+ * and pass the same checks; a SenML pack (message_senml.c) is resolved
+ * and kept as its resolved JSON array.
  * message_store_kind() is the one mapping from a message type to the
  * store's kind (the two enums are numbered alike but are not the same).
  */
@@ -29,11 +32,15 @@ struct cJSON;
 #define MESSAGE_AXES_MAX	16
 #define MESSAGE_HEARTBEAT_FIELDS_MAX	32	/* besides "node" and "type" */
 #define MESSAGE_HEARTBEAT_BYTES_MAX	2048	/* of the stored body */
+#define MESSAGE_SENML_RECORDS_MAX	256	/* records in one SenML pack */
+#define MESSAGE_SENML_NAME_MAX	128	/* a resolved SenML name */
+#define MESSAGE_SENML_UNIT_MAX	32
 
 enum message_type {
 	MESSAGE_INFERENCE = 1,
 	MESSAGE_WINDOW = 2,
 	MESSAGE_HEARTBEAT = 3,
+	MESSAGE_SENML = 4,		/* a SenML pack (RFC 8428), resolved */
 };
 
 /* How a window arrived: JSON (content-format 50) or binary (42). */
@@ -47,6 +54,14 @@ enum message_dtype {
 	MESSAGE_DTYPE_INT8 = 1,
 	MESSAGE_DTYPE_INT16 = 2,
 	MESSAGE_DTYPE_FLOAT32 = 3,
+};
+
+/* One resolved SenML record, as the summaries read it. */
+struct message_senml {
+	char		 name[MESSAGE_SENML_NAME_MAX + 1];
+	int		 has_v;		/* a numeric value */
+	double		 v;
+	int64_t		 t_ms;		/* absolute, ms since the epoch */
 };
 
 struct message {
@@ -81,12 +96,20 @@ struct message {
 	struct cJSON		*fields;
 	/* who made the result: 1 a node, 2 the gateway's tier 2 */
 	int			 tier;
+
+	/* SenML: the resolved records; the body is their JSON array */
+	struct message_senml	*senml;
+	size_t			 nsenml;
 };
 
 int	message_node_valid(const char *, size_t);
 int	message_parse_json(enum message_type, const char *, const void *,
 	    size_t, struct message **, char **);
 int	message_parse_window_binary(const char *, const void *, size_t,
+	    struct message **, char **);
+int	message_parse_cbor(enum message_type, const char *, const void *,
+	    size_t, struct message **, char **);
+int	message_parse_senml(const char *, int, const void *, size_t, int64_t,
 	    struct message **, char **);
 int	message_parse_line(const char *, size_t, const char *,
 	    struct message **, char **);

@@ -42,6 +42,7 @@ enum store_kind {
 	STORE_KIND_WINDOW = 2,
 	STORE_KIND_HEARTBEAT = 3,
 	STORE_KIND_TIER2 = 4,		/* the gateway's own second-tier result */
+	STORE_KIND_SENML = 5,		/* a resolved SenML pack (SPEC 14) */
 };
 
 /* Outbox priority classes: under max_bytes the lowest class goes first. */

@@ -7,7 +7,9 @@
  * never reaches us.  Inferences (the nodes' and tier 2's own, kind
  * STORE_KIND_TIER2) feed the events (summary_event.c) and the interval
  * summaries (summary_interval.c); with forward_windows a window is written
- * to the outbox as JSON.  Whatever this stage writes joins the message's
+ * to the outbox as JSON.  SenML packs (SPEC 14) are published on
+ * P/senml/{node} and their numeric values counted per name in the
+ * intervals.  Whatever this stage writes joins the message's
  * transaction, so it commits with the message or not at all.
  *
  * Crash recovery: open events are records in the store's state table and
@@ -192,6 +194,47 @@ summary_forward_window(const struct store_msg *m)
 	cJSON_free(body);
 }
 
+/*
+ * A stored SenML pack: count its numeric values in the intervals and, when
+ * live (not a replay), publish it on P/senml/{node} through the outbox in
+ * the message's transaction.  The id is the node, receive time and row id:
+ * unique, and the same however often the row is sent.
+ */
+static void
+summary_senml(const struct store_msg *m, int64_t id, int live)
+{
+	const struct message	*r = m->msg;
+	struct message		*parsed = NULL;
+	char			*cause = NULL, *body, *topic;
+
+	if (r == NULL) {
+		if (message_parse_stored(m->kind, m->node, m->body, m->len,
+		    &parsed, &cause) != 0) {
+			log_debug("summary: stored SenML of %s does not parse: "
+			    "%s", m->node, cause);
+			free(cause);
+			summary_interval_seen(id);
+			return;
+		}
+		r = parsed;
+	}
+	summary_interval_senml(m->node, r->senml, r->nsenml, m->rx_ms, id);
+	if (live) {
+		/* The body is the resolved JSON array: embedded as it is. */
+		xasprintf(&body, "{\"id\":\"senml:%s:%" PRIu64 ":%" PRId64 "\","
+		    "\"node\":\"%s\",\"records\":%.*s}", m->node, m->rx_ms, id,
+		    m->node, (int)r->body_len, (const char *)r->body);
+		xasprintf(&topic, "senml/%s", m->node);
+		if (store_outbox_add(topic, body, strlen(body),
+		    STORE_CLASS_EVENT, 0, NULL, NULL) != 0)
+			log_warnx("summary: SenML of %s not published (store "
+			    "refusing)", m->node);
+		free(topic);
+		free(body);
+	}
+	message_free(parsed);
+}
+
 /* Store hook: a new message was stored in the open transaction. */
 void
 summary_on_message(const struct store_msg *m, int64_t id, void *arg)
@@ -200,6 +243,10 @@ summary_on_message(const struct store_msg *m, int64_t id, void *arg)
 	struct message		*parsed;
 
 	(void)arg;
+	if (m->kind == STORE_KIND_SENML) {
+		summary_senml(m, id, 1);
+		return;
+	}
 	if (m->kind == STORE_KIND_WINDOW && stage.forward_windows)
 		summary_forward_window(m);
 	if ((m->kind != STORE_KIND_INFERENCE && m->kind != STORE_KIND_TIER2) ||
@@ -220,6 +267,10 @@ summary_replay(const struct store_msg *m, int64_t id, void *arg)
 	struct message		*parsed;
 	size_t			*n = arg;
 
+	if (m->kind == STORE_KIND_SENML) {
+		summary_senml(m, id, 0);
+		return;
+	}
 	if ((m->kind != STORE_KIND_INFERENCE && m->kind != STORE_KIND_TIER2) ||
 	    summary_parse(m, &in, &parsed) != 0) {
 		summary_interval_seen(id);

@@ -49,6 +49,7 @@ struct summary_buf {
 typedef void (*summary_record_cb)(const struct summary_rec *, void *);
 
 struct cJSON;
+struct message_senml;
 
 char	*summary_json(struct cJSON *);
 
@@ -69,6 +70,8 @@ int	summary_interval_start(uint64_t);
 void	summary_interval_reload(uint64_t);
 void	summary_interval_labels(size_t);
 void	summary_interval_add(const struct summary_inf *, int64_t);
+void	summary_interval_senml(const char *, const struct message_senml *,
+	    size_t, uint64_t, int64_t);
 void	summary_interval_seen(int64_t);
 void	summary_interval_check(uint64_t, uint64_t);
 void	summary_interval_stop(void);

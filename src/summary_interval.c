@@ -6,7 +6,10 @@
  * summary.interval, so summaries from many gateways line up.  When an
  * interval has passed, each node that sent something in it gets one
  * summary: n, and per label n, mean, min and max of the score.  A silent
- * node gets none.
+ * node gets none.  Numeric SenML values (v) of the node's packs add, under
+ * "senml", n, mean, min and max per resolved name: at most
+ * SUMMARY_SENML_NAMES names per node and interval, later new names are
+ * only counted ("senml_untracked").
  *
  * Exactly once.  The counts live in memory, but each is backed by message
  * rows in the store.  Closing an interval writes its summaries to the
@@ -41,6 +44,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "message.h"
 #include "store.h"
 #include "summary_int.h"
 #include "xmalloc.h"
@@ -54,6 +58,11 @@
  * new labels are counted under "_other_" (and as "untracked").
  */
 #define SUMMARY_TRACK_FACTOR	4
+/*
+ * SenML names with statistics per node and interval; readings of later
+ * new names are counted as "senml_untracked" only.
+ */
+#define SUMMARY_SENML_NAMES	64
 
 /* Score statistics of one label. */
 struct summary_label {
@@ -71,6 +80,9 @@ struct summary_node {
 	uint64_t		 untracked;	/* over the label bound */
 	struct summary_label	*labels;
 	size_t			 nlabels;
+	struct summary_label	*senml;		/* per SenML name */
+	size_t			 nsenml;
+	uint64_t		 senml_untracked;
 };
 
 /* One open interval. */
@@ -187,15 +199,15 @@ summary_interval_seen(int64_t id)
 		intervals.last_id = id;
 }
 
-/* Count a new (or replayed) inference with message id id. */
-void
-summary_interval_add(const struct summary_inf *in, int64_t id)
+/* The bucket a message received at rx_ms with id joins (made if new). */
+static struct summary_bucket *
+summary_interval_bucket(uint64_t rx_ms, int64_t id)
 {
 	struct summary_bucket	*b;
 	uint64_t		 start;
 
 	summary_interval_seen(id);
-	start = summary_interval_floor(in->rx_ms);
+	start = summary_interval_floor(rx_ms);
 	if (start < intervals.latest)
 		start = intervals.latest;
 	intervals.latest = start;
@@ -208,8 +220,66 @@ summary_interval_add(const struct summary_inf *in, int64_t id)
 	}
 	b = &intervals.b[intervals.nb - 1];
 	b->max_id = id;
+	return (b);
+}
+
+/* Count a new (or replayed) inference with message id id. */
+void
+summary_interval_add(const struct summary_inf *in, int64_t id)
+{
+	struct summary_bucket	*b;
+
+	b = summary_interval_bucket(in->rx_ms, id);
 	summary_interval_count(summary_interval_node(b, in->node), in->label,
 	    in->score);
+}
+
+/* Count one numeric SenML value under its name (bounded, see above). */
+static void
+summary_interval_senml_one(struct summary_node *n, const char *name,
+    double v)
+{
+	struct summary_label	*l = NULL;
+	size_t			 i;
+
+	for (i = 0; i < n->nsenml && l == NULL; i++) {
+		if (strcmp(n->senml[i].label, name) == 0)
+			l = &n->senml[i];
+	}
+	if (l == NULL && n->nsenml >= SUMMARY_SENML_NAMES) {
+		n->senml_untracked++;
+		return;
+	}
+	if (l == NULL) {
+		n->senml = xreallocarray(n->senml, n->nsenml + 1,
+		    sizeof *n->senml);
+		l = &n->senml[n->nsenml++];
+		l->label = xstrdup(name);
+		l->n = 0;
+		l->sum = 0;
+		l->min = l->max = v;
+	}
+	l->n++;
+	l->sum += v;
+	if (v < l->min)
+		l->min = v;
+	if (v > l->max)
+		l->max = v;
+}
+
+/* Count a new (or replayed) SenML pack's numeric values, message id id. */
+void
+summary_interval_senml(const char *node, const struct message_senml *r,
+    size_t nr, uint64_t rx_ms, int64_t id)
+{
+	struct summary_node	*n;
+	size_t			 i;
+
+	n = summary_interval_node(summary_interval_bucket(rx_ms, id), node);
+	for (i = 0; i < nr; i++) {
+		if (r[i].has_v)
+			summary_interval_senml_one(n, r[i].name, r[i].v);
+	}
 }
 
 /* Free a node aggregate. */
@@ -221,6 +291,9 @@ summary_interval_node_free(struct summary_node *n)
 	for (i = 0; i < n->nlabels; i++)
 		free(n->labels[i].label);
 	free(n->labels);
+	for (i = 0; i < n->nsenml; i++)
+		free(n->senml[i].label);
+	free(n->senml);
 	free(n->node);
 	free(n);
 }
@@ -350,6 +423,14 @@ summary_interval_json(const struct summary_bucket *b,
 	}
 	if (n->untracked > 0)
 		cJSON_AddNumberToObject(o, "untracked", (double)n->untracked);
+	if (n->nsenml > 0) {
+		labels = cJSON_AddObjectToObject(o, "senml");
+		for (i = 0; i < n->nsenml; i++)
+			summary_interval_label_json(labels, &n->senml[i]);
+	}
+	if (n->senml_untracked > 0)
+		cJSON_AddNumberToObject(o, "senml_untracked",
+		    (double)n->senml_untracked);
 	free(keep);
 	return (summary_json(o));
 }

@@ -14,6 +14,7 @@
  * --audio makes every window one second of 16 kHz mono int16 audio (a
  * tone and noise, 32 KB, binary by Block1), the input of a keyword-
  * spotting front end; --windows-only sends nothing but windows.
+ * --cbor sends the JSON bodies as CBOR (content-format 60, SPEC 14).
  * --acked-log FILE lists every acknowledged message, one per line:
  *   node boot seq type label score
  * --observe makes each node follow its settings by CoAP Observe, fetch
@@ -138,7 +139,7 @@ sim_usage(int status)
 	    "           [--window W] [--duration D] [--windows-every K] "
 	    "[--seed S]\n"
 	    "           [--prefix NAME] [--acked-log FILE] [--json] [--audio]\n"
-	    "           [--windows-only] [--ack-timeout MS]\n"
+	    "           [--windows-only] [--ack-timeout MS] [--cbor]\n"
 	    "           [--observe [--state DIR] [--control-log FILE] "
 	    "[--block SZX]]\n"
 	    "       tinyedge-nodesim --serial DEVICE [--framing lines|cobs] "
@@ -159,6 +160,9 @@ sim_usage(int status)
 	    "  --audio            windows are 1 s of 16 kHz int16 audio "
 	    "(binary)\n"
 	    "  --windows-only     send windows only, no inferences\n"
+	    "  --cbor             CoAP: inference, heartbeat and JSON window "
+	    "bodies as CBOR\n"
+	    "                     (content-format 60, the same keys)\n"
 	    "  --ack-timeout MS   CoAP ACK_TIMEOUT (default libcoap's 2 s)\n"
 	    "  --observe          follow the node settings (Observe), fetch "
 	    "models,\n"
@@ -292,6 +296,7 @@ sim_parse(int argc, char **argv, struct sim_args *a)
 		{ "baud", required_argument, NULL, 'b' },
 		{ "audio", no_argument, NULL, 'A' },
 		{ "windows-only", no_argument, NULL, 'W' },
+		{ "cbor", no_argument, NULL, 'X' },
 		{ "ack-timeout", required_argument, NULL, 'T' },
 		{ "observe", no_argument, NULL, 'O' },
 		{ "state", required_argument, NULL, 'D' },
@@ -337,6 +342,7 @@ sim_parse(int argc, char **argv, struct sim_args *a)
 		case 'j': nodesim.json = 1; break;
 		case 'A': nodesim.audio = 1; break;
 		case 'W': nodesim.windows_only = 1; break;
+		case 'X': nodesim.cbor = 1; break;
 		case 'T': nodesim.ack_timeout_ms = atoi(optarg); break;
 		case 'S': a->serial = optarg; break;
 		case 'F': a->framing = optarg; break;
@@ -361,6 +367,7 @@ sim_serial(const struct sim_args *a, int argc)
 	    nodesim.nnodes < 1 || nodesim.nnodes > 1000 || nodesim.rate < 0 ||
 	    nodesim.duration < 0 || nodesim.windows_every < 0 ||
 	    a->garbage < 0 || a->garbage > 1 || nodesim.observe ||
+	    nodesim.cbor ||
 	    (strcmp(a->framing, "lines") && strcmp(a->framing, "cobs")))
 		sim_usage(2);
 	nodesim.rng = a->seed;

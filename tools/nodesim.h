@@ -98,6 +98,7 @@ struct nodesim {
 	int		 no_binary;	/* lines framing: JSON windows only */
 	int		 audio;		/* windows: 1 s of 16 kHz int16 audio */
 	int		 windows_only;	/* every message is a window */
+	int		 cbor;		/* JSON bodies go as CBOR (60) */
 	int		 ack_timeout_ms; /* CoAP ACK_TIMEOUT; 0: libcoap's */
 	uint64_t	 rng;
 	int		 json;

@@ -13,7 +13,15 @@
  * min_score is not sent, and when send_window is set its raw window goes
  * by that rule (nodesim_ctl_decide) right after the inference instead of
  * every K messages.  A pending heartbeat (nodesim_obs.c) goes first.
+ *
+ * With --cbor every JSON body is sent as CBOR with the same keys
+ * (content-format 60), encoded here from the JSON: the gateway decodes
+ * with libcbor, so the simulator's own small encoder is a second,
+ * independent reading of RFC 8949.  Numbers go as integers when whole,
+ * else as single floats when those hold them to 1e-6 (what a node's
+ * float32 would send), else as doubles.
  */
+#include <cJSON.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -228,13 +236,128 @@ body_ruled(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
 	return (NULL);
 }
 
-/*
- * Build the next message body for a node (r->type 1 inference, 2
- * window, 3 heartbeat; *cf 50 or 42), or NULL when its settings keep
- * this one back.
- */
-unsigned char *
-nodesim_body(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
+/* A growing CBOR output buffer. */
+struct body_cbor {
+	unsigned char	*p;
+	size_t		 len;
+	size_t		 cap;
+};
+
+/* Append n bytes. */
+static void
+body_cbor_put(struct body_cbor *b, const void *data, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		b->p = xreallocarray(b->p, b->cap, 1);
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+/* A head: major type mt with argument v, in the shortest form. */
+static void
+body_cbor_head(struct body_cbor *b, unsigned mt, uint64_t v)
+{
+	unsigned char	h[9];
+	size_t		n, i;
+
+	if (v < 24) {
+		h[0] = (unsigned char)(mt << 5 | v);
+		body_cbor_put(b, h, 1);
+		return;
+	}
+	n = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffff ? 4 : 8;
+	h[0] = (unsigned char)(mt << 5 | (n == 1 ? 24 : n == 2 ? 25 : n == 4 ?
+	    26 : 27));
+	for (i = 0; i < n; i++)
+		h[1 + i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+	body_cbor_put(b, h, 1 + n);
+}
+
+/* A number: integer, single or double float (see the top). */
+static void
+body_cbor_number(struct body_cbor *b, double d)
+{
+	unsigned char	h[9];
+	uint64_t	u;
+	uint32_t	w;
+	float		f = (float)d;
+	int		i;
+
+	if (floor(d) == d && fabs(d) < 9007199254740992.0) {
+		if (d >= 0)
+			body_cbor_head(b, 0, (uint64_t)d);
+		else
+			body_cbor_head(b, 1, (uint64_t)(-1 - d));
+		return;
+	}
+	if (fabs((double)f - d) <= 1e-6 * fabs(d)) {
+		memcpy(&w, &f, 4);
+		h[0] = 0xfa;
+		for (i = 0; i < 4; i++)
+			h[1 + i] = (unsigned char)(w >> (24 - 8 * i));
+		body_cbor_put(b, h, 5);
+		return;
+	}
+	memcpy(&u, &d, 8);
+	h[0] = 0xfb;
+	for (i = 0; i < 8; i++)
+		h[1 + i] = (unsigned char)(u >> (56 - 8 * i));
+	body_cbor_put(b, h, 9);
+}
+
+/* One JSON value as CBOR. */
+static void
+body_cbor_item(struct body_cbor *b, const cJSON *v)
+{
+	const cJSON	*e;
+	unsigned char	 c;
+
+	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		body_cbor_head(b, cJSON_IsObject(v) ? 5 : 4,
+		    (uint64_t)cJSON_GetArraySize(v));
+		cJSON_ArrayForEach(e, v) {
+			if (cJSON_IsObject(v)) {
+				body_cbor_head(b, 3, strlen(e->string));
+				body_cbor_put(b, e->string, strlen(e->string));
+			}
+			body_cbor_item(b, e);
+		}
+	} else if (cJSON_IsString(v)) {
+		body_cbor_head(b, 3, strlen(v->valuestring));
+		body_cbor_put(b, v->valuestring, strlen(v->valuestring));
+	} else if (cJSON_IsNumber(v))
+		body_cbor_number(b, v->valuedouble);
+	else {
+		c = cJSON_IsTrue(v) ? 0xf5 : cJSON_IsFalse(v) ? 0xf4 : 0xf6;
+		body_cbor_put(b, &c, 1);
+	}
+}
+
+/* --cbor: a JSON body (cf 50) becomes CBOR (cf 60) with the same keys. */
+static unsigned char *
+body_to_cbor(unsigned char *json, size_t *len, int *cf)
+{
+	struct body_cbor	 b;
+	cJSON			*o;
+
+	if (json == NULL || !nodesim.cbor || *cf != 50)
+		return (json);
+	if ((o = cJSON_ParseWithLength((char *)json, *len)) == NULL)
+		return (json);
+	memset(&b, 0, sizeof b);
+	body_cbor_item(&b, o);
+	cJSON_Delete(o);
+	free(json);
+	*len = b.len;
+	*cf = 60;
+	return (b.p);
+}
+
+/* The next message body of a node, as JSON or binary. */
+static unsigned char *
+body_next(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
 {
 	r->seq = ++nd->seq;
 	if (nd->ctl.hb_due) {
@@ -253,4 +376,17 @@ nodesim_body(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
 		return (body_window(nd, r, -1, len, cf));
 	body_draw(r);
 	return (body_inference(nd, r, len, cf));
+}
+
+/*
+ * Build the next message body for a node (r->type 1 inference, 2 window,
+ * 3 heartbeat; *cf 50, 60 or 42), or NULL when its settings keep this one
+ * back.
+ */
+unsigned char *
+nodesim_body(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
+{
+	unsigned char	*b = body_next(nd, r, len, cf);
+
+	return (body_to_cbor(b, len, cf));
 }

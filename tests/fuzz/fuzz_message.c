@@ -3,8 +3,9 @@
  * below 0x80 picks inference, window or heartbeat JSON or a serial line
  * (byte % 4, bit 2: a default node for lines); from 0x80 it is a stored
  * body read back with message_parse_stored(), of kind (byte >> 4) & 7
- * (kinds 0 and 5 to 7 are no kind).  The rest is the body.  A parse must
- * succeed with a consistent message or fail with a diagnostic; what a
+ * (kind 5 is a SenML pack; 0, 6 and 7 are no kind).  The rest is the
+ * body.  A parse must succeed with a consistent message or fail with a
+ * diagnostic; what a
  * parse accepts, stored as it gives it, must read back through
  * message_parse_stored() as the same message; nothing may crash or leak.
  */

@@ -443,7 +443,7 @@ static const struct stored_case stored_cases[] = {
 	{ SK_HB, "", 0, NULL },
 
 	{ 0, "{}", 0, "stored kind 0 is not a message" },
-	{ 5, "{}", 0, "stored kind 5 is not a message" },
+	{ 6, "{}", 0, "stored kind 6 is not a message" },
 	{ -1, "{}", 0, "stored kind -1 is not a message" },
 	{ SK_INF, "", 0, "empty body" },
 	{ SK_INF, "{\"seq\":1,\"model\":\"m\",\"label\":\"y\",\"score\":1.5}",
