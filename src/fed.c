@@ -437,6 +437,11 @@ fed_due(struct fed *f, uint64_t now)
 
 	if (f->closing || now < f->retry_ms)
 		return;
+	if (f->unsure) {
+		if (fed_commit() != 0)
+			return;
+		f->unsure = 0;
+	}
 	if (target > 0 && f->nclients >= (uint64_t)target) {
 		fed_close(f);
 		return;
@@ -537,8 +542,15 @@ fed_post(const char *name, const char *node, const uint8_t *data, size_t len,
 	/* In the transaction: it counts, though unacknowledged if late. */
 	fed_client_add(f, node);
 	if (fed_commit() != 0) {
+		/*
+		 * A checkpoint defers the commit: the node is told to send
+		 * again, and the round does not close until the update is
+		 * committed, so the resent one lands in this round too.
+		 */
+		f->accepted--;
+		f->unsure = 1;
 		xasprintf(cause, "the store could not commit now: try again");
-		return (FED_BUSY);
+		return (FED_AGAIN);
 	}
 	f->m_updates++;
 	f->m_in += len;

@@ -28,6 +28,7 @@ enum fed_result {
 	FED_UNKNOWN,		/* no such federated model (4.04) */
 	FED_STALE,		/* not the open round or base (4.09) */
 	FED_BUSY,		/* closing, bounds or the store (5.03) */
+	FED_AGAIN,		/* not durable yet: send it again (5.03, 1 s) */
 };
 
 /* The document of a name changed (a new round, a new deadline). */

@@ -39,6 +39,7 @@ struct fed {
 	size_t		 nclients;
 	uint64_t	 accepted, rejected;	/* this round's updates */
 	int		 closing;	/* the new model is being written */
+	int		 unsure;	/* an update answered 5.03 is uncommitted */
 	uint64_t	 m_updates, m_rejects, m_in, m_out, m_rounds;
 };
 

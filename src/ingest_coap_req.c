@@ -68,6 +68,16 @@ struct coap_req {
 	int			 deferred;	/* answered after the sync */
 };
 
+static void	ingest_coap_block_echo(coap_pdu_t *, const coap_block_b_t *,
+		    int);
+
+/*
+ * The Block1 option the answer to the last block of an upload must echo,
+ * while that answer is being made: libcoap takes no option once a PDU has
+ * data, so a diagnostic text adds it first.
+ */
+static const coap_block_b_t *reply_echo;
+
 /* Answer with a code and an optional text diagnostic. */
 static void
 ingest_coap_reply(coap_pdu_t *response, coap_pdu_code_t code,
@@ -78,6 +88,10 @@ ingest_coap_reply(coap_pdu_t *response, coap_pdu_code_t code,
 	coap_pdu_set_code(response, code);
 	if (text == NULL)
 		return;
+	if (reply_echo != NULL) {
+		ingest_coap_block_echo(response, reply_echo, 0);
+		reply_echo = NULL;
+	}
 	coap_add_option(response, COAP_OPTION_CONTENT_FORMAT,
 	    coap_encode_var_safe(buf, sizeof buf, COAP_CF_TEXT), buf);
 	coap_add_data(response, strlen(text), (const uint8_t *)text);
@@ -596,7 +610,9 @@ ingest_coap_fl_update(struct coap_req *r, const char *name,
 		[FED_UNKNOWN] = COAP_RESPONSE_CODE_NOT_FOUND,
 		[FED_STALE] = COAP_RESPONSE_CODE_CONFLICT,
 		[FED_BUSY] = COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
+		[FED_AGAIN] = COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
 	};
+	uint8_t		 buf[4];
 	enum fed_result	 rv;
 	char		*cause = NULL, esc[128];
 
@@ -614,6 +630,9 @@ ingest_coap_fl_update(struct coap_req *r, const char *name,
 	    sizeof esc, cause, strlen(cause)));
 	if (rv == FED_BUSY)
 		ingest_coap_max_age(r->response);
+	else if (rv == FED_AGAIN)
+		coap_add_option(r->response, COAP_OPTION_MAXAGE,
+		    coap_encode_var_safe(buf, sizeof buf, 1), buf);
 	ingest_coap_reject(r->response, codes[rv], cause);
 	free(cause);
 }
@@ -696,6 +715,7 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 	}
 	if (ingest_coap_body(&r, &data, &len) != 0)
 		return;
+	reply_echo = r.upload != NULL ? &r.block : NULL;
 	if (r.fl) {
 		if (ingest_coap_admit_node(&r) == 0)
 			ingest_coap_fl_update(&r, route.model, data, len);
@@ -707,7 +727,10 @@ ingest_coap_handler(coap_resource_t *resource, coap_session_t *session,
 	if (r.upload != NULL && r.deferred)
 		ingest_coap_block_done(r.upload, 0);
 	else if (r.upload != NULL) {
-		ingest_coap_block_echo(response, &r.block, 0);
+		/* Not echoed yet: the answer has no text. */
+		if (reply_echo != NULL)
+			ingest_coap_block_echo(response, &r.block, 0);
 		ingest_coap_block_done(r.upload, coap_pdu_get_code(response));
 	}
+	reply_echo = NULL;
 }
