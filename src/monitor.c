@@ -13,6 +13,10 @@
  * (monitor_store()); the "tier2" object adds "skipped" and, under
  * "models", each model's own runs, mean time, skips and errors.
  *
+ * With [homeassistant] discovery on, ha.c rides along: the gateway's
+ * discovery configs after every connect, a node's with its status, their
+ * removal with a forgotten node's clear.
+ *
  * Node status (retained) goes out when the registry marks a node changed
  * (appeared, back, heartbeat fields changed, offline) and a forgotten
  * node's status is cleared; after every (re)connect every node is sent
@@ -36,6 +40,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fed.h"
+#include "ha.h"
 #include "ingest_serial.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -201,10 +206,15 @@ monitor_node_send(const char *id, const char *body)
 
 	if (prefix == NULL)
 		return (-1);
+	/* A forgotten node: its discovery configs go before its status. */
+	if (body == NULL && ha_node(id, NULL) != 0)
+		return (-1);
 	xasprintf(&topic, "%s/nodes/%s/status", prefix, id);
 	rc = uplink_publish_now(topic, body != NULL ? body : "",
 	    body != NULL ? strlen(body) : 0, 1, 1);
 	free(topic);
+	if (rc == 0 && body != NULL)
+		(void)ha_node(id, body);
 	return (rc);
 }
 
@@ -232,19 +242,25 @@ monitor_prepare_cb(uv_prepare_t *h)
 	monitor_turn_cb();
 }
 
-/* After every (re)connect: the waiting clears, then every node again. */
+/*
+ * After every (re)connect: the gateway's discovery configs, the waiting
+ * clears, then every node again (with its discovery configs).
+ */
 static void
 monitor_on_connect(void)
 {
-	if (monitor.started)
-		nodes_flush_all(monitor_node_send);
+	if (!monitor.started)
+		return;
+	ha_connected();
+	nodes_flush_all(monitor_node_send);
 }
 
 /* Start: remember the period and topic; watch the registry each turn. */
 int
 monitor_start(const struct config *cf, char **cause)
 {
-	(void)cause;
+	if (ha_start(cf, cause) != 0)
+		return (-1);
 	monitor.interval_ms = config_ms(cf, "mqtt", "metrics_interval");
 	xasprintf(&monitor.topic, "%s/metrics", config_str(cf, "mqtt",
 	    "topic_prefix"));
@@ -283,6 +299,7 @@ monitor_stop(void)
 		uv_close((uv_handle_t *)&monitor.check, NULL);
 		monitor.handles = 0;
 	}
+	ha_stop();
 	free(monitor.topic);
 	monitor.topic = NULL;
 	monitor.started = 0;

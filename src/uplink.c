@@ -97,6 +97,7 @@ static struct {
 	int			 send_failed;	/* stop this fetch batch */
 	int64_t			*acked;		/* PUBACKed ids, this drain */
 	char			*topic;		/* full topic being sent */
+	char			*topic_cmd;	/* P/cmd/# while subscribed */
 	uint64_t		 rng;		/* backoff jitter state */
 	size_t			 sztopic;
 	size_t			 nacked, szacked;
@@ -110,8 +111,10 @@ static void	uplink_retry_cb(uv_timer_t *);
 static void	uplink_finish_cb(uv_timer_t *);
 static void	uplink_offline_timeout_cb(uv_timer_t *);
 
-/* Outside client: it may be set before uplink_start() (which clears it). */
+/* Outside client: they may be set before uplink_start() (which clears it). */
 static uplink_message_cb	uplink_handler;
+static uplink_message_cb	uplink_watch_cb;
+static char			*uplink_watch_topic;
 
 /* Change state, logging the transition and why. */
 static void
@@ -344,8 +347,14 @@ uplink_connected(void)
 	free(s);
 	for (i = 0; i < client.nhooks; i++)
 		client.hooks[i]();
-	if (client.conf.commands)
-		uplink_paho_subscribe(client.cli, client.conf.prefix,
+	if (client.conf.commands) {
+		free(client.topic_cmd);
+		xasprintf(&client.topic_cmd, "%s/cmd/#", client.conf.prefix);
+		uplink_paho_subscribe(client.cli, client.topic_cmd, 0,
+		    client.conf.mqtt5);
+	}
+	if (uplink_watch_topic != NULL)
+		uplink_paho_subscribe(client.cli, uplink_watch_topic, 1,
 		    client.conf.mqtt5);
 	uplink_pump();
 }
@@ -523,6 +532,13 @@ uplink_delete_acked(void)
 	client.nacked = 0;
 }
 
+/* The watched topic's name for the log (it may have been dropped). */
+static const char *
+uplink_sub_name(void)
+{
+	return (uplink_watch_topic != NULL ? uplink_watch_topic : "(none)");
+}
+
 /* Handle one event from Paho on the loop thread. */
 static void
 uplink_handle(struct uplink_msg *m)
@@ -586,12 +602,14 @@ uplink_handle(struct uplink_msg *m)
 		client.tls_error = uplink_paho_tls_reason(m->text);
 		break;
 	case UE_SUBSCRIBED:
-		log_info("uplink: subscribed to %s/cmd/#", client.conf.prefix);
+		log_info("uplink: subscribed to %s", m->id == 1 ?
+		    uplink_sub_name() : client.topic_cmd);
 		break;
 	case UE_SUB_FAILED:
-		/* Commands stay off until the next connect tries again. */
-		log_warnx("uplink: subscribe to %s/cmd/# failed: %s (%d)",
-		    client.conf.prefix, m->text ? m->text : "?", m->rc);
+		/* Off until the next connect tries again. */
+		log_warnx("uplink: subscribe to %s failed: %s (%d)",
+		    m->id == 1 ? uplink_sub_name() : client.topic_cmd,
+		    m->text ? m->text : "?", m->rc);
 		break;
 	}
 }
@@ -621,7 +639,8 @@ uplink_async_cb(uv_async_t *h)
 		uplink_delete_acked();
 	/* Messages after events: a handler may publish at once. */
 	if (client.state != UPLINK_STOPPED)
-		uplink_paho_deliver(client.conf.prefix, uplink_handler);
+		uplink_paho_deliver(client.conf.prefix, uplink_handler,
+		    uplink_watch_topic, uplink_watch_cb);
 	uplink_pump();
 }
 
@@ -635,7 +654,9 @@ uplink_free_conf(void)
 	free(client.tls_error);
 	free(client.acked);
 	free(client.topic);
+	free(client.topic_cmd);
 	client.will = client.tls_error = client.topic = NULL;
+	client.topic_cmd = NULL;
 	client.infl = client.acked = NULL;
 	client.sztopic = 0;
 	client.nacked = client.szacked = 0;
@@ -813,4 +834,21 @@ void
 uplink_set_message_handler(uplink_message_cb cb)
 {
 	uplink_handler = cb;
+}
+
+/*
+ * Subscribe to topic (a full topic, QoS 1) after every connect, and at
+ * once if connected; its messages go to cb.  topic NULL: stop watching
+ * (the broker keeps the subscription until the next connect, whose
+ * messages are then dropped).
+ */
+void
+uplink_watch(const char *topic, uplink_message_cb cb)
+{
+	free(uplink_watch_topic);
+	uplink_watch_topic = topic != NULL ? xstrdup(topic) : NULL;
+	uplink_watch_cb = topic != NULL ? cb : NULL;
+	if (topic != NULL && client.state == UPLINK_CONNECTED)
+		uplink_paho_subscribe(client.cli, uplink_watch_topic, 1,
+		    client.conf.mqtt5);
 }
