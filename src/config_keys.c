@@ -143,6 +143,8 @@ const struct config_key config_keys[] = {
 	  NULL, NULL, CF_RELOAD, "larger outbox messages are not stored" },
 	{ "mqtt", "commands", CT_BOOL, "off", NOBOUND, NULL, NULL, 0,
 	  "take commands from P/cmd/# (SPEC 9.2)" },
+	{ "mqtt", "session_expiry", CT_DURATION, "0", 0, 30 * DAY_MS, NULL,
+	  NULL, 0, "MQTT 5: the broker keeps the session this long; 0 = clean" },
 	{ "mqtt", "command_max", CT_SIZE, "4M", 1024, 64.0 * 1024 * 1024,
 	  NULL, NULL, CF_RELOAD,
 	  "larger commands (model files) are refused with a result" },

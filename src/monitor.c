@@ -53,6 +53,7 @@
 static struct {
 	uint64_t	 interval_ms;
 	uint64_t	 last_ms;
+	uint32_t	 expiry_s;	/* MQTT 5 message expiry of P/metrics */
 	char		*topic;
 	int		 started;
 	int		 handles;
@@ -189,7 +190,9 @@ monitor_publish(void)
 	text = monitor_json();
 	if (text == NULL)
 		return;
-	uplink_publish_now(monitor.topic, text, strlen(text), 0, 0);
+	/* Two periods: a consumer's queue never holds a stale sample. */
+	uplink_publish_expiring(monitor.topic, text, strlen(text),
+	    monitor.expiry_s);
 	cJSON_free(text);
 }
 
@@ -262,8 +265,10 @@ monitor_start(const struct config *cf, char **cause)
 	if (ha_start(cf, cause) != 0)
 		return (-1);
 	monitor.interval_ms = config_ms(cf, "mqtt", "metrics_interval");
-	xasprintf(&monitor.topic, "%s/metrics", config_str(cf, "mqtt",
-	    "topic_prefix"));
+	/* The uplink's prefix (started before us): gateway.site shapes it. */
+	xasprintf(&monitor.topic, "%s/metrics", uplink_prefix() != NULL ?
+	    uplink_prefix() : config_str(cf, "mqtt", "topic_prefix"));
+	monitor.expiry_s = (uint32_t)(2 * monitor.interval_ms / 1000);
 	monitor.last_ms = daemon_now_ms();
 	if (!monitor.handles) {
 		uv_prepare_init(daemon_loop(), &monitor.prepare);
@@ -286,6 +291,7 @@ void
 monitor_reload(const struct config *cf)
 {
 	monitor.interval_ms = config_ms(cf, "mqtt", "metrics_interval");
+	monitor.expiry_s = (uint32_t)(2 * monitor.interval_ms / 1000);
 }
 
 /* Stop: send what changed last, close the handles. */

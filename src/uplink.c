@@ -61,6 +61,7 @@
 #define UPLINK_ID_STOP		(-1)	/* context of the offline publish */
 #define UPLINK_MAX_HOOKS	8
 #define UPLINK_ACK_BATCH	1024	/* acked ids deleted at once */
+#define UPLINK_ALIASES		8	/* topic aliases we use at most */
 
 enum uplink_state {
 	UPLINK_IDLE,
@@ -102,6 +103,9 @@ static struct {
 	size_t			 sztopic;
 	size_t			 nacked, szacked;
 	size_t			 win;		/* window now (uplink_pump) */
+	int			 alias_max;	/* granted by the CONNACK */
+	char			*alias[UPLINK_ALIASES];	/* alias i + 1 */
+	size_t			 nalias;
 } client;
 
 static void	uplink_connect(void);
@@ -176,6 +180,84 @@ uplink_publish_now(const char *topic, const void *payload, size_t len,
 		return (-1);
 	return (uplink_send(topic, payload, len, qos, retain, 0) ==
 	    MQTTASYNC_SUCCESS ? 0 : -1);
+}
+
+/*
+ * The topic alias for a topic on this connection (MQTT 5): its number,
+ * and *known whether the broker has it already.  0: none (not granted,
+ * or all taken).  Aliases live as long as the connection.
+ */
+static int
+uplink_alias(const char *topic, int *known)
+{
+	size_t	i, max;
+
+	*known = 0;
+	max = client.alias_max < UPLINK_ALIASES ? (size_t)client.alias_max :
+	    UPLINK_ALIASES;
+	for (i = 0; i < client.nalias; i++) {
+		if (strcmp(client.alias[i], topic) == 0) {
+			*known = 1;
+			return ((int)i + 1);
+		}
+	}
+	if (client.nalias >= max)
+		return (0);
+	client.alias[client.nalias++] = xstrdup(topic);
+	return ((int)client.nalias);
+}
+
+/* Forget the aliases: a new connection starts without any. */
+static void
+uplink_alias_reset(void)
+{
+	size_t	i;
+
+	for (i = 0; i < client.nalias; i++)
+		free(client.alias[i]);
+	client.nalias = 0;
+}
+
+/*
+ * Publish a current-state message at QoS 0, not retained, that expires
+ * after expiry_s at the broker (P/metrics).  Under MQTT 5 it carries a
+ * Message Expiry Interval and, when the broker granted topic aliases, an
+ * alias: the topic is sent once per connection, then only its number.
+ * Only QoS 0 takes aliases: it is never sent again, so never after a
+ * reconnect under an alias the new connection does not know.  -1 when
+ * not connected.
+ */
+int
+uplink_publish_expiring(const char *topic, const void *payload, size_t len,
+    uint32_t expiry_s)
+{
+	MQTTAsync_message		m = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions	ro =
+	    MQTTAsync_responseOptions_initializer;
+	MQTTProperty			p;
+	int				rc, alias, known;
+
+	if (!client.conf.mqtt5)
+		return (uplink_publish_now(topic, payload, len, 0, 0));
+	if (client.state != UPLINK_CONNECTED)
+		return (-1);
+	m.payload = (void *)(uintptr_t)payload;
+	m.payloadlen = (int)len;
+	if (expiry_s > 0) {
+		p.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL;
+		p.value.integer4 = expiry_s;
+		MQTTProperties_add(&m.properties, &p);
+	}
+	if ((alias = uplink_alias(topic, &known)) != 0) {
+		p.identifier = MQTTPROPERTY_CODE_TOPIC_ALIAS;
+		p.value.integer2 = (unsigned short)alias;
+		MQTTProperties_add(&m.properties, &p);
+	}
+	ro.onSuccess5 = uplink_paho_pub_ok5;
+	ro.onFailure5 = uplink_paho_pub_fail5;
+	rc = MQTTAsync_sendMessage(client.cli, known ? "" : topic, &m, &ro);
+	MQTTProperties_free(&m.properties);
+	return (rc == MQTTASYNC_SUCCESS ? 0 : -1);
 }
 
 /* Is this outbox id awaiting its PUBACK? Returns its index or -1. */
@@ -391,6 +473,8 @@ uplink_connect(void)
 	MQTTAsync_willOptions		wo = MQTTAsync_willOptions_initializer;
 	MQTTAsync_SSLOptions		so = MQTTAsync_SSLOptions_initializer;
 	MQTTAsync_connectOptions	*c = client.conf.mqtt5 ? &co5 : &co;
+	MQTTProperties			 props = MQTTProperties_initializer;
+	MQTTProperty			 p;
 	int				 rc;
 
 	if (client.state == UPLINK_STOPPING || client.state == UPLINK_STOPPED)
@@ -404,8 +488,19 @@ uplink_connect(void)
 	wo.retained = 1;
 	wo.qos = 1;
 	c->keepAliveInterval = client.conf.keepalive_s;
-	/* Clean session: unacked rows are ours to resend, never stranded. */
-	if (client.conf.mqtt5)
+	/*
+	 * Clean session: unacked rows are ours to resend, never stranded.
+	 * MQTT 5 with mqtt.session_expiry: the broker keeps the session (the
+	 * P/cmd/# subscription and the commands queued for it) over an
+	 * outage; rows are still resent from the outbox (at-least-once).
+	 */
+	if (client.conf.mqtt5 && client.conf.session_expiry_s > 0) {
+		c->cleanstart = 0;
+		p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+		p.value.integer4 = client.conf.session_expiry_s;
+		MQTTProperties_add(&props, &p);
+		c->connectProperties = &props;
+	} else if (client.conf.mqtt5)
 		c->cleanstart = 1;
 	else
 		c->cleansession = 1;
@@ -435,7 +530,9 @@ uplink_connect(void)
 		c->onFailure = uplink_paho_conn_fail;
 	}
 	uplink_set_state(UPLINK_CONNECTING, client.conf.uri);
-	if ((rc = MQTTAsync_connect(client.cli, c)) != MQTTASYNC_SUCCESS)
+	rc = MQTTAsync_connect(client.cli, c);
+	MQTTProperties_free(&props);
+	if (rc != MQTTASYNC_SUCCESS)
 		uplink_connect_failed(rc, MQTTAsync_strerror(rc));
 }
 
@@ -545,8 +642,14 @@ uplink_handle(struct uplink_msg *m)
 {
 	switch (m->ev) {
 	case UE_CONNECTED:
-		if (client.state == UPLINK_CONNECTING)
-			uplink_connected();
+		if (client.state != UPLINK_CONNECTING)
+			break;
+		uplink_alias_reset();
+		client.alias_max = m->rc;
+		if (client.conf.mqtt5)
+			log_info("uplink: broker grants %d topic aliases%s",
+			    m->rc, m->reason ? "; session present" : "");
+		uplink_connected();
 		break;
 	case UE_CONNECT_FAILED:
 		if (client.state == UPLINK_CONNECTING)
@@ -655,6 +758,7 @@ uplink_free_conf(void)
 	free(client.acked);
 	free(client.topic);
 	free(client.topic_cmd);
+	uplink_alias_reset();
 	client.will = client.tls_error = client.topic = NULL;
 	client.topic_cmd = NULL;
 	client.infl = client.acked = NULL;

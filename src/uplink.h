@@ -47,6 +47,8 @@ void		 uplink_stats(struct uplink_stats *);
 const char	*uplink_prefix(void);
 int		 uplink_publish_now(const char *, const void *, size_t, int,
 		    int);
+int		 uplink_publish_expiring(const char *, const void *, size_t,
+		    uint32_t);
 void		 uplink_on_connect(uplink_hook);
 int		 uplink_stopped(void);
 void		 uplink_set_message_handler(uplink_message_cb);

@@ -209,7 +209,17 @@ uplink_paho_conn_fail(void *ctx, MQTTAsync_failureData *r)
 void
 uplink_paho_conn_ok5(void *ctx, MQTTAsync_successData5 *r)
 {
-	uplink_paho_push(UE_CONNECTED, 0, 0, NULL);
+	struct uplink_msg	*m;
+	int			 max = 0;
+
+	/* The CONNACK's Topic Alias Maximum: absent means none granted. */
+	if (r != NULL)
+		max = MQTTProperties_getNumericValue(&r->properties,
+		    MQTTPROPERTY_CODE_TOPIC_ALIAS_MAXIMUM);
+	m = uplink_paho_new(UE_CONNECTED, 0, max > 0 ? max : 0, NULL);
+	if (r != NULL)
+		m->reason = r->alt.connect.sessionPresent;
+	uplink_paho_queue(m);
 }
 
 /* Paho (MQTT 5): connect failed. */
