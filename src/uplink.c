@@ -24,7 +24,9 @@
  * the rows after it flow (uplink_refuse.c).
  *
  * State: one enum, changed only by uplink_set_state(), which logs every
- * transition.  Reconnects back off 1 s, 2 s, ... capped at 60 s, plus jitter.
+ * transition.  Reconnects back off 1 s, 2 s, ... capped at 60 s, each step
+ * jittered over its second half; the backoff starts again from 1 s once
+ * a connection has lasted 10 s.
  * P/status is retained: "online" on connect, "offline" as the LWT and on a
  * clean stop (bounded: offline ack, then disconnect, then destroy).
  *
@@ -56,6 +58,7 @@
 
 #define UPLINK_BACKOFF_MIN_MS	1000
 #define UPLINK_BACKOFF_MAX_MS	60000
+#define UPLINK_STABLE_MS	10000	/* a connection this old resets it */
 #define UPLINK_OFFLINE_WAIT_MS	700	/* stop: wait this for the ack */
 #define UPLINK_DISC_WAIT_MS	400	/* stop: then this for disconnect */
 #define UPLINK_ID_STOP		(-1)	/* context of the offline publish */
@@ -104,6 +107,7 @@ static struct {
 	size_t			 nacked, szacked;
 	size_t			 win;		/* window now (uplink_pump) */
 	int			 alias_max;	/* granted by the CONNACK */
+	int			 refused_logged;	/* once per connection */
 	char			*alias[UPLINK_ALIASES];	/* alias i + 1 */
 	size_t			 nalias;
 } client;
@@ -388,11 +392,17 @@ uplink_schedule(const char *why)
 	uint64_t	delay = client.backoff_ms;
 	char		buf[160];
 
-	/* Jitter (per-process xorshift): a fleet must not retry in step. */
+	/*
+	 * Jitter (per-process xorshift): a fleet must not retry in step.
+	 * Half the backoff is fixed, the other half random ("equal
+	 * jitter"): after a broker restart the attempts of many gateways
+	 * spread over half of every backoff step (docs/fleet.md measures
+	 * it), and none retries sooner than half the step.
+	 */
 	client.rng ^= client.rng << 13;
 	client.rng ^= client.rng >> 7;
 	client.rng ^= client.rng << 17;
-	delay += client.rng % (delay / 4 + 1);
+	delay = delay / 2 + client.rng % (delay / 2 + 1);
 	if (delay > UPLINK_BACKOFF_MAX_MS)
 		delay = UPLINK_BACKOFF_MAX_MS;
 	snprintf(buf, sizeof buf, "%s; retrying in %" PRIu64 ".%" PRIu64 " s",
@@ -412,7 +422,6 @@ uplink_connected(void)
 	size_t	 i;
 
 	client.connects++;
-	client.backoff_ms = UPLINK_BACKOFF_MIN_MS;
 	client.since_ms = daemon_now_ms();
 	free(client.tls_error);
 	client.tls_error = NULL;
@@ -646,6 +655,7 @@ uplink_handle(struct uplink_msg *m)
 			break;
 		uplink_alias_reset();
 		client.alias_max = m->rc;
+		client.refused_logged = 0;
 		if (client.conf.mqtt5)
 			log_info("uplink: broker grants %d topic aliases%s",
 			    m->rc, m->reason ? "; session present" : "");
@@ -661,6 +671,13 @@ uplink_handle(struct uplink_msg *m)
 		log_warnx("uplink: connection to %s lost%s%s; %zu "
 		    "unacknowledged rows will be sent again", client.conf.uri,
 		    m->text ? ": " : "", m->text ? m->text : "", client.ninfl);
+		/*
+		 * The backoff starts again only after a connection that
+		 * lasted: one the broker drops at once (an ACL that refuses
+		 * us, a duplicate client id) keeps backing off.
+		 */
+		if (daemon_now_ms() - client.since_ms >= UPLINK_STABLE_MS)
+			client.backoff_ms = UPLINK_BACKOFF_MIN_MS;
 		uplink_refuse_lost(client.infl, client.ninfl);
 		client.ninfl = client.nlive = 0;
 		/* Before the cursor goes back to the oldest row. */
@@ -683,6 +700,14 @@ uplink_handle(struct uplink_msg *m)
 		}
 		break;
 	case UE_PUB_FAIL:
+		/* A direct publish (status, metrics, discovery) refused. */
+		if (m->id == 0 && m->reason >= 0x80 && !client.refused_logged) {
+			client.refused_logged = 1;
+			log_warnx("uplink: the broker refuses our publishes "
+			    "under %s: %s (0x%02x); check its ACL",
+			    client.conf.prefix,
+			    MQTTReasonCode_toString(m->reason), m->reason);
+		}
 		if (m->id > 0 && uplink_infl_remove(m->id) == 0 &&
 		    client.state == UPLINK_CONNECTED) {
 			uplink_refuse_failed(m);
