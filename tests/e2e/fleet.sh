@@ -48,7 +48,11 @@ pattern write tinyedge/+/%u/summary/#
 pattern write tinyedge/+/%u/windows/#
 pattern write tinyedge/+/%u/nodes/#
 pattern write tinyedge/+/%u/results/#
+pattern write tinyedge/+/%u/fl/#
+pattern write tinyedge/+/%u/senml/#
 pattern read tinyedge/+/%u/cmd/#
+pattern write homeassistant/+/tinyedge_%u/#
+pattern read homeassistant/status
 EOF
 chmod 600 "$T/passwd" "$T/acl"
 BROKER="allow_anonymous false
