@@ -16,10 +16,14 @@
  * P/nodes/{node}/status, P/metrics); availability follows P/status and,
  * for a node's entities, its status too.
  *
- * The monitor drives it: every node status it sends (ha_node) announces
+ * The monitor drives it: every node status it sends (ha_node) queues
  * that node's configs once per "generation", and its battery entity the
  * first time a status carries battery_mv; a forgotten node (body NULL)
- * gets empty retained configs, which Home Assistant takes as removal.  A
+ * has empty retained configs queued, which Home Assistant takes as
+ * removal.  The queue drains at the end of every loop turn (ha_drain,
+ * from the monitor's turn handlers) as far as the uplink takes QoS 1
+ * messages, so announcing a thousand nodes after a connect neither fails
+ * past Paho's in-flight limit nor holds the loop.  A
  * generation ends at every connect and at every birth message of Home
  * Assistant ({hp}/status "online"), after which everything is announced
  * again.  The table of announced nodes follows the registry (its ids come
@@ -91,7 +95,12 @@ struct ha_node {
 	char		*obj;		/* the encoded id */
 	unsigned	 gen;		/* generation last announced in */
 	int		 battery;	/* its battery config is out */
-	struct ha_node	*next;
+	int		 want_battery;	/* a status carried battery_mv */
+	int		 remove;	/* forgotten: configs to remove */
+	int		 queued;
+	size_t		 step;		/* next entity to send */
+	struct ha_node	*next;		/* in its bucket */
+	struct ha_node	*qnext;		/* in the queue */
 };
 
 static struct {
@@ -101,6 +110,9 @@ static struct {
 	char		 *birth;	/* {hp}/status */
 	unsigned	  expire_s;	/* expire_after of gateway entities */
 	unsigned	  gen;
+	int		  gw_pending;	/* the gateway's configs to send */
+	size_t		  gw_step;
+	struct ha_node	 *qhead, **qtail;	/* to send, oldest first */
 	struct ha_node	**buckets;
 	size_t		  nbuckets, n;
 } ha;
@@ -268,18 +280,6 @@ ha_send(const struct ha_entity *e, const struct ha_node *node, int remove)
 	return (rc);
 }
 
-/* The gateway's configs; 0 if all went out. */
-static int
-ha_send_gateway(void)
-{
-	size_t	i;
-
-	for (i = 0; i < HA_GW_N; i++)
-		if (ha_send(&ha_gw_entities[i], NULL, 0) != 0)
-			return (-1);
-	return (0);
-}
-
 /* The entry of a node id, or NULL; prev gets the link that points to it. */
 static struct ha_node *
 ha_find(const char *id, struct ha_node ***prev)
@@ -296,17 +296,42 @@ ha_find(const char *id, struct ha_node ***prev)
 	return (n);
 }
 
-/* Unlink and free an entry. */
+/* Unlink an entry (not queued) from its bucket and free it. */
 static void
-ha_free(struct ha_node **pp)
+ha_free(struct ha_node *n)
 {
-	struct ha_node	*n = *pp;
+	struct ha_node	**pp;
 
+	(void)ha_find(n->id, &pp);
 	*pp = n->next;
 	free(n->id);
 	free(n->obj);
 	free(n);
 	ha.n--;
+}
+
+/* Queue an entry for the drain (once). */
+static void
+ha_enqueue(struct ha_node *n)
+{
+	if (n->queued)
+		return;
+	n->queued = 1;
+	n->qnext = NULL;
+	*ha.qtail = n;
+	ha.qtail = &n->qnext;
+}
+
+/* Take the entry at the head of the queue off it. */
+static void
+ha_dequeue(void)
+{
+	struct ha_node	*n = ha.qhead;
+
+	if ((ha.qhead = n->qnext) == NULL)
+		ha.qtail = &ha.qhead;
+	n->queued = 0;
+	n->step = 0;
 }
 
 /* Does a node status (JSON text) carry a numeric battery_mv? */
@@ -326,54 +351,74 @@ ha_has_battery(const char *body)
 	return (yes);
 }
 
-/* Remove a node's configs (empty retained); 0 if all went out. */
+/*
+ * Send a node's entities from its step on (remove: the empty configs);
+ * 0 when all are out, else -1 with the step to resume from kept.
+ */
 static int
-ha_remove(struct ha_node **pp)
-{
-	struct ha_node	*n = *pp;
-	size_t		 i;
-
-	for (i = 0; i < HA_NODE_N; i++) {
-		if (i == HA_BATTERY && !n->battery)
-			continue;
-		if (ha_send(&ha_node_entities[i], n, 1) != 0)
-			return (-1);
-	}
-	log_debug("ha: configs of node %s removed", n->obj);
-	ha_free(pp);
-	return (0);
-}
-
-/* Announce what of a node is not out in this generation; 0 if sent. */
-static int
-ha_announce(struct ha_node *n, int battery)
+ha_send_node(struct ha_node *n, int remove, int battery)
 {
 	size_t	i;
 
-	if (n->gen != ha.gen) {
-		for (i = 0; i < HA_NODE_N; i++) {
-			if (i == HA_BATTERY && !(battery || n->battery))
-				continue;
-			if (ha_send(&ha_node_entities[i], n, 0) != 0)
-				return (-1);
-		}
-		n->gen = ha.gen;
-		n->battery = battery || n->battery;
-		return (0);
-	}
-	if (battery && !n->battery) {
-		if (ha_send(&ha_node_entities[HA_BATTERY], n, 0) != 0)
+	for (i = n->step; i < HA_NODE_N; i++) {
+		if (i == HA_BATTERY && !battery)
+			continue;
+		if (ha_send(&ha_node_entities[i], n, remove) != 0) {
+			n->step = i;
 			return (-1);
-		n->battery = 1;
+		}
 	}
 	return (0);
 }
 
 /*
- * The monitor sent a node's status (body), or is clearing a forgotten
- * node's (body NULL): announce, or remove, its configs.  -1 if a publish
- * failed (the link is down: the next connect announces again, and the
- * registry keeps a clear until it goes).
+ * Send what the queue asks, oldest first, until the uplink takes no more
+ * (Paho allows max_inflight + 16 unacknowledged QoS 1 messages, the
+ * outbox's included): a failed publish stays at the head with its step,
+ * for the next loop turn, which the next acknowledgement brings.
+ */
+void
+ha_drain(void)
+{
+	struct ha_node	*n;
+	size_t		 i;
+
+	if (!ha.on)
+		return;
+	for (i = ha.gw_step; ha.gw_pending && i < HA_GW_N; i++) {
+		if (ha_send(&ha_gw_entities[i], NULL, 0) != 0) {
+			ha.gw_step = i;
+			return;
+		}
+	}
+	ha.gw_pending = 0;
+	while ((n = ha.qhead) != NULL) {
+		if (n->remove) {
+			if (ha_send_node(n, 1, n->battery) != 0)
+				return;
+			log_debug("ha: configs of node %s removed", n->obj);
+			ha_dequeue();
+			ha_free(n);
+			continue;
+		}
+		if (n->gen != ha.gen) {
+			if (ha_send_node(n, 0, n->battery || n->want_battery) != 0)
+				return;
+			n->gen = ha.gen;
+			n->battery = n->battery || n->want_battery;
+		} else if (n->want_battery && !n->battery) {
+			n->step = HA_BATTERY;
+			if (ha_send_node(n, 0, 1) != 0)
+				return;
+			n->battery = 1;
+		}
+		ha_dequeue();
+	}
+}
+
+/*
+ * The monitor sent a node's status (body), or cleared a forgotten node's
+ * (body NULL): queue its configs, or their removal, for ha_drain().
  */
 int
 ha_node(const char *id, const char *body)
@@ -383,8 +428,14 @@ ha_node(const char *id, const char *body)
 	if (!ha.on)
 		return (0);
 	n = ha_find(id, &pp);
-	if (body == NULL)
-		return (n != NULL ? ha_remove(pp) : 0);
+	if (body == NULL) {
+		if (n != NULL && !n->remove) {
+			n->remove = 1;
+			n->step = 0;
+			ha_enqueue(n);
+		}
+		return (0);
+	}
 	if (n == NULL) {
 		n = xcalloc(1, sizeof *n);
 		n->id = xstrdup(id);
@@ -393,11 +444,20 @@ ha_node(const char *id, const char *body)
 		n->next = *pp;
 		*pp = n;
 		ha.n++;
+	} else if (n->remove) {
+		/* Back before its removal went out: announce it whole. */
+		n->remove = 0;
+		n->step = 0;
+		n->gen = ha.gen - 1;
 	}
-	return (ha_announce(n, ha_has_battery(body)));
+	if (!n->want_battery && ha_has_battery(body))
+		n->want_battery = 1;
+	if (n->gen != ha.gen || (n->want_battery && !n->battery))
+		ha_enqueue(n);
+	return (0);
 }
 
-/* nodes_foreach callback: announce a known node from its status. */
+/* nodes_foreach callback: queue a known node from its status. */
 static void
 ha_each_known(const char *id, void *arg)
 {
@@ -411,29 +471,32 @@ ha_each_known(const char *id, void *arg)
 }
 
 /*
- * A new generation: the gateway's configs and every known node's again;
- * entries the registry no longer knows (a clear it gave up) are removed.
+ * A new generation: the gateway's configs and every node's are to go
+ * again, from their first entity.  With nodes, every known node is
+ * queued, and an entry the registry no longer knows (a clear it gave up)
+ * has its configs removed; else the monitor's statuses queue them.
  */
 static void
-ha_announce_all(int nodes)
+ha_new_generation(int nodes)
 {
-	struct ha_node	**pp;
-	size_t		  b;
+	struct ha_node	*n;
+	size_t		 b;
 
 	ha.gen++;
-	if (ha_send_gateway() != 0)
-		return;
+	ha.gw_pending = 1;
+	ha.gw_step = 0;
+	for (n = ha.qhead; n != NULL; n = n->qnext)
+		n->step = 0;
 	if (!nodes)
 		return;
 	nodes_foreach(ha_each_known, NULL);
 	for (b = 0; b < ha.nbuckets; b++) {
-		pp = &ha.buckets[b];
-		while (*pp != NULL) {
-			if ((*pp)->gen != ha.gen && !nodes_known((*pp)->id)) {
-				if (ha_remove(pp) != 0)
-					return;
-			} else
-				pp = &(*pp)->next;
+		for (n = ha.buckets[b]; n != NULL; n = n->next) {
+			if (n->gen != ha.gen && !n->queued &&
+			    !nodes_known(n->id)) {
+				n->remove = 1;
+				ha_enqueue(n);
+			}
 		}
 	}
 }
@@ -447,18 +510,19 @@ ha_birth_cb(const char *topic, const void *data, size_t len)
 	    memcmp(data, "online", 6) != 0)
 		return;
 	log_info("ha: Home Assistant is online; announcing again");
-	ha_announce_all(1);
+	ha_new_generation(1);
+	ha_drain();
 }
 
 /*
  * After every connect, before the monitor sends every node's status
- * (which announces the nodes): a new generation, the gateway's configs.
+ * (which queues the nodes): a new generation.
  */
 void
 ha_connected(void)
 {
 	if (ha.on)
-		ha_announce_all(0);
+		ha_new_generation(0);
 }
 
 /* Is discovery on? */
@@ -490,6 +554,7 @@ ha_start(const struct config *cf, char **cause)
 	    ha.nbuckets < (1u << 20))
 		ha.nbuckets <<= 1;
 	ha.buckets = xcalloc(ha.nbuckets, sizeof *ha.buckets);
+	ha.qtail = &ha.qhead;
 	xasprintf(&ha.birth, "%s/status", ha.hp);
 	uplink_watch(ha.birth, ha_birth_cb);
 	log_info("ha: discovery under %s", ha.hp);
@@ -505,9 +570,10 @@ ha_stop(void)
 	if (!ha.on)
 		return;
 	uplink_watch(NULL, NULL);
+	ha.qhead = NULL;
 	for (b = 0; b < ha.nbuckets; b++)
 		while (ha.buckets[b] != NULL)
-			ha_free(&ha.buckets[b]);
+			ha_free(ha.buckets[b]);
 	free(ha.buckets);
 	free(ha.hp);
 	free(ha.gw);

@@ -17,6 +17,10 @@
  * discovery configs after every connect, a node's with its status, their
  * removal with a forgotten node's clear.
  *
+ * A status that does not go while the link is up (Paho's queue is full:
+ * the whole registry after a reconnect) waits in a bounded retry set and
+ * goes at the end of a later turn.
+ *
  * Node status (retained) goes out when the registry marks a node changed
  * (appeared, back, heartbeat fields changed, offline) and a forgotten
  * node's status is cleared; after every (re)connect every node is sent
@@ -49,6 +53,21 @@
 #include "tier2.h"
 #include "uplink.h"
 #include "xmalloc.h"
+
+#define MONITOR_RETRY_BUCKETS	1024
+
+/* A node whose status did not go while connected: sent again later. */
+struct monitor_retry {
+	char			*id;
+	struct monitor_retry	*next;		/* in its bucket */
+	struct monitor_retry	*qnext;		/* in the queue */
+};
+
+static struct {
+	struct monitor_retry	*buckets[MONITOR_RETRY_BUCKETS];
+	struct monitor_retry	*head, **tail;
+	size_t			 n, max;
+} retry;
 
 static struct {
 	uint64_t	 interval_ms;
@@ -196,12 +215,19 @@ monitor_publish(void)
 	cJSON_free(text);
 }
 
-/*
- * nodes_flush_* callback: send a node's retained status, or (body NULL)
- * the empty retained message that deletes it.  0 if sent.
- */
+/* Is the uplink connected? */
 static int
-monitor_node_send(const char *id, const char *body)
+monitor_connected(void)
+{
+	struct uplink_stats	us;
+
+	uplink_stats(&us);
+	return (us.connected);
+}
+
+/* Publish a node's retained status (body NULL: clear it); 0 if sent. */
+static int
+monitor_send_status(const char *id, const char *body)
 {
 	const char	*prefix = uplink_prefix();
 	char		*topic;
@@ -209,24 +235,121 @@ monitor_node_send(const char *id, const char *body)
 
 	if (prefix == NULL)
 		return (-1);
-	/* A forgotten node: its discovery configs go before its status. */
-	if (body == NULL && ha_node(id, NULL) != 0)
-		return (-1);
 	xasprintf(&topic, "%s/nodes/%s/status", prefix, id);
 	rc = uplink_publish_now(topic, body != NULL ? body : "",
 	    body != NULL ? strlen(body) : 0, 1, 1);
 	free(topic);
-	if (rc == 0 && body != NULL)
-		(void)ha_node(id, body);
 	return (rc);
+}
+
+/* The bucket of an id in the retry set (FNV-1a). */
+static struct monitor_retry **
+monitor_retry_bucket(const char *id)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return (&retry.buckets[h % MONITOR_RETRY_BUCKETS]);
+}
+
+/* Take the oldest id off the retry queue and free it. */
+static void
+monitor_retry_pop(void)
+{
+	struct monitor_retry	*r = retry.head, **pp;
+
+	for (pp = monitor_retry_bucket(r->id); *pp != r; pp = &(*pp)->next)
+		;
+	*pp = r->next;
+	if ((retry.head = r->qnext) == NULL)
+		retry.tail = &retry.head;
+	free(r->id);
+	free(r);
+	retry.n--;
+}
+
+/*
+ * A status did not go although the link is up: Paho takes only so many
+ * QoS 1 messages at once (max_inflight + 16 in flight, 100 queued), which
+ * the whole registry after a reconnect exceeds.  Remember the id (once);
+ * the set is bounded (twice gateway.max_nodes; the oldest goes, and the
+ * next connect sends every status anyway).
+ */
+static void
+monitor_retry_add(const char *id)
+{
+	struct monitor_retry	**b = monitor_retry_bucket(id), *r;
+
+	for (r = *b; r != NULL; r = r->next)
+		if (strcmp(r->id, id) == 0)
+			return;
+	if (retry.n >= retry.max && retry.head != NULL)
+		monitor_retry_pop();
+	r = xcalloc(1, sizeof *r);
+	r->id = xstrdup(id);
+	r->next = *b;
+	*b = r;
+	*retry.tail = r;
+	retry.tail = &r->qnext;
+	retry.n++;
+}
+
+/*
+ * nodes_flush_* callback: send a node's retained status, or (body NULL)
+ * the empty retained message that deletes it.  0 if sent.
+ */
+static int
+monitor_node_send(const char *id, const char *body)
+{
+	int	rc;
+
+	rc = monitor_send_status(id, body);
+	/* Discovery configs (or their removal) follow a status that went. */
+	if (rc == 0)
+		(void)ha_node(id, body);
+	else if (body != NULL && monitor_connected())
+		monitor_retry_add(id);
+	return (rc);
+}
+
+/* Send the statuses that waited, oldest first, while the uplink takes them. */
+static void
+monitor_retry_drain(void)
+{
+	char	*body;
+
+	while (retry.head != NULL) {
+		/* Forgotten since: the registry clears it on its own. */
+		if ((body = nodes_status(retry.head->id)) != NULL) {
+			if (monitor_send_status(retry.head->id, body) != 0) {
+				free(body);
+				return;
+			}
+			(void)ha_node(retry.head->id, body);
+			free(body);
+		}
+		monitor_retry_pop();
+	}
+}
+
+/* Forget every waiting status. */
+static void
+monitor_retry_clear(void)
+{
+	while (retry.head != NULL)
+		monitor_retry_pop();
 }
 
 /* End of a loop turn's callbacks: send what the registry changed. */
 static void
 monitor_turn_cb(void)
 {
-	if (monitor.started)
-		nodes_flush_changed(monitor_node_send);
+	if (!monitor.started)
+		return;
+	nodes_flush_changed(monitor_node_send);
+	monitor_retry_drain();
+	ha_drain();
 }
 
 /* uv_check: right after the I/O callbacks. */
@@ -255,6 +378,8 @@ monitor_on_connect(void)
 	if (!monitor.started)
 		return;
 	ha_connected();
+	/* Every status goes again: what waited is in it. */
+	monitor_retry_clear();
 	nodes_flush_all(monitor_node_send);
 }
 
@@ -270,6 +395,8 @@ monitor_start(const struct config *cf, char **cause)
 	    uplink_prefix() : config_str(cf, "mqtt", "topic_prefix"));
 	monitor.expiry_s = (uint32_t)(2 * monitor.interval_ms / 1000);
 	monitor.last_ms = daemon_now_ms();
+	retry.tail = &retry.head;
+	retry.max = 2 * (size_t)config_int(cf, "gateway", "max_nodes");
 	if (!monitor.handles) {
 		uv_prepare_init(daemon_loop(), &monitor.prepare);
 		uv_check_init(daemon_loop(), &monitor.check);
@@ -292,6 +419,7 @@ monitor_reload(const struct config *cf)
 {
 	monitor.interval_ms = config_ms(cf, "mqtt", "metrics_interval");
 	monitor.expiry_s = (uint32_t)(2 * monitor.interval_ms / 1000);
+	retry.max = 2 * (size_t)config_int(cf, "gateway", "max_nodes");
 }
 
 /* Stop: send what changed last, close the handles. */
@@ -306,6 +434,7 @@ monitor_stop(void)
 		monitor.handles = 0;
 	}
 	ha_stop();
+	monitor_retry_clear();
 	free(monitor.topic);
 	monitor.topic = NULL;
 	monitor.started = 0;
