@@ -168,10 +168,14 @@ mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t homeassistant/status -m online
 t_ok "homeassistant/status online: all seven announced again" \
     wait_for 5 cfg_at_least $((before + 7))
 t_ok "and logged" daemon_log_has "Home Assistant is online"
+# Anything but exactly "online" announces nothing.
 before=$(count_cfg)
-mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t homeassistant/status -m offline
+for m in offline Online 'online ' onlinex onl '"online"' ''; do
+	mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t homeassistant/status -m "$m"
+done
+printf 'online\n' | mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t homeassistant/status -s
 sleep 1
-t_is "offline announces nothing" "$(count_cfg)" "$before"
+t_is "offline or a malformed birth announces nothing" "$(count_cfg)" "$before"
 
 # 3. Forgetting: three more nodes while kitchen.mic is offline the
 # longest; the registry (max_nodes 3) forgets it, and its configs go.
