@@ -10,6 +10,8 @@
 #  - two consumers on one shared subscription ($share/g/...) together get
 #    every event exactly once (each event id at one of them, and all of
 #    them: checked against an operator's plain subscription);
+#  - MQTT 5: P/metrics expires after two periods and goes under a topic
+#    alias;
 #  - after a broker restart all 20 reconnect, their attempts spread out
 #    by the jittered backoff: the spread (first to last reconnect) is
 #    printed and must be over 100 ms.
@@ -90,6 +92,10 @@ for c in A B; do
 	    > "$T/share-$c.txt" 2>>"$T/sub.err" &
 	t_track $!
 done
+# gw-01 speaks MQTT 5: its metrics carry a message expiry.
+mosquitto_sub $SUB -u operator -P pw-operator -t tinyedge/site-1/gw-01/metrics \
+    -F '%E %t' > "$T/metrics5.txt" 2>>"$T/sub.err" &
+t_track $!
 sleep 1
 
 # stamp: each daemon's log lines with their time (for the spread).
@@ -184,6 +190,14 @@ t_is "no legitimate gateway was denied anything" \
     "$(grep 'Denied PUBLISH' "$T/mosquitto.log" | grep -vc 'from gw-20 ')" 0
 t_is "nothing at all under gw-21's prefix" \
     "$(grep -c '^tinyedge/site-2/gw-21/' "$T/all.txt")" 0
+
+# MQTT 5 extras on gw-01: aliases granted, P/metrics expiring after two
+# periods (10 s), and still arriving after its topic went as an alias.
+t_ok "gw-01 was granted topic aliases" grep -q 'broker grants 10 topic aliases' "$T/gw1.log"
+two_metrics() { [ "$(wc -l < "$T/metrics5.txt")" -ge 2 ]; }
+t_ok "gw-01's metrics keep arriving (the second under an alias)" wait_for 15 two_metrics
+t_is "with a message expiry of 10 s" "$(awk '$1 > 0 && $1 <= 10' "$T/metrics5.txt" | wc -l)" \
+    "$(wc -l < "$T/metrics5.txt")"
 
 # 3. A broker restart: every gateway loses it, then comes back on its own
 # jittered schedule.
