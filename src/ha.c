@@ -525,13 +525,6 @@ ha_connected(void)
 		ha_new_generation(0);
 }
 
-/* Is discovery on? */
-int
-ha_enabled(void)
-{
-	return (ha.on);
-}
-
 /* Start: read [homeassistant]; watch the birth topic. */
 int
 ha_start(const struct config *cf, char **cause)

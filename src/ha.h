@@ -17,6 +17,5 @@ void	ha_stop(void);
 void	ha_connected(void);
 int	ha_node(const char *, const char *);
 void	ha_drain(void);
-int	ha_enabled(void);
 
 #endif
