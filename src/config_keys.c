@@ -17,6 +17,7 @@
 #include "xmalloc.h"
 
 static int	config_check_gateway_id(const char *, char **);
+static int	config_check_site(const char *, char **);
 static int	config_check_node_id(const char *, char **);
 static int	config_check_baud(const char *, char **);
 static int	config_check_uri(const char *, char **);
@@ -32,6 +33,7 @@ const struct config_stype config_stypes[] = {
 	{ "tier2", 1, 0 },
 	{ "node", 1, 1 },
 	{ "federated", 1, 0 },
+	{ "homeassistant", 0, 0 },
 };
 const size_t config_nstypes = sizeof config_stypes / sizeof config_stypes[0];
 
@@ -84,6 +86,9 @@ const struct config_key config_keys[] = {
 	{ "gateway", "new_nodes_per_minute", CT_INT, "60", 0, 1000000, NULL,
 	  NULL, CF_RELOAD,
 	  "new node ids one unauthenticated source may add per minute" },
+	{ "gateway", "site", CT_STRING, "", NOBOUND, NULL,
+	  config_check_site, 0,
+	  "site of a fleet, [A-Za-z0-9_-]{1,64}; empty = none" },
 
 	{ "coap", "listen", CT_HOSTPORT, "0.0.0.0:5683", NOBOUND, NULL, NULL,
 	  0, "plain UDP listener; empty = off" },
@@ -138,9 +143,17 @@ const struct config_key config_keys[] = {
 	  NULL, NULL, CF_RELOAD, "larger outbox messages are not stored" },
 	{ "mqtt", "commands", CT_BOOL, "off", NOBOUND, NULL, NULL, 0,
 	  "take commands from P/cmd/# (SPEC 9.2)" },
+	{ "mqtt", "session_expiry", CT_DURATION, "0", 0, 30 * DAY_MS, NULL,
+	  NULL, 0, "MQTT 5: the broker keeps the session this long; 0 = clean" },
 	{ "mqtt", "command_max", CT_SIZE, "4M", 1024, 64.0 * 1024 * 1024,
 	  NULL, NULL, CF_RELOAD,
 	  "larger commands (model files) are refused with a result" },
+
+	{ "homeassistant", "discovery", CT_BOOL, "off", NOBOUND, NULL, NULL,
+	  0, "publish Home Assistant MQTT discovery configs" },
+	{ "homeassistant", "prefix", CT_STRING, "homeassistant", NOBOUND,
+	  NULL, config_check_topic, CF_NONEMPTY,
+	  "Home Assistant's discovery prefix" },
 
 	{ "store", "max_bytes", CT_SIZE, "64M", 64 * 1024,
 	  1024.0 * 1024 * 1024 * 1024, NULL, NULL, CF_RELOAD,
@@ -237,6 +250,15 @@ const size_t config_nkeys = sizeof config_keys / sizeof config_keys[0];
 static int
 config_check_gateway_id(const char *s, char **cause)
 {
+	return (parse_id(s, 64, "_-", cause));
+}
+
+/* gateway.site: [A-Za-z0-9_-]{1,64}; empty = unset. */
+static int
+config_check_site(const char *s, char **cause)
+{
+	if (*s == '\0')
+		return (0);
 	return (parse_id(s, 64, "_-", cause));
 }
 

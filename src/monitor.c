@@ -13,6 +13,14 @@
  * (monitor_store()); the "tier2" object adds "skipped" and, under
  * "models", each model's own runs, mean time, skips and errors.
  *
+ * With [homeassistant] discovery on, ha.c rides along: the gateway's
+ * discovery configs after every connect, a node's with its status, their
+ * removal with a forgotten node's clear.
+ *
+ * A status that does not go while the link is up (Paho's queue is full:
+ * the whole registry after a reconnect) waits in a bounded retry set and
+ * goes at the end of a later turn.
+ *
  * Node status (retained) goes out when the registry marks a node changed
  * (appeared, back, heartbeat fields changed, offline) and a forgotten
  * node's status is cleared; after every (re)connect every node is sent
@@ -36,6 +44,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fed.h"
+#include "ha.h"
 #include "ingest_serial.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -45,9 +54,25 @@
 #include "uplink.h"
 #include "xmalloc.h"
 
+#define MONITOR_RETRY_BUCKETS	1024
+
+/* A node whose status did not go while connected: sent again later. */
+struct monitor_retry {
+	char			*id;
+	struct monitor_retry	*next;		/* in its bucket */
+	struct monitor_retry	*qnext;		/* in the queue */
+};
+
+static struct {
+	struct monitor_retry	*buckets[MONITOR_RETRY_BUCKETS];
+	struct monitor_retry	*head, **tail;
+	size_t			 n, max;
+} retry;
+
 static struct {
 	uint64_t	 interval_ms;
 	uint64_t	 last_ms;
+	uint32_t	 expiry_s;	/* MQTT 5 message expiry of P/metrics */
 	char		*topic;
 	int		 started;
 	int		 handles;
@@ -184,16 +209,25 @@ monitor_publish(void)
 	text = monitor_json();
 	if (text == NULL)
 		return;
-	uplink_publish_now(monitor.topic, text, strlen(text), 0, 0);
+	/* Two periods: a consumer's queue never holds a stale sample. */
+	uplink_publish_expiring(monitor.topic, text, strlen(text),
+	    monitor.expiry_s);
 	cJSON_free(text);
 }
 
-/*
- * nodes_flush_* callback: send a node's retained status, or (body NULL)
- * the empty retained message that deletes it.  0 if sent.
- */
+/* Is the uplink connected? */
 static int
-monitor_node_send(const char *id, const char *body)
+monitor_connected(void)
+{
+	struct uplink_stats	us;
+
+	uplink_stats(&us);
+	return (us.connected);
+}
+
+/* Publish a node's retained status (body NULL: clear it); 0 if sent. */
+static int
+monitor_send_status(const char *id, const char *body)
 {
 	const char	*prefix = uplink_prefix();
 	char		*topic;
@@ -208,12 +242,114 @@ monitor_node_send(const char *id, const char *body)
 	return (rc);
 }
 
+/* The bucket of an id in the retry set (FNV-1a). */
+static struct monitor_retry **
+monitor_retry_bucket(const char *id)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return (&retry.buckets[h % MONITOR_RETRY_BUCKETS]);
+}
+
+/* Take the oldest id off the retry queue and free it. */
+static void
+monitor_retry_pop(void)
+{
+	struct monitor_retry	*r = retry.head, **pp;
+
+	for (pp = monitor_retry_bucket(r->id); *pp != r; pp = &(*pp)->next)
+		;
+	*pp = r->next;
+	if ((retry.head = r->qnext) == NULL)
+		retry.tail = &retry.head;
+	free(r->id);
+	free(r);
+	retry.n--;
+}
+
+/*
+ * A status did not go although the link is up: Paho takes only so many
+ * QoS 1 messages at once (max_inflight + 16 in flight, 100 queued), which
+ * the whole registry after a reconnect exceeds.  Remember the id (once);
+ * the set is bounded (twice gateway.max_nodes; the oldest goes, and the
+ * next connect sends every status anyway).
+ */
+static void
+monitor_retry_add(const char *id)
+{
+	struct monitor_retry	**b = monitor_retry_bucket(id), *r;
+
+	for (r = *b; r != NULL; r = r->next)
+		if (strcmp(r->id, id) == 0)
+			return;
+	if (retry.n >= retry.max && retry.head != NULL)
+		monitor_retry_pop();
+	r = xcalloc(1, sizeof *r);
+	r->id = xstrdup(id);
+	r->next = *b;
+	*b = r;
+	*retry.tail = r;
+	retry.tail = &r->qnext;
+	retry.n++;
+}
+
+/*
+ * nodes_flush_* callback: send a node's retained status, or (body NULL)
+ * the empty retained message that deletes it.  0 if sent.
+ */
+static int
+monitor_node_send(const char *id, const char *body)
+{
+	int	rc;
+
+	rc = monitor_send_status(id, body);
+	/* Discovery configs (or their removal) follow a status that went. */
+	if (rc == 0)
+		(void)ha_node(id, body);
+	else if (body != NULL && monitor_connected())
+		monitor_retry_add(id);
+	return (rc);
+}
+
+/* Send the statuses that waited, oldest first, while the uplink takes them. */
+static void
+monitor_retry_drain(void)
+{
+	char	*body;
+
+	while (retry.head != NULL) {
+		/* Forgotten since: the registry clears it on its own. */
+		if ((body = nodes_status(retry.head->id)) != NULL) {
+			if (monitor_send_status(retry.head->id, body) != 0) {
+				free(body);
+				return;
+			}
+			(void)ha_node(retry.head->id, body);
+			free(body);
+		}
+		monitor_retry_pop();
+	}
+}
+
+/* Forget every waiting status. */
+static void
+monitor_retry_clear(void)
+{
+	while (retry.head != NULL)
+		monitor_retry_pop();
+}
+
 /* End of a loop turn's callbacks: send what the registry changed. */
 static void
 monitor_turn_cb(void)
 {
-	if (monitor.started)
-		nodes_flush_changed(monitor_node_send);
+	if (!monitor.started)
+		return;
+	nodes_flush_changed(monitor_node_send);
+	monitor_retry_drain();
+	ha_drain();
 }
 
 /* uv_check: right after the I/O callbacks. */
@@ -232,23 +368,35 @@ monitor_prepare_cb(uv_prepare_t *h)
 	monitor_turn_cb();
 }
 
-/* After every (re)connect: the waiting clears, then every node again. */
+/*
+ * After every (re)connect: the gateway's discovery configs, the waiting
+ * clears, then every node again (with its discovery configs).
+ */
 static void
 monitor_on_connect(void)
 {
-	if (monitor.started)
-		nodes_flush_all(monitor_node_send);
+	if (!monitor.started)
+		return;
+	ha_connected();
+	/* Every status goes again: what waited is in it. */
+	monitor_retry_clear();
+	nodes_flush_all(monitor_node_send);
 }
 
 /* Start: remember the period and topic; watch the registry each turn. */
 int
 monitor_start(const struct config *cf, char **cause)
 {
-	(void)cause;
+	if (ha_start(cf, cause) != 0)
+		return (-1);
 	monitor.interval_ms = config_ms(cf, "mqtt", "metrics_interval");
-	xasprintf(&monitor.topic, "%s/metrics", config_str(cf, "mqtt",
-	    "topic_prefix"));
+	/* The uplink's prefix (started before us): gateway.site shapes it. */
+	xasprintf(&monitor.topic, "%s/metrics", uplink_prefix() != NULL ?
+	    uplink_prefix() : config_str(cf, "mqtt", "topic_prefix"));
+	monitor.expiry_s = (uint32_t)(2 * monitor.interval_ms / 1000);
 	monitor.last_ms = daemon_now_ms();
+	retry.tail = &retry.head;
+	retry.max = 2 * (size_t)config_int(cf, "gateway", "max_nodes");
 	if (!monitor.handles) {
 		uv_prepare_init(daemon_loop(), &monitor.prepare);
 		uv_check_init(daemon_loop(), &monitor.check);
@@ -270,6 +418,8 @@ void
 monitor_reload(const struct config *cf)
 {
 	monitor.interval_ms = config_ms(cf, "mqtt", "metrics_interval");
+	monitor.expiry_s = (uint32_t)(2 * monitor.interval_ms / 1000);
+	retry.max = 2 * (size_t)config_int(cf, "gateway", "max_nodes");
 }
 
 /* Stop: send what changed last, close the handles. */
@@ -283,6 +433,8 @@ monitor_stop(void)
 		uv_close((uv_handle_t *)&monitor.check, NULL);
 		monitor.handles = 0;
 	}
+	ha_stop();
+	monitor_retry_clear();
 	free(monitor.topic);
 	monitor.topic = NULL;
 	monitor.started = 0;

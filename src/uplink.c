@@ -24,7 +24,9 @@
  * the rows after it flow (uplink_refuse.c).
  *
  * State: one enum, changed only by uplink_set_state(), which logs every
- * transition.  Reconnects back off 1 s, 2 s, ... capped at 60 s, plus jitter.
+ * transition.  Reconnects back off 1 s, 2 s, ... capped at 60 s, each step
+ * jittered over its second half; the backoff starts again from 1 s once
+ * a connection has lasted 10 s.
  * P/status is retained: "online" on connect, "offline" as the LWT and on a
  * clean stop (bounded: offline ack, then disconnect, then destroy).
  *
@@ -56,11 +58,13 @@
 
 #define UPLINK_BACKOFF_MIN_MS	1000
 #define UPLINK_BACKOFF_MAX_MS	60000
+#define UPLINK_STABLE_MS	10000	/* a connection this old resets it */
 #define UPLINK_OFFLINE_WAIT_MS	700	/* stop: wait this for the ack */
 #define UPLINK_DISC_WAIT_MS	400	/* stop: then this for disconnect */
 #define UPLINK_ID_STOP		(-1)	/* context of the offline publish */
 #define UPLINK_MAX_HOOKS	8
 #define UPLINK_ACK_BATCH	1024	/* acked ids deleted at once */
+#define UPLINK_ALIASES		8	/* topic aliases we use at most */
 
 enum uplink_state {
 	UPLINK_IDLE,
@@ -97,10 +101,15 @@ static struct {
 	int			 send_failed;	/* stop this fetch batch */
 	int64_t			*acked;		/* PUBACKed ids, this drain */
 	char			*topic;		/* full topic being sent */
+	char			*topic_cmd;	/* P/cmd/# while subscribed */
 	uint64_t		 rng;		/* backoff jitter state */
 	size_t			 sztopic;
 	size_t			 nacked, szacked;
 	size_t			 win;		/* window now (uplink_pump) */
+	int			 alias_max;	/* granted by the CONNACK */
+	int			 refused_logged;	/* once per connection */
+	char			*alias[UPLINK_ALIASES];	/* alias i + 1 */
+	size_t			 nalias;
 } client;
 
 static void	uplink_connect(void);
@@ -110,8 +119,10 @@ static void	uplink_retry_cb(uv_timer_t *);
 static void	uplink_finish_cb(uv_timer_t *);
 static void	uplink_offline_timeout_cb(uv_timer_t *);
 
-/* Outside client: it may be set before uplink_start() (which clears it). */
+/* Outside client: they may be set before uplink_start() (which clears it). */
 static uplink_message_cb	uplink_handler;
+static uplink_message_cb	uplink_watch_cb;
+static char			*uplink_watch_topic;
 
 /* Change state, logging the transition and why. */
 static void
@@ -173,6 +184,84 @@ uplink_publish_now(const char *topic, const void *payload, size_t len,
 		return (-1);
 	return (uplink_send(topic, payload, len, qos, retain, 0) ==
 	    MQTTASYNC_SUCCESS ? 0 : -1);
+}
+
+/*
+ * The topic alias for a topic on this connection (MQTT 5): its number,
+ * and *known whether the broker has it already.  0: none (not granted,
+ * or all taken).  Aliases live as long as the connection.
+ */
+static int
+uplink_alias(const char *topic, int *known)
+{
+	size_t	i, max;
+
+	*known = 0;
+	max = client.alias_max < UPLINK_ALIASES ? (size_t)client.alias_max :
+	    UPLINK_ALIASES;
+	for (i = 0; i < client.nalias; i++) {
+		if (strcmp(client.alias[i], topic) == 0) {
+			*known = 1;
+			return ((int)i + 1);
+		}
+	}
+	if (client.nalias >= max)
+		return (0);
+	client.alias[client.nalias++] = xstrdup(topic);
+	return ((int)client.nalias);
+}
+
+/* Forget the aliases: a new connection starts without any. */
+static void
+uplink_alias_reset(void)
+{
+	size_t	i;
+
+	for (i = 0; i < client.nalias; i++)
+		free(client.alias[i]);
+	client.nalias = 0;
+}
+
+/*
+ * Publish a current-state message at QoS 0, not retained, that expires
+ * after expiry_s at the broker (P/metrics).  Under MQTT 5 it carries a
+ * Message Expiry Interval and, when the broker granted topic aliases, an
+ * alias: the topic is sent once per connection, then only its number.
+ * Only QoS 0 takes aliases: it is never sent again, so never after a
+ * reconnect under an alias the new connection does not know.  -1 when
+ * not connected.
+ */
+int
+uplink_publish_expiring(const char *topic, const void *payload, size_t len,
+    uint32_t expiry_s)
+{
+	MQTTAsync_message		m = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions	ro =
+	    MQTTAsync_responseOptions_initializer;
+	MQTTProperty			p;
+	int				rc, alias, known;
+
+	if (!client.conf.mqtt5)
+		return (uplink_publish_now(topic, payload, len, 0, 0));
+	if (client.state != UPLINK_CONNECTED)
+		return (-1);
+	m.payload = (void *)(uintptr_t)payload;
+	m.payloadlen = (int)len;
+	if (expiry_s > 0) {
+		p.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL;
+		p.value.integer4 = expiry_s;
+		MQTTProperties_add(&m.properties, &p);
+	}
+	if ((alias = uplink_alias(topic, &known)) != 0) {
+		p.identifier = MQTTPROPERTY_CODE_TOPIC_ALIAS;
+		p.value.integer2 = (unsigned short)alias;
+		MQTTProperties_add(&m.properties, &p);
+	}
+	ro.onSuccess5 = uplink_paho_pub_ok5;
+	ro.onFailure5 = uplink_paho_pub_fail5;
+	rc = MQTTAsync_sendMessage(client.cli, known ? "" : topic, &m, &ro);
+	MQTTProperties_free(&m.properties);
+	return (rc == MQTTASYNC_SUCCESS ? 0 : -1);
 }
 
 /* Is this outbox id awaiting its PUBACK? Returns its index or -1. */
@@ -303,11 +392,17 @@ uplink_schedule(const char *why)
 	uint64_t	delay = client.backoff_ms;
 	char		buf[160];
 
-	/* Jitter (per-process xorshift): a fleet must not retry in step. */
+	/*
+	 * Jitter (per-process xorshift): a fleet must not retry in step.
+	 * Half the backoff is fixed, the other half random ("equal
+	 * jitter"): after a broker restart the attempts of many gateways
+	 * spread over half of every backoff step (docs/fleet.md measures
+	 * it), and none retries sooner than half the step.
+	 */
 	client.rng ^= client.rng << 13;
 	client.rng ^= client.rng >> 7;
 	client.rng ^= client.rng << 17;
-	delay += client.rng % (delay / 4 + 1);
+	delay = delay / 2 + client.rng % (delay / 2 + 1);
 	if (delay > UPLINK_BACKOFF_MAX_MS)
 		delay = UPLINK_BACKOFF_MAX_MS;
 	snprintf(buf, sizeof buf, "%s; retrying in %" PRIu64 ".%" PRIu64 " s",
@@ -327,7 +422,6 @@ uplink_connected(void)
 	size_t	 i;
 
 	client.connects++;
-	client.backoff_ms = UPLINK_BACKOFF_MIN_MS;
 	client.since_ms = daemon_now_ms();
 	free(client.tls_error);
 	client.tls_error = NULL;
@@ -344,8 +438,14 @@ uplink_connected(void)
 	free(s);
 	for (i = 0; i < client.nhooks; i++)
 		client.hooks[i]();
-	if (client.conf.commands)
-		uplink_paho_subscribe(client.cli, client.conf.prefix,
+	if (client.conf.commands) {
+		free(client.topic_cmd);
+		xasprintf(&client.topic_cmd, "%s/cmd/#", client.conf.prefix);
+		uplink_paho_subscribe(client.cli, client.topic_cmd, 0,
+		    client.conf.mqtt5);
+	}
+	if (uplink_watch_topic != NULL)
+		uplink_paho_subscribe(client.cli, uplink_watch_topic, 1,
 		    client.conf.mqtt5);
 	uplink_pump();
 }
@@ -382,6 +482,8 @@ uplink_connect(void)
 	MQTTAsync_willOptions		wo = MQTTAsync_willOptions_initializer;
 	MQTTAsync_SSLOptions		so = MQTTAsync_SSLOptions_initializer;
 	MQTTAsync_connectOptions	*c = client.conf.mqtt5 ? &co5 : &co;
+	MQTTProperties			 props = MQTTProperties_initializer;
+	MQTTProperty			 p;
 	int				 rc;
 
 	if (client.state == UPLINK_STOPPING || client.state == UPLINK_STOPPED)
@@ -395,8 +497,19 @@ uplink_connect(void)
 	wo.retained = 1;
 	wo.qos = 1;
 	c->keepAliveInterval = client.conf.keepalive_s;
-	/* Clean session: unacked rows are ours to resend, never stranded. */
-	if (client.conf.mqtt5)
+	/*
+	 * Clean session: unacked rows are ours to resend, never stranded.
+	 * MQTT 5 with mqtt.session_expiry: the broker keeps the session (the
+	 * P/cmd/# subscription and the commands queued for it) over an
+	 * outage; rows are still resent from the outbox (at-least-once).
+	 */
+	if (client.conf.mqtt5 && client.conf.session_expiry_s > 0) {
+		c->cleanstart = 0;
+		p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+		p.value.integer4 = client.conf.session_expiry_s;
+		MQTTProperties_add(&props, &p);
+		c->connectProperties = &props;
+	} else if (client.conf.mqtt5)
 		c->cleanstart = 1;
 	else
 		c->cleansession = 1;
@@ -426,7 +539,9 @@ uplink_connect(void)
 		c->onFailure = uplink_paho_conn_fail;
 	}
 	uplink_set_state(UPLINK_CONNECTING, client.conf.uri);
-	if ((rc = MQTTAsync_connect(client.cli, c)) != MQTTASYNC_SUCCESS)
+	rc = MQTTAsync_connect(client.cli, c);
+	MQTTProperties_free(&props);
+	if (rc != MQTTASYNC_SUCCESS)
 		uplink_connect_failed(rc, MQTTAsync_strerror(rc));
 }
 
@@ -523,14 +638,28 @@ uplink_delete_acked(void)
 	client.nacked = 0;
 }
 
+/* The watched topic's name for the log (it may have been dropped). */
+static const char *
+uplink_sub_name(void)
+{
+	return (uplink_watch_topic != NULL ? uplink_watch_topic : "(none)");
+}
+
 /* Handle one event from Paho on the loop thread. */
 static void
 uplink_handle(struct uplink_msg *m)
 {
 	switch (m->ev) {
 	case UE_CONNECTED:
-		if (client.state == UPLINK_CONNECTING)
-			uplink_connected();
+		if (client.state != UPLINK_CONNECTING)
+			break;
+		uplink_alias_reset();
+		client.alias_max = m->rc;
+		client.refused_logged = 0;
+		if (client.conf.mqtt5)
+			log_info("uplink: broker grants %d topic aliases%s",
+			    m->rc, m->reason ? "; session present" : "");
+		uplink_connected();
 		break;
 	case UE_CONNECT_FAILED:
 		if (client.state == UPLINK_CONNECTING)
@@ -542,6 +671,13 @@ uplink_handle(struct uplink_msg *m)
 		log_warnx("uplink: connection to %s lost%s%s; %zu "
 		    "unacknowledged rows will be sent again", client.conf.uri,
 		    m->text ? ": " : "", m->text ? m->text : "", client.ninfl);
+		/*
+		 * The backoff starts again only after a connection that
+		 * lasted: one the broker drops at once (an ACL that refuses
+		 * us, a duplicate client id) keeps backing off.
+		 */
+		if (daemon_now_ms() - client.since_ms >= UPLINK_STABLE_MS)
+			client.backoff_ms = UPLINK_BACKOFF_MIN_MS;
 		uplink_refuse_lost(client.infl, client.ninfl);
 		client.ninfl = client.nlive = 0;
 		/* Before the cursor goes back to the oldest row. */
@@ -564,6 +700,14 @@ uplink_handle(struct uplink_msg *m)
 		}
 		break;
 	case UE_PUB_FAIL:
+		/* A direct publish (status, metrics, discovery) refused. */
+		if (m->id == 0 && m->reason >= 0x80 && !client.refused_logged) {
+			client.refused_logged = 1;
+			log_warnx("uplink: the broker refuses our publishes "
+			    "under %s: %s (0x%02x); check its ACL",
+			    client.conf.prefix,
+			    MQTTReasonCode_toString(m->reason), m->reason);
+		}
 		if (m->id > 0 && uplink_infl_remove(m->id) == 0 &&
 		    client.state == UPLINK_CONNECTED) {
 			uplink_refuse_failed(m);
@@ -586,12 +730,14 @@ uplink_handle(struct uplink_msg *m)
 		client.tls_error = uplink_paho_tls_reason(m->text);
 		break;
 	case UE_SUBSCRIBED:
-		log_info("uplink: subscribed to %s/cmd/#", client.conf.prefix);
+		log_info("uplink: subscribed to %s", m->id == 1 ?
+		    uplink_sub_name() : client.topic_cmd);
 		break;
 	case UE_SUB_FAILED:
-		/* Commands stay off until the next connect tries again. */
-		log_warnx("uplink: subscribe to %s/cmd/# failed: %s (%d)",
-		    client.conf.prefix, m->text ? m->text : "?", m->rc);
+		/* Off until the next connect tries again. */
+		log_warnx("uplink: subscribe to %s failed: %s (%d)",
+		    m->id == 1 ? uplink_sub_name() : client.topic_cmd,
+		    m->text ? m->text : "?", m->rc);
 		break;
 	}
 }
@@ -621,7 +767,8 @@ uplink_async_cb(uv_async_t *h)
 		uplink_delete_acked();
 	/* Messages after events: a handler may publish at once. */
 	if (client.state != UPLINK_STOPPED)
-		uplink_paho_deliver(client.conf.prefix, uplink_handler);
+		uplink_paho_deliver(client.conf.prefix, uplink_handler,
+		    uplink_watch_topic, uplink_watch_cb);
 	uplink_pump();
 }
 
@@ -635,7 +782,10 @@ uplink_free_conf(void)
 	free(client.tls_error);
 	free(client.acked);
 	free(client.topic);
+	free(client.topic_cmd);
+	uplink_alias_reset();
 	client.will = client.tls_error = client.topic = NULL;
+	client.topic_cmd = NULL;
 	client.infl = client.acked = NULL;
 	client.sztopic = 0;
 	client.nacked = client.szacked = 0;
@@ -813,4 +963,21 @@ void
 uplink_set_message_handler(uplink_message_cb cb)
 {
 	uplink_handler = cb;
+}
+
+/*
+ * Subscribe to topic (a full topic, QoS 1) after every connect, and at
+ * once if connected; its messages go to cb.  topic NULL: stop watching
+ * (the broker keeps the subscription until the next connect, whose
+ * messages are then dropped).
+ */
+void
+uplink_watch(const char *topic, uplink_message_cb cb)
+{
+	free(uplink_watch_topic);
+	uplink_watch_topic = topic != NULL ? xstrdup(topic) : NULL;
+	uplink_watch_cb = topic != NULL ? cb : NULL;
+	if (topic != NULL && client.state == UPLINK_CONNECTED)
+		uplink_paho_subscribe(client.cli, uplink_watch_topic, 1,
+		    client.conf.mqtt5);
 }

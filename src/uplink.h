@@ -33,6 +33,11 @@ typedef void	(*uplink_hook)(void);
 #define UPLINK_MSG_TOO_LARGE	SIZE_MAX
 #define UPLINK_MSG_DROPPED	(SIZE_MAX - 1)
 typedef void	(*uplink_message_cb)(const char *, const void *, size_t);
+/*
+ * uplink_watch(): one topic outside the prefix (Home Assistant's birth
+ * message) subscribed after every connect; its messages reach the
+ * callback with the full topic (markers as above).  NULL stops it.
+ */
 
 int		 uplink_start(const struct config *, char **);
 void		 uplink_reload(const struct config *);
@@ -42,8 +47,11 @@ void		 uplink_stats(struct uplink_stats *);
 const char	*uplink_prefix(void);
 int		 uplink_publish_now(const char *, const void *, size_t, int,
 		    int);
+int		 uplink_publish_expiring(const char *, const void *, size_t,
+		    uint32_t);
 void		 uplink_on_connect(uplink_hook);
 int		 uplink_stopped(void);
 void		 uplink_set_message_handler(uplink_message_cb);
+void		 uplink_watch(const char *, uplink_message_cb);
 
 #endif

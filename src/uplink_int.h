@@ -6,6 +6,7 @@
 #define TE_UPLINK_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 
@@ -26,6 +27,7 @@ struct uplink_conf {
 	size_t	 max_inflight;
 	int	 commands;		/* subscribe to prefix/cmd/# */
 	size_t	 command_max;		/* larger commands: a marker */
+	uint32_t session_expiry_s;	/* MQTT 5; 0: clean start */
 };
 
 int	uplink_conf_read(const struct config *, struct uplink_conf *,

@@ -85,7 +85,8 @@ uplink_paho_free_in(struct uplink_in *in)
  */
 void
 uplink_paho_deliver(const char *prefix,
-    void (*cb)(const char *, const void *, size_t))
+    void (*cb)(const char *, const void *, size_t), const char *watch,
+    void (*wcb)(const char *, const void *, size_t))
 {
 	struct uplink_in	*in, *next;
 	size_t			 n = strlen(prefix), dropped;
@@ -102,7 +103,11 @@ uplink_paho_deliver(const char *prefix,
 		    "too many at once", dropped, prefix);
 	for (; in != NULL; in = next) {
 		next = in->next;
-		if (cb != NULL && strncmp(in->topic, prefix, n) == 0 &&
+		/* The watched topic first: it may sit under the prefix. */
+		if (wcb != NULL && watch != NULL &&
+		    strcmp(in->topic, watch) == 0)
+			wcb(in->topic, in->data, in->len);
+		else if (cb != NULL && strncmp(in->topic, prefix, n) == 0 &&
 		    in->topic[n] == '/')
 			cb(in->topic + n + 1, in->data, in->len);
 		uplink_paho_free_in(in);
@@ -204,7 +209,17 @@ uplink_paho_conn_fail(void *ctx, MQTTAsync_failureData *r)
 void
 uplink_paho_conn_ok5(void *ctx, MQTTAsync_successData5 *r)
 {
-	uplink_paho_push(UE_CONNECTED, 0, 0, NULL);
+	struct uplink_msg	*m;
+	int			 max = 0;
+
+	/* The CONNACK's Topic Alias Maximum: absent means none granted. */
+	if (r != NULL)
+		max = MQTTProperties_getNumericValue(&r->properties,
+		    MQTTPROPERTY_CODE_TOPIC_ALIAS_MAXIMUM);
+	m = uplink_paho_new(UE_CONNECTED, 0, max > 0 ? max : 0, NULL);
+	if (r != NULL)
+		m->reason = r->alt.connect.sessionPresent;
+	uplink_paho_queue(m);
 }
 
 /* Paho (MQTT 5): connect failed. */
@@ -293,16 +308,18 @@ uplink_paho_sub_ok(void *ctx, MQTTAsync_successData *r)
 {
 	/* MQTT 3.1.1 reports a refused SUBACK (0x80) here. */
 	if (r != NULL && r->alt.qos == 0x80)
-		uplink_paho_push(UE_SUB_FAILED, 0, 0x80, "refused by broker");
+		uplink_paho_push(UE_SUB_FAILED, (int64_t)(intptr_t)ctx, 0x80,
+		    "refused by broker");
 	else
-		uplink_paho_push(UE_SUBSCRIBED, 0, 0, NULL);
+		uplink_paho_push(UE_SUBSCRIBED, (int64_t)(intptr_t)ctx, 0, NULL);
 }
 
 /* Paho: a subscription failed. */
 static void
 uplink_paho_sub_fail(void *ctx, MQTTAsync_failureData *r)
 {
-	uplink_paho_push(UE_SUB_FAILED, 0, r ? r->code : -1,
+	uplink_paho_push(UE_SUB_FAILED, (int64_t)(intptr_t)ctx,
+	    r ? r->code : -1,
 	    r ? r->message : NULL);
 }
 
@@ -311,29 +328,35 @@ static void
 uplink_paho_sub_ok5(void *ctx, MQTTAsync_successData5 *r)
 {
 	if (r != NULL && r->reasonCode >= 0x80)
-		uplink_paho_push(UE_SUB_FAILED, 0, (int)r->reasonCode,
+		uplink_paho_push(UE_SUB_FAILED, (int64_t)(intptr_t)ctx,
+		    (int)r->reasonCode,
 		    MQTTReasonCode_toString(r->reasonCode));
 	else
-		uplink_paho_push(UE_SUBSCRIBED, 0, 0, NULL);
+		uplink_paho_push(UE_SUBSCRIBED, (int64_t)(intptr_t)ctx, 0, NULL);
 }
 
 /* Paho (MQTT 5): a subscription failed. */
 static void
 uplink_paho_sub_fail5(void *ctx, MQTTAsync_failureData5 *r)
 {
-	uplink_paho_push(UE_SUB_FAILED, 0, r ? r->code : -1,
+	uplink_paho_push(UE_SUB_FAILED, (int64_t)(intptr_t)ctx,
+	    r ? r->code : -1,
 	    r ? r->message : NULL);
 }
 
-/* Loop thread: subscribe to prefix/cmd/# with QoS 1. */
+/*
+ * Loop thread: subscribe to a topic with QoS 1; which says what it is in
+ * the answer's events (0: P/cmd/#, 1: the watched topic).
+ */
 void
-uplink_paho_subscribe(MQTTAsync cli, const char *prefix, int mqtt5)
+uplink_paho_subscribe(MQTTAsync cli, const char *topic, int which,
+    int mqtt5)
 {
 	MQTTAsync_responseOptions	ro =
 	    MQTTAsync_responseOptions_initializer;
-	char				*topic;
 	int				 rc;
 
+	ro.context = (void *)(intptr_t)which;
 	if (mqtt5) {
 		ro.onSuccess5 = uplink_paho_sub_ok5;
 		ro.onFailure5 = uplink_paho_sub_fail5;
@@ -341,11 +364,9 @@ uplink_paho_subscribe(MQTTAsync cli, const char *prefix, int mqtt5)
 		ro.onSuccess = uplink_paho_sub_ok;
 		ro.onFailure = uplink_paho_sub_fail;
 	}
-	xasprintf(&topic, "%s/cmd/#", prefix);
 	if ((rc = MQTTAsync_subscribe(cli, topic, 1, &ro)) != MQTTASYNC_SUCCESS)
 		log_warnx("uplink: subscribe %s: %s", topic,
 		    MQTTAsync_strerror(rc));
-	free(topic);
 }
 
 /* Paho: a publish was acknowledged (PUBACK for QoS 1). */

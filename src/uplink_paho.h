@@ -52,8 +52,11 @@ struct uplink_in {
 void			 uplink_paho_init(uv_async_t *, size_t);
 void			 uplink_paho_limit(size_t);
 void			 uplink_paho_deliver(const char *,
+			    void (*)(const char *, const void *, size_t),
+			    const char *,
 			    void (*)(const char *, const void *, size_t));
-void			 uplink_paho_subscribe(MQTTAsync, const char *, int);
+void			 uplink_paho_subscribe(MQTTAsync, const char *, int,
+			    int);
 struct uplink_msg	*uplink_paho_take(void);
 struct uplink_msg	*uplink_paho_close(void);
 char			*uplink_paho_tls_reason(const char *);
