@@ -396,6 +396,29 @@ config_derive(struct config *cf, const char *sect, const char *key,
 	xasprintf(&v->text, "%s%s", prefix, arg);
 }
 
+/*
+ * The [mqtt] defaults made from the gateway's id: client id tinyedge-ID
+ * and prefix tinyedge/ID, or with gateway.site set (a fleet, SPEC 15)
+ * the id itself and tinyedge/SITE/ID.
+ */
+static void
+config_derive_mqtt(struct config *cf)
+{
+	const char	*id = config_str(cf, "gateway", "id");
+	const char	*site = config_str(cf, "gateway", "site");
+	char		*prefix;
+
+	if (*site == '\0') {
+		config_derive(cf, "mqtt", "client_id", "tinyedge-", id);
+		config_derive(cf, "mqtt", "topic_prefix", "tinyedge/", id);
+		return;
+	}
+	config_derive(cf, "mqtt", "client_id", "", id);
+	xasprintf(&prefix, "tinyedge/%s/", site);
+	config_derive(cf, "mqtt", "topic_prefix", prefix, id);
+	free(prefix);
+}
+
 /* Checks that span keys. */
 static void
 config_cross_checks(struct config *cf)
@@ -539,10 +562,7 @@ config_load(const char *path, struct config **cfp, char **cause)
 			config_finish_sect(cf, &cf->sects[i]);
 	}
 	if (cf->nerrors == 0) {
-		config_derive(cf, "mqtt", "client_id", "tinyedge-",
-		    config_str(cf, "gateway", "id"));
-		config_derive(cf, "mqtt", "topic_prefix", "tinyedge/",
-		    config_str(cf, "gateway", "id"));
+		config_derive_mqtt(cf);
 		config_cross_checks(cf);
 	}
 	config_check_files(cf);

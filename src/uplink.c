@@ -64,7 +64,6 @@
 #define UPLINK_ID_STOP		(-1)	/* context of the offline publish */
 #define UPLINK_MAX_HOOKS	8
 #define UPLINK_ACK_BATCH	1024	/* acked ids deleted at once */
-#define UPLINK_ALIASES		8	/* topic aliases we use at most */
 
 enum uplink_state {
 	UPLINK_IDLE,
@@ -106,10 +105,7 @@ static struct {
 	size_t			 sztopic;
 	size_t			 nacked, szacked;
 	size_t			 win;		/* window now (uplink_pump) */
-	int			 alias_max;	/* granted by the CONNACK */
 	int			 refused_logged;	/* once per connection */
-	char			*alias[UPLINK_ALIASES];	/* alias i + 1 */
-	size_t			 nalias;
 } client;
 
 static void	uplink_connect(void);
@@ -119,10 +115,6 @@ static void	uplink_retry_cb(uv_timer_t *);
 static void	uplink_finish_cb(uv_timer_t *);
 static void	uplink_offline_timeout_cb(uv_timer_t *);
 
-/* Outside client: they may be set before uplink_start() (which clears it). */
-static uplink_message_cb	uplink_handler;
-static uplink_message_cb	uplink_watch_cb;
-static char			*uplink_watch_topic;
 
 /* Change state, logging the transition and why. */
 static void
@@ -135,43 +127,6 @@ uplink_set_state(enum uplink_state s, const char *why)
 	client.state = s;
 }
 
-/* Publish one message with id as context; 0 or a Paho error code. */
-static int
-uplink_send(const char *topic, const void *payload, size_t len, int qos,
-    int retain, int64_t id)
-{
-	MQTTAsync_message		m = MQTTAsync_message_initializer;
-	MQTTAsync_responseOptions	ro =
-	    MQTTAsync_responseOptions_initializer;
-
-	m.payload = (void *)(uintptr_t)payload;
-	m.payloadlen = (int)len;
-	m.qos = qos;
-	m.retained = retain;
-	ro.context = (void *)(intptr_t)id;
-	if (client.conf.mqtt5) {
-		ro.onSuccess5 = uplink_paho_pub_ok5;
-		ro.onFailure5 = uplink_paho_pub_fail5;
-	} else {
-		ro.onSuccess = uplink_paho_pub_ok;
-		ro.onFailure = uplink_paho_pub_fail;
-	}
-	return (MQTTAsync_sendMessage(client.cli, topic, &m, &ro));
-}
-
-/* The P/status body for a state. */
-static char *
-uplink_status_json(const char *state)
-{
-	char	id[48], *s;
-
-	metrics_new_id(id, sizeof id);
-	xasprintf(&s, "{\"id\":\"%s\",\"state\":\"%s\",\"version\":\"%s\","
-	    "\"since\":%" PRIu64 "}", id, state, PACKAGE_VERSION,
-	    daemon_now_ms());
-	return (s);
-}
-
 /*
  * Publish a current-state message directly (not through the outbox):
  * P/status, P/metrics, node status.  -1 when not connected.
@@ -182,86 +137,25 @@ uplink_publish_now(const char *topic, const void *payload, size_t len,
 {
 	if (client.state != UPLINK_CONNECTED)
 		return (-1);
-	return (uplink_send(topic, payload, len, qos, retain, 0) ==
-	    MQTTASYNC_SUCCESS ? 0 : -1);
-}
-
-/*
- * The topic alias for a topic on this connection (MQTT 5): its number,
- * and *known whether the broker has it already.  0: none (not granted,
- * or all taken).  Aliases live as long as the connection.
- */
-static int
-uplink_alias(const char *topic, int *known)
-{
-	size_t	i, max;
-
-	*known = 0;
-	max = client.alias_max < UPLINK_ALIASES ? (size_t)client.alias_max :
-	    UPLINK_ALIASES;
-	for (i = 0; i < client.nalias; i++) {
-		if (strcmp(client.alias[i], topic) == 0) {
-			*known = 1;
-			return ((int)i + 1);
-		}
-	}
-	if (client.nalias >= max)
-		return (0);
-	client.alias[client.nalias++] = xstrdup(topic);
-	return ((int)client.nalias);
-}
-
-/* Forget the aliases: a new connection starts without any. */
-static void
-uplink_alias_reset(void)
-{
-	size_t	i;
-
-	for (i = 0; i < client.nalias; i++)
-		free(client.alias[i]);
-	client.nalias = 0;
+	return (uplink_direct_send(client.cli, client.conf.mqtt5, topic,
+	    payload, len, qos, retain, 0) == MQTTASYNC_SUCCESS ? 0 : -1);
 }
 
 /*
  * Publish a current-state message at QoS 0, not retained, that expires
- * after expiry_s at the broker (P/metrics).  Under MQTT 5 it carries a
- * Message Expiry Interval and, when the broker granted topic aliases, an
- * alias: the topic is sent once per connection, then only its number.
- * Only QoS 0 takes aliases: it is never sent again, so never after a
- * reconnect under an alias the new connection does not know.  -1 when
- * not connected.
+ * after expiry_s at the broker (P/metrics; uplink_direct.c).  -1 when not
+ * connected.
  */
 int
 uplink_publish_expiring(const char *topic, const void *payload, size_t len,
     uint32_t expiry_s)
 {
-	MQTTAsync_message		m = MQTTAsync_message_initializer;
-	MQTTAsync_responseOptions	ro =
-	    MQTTAsync_responseOptions_initializer;
-	MQTTProperty			p;
-	int				rc, alias, known;
-
-	if (!client.conf.mqtt5)
-		return (uplink_publish_now(topic, payload, len, 0, 0));
 	if (client.state != UPLINK_CONNECTED)
 		return (-1);
-	m.payload = (void *)(uintptr_t)payload;
-	m.payloadlen = (int)len;
-	if (expiry_s > 0) {
-		p.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL;
-		p.value.integer4 = expiry_s;
-		MQTTProperties_add(&m.properties, &p);
-	}
-	if ((alias = uplink_alias(topic, &known)) != 0) {
-		p.identifier = MQTTPROPERTY_CODE_TOPIC_ALIAS;
-		p.value.integer2 = (unsigned short)alias;
-		MQTTProperties_add(&m.properties, &p);
-	}
-	ro.onSuccess5 = uplink_paho_pub_ok5;
-	ro.onFailure5 = uplink_paho_pub_fail5;
-	rc = MQTTAsync_sendMessage(client.cli, known ? "" : topic, &m, &ro);
-	MQTTProperties_free(&m.properties);
-	return (rc == MQTTASYNC_SUCCESS ? 0 : -1);
+	if (!client.conf.mqtt5)
+		return (uplink_publish_now(topic, payload, len, 0, 0));
+	return (uplink_direct_expiring(client.cli, topic, payload, len,
+	    expiry_s));
 }
 
 /* Is this outbox id awaiting its PUBACK? Returns its index or -1. */
@@ -313,8 +207,8 @@ uplink_row_cb(const struct store_row *r, void *arg)
 		    client.conf.prefix,
 		    r->topic);
 	}
-	rc = uplink_send(client.topic, r->payload, r->len, client.conf.qos,
-	    r->retain, r->id);
+	rc = uplink_direct_send(client.cli, client.conf.mqtt5, client.topic,
+	    r->payload, r->len, client.conf.qos, r->retain, r->id);
 	if (rc != MQTTASYNC_SUCCESS) {
 		/* Paho lost the link under us: resent after reconnect. */
 		log_debug("uplink: publish %" PRId64 ": paho error %d", r->id,
@@ -433,7 +327,8 @@ uplink_connected(void)
 	client.live = client.mark;
 	uplink_set_state(UPLINK_CONNECTED, client.conf.uri);
 	s = uplink_status_json("online");
-	if (uplink_send(client.conf.status_topic, s, strlen(s), 1, 1, 0) != 0)
+	if (uplink_direct_send(client.cli, client.conf.mqtt5,
+	    client.conf.status_topic, s, strlen(s), 1, 1, 0) != 0)
 		log_warnx("uplink: cannot publish online status");
 	free(s);
 	for (i = 0; i < client.nhooks; i++)
@@ -444,8 +339,8 @@ uplink_connected(void)
 		uplink_paho_subscribe(client.cli, client.topic_cmd, 0,
 		    client.conf.mqtt5);
 	}
-	if (uplink_watch_topic != NULL)
-		uplink_paho_subscribe(client.cli, uplink_watch_topic, 1,
+	if (uplink_watched() != NULL)
+		uplink_paho_subscribe(client.cli, uplink_watched(), 1,
 		    client.conf.mqtt5);
 	uplink_pump();
 }
@@ -638,13 +533,6 @@ uplink_delete_acked(void)
 	client.nacked = 0;
 }
 
-/* The watched topic's name for the log (it may have been dropped). */
-static const char *
-uplink_sub_name(void)
-{
-	return (uplink_watch_topic != NULL ? uplink_watch_topic : "(none)");
-}
-
 /* Handle one event from Paho on the loop thread. */
 static void
 uplink_handle(struct uplink_msg *m)
@@ -653,8 +541,7 @@ uplink_handle(struct uplink_msg *m)
 	case UE_CONNECTED:
 		if (client.state != UPLINK_CONNECTING)
 			break;
-		uplink_alias_reset();
-		client.alias_max = m->rc;
+		uplink_alias_reset(m->rc);
 		client.refused_logged = 0;
 		if (client.conf.mqtt5)
 			log_info("uplink: broker grants %d topic aliases%s",
@@ -731,12 +618,12 @@ uplink_handle(struct uplink_msg *m)
 		break;
 	case UE_SUBSCRIBED:
 		log_info("uplink: subscribed to %s", m->id == 1 ?
-		    uplink_sub_name() : client.topic_cmd);
+		    (uplink_watched() ? uplink_watched() : "(none)") : client.topic_cmd);
 		break;
 	case UE_SUB_FAILED:
 		/* Off until the next connect tries again. */
 		log_warnx("uplink: subscribe to %s failed: %s (%d)",
-		    m->id == 1 ? uplink_sub_name() : client.topic_cmd,
+		    m->id == 1 ? (uplink_watched() ? uplink_watched() : "(none)") : client.topic_cmd,
 		    m->text ? m->text : "?", m->rc);
 		break;
 	}
@@ -767,8 +654,7 @@ uplink_async_cb(uv_async_t *h)
 		uplink_delete_acked();
 	/* Messages after events: a handler may publish at once. */
 	if (client.state != UPLINK_STOPPED)
-		uplink_paho_deliver(client.conf.prefix, uplink_handler,
-		    uplink_watch_topic, uplink_watch_cb);
+		uplink_direct_deliver(client.conf.prefix);
 	uplink_pump();
 }
 
@@ -783,7 +669,7 @@ uplink_free_conf(void)
 	free(client.acked);
 	free(client.topic);
 	free(client.topic_cmd);
-	uplink_alias_reset();
+	uplink_alias_reset(0);
 	client.will = client.tls_error = client.topic = NULL;
 	client.topic_cmd = NULL;
 	client.infl = client.acked = NULL;
@@ -902,7 +788,8 @@ uplink_stop(void)
 	}
 	s = uplink_status_json("offline");
 	uplink_set_state(UPLINK_STOPPING, "publishing offline status");
-	if (uplink_send(client.conf.status_topic, s, strlen(s), 1, 1,
+	if (uplink_direct_send(client.cli, client.conf.mqtt5,
+	    client.conf.status_topic, s, strlen(s), 1, 1,
 	    UPLINK_ID_STOP) != MQTTASYNC_SUCCESS) {
 		free(s);
 		uplink_disconnect();
@@ -958,26 +845,17 @@ uplink_status(char *buf, size_t len)
 	return (n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n);
 }
 
-/* The handler for messages of subscribed topics (NULL: drop them). */
-void
-uplink_set_message_handler(uplink_message_cb cb)
-{
-	uplink_handler = cb;
-}
-
 /*
  * Subscribe to topic (a full topic, QoS 1) after every connect, and at
- * once if connected; its messages go to cb.  topic NULL: stop watching
- * (the broker keeps the subscription until the next connect, whose
- * messages are then dropped).
+ * once if connected; its messages go to cb (uplink_direct.c keeps them).
+ * topic NULL: stop watching (the broker keeps the subscription until the
+ * next connect, whose messages are then dropped).
  */
 void
 uplink_watch(const char *topic, uplink_message_cb cb)
 {
-	free(uplink_watch_topic);
-	uplink_watch_topic = topic != NULL ? xstrdup(topic) : NULL;
-	uplink_watch_cb = topic != NULL ? cb : NULL;
+	uplink_direct_watch(topic, cb);
 	if (topic != NULL && client.state == UPLINK_CONNECTED)
-		uplink_paho_subscribe(client.cli, uplink_watch_topic, 1,
+		uplink_paho_subscribe(client.cli, uplink_watched(), 1,
 		    client.conf.mqtt5);
 }

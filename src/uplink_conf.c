@@ -42,34 +42,6 @@ uplink_conf_password(const char *path, struct uplink_conf *c, char **cause)
 	return (0);
 }
 
-/*
- * gateway.site set: the client id and topic prefix that were left to
- * their defaults become the gateway id and tinyedge/SITE/ID (SPEC 15).
- * A value equal to the old default counts as left to it.
- */
-static void
-uplink_conf_site(const struct config *cf, struct uplink_conf *c)
-{
-	const char	*site = config_str(cf, "gateway", "site");
-	const char	*id = config_str(cf, "gateway", "id");
-	char		*dflt;
-
-	if (*site == '\0')
-		return;
-	xasprintf(&dflt, "tinyedge-%s", id);
-	if (strcmp(c->client_id, dflt) == 0) {
-		free(c->client_id);
-		c->client_id = xstrdup(id);
-	}
-	free(dflt);
-	xasprintf(&dflt, "tinyedge/%s", id);
-	if (strcmp(c->prefix, dflt) == 0) {
-		free(c->prefix);
-		xasprintf(&c->prefix, "tinyedge/%s/%s", site, id);
-	}
-	free(dflt);
-}
-
 /* Fill c from the [mqtt] section; -1 with *cause (c is then freed). */
 int
 uplink_conf_read(const struct config *cf, struct uplink_conf *c,
@@ -79,7 +51,6 @@ uplink_conf_read(const struct config *cf, struct uplink_conf *c,
 	c->uri = xstrdup(config_str(cf, "mqtt", "uri"));
 	c->client_id = xstrdup(config_str(cf, "mqtt", "client_id"));
 	c->prefix = xstrdup(config_str(cf, "mqtt", "topic_prefix"));
-	uplink_conf_site(cf, c);
 	xasprintf(&c->status_topic, "%s/status", c->prefix);
 	c->username = xstrdup(config_str(cf, "mqtt", "username"));
 	c->ca = xstrdup(config_str(cf, "mqtt", "ca_file"));

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "uplink.h"
+
 struct config;
 
 /* The [mqtt] keys the client runs with (strings owned; "" when unset). */
@@ -33,5 +35,16 @@ struct uplink_conf {
 int	uplink_conf_read(const struct config *, struct uplink_conf *,
 	    char **);
 void	uplink_conf_free(struct uplink_conf *);
+
+/* uplink_direct.c (cli is an MQTTAsync, a void pointer in Paho) */
+int	uplink_direct_send(void *, int, const char *, const void *, size_t,
+	    int, int, int64_t);
+char	*uplink_status_json(const char *);
+void	uplink_alias_reset(int);
+int	uplink_direct_expiring(void *, const char *, const void *, size_t,
+	    uint32_t);
+void	uplink_direct_watch(const char *, uplink_message_cb);
+const char *uplink_watched(void);
+void	uplink_direct_deliver(const char *);
 
 #endif
