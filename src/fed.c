@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <float.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -473,6 +474,36 @@ fed_check(uint64_t mono)
 		fed_due(fed.f[i], now);
 }
 
+/*
+ * Does head + delta stay a finite float32 everywhere?  An update that
+ * does not could never be applied: the round it is in would never close.
+ * (A weighted mean of updates that each pass cannot overflow.)
+ */
+static enum fed_result
+fed_post_range(const struct fed *f, const struct fl_update *u, char **cause)
+{
+	size_t		 nw = (size_t)f->head.rows * f->head.cols, i;
+	const uint8_t	*p;
+	uint32_t	 bits;
+	float		 d;
+	double		 v;
+
+	for (i = 0; i < nw + f->head.rows; i++) {
+		/* Little-endian float32, as fl_update_parse read it. */
+		p = u->delta + 4 * i;
+		bits = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		memcpy(&d, &bits, sizeof d);
+		v = (double)(i < nw ? f->head.w[i] : f->head.b[i - nw]) + d;
+		if (!(v >= -FLT_MAX && v <= FLT_MAX)) {
+			xasprintf(cause, "value %zu: head + delta is not a "
+			    "finite float32", i);
+			return (FED_BAD);
+		}
+	}
+	return (FED_OK);
+}
+
 /* Check an update of node for f; FED_OK when it may be stored. */
 static enum fed_result
 fed_post_check(struct fed *f, const char *node, const uint8_t *data,
@@ -500,7 +531,7 @@ fed_post_check(struct fed *f, const char *node, const uint8_t *data,
 		    f->basehex);
 		return (FED_STALE);
 	}
-	return (FED_OK);
+	return (fed_post_range(f, &u, cause));
 }
 
 /*

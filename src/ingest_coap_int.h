@@ -24,6 +24,8 @@
 
 #define OBS_MAX			4096	/* observers at once */
 #define OBS_PER_NODE		2	/* of them for one node */
+#define OBS_FL_MAX		1024	/* of them for rounds, at most */
+#define OBS_FL_PER_SOURCE	8	/* round observers of one address */
 
 #define BLOCK_MAX		64	/* uploads open at once */
 #define BLOCK_PER_PEER		32	/* of them from one address */

@@ -25,7 +25,10 @@
  *
  * Bounds: OBS_MAX observers in all and OBS_PER_NODE per node (of
  * settings) or per session and name (of a round, which has no node in its
- * path: any number of nodes observe one round).  The oldest registration
+ * path: any number of nodes observe one round).  A round's GET admits no
+ * node, so its observers have bounds of their own, OBS_FL_MAX in all and
+ * OBS_FL_PER_SOURCE per IP address: new source ports cannot crowd out the
+ * nodes observing their settings.  The oldest registration
  * goes for the newest (a node that moved to a new port leaves one
  * behind); a registration past OBS_MAX is answered without an
  * Observe option, which tells the node it is not registered (RFC 7641 4.1),
@@ -60,6 +63,7 @@ struct observer {
 	char			 node[MODELS_NAME_MAX + 1];	/* or name */
 	uint8_t			 token[OBS_TOKEN_MAX];
 	size_t			 toklen;
+	char			 source[64];	/* address, no port */
 	const char		*gone;		/* why, freed after the loop */
 	TAILQ_ENTRY(observer)	 entry;
 };
@@ -68,10 +72,11 @@ TAILQ_HEAD(observers, observer);
 static struct {
 	struct observers	list;		/* oldest registration first */
 	size_t			n;
+	size_t			nfl;		/* of them OBS_FL */
 	uint32_t		seq;		/* the last Observe number */
 	uint64_t		refused;
 	int			notifying;	/* in ingest_coap_obs_changed */
-} obs = { TAILQ_HEAD_INITIALIZER(obs.list), 0, 0, 0, 0 };
+} obs = { TAILQ_HEAD_INITIALIZER(obs.list), 0, 0, 0, 0, 0 };
 
 /* The observer of this session and token, or NULL. */
 static struct observer *
@@ -99,6 +104,8 @@ ingest_coap_obs_free(struct observer *o, const char *why)
 		    o->node, why);
 	TAILQ_REMOVE(&obs.list, o, entry);
 	obs.n--;
+	if (o->kind == OBS_FL)
+		obs.nfl--;
 	coap_session_release(o->session);
 	free(o);
 }
@@ -136,6 +143,25 @@ ingest_coap_obs_same(const struct observer *o, const coap_session_t *session,
 	return (kind == OBS_CONFIG || o->session == session);
 }
 
+/* Is there room for one more round observer from session's address? */
+static int
+ingest_coap_obs_fl_room(const coap_session_t *session)
+{
+	struct observer	*o;
+	char		 src[64];
+	size_t		 same = 0;
+
+	if (obs.nfl >= OBS_FL_MAX)
+		return (0);
+	ingest_coap_source(session, src, sizeof src);
+	TAILQ_FOREACH(o, &obs.list, entry) {
+		if (o->kind == OBS_FL && strcmp(o->source, src) == 0 &&
+		    ++same >= OBS_FL_PER_SOURCE)
+			return (0);
+	}
+	return (1);
+}
+
 /*
  * Register the token of a GET with Observe 0 for a node's settings or a
  * round (kind, key).  Returns 1 when registered (the answer carries
@@ -163,7 +189,8 @@ ingest_coap_obs_register(coap_session_t *session, const coap_pdu_t *request,
 	if (mine >= OBS_PER_NODE)
 		ingest_coap_obs_free(oldest, "a newer registration took its "
 		    "place");
-	if (obs.n >= OBS_MAX) {
+	if (obs.n >= OBS_MAX || (kind == OBS_FL &&
+	    !ingest_coap_obs_fl_room(session))) {
 		obs.refused++;
 		if (ingest_coap_log_ok("observers"))
 			log_info("coap: %zu observers: a registration of %s is "
@@ -177,8 +204,11 @@ ingest_coap_obs_register(coap_session_t *session, const coap_pdu_t *request,
 	snprintf(o->node, sizeof o->node, "%s", node);
 	memcpy(o->token, tok.s, tok.length);
 	o->toklen = tok.length;
+	ingest_coap_source(session, o->source, sizeof o->source);
 	TAILQ_INSERT_TAIL(&obs.list, o, entry);
 	obs.n++;
+	if (kind == OBS_FL)
+		obs.nfl++;
 	if (kind == OBS_FL)
 		log_debug("coap: round %s has a new observer (%zu observers)",
 		    node, obs.n);

@@ -101,6 +101,37 @@ t_is "n3's update (target_clients 3): 2.04" "$(post n3 "$T/u.ok")" 2.04
 notified() { grep -a ' c:2.05 ' "$T/obs.out" | grep -q '"round":2'; }
 t_ok "the observer is notified of round 2" wait_for 10 notified
 kill "$OBS_PID" 2> /dev/null
+# A round's GET admits no node: its observers have a bound per address
+# (8), so new source ports cannot crowd out nodes' settings observers.
+fl_observers() {
+	python3 - "$TE_SRCDIR/tests/e2e" "$COAP_PORT" <<'PY'
+import importlib.util, os, socket, sys
+sys.dont_write_bytecode = True
+spec = importlib.util.spec_from_file_location("ca", os.path.join(sys.argv[1], "coap-attack.py"))
+ca = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ca)
+got = 0
+socks = []
+for i in range(12):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    socks.append(s)
+    msg = ca.encode(0, 1, 0x5000 + i, bytes([i, 7]),
+                    [(6, b""), (11, b"v1"), (11, b"fl"), (11, b"kws")])
+    s.sendto(msg, ("127.0.0.1", int(sys.argv[2])))
+    try:
+        d = ca.decode(s.recv(2048))
+    except socket.timeout:
+        continue
+    if d and d[1] == "2.05" and 6 in d[4]:
+        got += 1
+print(got)
+PY
+}
+# (7 when the coap-client observer above is still registered.)
+n=$(fl_observers)
+t_ok "round observers from one address: at most 8 of 12 registered ($n)" \
+    test "$n" -ge 7 -a "$n" -le 8
 round2() {
 	"$COAP_CLIENT" -B 3 "$U/v1/fl/kws" > "$T/doc.json" 2> /dev/null &&
 		[ "$(field round)" = 2 ]

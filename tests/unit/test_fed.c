@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,34 @@ START_TEST(test_close_at_target)
 }
 END_TEST
 
+/*
+ * An update that is finite but would push the head past float32 is
+ * refused: in the round it could never be applied, and the round would
+ * never close.
+ */
+START_TEST(test_overflow_refused)
+{
+	uint8_t	base[32], buf[256];
+	size_t	len;
+
+	setup();
+	load_config("min_clients = 1\ntarget_clients = 1\n");
+	start();
+	base_of(base);
+	/* Head ~ FLT_MAX after round 1 (each entry 0.x + FLT_MAX). */
+	len = update(buf, 1, base, 1, FLT_MAX);
+	ck_assert_int_eq(post("m", "n1", buf, len), FED_OK);
+	wait_round(2);
+	base_of(base);
+	len = update(buf, 2, base, 1, FLT_MAX);
+	ck_assert_int_eq(post("m", "n1", buf, len), FED_BAD);
+	len = update(buf, 2, base, 1, -FLT_MAX);
+	ck_assert_int_eq(post("m", "n1", buf, len), FED_OK);
+	wait_round(3);
+	stop();
+}
+END_TEST
+
 START_TEST(test_timeout_extends)
 {
 	uint8_t	base[32], buf[256];
@@ -572,6 +601,7 @@ main(void)
 	struct testutil_case	 cases[] = {
 		{ test_rejections, 0 },
 		{ test_close_at_target, 0 },
+		{ test_overflow_refused, 0 },
 		{ test_timeout_extends, 0 },
 		{ test_gate_rejects, 0 },
 		{ test_routes, 0 },
