@@ -295,6 +295,7 @@ fed_update_cb(const char *key, const void *val, size_t len, void *arg)
 static int
 fed_resume(struct fed *f, char **cause)
 {
+	struct fed_close c;
 	char		 key[128], hex[65], *rec = NULL;
 	uint64_t	 deadline, acc, rej;
 	uint32_t	 round;
@@ -336,8 +337,14 @@ fed_resume(struct fed *f, char **cause)
 		    f->clients[i]);
 		store_state_delete(key);
 	}
+	/* P/fl still says the closed round: say the new one (no samples). */
+	memset(&c, 0, sizeof c);
+	c.clients = (uint32_t)f->nclients;
+	c.before = c.after = -1;
+	c.applied = 1;
 	fed_clients_clear(f);
 	f->round = round + 1;
+	fed_publish(f, &c, acc, rej);
 	return (fed_state_save(f));
 }
 

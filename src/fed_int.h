@@ -62,6 +62,10 @@ struct fed_close {
 	int		 rc, err;
 };
 
+/* fed_round.c */
+void	fed_publish(const struct fed *, const struct fed_close *, uint64_t,
+	    uint64_t);
+
 /* fed.c */
 const struct config *fed_cf(void);
 void	fed_key(const struct fed *, const char *, char *, size_t);

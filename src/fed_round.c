@@ -68,7 +68,7 @@ fed_close_free(struct fed_close *c)
 }
 
 /* The P/fl/NAME message of a close: the new round, the closed one's counts. */
-static void
+void
 fed_publish(const struct fed *f, const struct fed_close *c,
     uint64_t accepted, uint64_t rejected)
 {

@@ -395,6 +395,14 @@ START_TEST(test_close_at_target)
 	start();
 	ck_assert_uint_eq(fed_round("m"), 2);
 	ck_assert_double_eq(metric("clients"), 0);
+	/* P/fl says so: round 2, the interrupted round's counts. */
+	o = fl_message();
+	ck_assert_double_eq(cJSON_GetObjectItem(o, "round")->valuedouble, 2);
+	ck_assert_double_eq(cJSON_GetObjectItem(o, "samples")->valuedouble, 0);
+	ck_assert_double_eq(cJSON_GetObjectItem(o, "clients")->valuedouble, 1);
+	ck_assert_double_eq(cJSON_GetObjectItem(o, "accepted")->valuedouble,
+	    3);
+	cJSON_Delete(o);
 	ck_assert_ptr_nonnull(h = fed_head("m", &len, etag));
 	memcpy(v, h, sizeof v);
 	ck_assert(fabs(v[0] - (1 + want)) < 1e-5);
