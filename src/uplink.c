@@ -541,7 +541,13 @@ uplink_handle(struct uplink_msg *m)
 	case UE_CONNECTED:
 		if (client.state != UPLINK_CONNECTING)
 			break;
-		uplink_alias_reset(m->rc);
+		/*
+		 * No aliases with a session that outlives the connection:
+		 * Paho may carry a queued QoS 0 publish into the next one,
+		 * which never granted its alias.
+		 */
+		uplink_alias_reset(client.conf.session_expiry_s > 0 ? 0 :
+		    m->rc);
 		client.refused_logged = 0;
 		if (client.conf.mqtt5)
 			log_info("uplink: broker grants %d topic aliases%s",
