@@ -47,6 +47,9 @@ struct wtab {
 	size_t	 slot[WRITE_MAXF];
 };
 
+static int	fail(char **, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 /* Store a formatted cause (when wanted) and return -1. */
 static int
 fail(char **cause, const char *fmt, ...)
@@ -221,11 +224,14 @@ type_size(int type)
 static int
 check_str(const char *s, const char *what, int i, char **cause)
 {
-	if (s != NULL && strnlen(s, TFLITE_WRITE_MAX_STRING + 1) >
-	    TFLITE_WRITE_MAX_STRING)
-		return (fail(cause, "%s %d: name over %d bytes", what, i,
+	if (s == NULL ||
+	    strnlen(s, TFLITE_WRITE_MAX_STRING + 1) <= TFLITE_WRITE_MAX_STRING)
+		return (0);
+	if (i < 0)
+		return (fail(cause, "%s over %d bytes", what,
 		    TFLITE_WRITE_MAX_STRING));
-	return (0);
+	return (fail(cause, "%s %d: name over %d bytes", what, i,
+	    TFLITE_WRITE_MAX_STRING));
 }
 
 /* Check one tensor's quantization parameters. */
@@ -294,21 +300,21 @@ check_tensor(const struct tflite_write_tensor *t, int i, size_t *total,
 	return (0);
 }
 
-/* Check tensor indices v[0..n-1]; optional ones (-1) if opt. */
+/* Check tensor indices v[0..n-1] of what; optional ones (-1) if opt. */
 static int
 check_index(const int32_t *v, int n, int nt, int opt, const char *what,
-    int i, char **cause)
+    char **cause)
 {
 	int	 k;
 
 	if (n < 0 || n > TFLITE_WRITE_MAX_OP_IO || (n > 0 && v == NULL))
-		return (fail(cause, "%s %d: %d tensors", what, i, n));
+		return (fail(cause, "%s: %d tensors", what, n));
 	for (k = 0; k < n; k++) {
 		if (v[k] == -1 && opt)
 			continue;
 		if (v[k] < 0 || v[k] >= nt)
-			return (fail(cause, "%s %d: tensor index %d out of "
-			    "range", what, i, (int)v[k]));
+			return (fail(cause, "%s: tensor index %d out of range",
+			    what, (int)v[k]));
 	}
 	return (0);
 }
@@ -318,6 +324,7 @@ static int
 check_op(const struct tflite_write_op *op, int i, int nt, char **cause)
 {
 	uint32_t	 seen = 0;
+	char		 what[32];
 	int		 k;
 
 	/* CUSTOM needs a custom_code string this writer has no field for */
@@ -330,8 +337,9 @@ check_op(const struct tflite_write_op *op, int i, int nt, char **cause)
 		    op->options_type));
 	if (op->nout < 1)
 		return (fail(cause, "operator %d: no outputs", i));
-	if (check_index(op->in, op->nin, nt, 1, "operator", i, cause) == -1 ||
-	    check_index(op->out, op->nout, nt, 0, "operator", i, cause) == -1)
+	snprintf(what, sizeof what, "operator %d", i);
+	if (check_index(op->in, op->nin, nt, 1, what, cause) == -1 ||
+	    check_index(op->out, op->nout, nt, 0, what, cause) == -1)
 		return (-1);
 	if (op->nopt < 0 || op->nopt > TFLITE_WRITE_MAX_OPT_ID + 1 ||
 	    (op->nopt > 0 && op->opt == NULL))
@@ -399,11 +407,11 @@ check_graph(const struct tflite_write_graph *g, char **cause)
 			return (-1);
 	if (g->ninputs < 1 || g->noutputs < 1)
 		return (fail(cause, "graph without inputs or outputs"));
-	if (check_index(g->inputs, g->ninputs, g->ntensors, 0, "graph", 0,
+	if (check_index(g->inputs, g->ninputs, g->ntensors, 0, "graph inputs",
 	    cause) == -1 || check_index(g->outputs, g->noutputs,
-	    g->ntensors, 0, "graph", 0, cause) == -1)
+	    g->ntensors, 0, "graph outputs", cause) == -1)
 		return (-1);
-	if (check_str(g->description, "description", 0, cause) == -1 ||
+	if (check_str(g->description, "description", -1, cause) == -1 ||
 	    check_meta(g, &total, cause) == -1)
 		return (-1);
 	total += (size_t)g->nops * (128 + 8 * TFLITE_WRITE_MAX_OP_IO) +

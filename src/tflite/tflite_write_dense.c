@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int	fail(char **, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 /* Store a formatted cause (when wanted) and return -1. */
 static int
 fail(char **cause, const char *fmt, ...)

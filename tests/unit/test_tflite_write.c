@@ -402,10 +402,10 @@ gctx_break(struct gctx *x, int c)
 	case 31: x->op.nopt = -1; return ("operator 0: -1 options");
 	case 32: x->g.ninputs = 0;
 		return ("graph without inputs or outputs");
-	case 33: x->gout = 3; return ("graph 0: tensor index 3 out of range");
-	case 34: x->gin = -1; return ("graph 0: tensor index -1 out of range");
+	case 33: x->gout = 3; return ("graph outputs: tensor index 3 out of range");
+	case 34: x->gin = -1; return ("graph inputs: tensor index -1 out of range");
 	case 35: x->g.description = x->longname;
-		return ("description 0: name over 4096 bytes");
+		return ("description over 4096 bytes");
 	case 36: x->g.nmeta = TFLITE_WRITE_MAX_META + 1;
 		return ("17 metadata entries");
 	case 37: x->meta[1].name = NULL; return ("metadata 1: no name");
