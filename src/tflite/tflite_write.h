@@ -108,10 +108,22 @@ struct tflite_write_dense_model {
 	const char			*description;
 };
 
+/*
+ * Write a model into a new malloc'd buffer (*out, *len; 16-byte aligned, for
+ * tflite_model_load_mem, which may use its constant data in place).  Every
+ * description is checked first: -1 and *cause for anything out of the
+ * bounds above or inconsistent.  Constant tensors get buffers 1, 2, ... in
+ * tensor order, then the metadata entries in their order.
+ */
 int	tflite_write(const struct tflite_write_graph *, uint8_t **, size_t *,
 	    char **);
+/* The same for a dense stack: tensors input, dense_K/weights,
+ * dense_K/bias, dense_K/output, output; weights of -128 are refused. */
 int	tflite_write_dense(const struct tflite_write_dense_model *, uint8_t **,
 	    size_t *, char **);
+/* Find metadata entry name in any .tflite (untrusted): 0 and a pointer to
+ * its bytes inside the buffer and their length, or -1 if absent or
+ * malformed. */
 int	tflite_write_metadata(const void *, size_t, const char *,
 	    const void **, size_t *);
 
