@@ -81,7 +81,8 @@ wb_grow(struct wb *b, size_t end)
 	if (end > b->cap) {
 		cap = b->cap ? b->cap : 1024;
 		while (cap < end)
-			cap = cap > WRITE_MAX_FILE / 2 ? WRITE_MAX_FILE : cap * 2;
+			cap = cap > WRITE_MAX_FILE / 2 ? WRITE_MAX_FILE :
+			    cap * 2;
 		if ((np = realloc(b->p, cap)) == NULL) {
 			b->err = ENOMEM;
 			return (-1);
@@ -345,7 +346,8 @@ check_op(const struct tflite_write_op *op, int i, int nt, char **cause)
 	    (op->nopt > 0 && op->opt == NULL))
 		return (fail(cause, "operator %d: %d options", i, op->nopt));
 	for (k = 0; k < op->nopt; k++) {
-		if (op->opt[k].id < 0 || op->opt[k].id > TFLITE_WRITE_MAX_OPT_ID)
+		if (op->opt[k].id < 0 ||
+		    op->opt[k].id > TFLITE_WRITE_MAX_OPT_ID)
 			return (fail(cause, "operator %d: option id %d out of "
 			    "range", i, op->opt[k].id));
 		if (seen & (1u << op->opt[k].id))
@@ -443,7 +445,8 @@ write_tensor(struct wb *b, size_t at, const struct tflite_write_tensor *t,
 		wb_str(b, tt.slot[3], t->name);
 	if (t->nq == 0)
 		return;
-	/* QuantizationParameters: scale 2, zero_point 3, quantized_dimension 6 */
+	/* QuantizationParameters: scale 2, zero_point 3,
+	 * quantized_dimension 6 */
 	wb_table(b, 7, qsz, &q);
 	wb_ref(b, tt.slot[4], q.pos);
 	wb_store(b, q.slot[6], (uint32_t)(t->nq > 1 ? t->qdim : 0), 4);

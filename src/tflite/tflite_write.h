@@ -13,8 +13,9 @@
  * scale input_scale * weight_scale, int8 activations per tensor.
  *
  * A pure library like the runtime: no allocation that outlives a call but
- * the output buffer, no global state, no logging.  Recoverable failures return -1 and store a
- * malloc'd one-line message in *cause (when cause is not NULL).
+ * the output buffer, no global state, no logging.  Recoverable failures
+ * return -1 and store a malloc'd one-line message in *cause (when cause is
+ * not NULL).
  */
 #ifndef TFLITE_WRITE_H
 #define TFLITE_WRITE_H

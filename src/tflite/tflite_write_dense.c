@@ -32,14 +32,16 @@ fail(char **cause, const char *fmt, ...)
 	return (-1);
 }
 
+#define LAYERS	TFLITE_WRITE_MAX_LAYERS
+
 /* What tflite_write_dense() lays out before handing it to tflite_write(). */
 struct dense {
-	struct tflite_write_tensor	 t[1 + 3 * TFLITE_WRITE_MAX_LAYERS];
-	struct tflite_write_op		 op[TFLITE_WRITE_MAX_LAYERS];
-	struct tflite_write_opt		 opt[TFLITE_WRITE_MAX_LAYERS][3];
-	int32_t				 io[TFLITE_WRITE_MAX_LAYERS][4];
-	char				 name[TFLITE_WRITE_MAX_LAYERS][3][32];
-	int64_t				 zp[TFLITE_WRITE_MAX_LAYERS + 1];
+	struct tflite_write_tensor	 t[1 + 3 * LAYERS];
+	struct tflite_write_op		 op[LAYERS];
+	struct tflite_write_opt		 opt[LAYERS][3];
+	int32_t				 io[LAYERS][4];
+	char				 name[LAYERS][3][32];
+	int64_t				 zp[LAYERS + 1];
 	float				*bscale;
 	int64_t				*zero;
 };
@@ -52,7 +54,7 @@ check_dense(const struct tflite_write_dense_model *dm, char **cause)
 	int				 k;
 	size_t				 j;
 
-	if (dm->nlayers < 1 || dm->nlayers > TFLITE_WRITE_MAX_LAYERS ||
+	if (dm->nlayers < 1 || dm->nlayers > LAYERS ||
 	    dm->layers == NULL)
 		return (fail(cause, "%d layers", dm->nlayers));
 	for (k = 0; k < dm->nlayers; k++) {

@@ -96,7 +96,8 @@ fuzz_dense(struct in *in)
 
 	memset(&dm, 0, sizeof dm);
 	dm.nlayers = 1 + next(in) % 4;
-	raw = next(in) & 1;	/* keep -128 weights, for the writer to refuse */
+	/* keep -128 weights sometimes, for the writer to refuse */
+	raw = next(in) & 1;
 	dm.in_scale = scale(in);
 	dm.in_zp = (int8_t)next(in);
 	width = 1 + next(in) % 16;

@@ -219,7 +219,8 @@ START_TEST(high_code)
 	static const float		 s[1] = { 1 };
 	struct tflite_write_tensor	 t[2] = {
 		{ .type = F32, .ndims = 1, .dims = { 4 } },
-		{ .type = F32, .ndims = 1, .dims = { 4 }, .nq = 1, .scales = s },
+		{ .type = F32, .ndims = 1, .dims = { 4 }, .nq = 1,
+		    .scales = s },
 	};
 	int32_t				 i0 = 0, o1 = 1;
 	struct tflite_write_op		 op[2] = {
@@ -379,7 +380,8 @@ gctx_break(struct gctx *x, int c)
 		return ("tensor 1: 2 scales do not match dimension 2");
 	case 15: x->s[1] = 0; return ("tensor 1: scale 1 is 0");
 	case 16: x->s[0] = NAN; return ("tensor 0: scale 0 is nan");
-	case 17: x->z[0] = 128; return ("tensor 0: zero point 128 out of range");
+	case 17: x->z[0] = 128;
+		return ("tensor 0: zero point 128 out of range");
 	case 18: x->t[0].scales = NULL; return ("tensor 0: 1 scales");
 	case 19: x->op.code = 32; return ("operator 0: code 32 not supported");
 	case 20: x->op.code = -1; return ("operator 0: code -1 not supported");
@@ -402,8 +404,10 @@ gctx_break(struct gctx *x, int c)
 	case 31: x->op.nopt = -1; return ("operator 0: -1 options");
 	case 32: x->g.ninputs = 0;
 		return ("graph without inputs or outputs");
-	case 33: x->gout = 3; return ("graph outputs: tensor index 3 out of range");
-	case 34: x->gin = -1; return ("graph inputs: tensor index -1 out of range");
+	case 33: x->gout = 3;
+		return ("graph outputs: tensor index 3 out of range");
+	case 34: x->gin = -1;
+		return ("graph inputs: tensor index -1 out of range");
 	case 35: x->g.description = x->longname;
 		return ("description over 4096 bytes");
 	case 36: x->g.nmeta = TFLITE_WRITE_MAX_META + 1;
