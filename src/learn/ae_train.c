@@ -423,7 +423,7 @@ ae_train(const float *x, size_t n, uint32_t dim, const struct ae_params *p,
 {
 	struct ae_trainer	 tr;
 	struct ae		*ae;
-	uint32_t		 hidden, code;
+	uint32_t		 hidden = 0, code = 0;
 	uint64_t		 rng = p->seed;
 
 	*out = NULL;
