@@ -20,8 +20,8 @@
  * ~1e-4); on test_ae's subspace problem, features 1e-2..1e2 apart, the
  * int8 model's mean error was 1.19 with raw input and 0.0038 with
  * standardized input, the float model's 0.0030.  Whoever runs it
- * standardizes with the
- * metadata's mean and std, then quantizes (ae_input() does both).
+ * standardizes with the metadata's mean and std, then quantizes
+ * (ae_input() does both).
  * AE_INPUT_RAW (standardization folded, raw int8 input) is there for
  * features of one scale.  The metadata says which one a file takes.
  *
