@@ -821,6 +821,50 @@ START_TEST(test_written)
 }
 END_TEST
 
+/*
+ * The default sizes keep the written int8 model of dim 128 (and less)
+ * within 20 KB, metadata included; dim 128's layers are 128-32-10-32-128.
+ */
+START_TEST(test_size)
+{
+	static const uint32_t	 dims[] = { 8, 39, 64, 128 };
+	struct ae_params	 p;
+	struct ae_report	 rep;
+	struct ae		*ae;
+	struct ae_quant		*q;
+	uint64_t		 rng = 21;
+	uint8_t			*buf;
+	size_t			 len, i, k;
+	float			*x = calloc(20 * 128, sizeof *x);
+
+	ck_assert_ptr_nonnull(x);
+	for (k = 0; k < 20 * 128; k++)
+		x[k] = (float)gauss(&rng);
+	for (i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+		ae_params_default(&p);
+		p.max_epochs = 2;
+		ck_assert_int_eq(ae_train(x, 20, dims[i], &p, &ae, &rep, NULL),
+		    0);
+		ae_set_threshold(ae, 1);
+		ck_assert_int_eq(ae_quantize(ae, x, 20, AE_INPUT_STD, &q, NULL),
+		    0);
+		ck_assert_int_eq(tflite_write_dense(ae_quant_model(q), &buf,
+		    &len, NULL), 0);
+		ck_assert_msg(len <= 20 * 1024, "dim %u: %zu bytes", dims[i],
+		    len);
+		if (dims[i] == 128) {
+			ck_assert_uint_eq(rep.hidden, 32);
+			ck_assert_uint_eq(rep.code, 10);
+		}
+		free(buf);
+		ae_quant_free(q);
+		ae_report_free(&rep);
+		ae_free(ae);
+	}
+	free(x);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -833,6 +877,7 @@ main(void)
 		{ test_refuse, 0 },
 		{ test_meta, 0 },
 		{ test_written, 0 },
+		{ test_size, 0 },
 	};
 
 	return (testutil_run("ae", 120, cases, sizeof cases / sizeof cases[0]));
