@@ -56,11 +56,14 @@
  *	ae_set_threshold(ae, thr);
  *	ae_quantize(ae, x, n, AE_INPUT_STD, &q, &cause);
  *	tflite_write_dense(ae_quant_model(q), &buf, &len, &cause);
- * and per later window, with the runtime (after a restart too: the
- * metadata comes from tflite_write_metadata() and ae_meta_parse()):
+ * and per later window, with the written file (after a restart too):
+ *	ae_runner_open(buf, len, &r, &cause);		once
+ *	err = ae_runner_error(r, x);
+ *	score = ae_score(err, ae_runner_meta(r)->threshold);
+ * which is, step by step, what a node does with the runtime:
  *	ae_input(meta, x, in_info.scale, in_info.zero_point, input tensor);
  *	tflite_model_invoke(); ae_dequant(output, dim, scale, zp, out);
- *	err = ae_error(meta, x, out); score = ae_score(err, meta->threshold);
+ *	err = ae_error(meta, x, out);
  */
 #ifndef TE_AE_H
 #define TE_AE_H
@@ -126,6 +129,7 @@ struct ae_meta {
 
 struct ae;		/* a trained float model (standardization folded) */
 struct ae_quant;	/* its int8 form, arrays owned */
+struct ae_runner;	/* a written model loaded by the runtime */
 
 void	ae_params_default(struct ae_params *);
 
@@ -190,5 +194,16 @@ const struct tflite_write_dense_model *ae_quant_model(const struct ae_quant *);
 void	ae_quant_input(const struct ae_quant *, const float *, int8_t *);
 void	ae_quant_output(const struct ae_quant *, const int8_t *, float *);
 void	ae_quant_free(struct ae_quant *);
+
+/*
+ * Score with a written .tflite (outside input: the runtime checks the
+ * file, then the metadata entry must parse and the tensors be int8
+ * [1, dim] in and out).  The bytes are copied.  One thread at a time per
+ * runner.  ae_runner_error() gives NaN for a window that is not finite.
+ */
+int	ae_runner_open(const void *, size_t, struct ae_runner **, char **);
+const struct ae_meta *ae_runner_meta(const struct ae_runner *);
+float	ae_runner_error(struct ae_runner *, const float *);
+void	ae_runner_free(struct ae_runner *);
 
 #endif
