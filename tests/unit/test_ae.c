@@ -46,6 +46,12 @@ START_TEST(test_converge)
 	ck_assert_uint_eq(rep.nheld, 40);
 	ck_assert_int_ge(rep.epochs, rep.best_epoch);
 	ck_assert_int_ge(rep.best_epoch, 1);
+	/* stopped by patience (25 epochs without a better held loss) or
+	 * by the epoch bound (300), and the kept loss is the best one */
+	ck_assert(rep.epochs == 300 || rep.epochs == rep.best_epoch + 25);
+	for (j = 0; j < rep.epochs; j++)
+		ck_assert(rep.held_loss[j] >= rep.held_loss[rep.best_epoch -
+		    1]);
 	ck_assert_msg(rep.held_loss[rep.best_epoch - 1] < bound,
 	    "held loss %g, bound %g", rep.held_loss[rep.best_epoch - 1],
 	    bound);
@@ -104,6 +110,52 @@ START_TEST(test_deterministic)
 	ae_free(a1);
 	ae_free(a2);
 	ae_free(a3);
+	free(x);
+}
+END_TEST
+
+/*
+ * Constant features: their std is floored at 1e-3 of the largest (no
+ * division by 0), training works, and a window that moves a constant
+ * feature scores far over the normal ones.  All features constant: std 1
+ * everywhere, errors 0 for the constant window.
+ */
+START_TEST(test_constant)
+{
+	struct ae_report	 rep;
+	struct ae		*ae;
+	float			*x = ae_fixture_subspace(SUB_N, 17, NULL);
+	float			 mx, row[SUB_DIM], maxstd = 0;
+	size_t			 i;
+	int			 j;
+
+	for (i = 0; i < SUB_N; i++)
+		x[i * SUB_DIM + 5] = 3;
+	ae = ae_fixture_train(x, 8, &rep);
+	for (j = 0; j < SUB_DIM; j++) {
+		if (ae_meta(ae)->std[j] > maxstd)
+			maxstd = ae_meta(ae)->std[j];
+	}
+	ck_assert_float_eq_tol(ae_meta(ae)->std[5], maxstd * 1e-3f,
+	    maxstd * 1e-9f);
+	ck_assert_float_eq(ae_meta(ae)->mean[5], 3);
+	mx = ae_quantile(rep.held_errors, rep.nheld, 1);
+	ck_assert(isfinite(mx));
+	memcpy(row, x, sizeof row);
+	row[5] = 3 + maxstd * 0.01f;
+	ck_assert(ae_model_error(ae, row) > 10 * mx);
+	ae_report_free(&rep);
+	ae_free(ae);
+
+	for (i = 0; i < SUB_N * SUB_DIM; i++)
+		x[i] = -7;
+	ae = ae_fixture_train(x, 8, &rep);
+	for (j = 0; j < SUB_DIM; j++)
+		ck_assert_float_eq(ae_meta(ae)->std[j], 1);
+	for (i = 0; i < rep.nheld; i++)
+		ck_assert(rep.held_errors[i] < 1e-6);
+	ae_report_free(&rep);
+	ae_free(ae);
 	free(x);
 }
 END_TEST
@@ -545,6 +597,7 @@ main(void)
 		{ test_converge, 0 },
 		{ test_deterministic, 0 },
 		{ test_fold, 0 },
+		{ test_constant, 0 },
 		{ test_quant_hand, 0 },
 		{ test_quantile_score, 0 },
 		{ test_refuse, 0 },
