@@ -190,6 +190,13 @@ int	ae_quantize(const struct ae *, const float *, size_t, uint32_t,
 	    struct ae_quant **, char **);
 /* The description to hand to tflite_write_dense() (valid until freed). */
 const struct tflite_write_dense_model *ae_quant_model(const struct ae_quant *);
+/*
+ * Change the threshold in the int8 model's metadata entry (the model is
+ * unchanged): for a threshold taken from the int8 model's own held-out
+ * errors (ae_runner_error() on rep.held_index), which run a little over
+ * the float model's by the quantization noise.  Write the model again.
+ */
+int	ae_quant_set_threshold(struct ae_quant *, float, char **);
 /* ae_input() and ae_dequant() with this model's tensors. */
 void	ae_quant_input(const struct ae_quant *, const float *, int8_t *);
 void	ae_quant_output(const struct ae_quant *, const int8_t *, float *);

@@ -404,6 +404,62 @@ START_TEST(test_runner_refuse)
 }
 END_TEST
 
+/*
+ * A threshold from the int8 model's own held-out errors, put into the
+ * written file without quantizing again: the model's bytes are the same
+ * but for the entry, the runner reads the new threshold, and a bad one
+ * is refused with the old entry kept.
+ */
+START_TEST(test_int8_threshold)
+{
+	struct ae_report	 rep;
+	struct ae_runner	*r;
+	struct ae_quant		*q;
+	struct ae		*ae;
+	float			*x = ae_fixture_subspace(SUB_N, 18, NULL);
+	float			*e8, thr;
+	uint8_t			*b1, *b2;
+	size_t			 l1, l2, k;
+	char			*cause = NULL;
+
+	ae = ae_fixture_train(x, 9, &rep);
+	ae_set_threshold(ae, ae_quantile(rep.held_errors, rep.nheld, 0.99));
+	ck_assert_int_eq(ae_quantize(ae, x, SUB_N, AE_INPUT_STD, &q, NULL), 0);
+	ck_assert_int_eq(tflite_write_dense(ae_quant_model(q), &b1, &l1, NULL),
+	    0);
+	ck_assert_int_eq(ae_runner_open(b1, l1, &r, NULL), 0);
+	e8 = calloc(rep.nheld, sizeof *e8);
+	ck_assert_ptr_nonnull(e8);
+	for (k = 0; k < rep.nheld; k++)
+		e8[k] = ae_runner_error(r, x + rep.held_index[k] * SUB_DIM);
+	ae_runner_free(r);
+	thr = ae_quantile(e8, rep.nheld, 0.99);
+	ck_assert(thr != ae_meta(ae)->threshold);
+	ck_assert_int_eq(ae_quant_set_threshold(q, thr, NULL), 0);
+	ck_assert_int_eq(ae_quant_set_threshold(q, NAN, &cause), -1);
+	ck_assert_msg(strstr(cause, "threshold") != NULL, "%s", cause);
+	free(cause);
+	ck_assert_int_eq(tflite_write_dense(ae_quant_model(q), &b2, &l2, NULL),
+	    0);
+	ck_assert_uint_eq(l1, l2);
+	ck_assert_int_eq(ae_runner_open(b2, l2, &r, NULL), 0);
+	ck_assert_float_eq(ae_runner_meta(r)->threshold, thr);
+	for (k = 0; k < rep.nheld; k++) {
+		float	 e = ae_runner_error(r, x + rep.held_index[k] * SUB_DIM);
+
+		ck_assert_mem_eq(&e, &e8[k], sizeof e);
+	}
+	ae_runner_free(r);
+	free(e8);
+	free(b1);
+	free(b2);
+	ae_quant_free(q);
+	ae_report_free(&rep);
+	ae_free(ae);
+	free(x);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -412,6 +468,7 @@ main(void)
 		{ test_size, 0 },
 		{ test_runner, 0 },
 		{ test_runner_refuse, 0 },
+		{ test_int8_threshold, 0 },
 	};
 
 	return (testutil_run("ae_int8", 120, cases,
