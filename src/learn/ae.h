@@ -92,7 +92,7 @@
 struct ae_params {
 	int		 hidden;	/* 0: dim / 2 in 8..32 (int8 model of
 					   dim 128: under 20 KB) */
-	int		 code;		/* 0: sized from hidden (4..16) */
+	int		 code;		/* 0: hidden / 3 in 4..16, <= hidden */
 	int		 max_epochs;	/* 300 */
 	int		 patience;	/* 25 epochs without a better held loss */
 	int		 batch;		/* 16 windows per step */
@@ -121,7 +121,9 @@ struct ae_report {
 struct ae_meta {
 	uint32_t	 dim;
 	float		 threshold;	/* NaN until ae_set_threshold() */
-	uint32_t	 input;		/* AE_INPUT_*, set by ae_quantize() */
+	uint32_t	 input;		/* AE_INPUT_* of the int8 model: set in
+					   the entry ae_quantize() encodes
+					   (ae_meta(ae) keeps AE_INPUT_STD) */
 	char		 kind[AE_KIND_MAX + 1];
 	float		*mean;		/* [dim] */
 	float		*std;		/* [dim] */
