@@ -85,7 +85,6 @@ static struct {
 	size_t			  mem;
 	uint64_t		  gen;
 	int			  started;
-	int			  on_connect;
 	int			  timer_init;
 	uv_timer_t		  timer;
 	struct learn_emit	  emit[LEARN_EMIT_MAX];
@@ -95,6 +94,9 @@ static struct {
 } lm;
 
 static void	learn_on_connect(void);
+
+/* uplink_on_connect() hooks are never removed: once per process. */
+static int	learn_hooked;
 
 /* The bytes collected by every node (learn_take's counter). */
 size_t *
@@ -531,10 +533,9 @@ learn_start(const struct config *cf, char **cause)
 		    lm.s[i]->sect, "features"), lm.s[i]->windows,
 		    lm.s[i]->nodes, lm.s[i]->nn);
 	}
-	/* Hooks are never removed: once per process. */
-	if (!lm.on_connect)
+	if (!learn_hooked)
 		uplink_on_connect(learn_on_connect);
-	lm.on_connect = 1;
+	learn_hooked = 1;
 	return (0);
 }
 
