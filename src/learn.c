@@ -539,12 +539,15 @@ learn_start(const struct config *cf, char **cause)
 	return (0);
 }
 
-/* Forget a section: its nodes, its records, its training. */
+/* Forget a section: its nodes, records, retained topics, training. */
 static void
 learn_sect_remove(struct learn_sect *s)
 {
 	char	prefix[LEARN_KEY_MAX];
+	size_t	i;
 
+	for (i = 0; i < s->nn; i++)
+		learn_clear(s->name, s->n[i]->node);
 	snprintf(prefix, sizeof prefix, "learn/%s/", s->name);
 	learn_records_delete(prefix);
 	learn_sect_free(s);

@@ -125,6 +125,7 @@ int		 learn_window_decode(const void *, size_t, uint32_t, float *);
 /* learn_node.c */
 char		*learn_doc(const struct learn_node *);
 void		 learn_publish(const struct learn_node *);
+void		 learn_clear(const char *, const char *);
 void		 learn_save(const struct learn_node *);
 void		 learn_serve(struct learn_node *);
 int		 learn_load_model(struct learn_node *, char **);

@@ -153,6 +153,9 @@ learn_scan_cb(const char *key, const void *val, size_t len, void *arg)
 	if (k.kind == LEARN_REC_SIG && s != NULL)
 		return;
 	if (s == NULL || sc->reset[i - 1]) {
+		/* Gone or starting over: its P/learn goes too. */
+		if (k.kind == LEARN_REC_STATE)
+			learn_clear(k.sect, k.node);
 		learn_scan_del(sc, key);
 		return;
 	}

@@ -74,6 +74,18 @@ learn_publish(const struct learn_node *nd)
 	free(doc);
 }
 
+/* Clear the retained P/learn/NAME/node (an empty retained message). */
+void
+learn_clear(const char *name, const char *node)
+{
+	char	topic[LEARN_KEY_MAX];
+
+	snprintf(topic, sizeof topic, "learn/%s/%s", name, node);
+	if (store_outbox_add(topic, "", 0, STORE_CLASS_EVENT, 1, NULL,
+	    NULL) != 0)
+		log_warnx("learn %s: P/%s could not be cleared", name, topic);
+}
+
 /* Write a node's status record (joins the open transaction). */
 void
 learn_save(const struct learn_node *nd)

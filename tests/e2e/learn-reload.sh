@@ -34,7 +34,10 @@ conf "[learn:vib]" "windows = 9"
 "$TINYEDGED" -t -c "$T/d.ini" > "$T/t.out" 2>&1
 t_is "-t: windows = 9 is refused (10 to 5000)" "$?" 1
 
-conf "[learn:vib]" "nodes = pump-*" "spectral_axes = 1" "windows = 10"
+# LONG: learn-LONG-long-1 is 73 characters, over the 64 of a model name.
+LONG=l234567890123456789012345678901234567890123456789012345678
+conf "[learn:vib]" "nodes = pump-*" "spectral_axes = 1" "windows = 10" \
+	"[learn:$LONG]" "nodes = long-*" "spectral_axes = 1" "windows = 10"
 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "$P/#" -v > "$T/sub.txt" 2> /dev/null &
 t_track $!
 t_ok "daemon starts" start_daemon "$T/d.ini"
@@ -68,6 +71,12 @@ t_is "10 windows acknowledged" "$ok" 10
 ready() { [ "$(last_learn state 2> /dev/null)" = ready ]; }
 t_ok "pump-1 ready" wait_for 30 ready
 for s in $(seq 11 15); do send pump-1 "$s" 40 1 > /dev/null; done
+for s in $(seq 1 10); do send long-1 "$s" 40 1 > /dev/null; done
+long_ready() { grep "^$P/learn/$LONG/long-1 " "$T/sub.txt" | grep -q '"state":"ready"'; }
+t_ok "long-1 ready" wait_for 30 long_ready
+t_ok "...but not served: its model name is too long" \
+	sh -c "grep '^$P/learn/$LONG/long-1 ' '$T/sub.txt' | tail -n 1 | grep -q '\"served\":false'"
+t_ok "...and the log says why" daemon_log_has "long-1: not served: node model name learn-$LONG-long-1 is longer than 64"
 metrics_learn() {
 	grep "^$P/metrics " "$T/sub.txt" | tail -n 1 | cut -d' ' -f2- |
 		python3 -c 'import json,sys; d=json.load(sys.stdin)["learn"]["vib"]; print(d["scored"], d["score_us"])'
@@ -103,6 +112,11 @@ kill -HUP "$DAEMON_PID"
 t_ok "section removed" wait_for 10 daemon_log_has "learn vib: removed"
 store_settle
 t_is "no record left" "$(records)" 0
+cleared() {
+	[ -z "$(timeout 3 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t "$P/learn/vib/pump-1" \
+		--retained-only -C 1 -W 1 2> /dev/null)" ]
+}
+t_ok "its retained P/learn/vib/pump-1 is cleared" wait_for 10 cleared
 t_is "windows still accepted" "$(send pump-1 18 40 1)" 2.04
 
 stop_daemon
