@@ -6,7 +6,8 @@
  * the standardization gives what standardizing by hand gives; the
  * quantizer against scales computed by hand on a tiny layer; quantile and
  * score; NaN/inf, wrong shapes and bounds refused; the metadata entry's
- * round trip and a table of malformed entries.
+ * round trip and a table of malformed entries.  test_ae_int8.c runs the
+ * written int8 model.
  */
 #include <check.h>
 #include <math.h>
@@ -17,80 +18,8 @@
 
 #include "learn/ae.h"
 #include "learn/ae_int.h"
+#include "ae_fixture.h"
 #include "testutil.h"
-
-#define SUB_DIM		16	/* features */
-#define SUB_RANK	3	/* dimension of the subspace */
-#define SUB_N		200	/* windows */
-#define SUB_NOISE	0.05	/* noise std, before the per-feature scale */
-
-/* A standard normal draw (Box-Muller on the library's generator). */
-static double
-gauss(uint64_t *rng)
-{
-	double	 u = ae_rand01(rng), v = ae_rand01(rng);
-
-	return (sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v));
-}
-
-/*
- * n windows x_j = scale_j * (sum_k a[j][k] s_k + noise_j) + off_j, with
- * s ~ N(0, I) of rank SUB_RANK; a, scale, off drawn once from seed 7 so
- * every call shares the subspace.  nvar[j] (if not NULL) gets the share
- * of feature j's variance that is noise, sigma^2 / var_j.
- */
-static float *
-subspace(size_t n, uint64_t seed, double *nvar)
-{
-	static double	 a[SUB_DIM][SUB_RANK], sc[SUB_DIM], off[SUB_DIM];
-	uint64_t	 g = 7, rng = seed;
-	float		*x = calloc(n * SUB_DIM, sizeof *x);
-	double		 s[SUB_RANK], v;
-	size_t		 i;
-	int		 j, k;
-
-	ck_assert_ptr_nonnull(x);
-	for (j = 0; j < SUB_DIM; j++) {
-		v = 0;
-		for (k = 0; k < SUB_RANK; k++) {
-			a[j][k] = 2 * ae_rand01(&g) - 1;
-			v += a[j][k] * a[j][k];
-		}
-		/* features of very different scales and offsets */
-		sc[j] = pow(10, 4 * ae_rand01(&g) - 2);
-		off[j] = 100 * (ae_rand01(&g) - 0.5);
-		if (nvar != NULL)
-			nvar[j] = SUB_NOISE * SUB_NOISE /
-			    (v + SUB_NOISE * SUB_NOISE);
-	}
-	for (i = 0; i < n; i++) {
-		for (k = 0; k < SUB_RANK; k++)
-			s[k] = gauss(&rng);
-		for (j = 0; j < SUB_DIM; j++) {
-			v = SUB_NOISE * gauss(&rng);
-			for (k = 0; k < SUB_RANK; k++)
-				v += a[j][k] * s[k];
-			x[i * SUB_DIM + j] = (float)(sc[j] * v + off[j]);
-		}
-	}
-	return (x);
-}
-
-/* Train on the subspace problem with the defaults and a seed. */
-static struct ae *
-train_sub(const float *x, uint64_t seed, struct ae_report *rep)
-{
-	struct ae_params	 p;
-	struct ae		*ae;
-	char			*cause = NULL;
-
-	ae_params_default(&p);
-	p.seed = seed;
-	p.kind = "spectral";
-	ck_assert_msg(ae_train(x, SUB_N, SUB_DIM, &p, &ae, rep, &cause) == 0,
-	    "%s", cause);
-	return (ae);
-}
 
 /*
  * Convergence.  With the code at least the subspace's rank, the best
@@ -106,17 +35,23 @@ START_TEST(test_converge)
 	struct ae_report	 rep;
 	struct ae		*ae;
 	double			 nvar[SUB_DIM], bound = 0;
-	float			*x = subspace(SUB_N, 11, nvar), *y, err, mx;
+	float			*x = ae_fixture_subspace(SUB_N, 11, nvar), *y, err, mx;
 	size_t			 i;
 	int			 j;
 
 	for (j = 0; j < SUB_DIM; j++)
 		bound += nvar[j] / SUB_DIM;
 	bound *= 3;
-	ae = train_sub(x, 1, &rep);
+	ae = ae_fixture_train(x, 1, &rep);
 	ck_assert_uint_eq(rep.nheld, 40);
 	ck_assert_int_ge(rep.epochs, rep.best_epoch);
 	ck_assert_int_ge(rep.best_epoch, 1);
+	/* stopped by patience (25 epochs without a better held loss) or
+	 * by the epoch bound (300), and the kept loss is the best one */
+	ck_assert(rep.epochs == 300 || rep.epochs == rep.best_epoch + 25);
+	for (j = 0; j < rep.epochs; j++)
+		ck_assert(rep.held_loss[j] >= rep.held_loss[rep.best_epoch -
+		    1]);
 	ck_assert_msg(rep.held_loss[rep.best_epoch - 1] < bound,
 	    "held loss %g, bound %g", rep.held_loss[rep.best_epoch - 1],
 	    bound);
@@ -125,7 +60,7 @@ START_TEST(test_converge)
 	mx = ae_quantile(rep.held_errors, rep.nheld, 1.0);
 	ck_assert(mx < 4 * bound);
 	/* fresh normal windows: mostly under the threshold */
-	y = subspace(SUB_N, 99, NULL);
+	y = ae_fixture_subspace(SUB_N, 99, NULL);
 	for (i = 0, j = 0; i < SUB_N; i++) {
 		err = ae_model_error(ae, y + i * SUB_DIM);
 		if (err > mx)
@@ -155,11 +90,11 @@ START_TEST(test_deterministic)
 {
 	struct ae_report	 r1, r2, r3;
 	struct ae		*a1, *a2, *a3;
-	float			*x = subspace(SUB_N, 12, NULL);
+	float			*x = ae_fixture_subspace(SUB_N, 12, NULL);
 
-	a1 = train_sub(x, 5, &r1);
-	a2 = train_sub(x, 5, &r2);
-	a3 = train_sub(x, 6, &r3);
+	a1 = ae_fixture_train(x, 5, &r1);
+	a2 = ae_fixture_train(x, 5, &r2);
+	a3 = ae_fixture_train(x, 6, &r3);
 	ck_assert_int_eq(r1.epochs, r2.epochs);
 	ck_assert_mem_eq(r1.held_index, r2.held_index, r1.nheld *
 	    sizeof *r1.held_index);
@@ -175,6 +110,52 @@ START_TEST(test_deterministic)
 	ae_free(a1);
 	ae_free(a2);
 	ae_free(a3);
+	free(x);
+}
+END_TEST
+
+/*
+ * Constant features: their std is floored at 1e-3 of the largest (no
+ * division by 0), training works, and a window that moves a constant
+ * feature scores far over the normal ones.  All features constant: std 1
+ * everywhere, errors 0 for the constant window.
+ */
+START_TEST(test_constant)
+{
+	struct ae_report	 rep;
+	struct ae		*ae;
+	float			*x = ae_fixture_subspace(SUB_N, 17, NULL);
+	float			 mx, row[SUB_DIM], maxstd = 0;
+	size_t			 i;
+	int			 j;
+
+	for (i = 0; i < SUB_N; i++)
+		x[i * SUB_DIM + 5] = 3;
+	ae = ae_fixture_train(x, 8, &rep);
+	for (j = 0; j < SUB_DIM; j++) {
+		if (ae_meta(ae)->std[j] > maxstd)
+			maxstd = ae_meta(ae)->std[j];
+	}
+	ck_assert_float_eq_tol(ae_meta(ae)->std[5], maxstd * 1e-3f,
+	    maxstd * 1e-9f);
+	ck_assert_float_eq(ae_meta(ae)->mean[5], 3);
+	mx = ae_quantile(rep.held_errors, rep.nheld, 1);
+	ck_assert(isfinite(mx));
+	memcpy(row, x, sizeof row);
+	row[5] = 3 + maxstd * 0.01f;
+	ck_assert(ae_model_error(ae, row) > 10 * mx);
+	ae_report_free(&rep);
+	ae_free(ae);
+
+	for (i = 0; i < SUB_N * SUB_DIM; i++)
+		x[i] = -7;
+	ae = ae_fixture_train(x, 8, &rep);
+	for (j = 0; j < SUB_DIM; j++)
+		ck_assert_float_eq(ae_meta(ae)->std[j], 1);
+	for (i = 0; i < rep.nheld; i++)
+		ck_assert(rep.held_errors[i] < 1e-6);
+	ae_report_free(&rep);
+	ae_free(ae);
 	free(x);
 }
 END_TEST
@@ -243,8 +224,8 @@ START_TEST(test_fold)
 	ae_free(f);
 
 	/* the held-out errors of a training run, by hand */
-	sx = subspace(SUB_N, 13, NULL);
-	t = train_sub(sx, 2, &rep);
+	sx = ae_fixture_subspace(SUB_N, 13, NULL);
+	t = ae_fixture_train(sx, 2, &rep);
 	for (k = 0; k < rep.nheld; k++) {
 		const float	*row = sx + rep.held_index[k] * SUB_DIM;
 		float		 out[SUB_DIM];
@@ -307,11 +288,13 @@ START_TEST(test_quant_hand)
 	ae->meta.std[0] = ae->meta.std[1] = 1;
 	snprintf(ae->meta.kind, sizeof ae->meta.kind, "raw");
 	/* no threshold yet: refused */
-	ck_assert_int_eq(ae_quantize(ae, cal, 2, &q, &cause), -1);
+	ck_assert_int_eq(ae_quantize(ae, cal, 2, AE_INPUT_RAW, &q, &cause),
+	    -1);
 	ck_assert_msg(strstr(cause, "threshold") != NULL, "%s", cause);
 	free(cause);
 	ae_set_threshold(ae, 0.25f);
-	ck_assert_msg(ae_quantize(ae, cal, 2, &q, &cause) == 0, "%s", cause);
+	ck_assert_msg(ae_quantize(ae, cal, 2, AE_INPUT_RAW, &q, &cause) == 0,
+	    "%s", cause);
 	m = ae_quant_model(q);
 	ck_assert_int_eq(m->nlayers, 4);
 	ck_assert_float_eq_tol(m->in_scale, 3.0 / 255, 1e-9);
@@ -354,7 +337,7 @@ START_TEST(test_quant_hand)
 	/* the metadata entry rides along */
 	ck_assert_int_eq(m->nmeta, 1);
 	ck_assert_str_eq(m->meta[0].name, AE_META_NAME);
-	ck_assert_uint_eq(m->meta[0].len, 20 + 3 + 16);
+	ck_assert_uint_eq(m->meta[0].len, 24 + 3 + 16);
 	ae_quant_free(q);
 	ae_free(ae);
 }
@@ -404,7 +387,7 @@ START_TEST(test_refuse)
 	struct ae_report	 rep;
 	struct ae		*ae = NULL;
 	struct ae_quant		*q;
-	float			*x = subspace(SUB_N, 14, NULL);
+	float			*x = ae_fixture_subspace(SUB_N, 14, NULL);
 	char			*cause;
 	static const struct {
 		size_t		 n;
@@ -474,10 +457,15 @@ START_TEST(test_refuse)
 	ae_report_free(&rep);
 	/* calibration: none, too many, or not finite */
 	ae_set_threshold(ae, 1);
-	ck_assert_int_eq(ae_quantize(ae, x, 0, &q, NULL), -1);
-	ck_assert_int_eq(ae_quantize(ae, x, AE_MAX_N + 1, &q, NULL), -1);
+	ck_assert_int_eq(ae_quantize(ae, x, 0, AE_INPUT_STD, &q, NULL), -1);
+	ck_assert_int_eq(ae_quantize(ae, x, AE_MAX_N + 1, AE_INPUT_STD, &q,
+	    NULL), -1);
+	ck_assert_int_eq(ae_quantize(ae, x, SUB_N, 2, &q, &cause), -1);
+	ck_assert_msg(strstr(cause, "input kind") != NULL, "%s", cause);
+	free(cause);
 	x[7] = INFINITY;
-	ck_assert_int_eq(ae_quantize(ae, x, SUB_N, &q, &cause), -1);
+	ck_assert_int_eq(ae_quantize(ae, x, SUB_N, AE_INPUT_RAW, &q, &cause),
+	    -1);
 	ck_assert_msg(strstr(cause, "window 0 feature 7") != NULL, "%s", cause);
 	free(cause);
 	ck_assert_ptr_null(q);
@@ -486,7 +474,7 @@ START_TEST(test_refuse)
 }
 END_TEST
 
-/* A valid entry of dim 3, kind "mfcc", into buf (20 + 4 + 24 bytes). */
+/* A valid entry of dim 3, kind "mfcc", into buf (24 + 4 + 24 bytes). */
 static size_t
 meta_valid(uint8_t *buf)
 {
@@ -497,7 +485,7 @@ meta_valid(uint8_t *buf)
 	size_t		 len;
 
 	ck_assert_int_eq(ae_meta_encode(&m, &b, &len, NULL), 0);
-	ck_assert_uint_eq(len, 48);
+	ck_assert_uint_eq(len, 52);
 	memcpy(buf, b, len);
 	free(b);
 	return (len);
@@ -506,7 +494,7 @@ meta_valid(uint8_t *buf)
 /* Round trip, the documented layout, and a table of malformed entries. */
 START_TEST(test_meta)
 {
-	uint8_t		 v[48], b[64];
+	uint8_t		 v[52], b[64];
 	struct ae_meta	 m;
 	char		*cause;
 	size_t		 len = meta_valid(v), i;
@@ -521,7 +509,7 @@ START_TEST(test_meta)
 		{ -1, 0, 0, 1, "bytes" },
 		{ -1, 0, 0, -28, "bytes" },
 		{ -1, 0, 0, -29, "too short" },
-		{ -1, 0, 0, -48, "too short" },
+		{ -1, 0, 0, -52, "too short" },
 		{ 0, 'X', 1, 0, "magic" },
 		{ 4, 2, 0, 0, "version" },
 		{ 4, 0, 0, 0, "version" },
@@ -533,25 +521,28 @@ START_TEST(test_meta)
 		{ 12, 0x7fc00000, 0, 0, "threshold" },	/* NaN */
 		{ 12, 0x7f800000, 0, 0, "threshold" },	/* +inf */
 		{ 12, 0xbf800000, 0, 0, "threshold" },	/* -1 */
-		{ 16, 0, 0, 0, "kind length" },
-		{ 16, AE_KIND_MAX + 1, 0, 0, "kind length" },
-		{ 16, 0xffffffff, 0, 0, "kind length" },
-		{ 16, 3, 0, 0, "bytes" },
-		{ 16, 5, 0, 0, "bytes" },
-		{ 20, 'M', 1, 0, "kind" },
-		{ 21, 0, 1, 0, "kind" },
-		{ 23, '/', 1, 0, "kind" },
-		{ 24, 0x7fc00000, 0, 0, "mean 0" },
-		{ 32, 0xff800000, 0, 0, "mean 2" },
-		{ 36, 0, 0, 0, "std 0" },
-		{ 40, 0xbf800000, 0, 0, "std 1" },
-		{ 44, 0x7f800000, 0, 0, "std 2" },
-		{ 44, 0x80000000, 0, 0, "std 2" },	/* -0 */
+		{ 16, 2, 0, 0, "input" },
+		{ 16, 0x100, 0, 0, "input" },
+		{ 20, 0, 0, 0, "kind length" },
+		{ 20, AE_KIND_MAX + 1, 0, 0, "kind length" },
+		{ 20, 0xffffffff, 0, 0, "kind length" },
+		{ 20, 3, 0, 0, "bytes" },
+		{ 20, 5, 0, 0, "bytes" },
+		{ 24, 'M', 1, 0, "kind" },
+		{ 25, 0, 1, 0, "kind" },
+		{ 27, '/', 1, 0, "kind" },
+		{ 28, 0x7fc00000, 0, 0, "mean 0" },
+		{ 36, 0xff800000, 0, 0, "mean 2" },
+		{ 40, 0, 0, 0, "std 0" },
+		{ 44, 0xbf800000, 0, 0, "std 1" },
+		{ 48, 0x7f800000, 0, 0, "std 2" },
+		{ 48, 0x80000000, 0, 0, "std 2" },	/* -0 */
 	};
 
 	/* round trip */
 	ck_assert_int_eq(ae_meta_parse(v, len, &m, NULL), 0);
 	ck_assert_uint_eq(m.dim, 3);
+	ck_assert_uint_eq(m.input, AE_INPUT_STD);
 	ck_assert_float_eq(m.threshold, 0.75f);
 	ck_assert_str_eq(m.kind, "mfcc");
 	ck_assert_float_eq(m.mean[1], -2);
@@ -559,9 +550,10 @@ START_TEST(test_meta)
 	ae_meta_free(&m);
 	/* the layout of ae.h, byte for byte */
 	ck_assert_mem_eq(v, "TEAE\001\0\0\0\003\0\0\0", 12);
-	ck_assert_mem_eq(v + 12, "\0\0\100\077\004\0\0\0mfcc", 12);
-	ck_assert_mem_eq(v + 24, "\0\0\200\077", 4);		/* mean 0 = 1 */
-	ck_assert_mem_eq(v + 36, "\0\0\0\077", 4);		/* std 0 = .5 */
+	ck_assert_mem_eq(v + 12, "\0\0\100\077\0\0\0\0\004\0\0\0mfcc",
+	    16);
+	ck_assert_mem_eq(v + 28, "\0\0\200\077", 4);		/* mean 0 = 1 */
+	ck_assert_mem_eq(v + 40, "\0\0\0\077", 4);		/* std 0 = .5 */
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(b, 0, sizeof b);
 		memcpy(b, v, len);
@@ -597,6 +589,7 @@ START_TEST(test_meta)
 }
 END_TEST
 
+
 int
 main(void)
 {
@@ -604,6 +597,7 @@ main(void)
 		{ test_converge, 0 },
 		{ test_deterministic, 0 },
 		{ test_fold, 0 },
+		{ test_constant, 0 },
 		{ test_quant_hand, 0 },
 		{ test_quantile_score, 0 },
 		{ test_refuse, 0 },
