@@ -49,7 +49,6 @@
 #include "metrics.h"
 #include "models.h"
 #include "store.h"
-#include "tflite/tflite.h"
 #include "uplink.h"
 #include "xmalloc.h"
 
@@ -335,12 +334,11 @@ learn_score(struct learn_node *nd, const float *x, const struct store_msg *sm,
 {
 	struct learn_emit	*e;
 	float			 err;
-	char			*cause = NULL;
 
-	if (learn_int8_error(nd->tm, &nd->meta, x, nd->dim, &err,
-	    &cause) != 0) {
+	/* The runtime and the metadata entry, as the node would score. */
+	err = ae_runner_error(nd->run, x);
+	if (!isfinite(err)) {
 		nd->rej_bad++;
-		free(cause);
 		return;
 	}
 	nd->scored++;
@@ -446,7 +444,7 @@ learn_window(struct learn_sect *s, const struct store_msg *sm,
 	if ((nd = learn_node_get(s, sm->node)) == NULL)
 		return;
 	if (nd->state == LEARN_TRAINING || nd->state == LEARN_FAILED ||
-	    (nd->state == LEARN_READY && nd->tm == NULL))
+	    (nd->state == LEARN_READY && nd->run == NULL))
 		return;
 	if (features_output_len(s->feat, w->frames, w->axes, &dim, &why) != 0 ||
 	    dim == 0 || dim > LEARN_DIM_MAX || features_compute(s->feat,
