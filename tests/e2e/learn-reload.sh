@@ -96,6 +96,15 @@ t_is "a window is still scored" "$(send pump-1 16 40 1)" 2.04
 scored6() { [ "$(metrics_learn | cut -d' ' -f1)" = 6 ]; }
 t_ok "scored by the kept model" wait_for 10 scored6
 
+# A broker that lost its retained messages gets P/learn again on reconnect.
+stop_mosquitto
+start_mosquitto "$MQTT_PORT"
+back() {
+	timeout 3 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -t "$P/learn/vib/pump-1" \
+		--retained-only -C 1 -W 1 2> /dev/null | grep -q '"state":"ready"'
+}
+t_ok "after a broker restart P/learn/vib/pump-1 is retained again" wait_for 30 back
+
 # windows changes: every node starts over.
 conf "[learn:vib]" "nodes = pump-?" "spectral_axes = 1" "windows = 12"
 kill -HUP "$DAEMON_PID"
