@@ -1,0 +1,163 @@
+/*
+ * ae.h - the gateway's own anomaly models (SPEC section 11): a small dense
+ * autoencoder trained in float on one node's feature vectors, then
+ * quantized to int8 for the .tflite writer (src/tflite/tflite_write.h).
+ * A pure library: no libuv, no config, no logging, no global state;
+ * deterministic for a given seed.  Recoverable failures return -1 and
+ * store a malloc'd one-line message in *cause (when cause is not NULL).
+ *
+ * The model.  Four FULLY_CONNECTED layers, dim -> hidden -> code ->
+ * hidden -> dim, ReLU after the two hidden layers, none after the code
+ * and the output.  The model takes RAW feature vectors: the per-feature
+ * standardization z = (x - mean) / std is folded into the first layer.
+ * Its output is the reconstruction IN STANDARDIZED SPACE (zhat), so that
+ * every feature weighs the same in the error and the int8 output tensor
+ * has one range for all features.  The reconstruction error of a window
+ * is therefore
+ *
+ *	error = (1 / dim) * sum_i (zhat_i - (x_i - mean_i) / std_i)^2
+ *
+ * computed in float (double accumulator) by ae_error() from the model's
+ * output (dequantized for the int8 model) and the metadata below; a node
+ * that runs the model computes it the same way.
+ *
+ * Metadata.  The .tflite file carries one metadata entry named
+ * AE_META_NAME whose buffer is, all little-endian, unaligned:
+ *
+ *	offset	size	field
+ *	0	4	magic "TEAE"
+ *	4	4	uint32 version, 1
+ *	8	4	uint32 dim, 1..AE_MAX_DIM
+ *	12	4	float32 threshold on the error, finite, >= 0
+ *	16	4	uint32 kind length k, 1..AE_KIND_MAX
+ *	20	k	feature kind name ("spectral", "mfcc", "raw"; [a-z0-9_-])
+ *	20+k	4*dim	float32 mean[dim], finite
+ *	..	4*dim	float32 std[dim], finite, > 0 (already floored)
+ *
+ * and nothing after (the length must be exactly 20 + k + 8 * dim).
+ *
+ * Typical use (the module, in the libuv pool):
+ *	ae_params_default(&p); p.seed = ...; p.kind = "spectral";
+ *	ae_train(x, n, dim, &p, &ae, &rep, &cause);
+ *	thr = ae_quantile(rep.held_errors, rep.nheld, 0.995);
+ *	ae_set_threshold(ae, thr);
+ *	ae_quantize(ae, x, n, &q, &cause);
+ *	tflite_write_dense(ae_quant_model(q), &buf, &len, &cause);
+ * and per later window: ae_error(meta, x, out) then ae_score(err, thr).
+ */
+#ifndef TE_AE_H
+#define TE_AE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../tflite/tflite_write.h"
+
+/* Bounds (requests over them are refused with a cause). */
+#define AE_MAX_DIM	1024		/* features per window */
+#define AE_MAX_N	100000		/* windows per training */
+#define AE_MAX_HIDDEN	256		/* widest hidden layer */
+#define AE_MAX_EPOCHS	10000
+#define AE_MIN_N	5		/* at least 4 to train, 1 held out */
+#define AE_KIND_MAX	31		/* feature kind name length */
+#define AE_NLAYERS	4
+
+#define AE_META_NAME	"tinyedge_ae"	/* the .tflite metadata entry */
+#define AE_META_VERSION	1
+
+/* Training settings; ae_params_default() fills every field. */
+struct ae_params {
+	int		 hidden;	/* 0: sized from dim (<= 48) */
+	int		 code;		/* 0: sized from hidden (4..16) */
+	int		 max_epochs;	/* 300 */
+	int		 patience;	/* 25 epochs without a better held loss */
+	int		 batch;		/* 16 windows per step */
+	float		 lr;		/* Adam step, 0.003 */
+	float		 holdout;	/* 0.2 of the windows, >= 1 window */
+	float		 std_floor;	/* 1e-3: std below it counts as it */
+	uint64_t	 seed;		/* split, init, shuffling */
+	const char	*kind;		/* feature kind for the metadata */
+};
+
+/* What a training run reports (ae_report_free() frees the arrays). */
+struct ae_report {
+	int		 epochs;	/* run (<= max_epochs) */
+	int		 best_epoch;	/* 1-based epoch whose weights are kept */
+	float		*train_loss;	/* [epochs] mean error on the trained part */
+	float		*held_loss;	/* [epochs] mean error on the held part */
+	size_t		 nheld;
+	size_t		*held_index;	/* [nheld] window indices held out */
+	float		*held_errors;	/* [nheld] ae_error() of the kept model */
+	uint32_t	 hidden, code;	/* the sizes used */
+};
+
+/* What scoring needs besides the model's output (the metadata entry). */
+struct ae_meta {
+	uint32_t	 dim;
+	float		 threshold;	/* NaN until ae_set_threshold() */
+	char		 kind[AE_KIND_MAX + 1];
+	float		*mean;		/* [dim] */
+	float		*std;		/* [dim] */
+};
+
+struct ae;		/* a trained float model (standardization folded) */
+struct ae_quant;	/* its int8 form, arrays owned */
+
+void	ae_params_default(struct ae_params *);
+
+/*
+ * Train on n windows of dim floats (row-major x[n * dim]).  Refuses with a
+ * cause: NaN or infinite values (before any training), n < AE_MIN_N or >
+ * AE_MAX_N, dim 0 or > AE_MAX_DIM, sizes or settings out of range.  On
+ * success *out is the kept model (best held-out loss) and *rep is filled.
+ */
+int	ae_train(const float *, size_t, uint32_t, const struct ae_params *,
+	    struct ae **, struct ae_report *, char **);
+void	ae_report_free(struct ae_report *);
+void	ae_free(struct ae *);
+
+uint32_t ae_dim(const struct ae *);
+/* The sizes of layer i (0..AE_NLAYERS-1): inputs and outputs. */
+void	ae_layer_size(const struct ae *, int, uint32_t *, uint32_t *);
+/* Float inference: raw x[dim] -> standardized reconstruction out[dim]. */
+void	ae_forward(const struct ae *, const float *, float *);
+/* The model's metadata (threshold NaN until set). */
+const struct ae_meta *ae_meta(const struct ae *);
+void	ae_set_threshold(struct ae *, float);
+/* ae_forward() then ae_error() on one raw window. */
+float	ae_model_error(const struct ae *, const float *);
+
+/* The reconstruction error as documented above (NaN if out has NaN). */
+float	ae_error(const struct ae_meta *, const float *, const float *);
+/* Quantile q in [0,1] of n values (linear between order statistics);
+ * NaN if n is 0.  The values are not modified. */
+float	ae_quantile(const float *, size_t, double);
+/* Anomaly score err / (err + thr): monotonic in err, 0.5 at the
+ * threshold, in [0,1]; NaN err scores 1; thr <= 0 gives 1 for err > 0. */
+float	ae_score(float, float);
+
+/* The metadata entry's bytes (malloc'd into *buf), or -1 on bad fields. */
+int	ae_meta_encode(const struct ae_meta *, uint8_t **, size_t *, char **);
+/* Parse an entry (outside input: every field checked); ae_meta_free(). */
+int	ae_meta_parse(const void *, size_t, struct ae_meta *, char **);
+void	ae_meta_free(struct ae_meta *);
+
+/*
+ * Post-training int8 quantization with calibration windows (raw, n x dim,
+ * the node's own; NaN/inf refused).  TFLite's conventions: per-channel
+ * symmetric weights (int8 in [-127, 127], zero point 0, scale max|w| /
+ * 127), int32 bias at input scale x weight scale, per-tensor asymmetric
+ * int8 activations from the observed min/max of each layer's float output
+ * widened to include 0, the input from the raw features' range.  The
+ * threshold must be set first; the metadata entry is part of the result.
+ */
+int	ae_quantize(const struct ae *, const float *, size_t,
+	    struct ae_quant **, char **);
+/* The description to hand to tflite_write_dense() (valid until freed). */
+const struct tflite_write_dense_model *ae_quant_model(const struct ae_quant *);
+/* Raw x[dim] to the int8 input tensor, and the int8 output to floats. */
+void	ae_quant_input(const struct ae_quant *, const float *, int8_t *);
+void	ae_quant_output(const struct ae_quant *, const int8_t *, float *);
+void	ae_quant_free(struct ae_quant *);
+
+#endif
