@@ -74,7 +74,9 @@ struct ae_params {
 	int		 batch;		/* 16 windows per step */
 	float		 lr;		/* Adam step, 0.003 */
 	float		 holdout;	/* 0.2 of the windows, >= 1 window */
-	float		 std_floor;	/* 1e-3: std below it counts as it */
+	float		 std_floor;	/* 1e-3: a std under this fraction of the
+					   largest feature std is raised to it
+					   (all features constant: std 1) */
 	uint64_t	 seed;		/* split, init, shuffling */
 	const char	*kind;		/* feature kind for the metadata */
 };

@@ -12,8 +12,8 @@
  * conventions: per-channel weight scales with zero point 0, int32 bias at
  * scale input_scale * weight_scale, int8 activations per tensor.
  *
- * A pure library like the runtime: no allocation but the output buffer,
- * no global state, no logging.  Recoverable failures return -1 and store a
+ * A pure library like the runtime: no allocation that outlives a call but
+ * the output buffer, no global state, no logging.  Recoverable failures return -1 and store a
  * malloc'd one-line message in *cause (when cause is not NULL).
  */
 #ifndef TFLITE_WRITE_H
@@ -23,6 +23,16 @@
 #include <stdint.h>
 
 #define TFLITE_WRITE_MAX_DIMS	8
+
+/* Bounds of what the writer accepts (anything larger is refused). */
+#define TFLITE_WRITE_MAX_TENSORS	4096
+#define TFLITE_WRITE_MAX_OPS		4096
+#define TFLITE_WRITE_MAX_OP_IO		16	/* inputs or outputs of one op */
+#define TFLITE_WRITE_MAX_OPT_ID		31	/* options table field index */
+#define TFLITE_WRITE_MAX_META		16
+#define TFLITE_WRITE_MAX_STRING		4096	/* names, description */
+#define TFLITE_WRITE_MAX_LAYERS		64	/* dense stack */
+#define TFLITE_WRITE_MAX_WIDTH		65536	/* dense layer width */
 
 /* One tensor to write. */
 struct tflite_write_tensor {
