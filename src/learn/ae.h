@@ -8,12 +8,24 @@
  *
  * The model.  Four FULLY_CONNECTED layers, dim -> hidden -> code ->
  * hidden -> dim, ReLU after the two hidden layers, none after the code
- * and the output.  The model takes RAW feature vectors: the per-feature
- * standardization z = (x - mean) / std is folded into the first layer.
- * Its output is the reconstruction IN STANDARDIZED SPACE (zhat), so that
- * every feature weighs the same in the error and the int8 output tensor
- * has one range for all features.  The reconstruction error of a window
- * is therefore
+ * and the output.  Its output is the reconstruction IN STANDARDIZED SPACE
+ * (zhat), so that every feature weighs the same in the error and the int8
+ * output tensor has one range for all features.
+ *
+ * Its input.  The float model takes RAW feature vectors: the per-feature
+ * standardization z = (x - mean) / std is folded into its first layer
+ * (ae_forward()).  The int8 model takes z by default (AE_INPUT_STD): one
+ * int8 scale per tensor cannot hold raw features of different scales
+ * (the spectral kind mixes a gravity mean of ~10 with band powers of
+ * ~1e-4); on test_ae's subspace problem, features 1e-2..1e2 apart, the
+ * int8 model's mean error was 1.19 with raw input and 0.0038 with
+ * standardized input, the float model's 0.0030.  Whoever runs it
+ * standardizes with the metadata's mean and std, then quantizes
+ * (ae_input() does both).
+ * AE_INPUT_RAW (standardization folded, raw int8 input) is there for
+ * features of one scale.  The metadata says which one a file takes.
+ *
+ * The reconstruction error of a window is
  *
  *	error = (1 / dim) * sum_i (zhat_i - (x_i - mean_i) / std_i)^2
  *
@@ -29,21 +41,26 @@
  *	4	4	uint32 version, 1
  *	8	4	uint32 dim, 1..AE_MAX_DIM
  *	12	4	float32 threshold on the error, finite, >= 0
- *	16	4	uint32 kind length k, 1..AE_KIND_MAX
- *	20	k	feature kind name ("spectral", "mfcc", "raw"; [a-z0-9_-])
- *	20+k	4*dim	float32 mean[dim], finite
+ *	16	4	uint32 input: 0 standardized z (AE_INPUT_STD), 1 raw x
+ *	20	4	uint32 kind length k, 1..AE_KIND_MAX
+ *	24	k	feature kind name ("spectral", "mfcc", "raw"; [a-z0-9_-])
+ *	24+k	4*dim	float32 mean[dim], finite
  *	..	4*dim	float32 std[dim], finite, > 0 (already floored)
  *
- * and nothing after (the length must be exactly 20 + k + 8 * dim).
+ * and nothing after (the length must be exactly 24 + k + 8 * dim).
  *
  * Typical use (the module, in the libuv pool):
  *	ae_params_default(&p); p.seed = ...; p.kind = "spectral";
  *	ae_train(x, n, dim, &p, &ae, &rep, &cause);
  *	thr = ae_quantile(rep.held_errors, rep.nheld, 0.995);
  *	ae_set_threshold(ae, thr);
- *	ae_quantize(ae, x, n, &q, &cause);
+ *	ae_quantize(ae, x, n, AE_INPUT_STD, &q, &cause);
  *	tflite_write_dense(ae_quant_model(q), &buf, &len, &cause);
- * and per later window: ae_error(meta, x, out) then ae_score(err, thr).
+ * and per later window, with the runtime (after a restart too: the
+ * metadata comes from tflite_write_metadata() and ae_meta_parse()):
+ *	ae_input(meta, x, in_info.scale, in_info.zero_point, input tensor);
+ *	tflite_model_invoke(); ae_dequant(output, dim, scale, zp, out);
+ *	err = ae_error(meta, x, out); score = ae_score(err, meta->threshold);
  */
 #ifndef TE_AE_H
 #define TE_AE_H
@@ -65,9 +82,13 @@
 #define AE_META_NAME	"tinyedge_ae"	/* the .tflite metadata entry */
 #define AE_META_VERSION	1
 
+#define AE_INPUT_STD	0		/* the int8 model takes z */
+#define AE_INPUT_RAW	1		/* the int8 model takes raw x */
+
 /* Training settings; ae_params_default() fills every field. */
 struct ae_params {
-	int		 hidden;	/* 0: sized from dim (<= 48) */
+	int		 hidden;	/* 0: dim / 2 in 8..32 (int8 model of
+					   dim 128: under 20 KB) */
 	int		 code;		/* 0: sized from hidden (4..16) */
 	int		 max_epochs;	/* 300 */
 	int		 patience;	/* 25 epochs without a better held loss */
@@ -97,6 +118,7 @@ struct ae_report {
 struct ae_meta {
 	uint32_t	 dim;
 	float		 threshold;	/* NaN until ae_set_threshold() */
+	uint32_t	 input;		/* AE_INPUT_*, set by ae_quantize() */
 	char		 kind[AE_KIND_MAX + 1];
 	float		*mean;		/* [dim] */
 	float		*std;		/* [dim] */
@@ -129,6 +151,12 @@ void	ae_set_threshold(struct ae *, float);
 /* ae_forward() then ae_error() on one raw window. */
 float	ae_model_error(const struct ae *, const float *);
 
+/* A raw window to the int8 input tensor of scale, zero point (standardized
+ * first when meta->input says so; rounded, clamped to [-128, 127]). */
+void	ae_input(const struct ae_meta *, const float *, float, int32_t,
+	    int8_t *);
+/* n int8 values of scale, zero point to floats. */
+void	ae_dequant(const int8_t *, uint32_t, float, int32_t, float *);
 /* The reconstruction error as documented above (NaN if out has NaN). */
 float	ae_error(const struct ae_meta *, const float *, const float *);
 /* Quantile q in [0,1] of n values (linear between order statistics);
@@ -150,14 +178,15 @@ void	ae_meta_free(struct ae_meta *);
  * symmetric weights (int8 in [-127, 127], zero point 0, scale max|w| /
  * 127), int32 bias at input scale x weight scale, per-tensor asymmetric
  * int8 activations from the observed min/max of each layer's float output
- * widened to include 0, the input from the raw features' range.  The
- * threshold must be set first; the metadata entry is part of the result.
+ * widened to include 0, the input from the range of the calibration
+ * windows (standardized or raw: AE_INPUT_*).  The threshold must be set
+ * first; the metadata entry is part of the result.
  */
-int	ae_quantize(const struct ae *, const float *, size_t,
+int	ae_quantize(const struct ae *, const float *, size_t, uint32_t,
 	    struct ae_quant **, char **);
 /* The description to hand to tflite_write_dense() (valid until freed). */
 const struct tflite_write_dense_model *ae_quant_model(const struct ae_quant *);
-/* Raw x[dim] to the int8 input tensor, and the int8 output to floats. */
+/* ae_input() and ae_dequant() with this model's tensors. */
 void	ae_quant_input(const struct ae_quant *, const float *, int8_t *);
 void	ae_quant_output(const struct ae_quant *, const int8_t *, float *);
 void	ae_quant_free(struct ae_quant *);

@@ -20,10 +20,15 @@ struct ae_layer {
 	int		 relu;
 };
 
-/* A float model; once trained, the standardization is folded in. */
+/*
+ * A float model; once trained, the standardization is folded into l[0],
+ * and z0 keeps the first layer as trained, on standardized input (what
+ * an AE_INPUT_STD int8 model quantizes).
+ */
 struct ae {
 	uint32_t	 dim;
 	struct ae_layer	 l[AE_NLAYERS];
+	struct ae_layer	 z0;
 	struct ae_meta	 meta;
 };
 

@@ -75,6 +75,11 @@ ae_alloc(uint32_t dim, uint32_t hidden, uint32_t code)
 		if (ae->l[i].w == NULL || ae->l[i].b == NULL)
 			goto fail;
 	}
+	ae->z0 = ae->l[0];
+	ae->z0.w = calloc((size_t)dim * hidden, sizeof(float));
+	ae->z0.b = calloc(hidden, sizeof(float));
+	if (ae->z0.w == NULL || ae->z0.b == NULL)
+		goto fail;
 	return (ae);
 fail:
 	ae_free(ae);
@@ -93,6 +98,8 @@ ae_free(struct ae *ae)
 		free(ae->l[i].w);
 		free(ae->l[i].b);
 	}
+	free(ae->z0.w);
+	free(ae->z0.b);
 	free(ae->meta.mean);
 	free(ae->meta.std);
 	free(ae);
@@ -159,6 +166,7 @@ ae_forward(const struct ae *ae, const float *x, float *out)
 /*
  * Fold z = (x - mean) / std into the first layer, so that the model takes
  * raw x: w'[o][i] = w[o][i] / std[i], b'[o] = b[o] - sum_i w'[o][i] mean[i].
+ * The layer as it was is kept in z0.
  */
 void
 ae_fold(struct ae *ae)
@@ -168,6 +176,8 @@ ae_fold(struct ae *ae)
 	double		 s;
 	uint32_t	 o, i;
 
+	memcpy(ae->z0.w, l->w, (size_t)l->in * l->out * sizeof *l->w);
+	memcpy(ae->z0.b, l->b, l->out * sizeof *l->b);
 	for (o = 0; o < l->out; o++) {
 		w = l->w + (size_t)o * l->in;
 		s = 0;
@@ -177,6 +187,33 @@ ae_fold(struct ae *ae)
 		}
 		l->b[o] = (float)(l->b[o] - s);
 	}
+}
+
+/* Quantize a raw window for the int8 input tensor; see ae.h. */
+void
+ae_input(const struct ae_meta *m, const float *x, float scale, int32_t zp,
+    int8_t *q)
+{
+	double		 v;
+	uint32_t	 i;
+
+	for (i = 0; i < m->dim; i++) {
+		v = x[i];
+		if (m->input == AE_INPUT_STD)
+			v = (float)((x[i] - m->mean[i]) / m->std[i]);
+		v = round(v / scale) + zp;
+		q[i] = (int8_t)(v > 127 ? 127 : (v < -128 ? -128 : v));
+	}
+}
+
+/* Dequantize n int8 values. */
+void
+ae_dequant(const int8_t *q, uint32_t n, float scale, int32_t zp, float *out)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < n; i++)
+		out[i] = (float)(((int32_t)q[i] - zp) * scale);
 }
 
 /* Mean over features of (out - standardized x)^2; see ae.h. */

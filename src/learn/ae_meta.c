@@ -13,7 +13,7 @@
 #include "ae.h"
 #include "ae_int.h"
 
-#define AE_META_FIXED	20	/* bytes before the kind name */
+#define AE_META_FIXED	24	/* bytes before the kind name */
 
 /* A kind name is 1..AE_KIND_MAX of [a-z0-9_-]. */
 int
@@ -43,6 +43,8 @@ ae_meta_check(const struct ae_meta *m, char **cause)
 	if (!isfinite(m->threshold) || m->threshold < 0)
 		return (ae_fail(cause, "metadata threshold not set or not a "
 		    "finite value >= 0"));
+	if (m->input != AE_INPUT_STD && m->input != AE_INPUT_RAW)
+		return (ae_fail(cause, "metadata input %u unknown", m->input));
 	if (!ae_kind_ok((const uint8_t *)m->kind, strlen(m->kind)))
 		return (ae_fail(cause, "metadata feature kind is not a name"));
 	for (i = 0; i < m->dim; i++) {
@@ -76,7 +78,8 @@ ae_meta_encode(const struct ae_meta *m, uint8_t **buf, size_t *len,
 	ae_wr32(b + 4, AE_META_VERSION);
 	ae_wr32(b + 8, m->dim);
 	ae_wrf(b + 12, m->threshold);
-	ae_wr32(b + 16, (uint32_t)k);
+	ae_wr32(b + 16, m->input);
+	ae_wr32(b + 20, (uint32_t)k);
 	memcpy(b + AE_META_FIXED, m->kind, k);
 	off = AE_META_FIXED + k;
 	for (i = 0; i < m->dim; i++) {
@@ -105,7 +108,8 @@ ae_meta_parse(const void *data, size_t len, struct ae_meta *m, char **cause)
 		    ae_rd32(b + 4)));
 	m->dim = ae_rd32(b + 8);
 	m->threshold = ae_rdf(b + 12);
-	k = ae_rd32(b + 16);
+	m->input = ae_rd32(b + 16);
+	k = ae_rd32(b + 20);
 	if (m->dim == 0 || m->dim > AE_MAX_DIM)
 		return (ae_fail(cause, "metadata dim %u not in 1..%u", m->dim,
 		    AE_MAX_DIM));

@@ -11,7 +11,9 @@
  *    (max - min) / 255 and the zero point chosen and nudged as TFLite's
  *    ChooseQuantizationParams does (the side with the smaller rounding
  *    error, then rounded and clamped into [-128, 127]);
- *  - the input tensor from the raw features' range the same way.
+ *  - the input tensor from the calibration windows' range the same way:
+ *    standardized with the model's mean and std (AE_INPUT_STD, the first
+ *    layer as trained) or raw (AE_INPUT_RAW, the folded first layer).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 /* The int8 model: arrays owned, described by model for the writer. */
 struct ae_quant {
 	uint32_t			 dim;
+	struct ae_meta			 meta_in;	/* the entry parsed back */
 	int8_t				*w[AE_NLAYERS];
 	float				*ws[AE_NLAYERS];
 	int32_t				*bias[AE_NLAYERS];
@@ -98,9 +101,16 @@ ae_qlayer(const struct ae_layer *l, float in_scale, int8_t *q, float *ws,
 	}
 }
 
-/* Observed ranges: of the input (r[0]) and of each layer's output. */
+/* The first layer that an int8 model of this input kind quantizes. */
+static const struct ae_layer *
+ae_first(const struct ae *ae, uint32_t input)
+{
+	return (input == AE_INPUT_STD ? &ae->z0 : &ae->l[0]);
+}
+
+/* Observed ranges: of the input (lo/hi[0]) and of each layer's output. */
 static void
-ae_ranges(const struct ae *ae, const float *x, size_t n,
+ae_ranges(const struct ae *ae, const float *x, size_t n, uint32_t input,
     double lo[AE_NLAYERS + 1], double hi[AE_NLAYERS + 1])
 {
 	float		 a[AE_NLAYERS + 1][AE_MAX_DIM > AE_MAX_HIDDEN ?
@@ -114,8 +124,15 @@ ae_ranges(const struct ae *ae, const float *x, size_t n,
 		hi[j] = -INFINITY;
 	}
 	for (k = 0; k < n; k++) {
-		memcpy(a[0], x + k * ae->dim, ae->dim * sizeof(float));
-		for (j = 0; j < AE_NLAYERS; j++)
+		for (i = 0; i < ae->dim; i++) {
+			a[0][i] = x[k * ae->dim + i];
+			/* as ae_input() will do it */
+			if (input == AE_INPUT_STD)
+				a[0][i] = (a[0][i] - ae->meta.mean[i]) /
+				    ae->meta.std[i];
+		}
+		ae_layer_forward(ae_first(ae, input), a[0], a[1]);
+		for (j = 1; j < AE_NLAYERS; j++)
 			ae_layer_forward(&ae->l[j], a[j], a[j + 1]);
 		for (j = 0; j <= AE_NLAYERS; j++) {
 			w = j == 0 ? ae->dim : ae->l[j - 1].out;
@@ -136,7 +153,7 @@ ae_ranges(const struct ae *ae, const float *x, size_t n,
 
 /* Quantize a trained model with calibration windows; see ae.h. */
 int
-ae_quantize(const struct ae *ae, const float *x, size_t n,
+ae_quantize(const struct ae *ae, const float *x, size_t n, uint32_t input,
     struct ae_quant **out, char **cause)
 {
 	struct ae_quant	*q;
@@ -146,6 +163,8 @@ ae_quantize(const struct ae *ae, const float *x, size_t n,
 	int		 j;
 
 	*out = NULL;
+	if (input != AE_INPUT_STD && input != AE_INPUT_RAW)
+		return (ae_fail(cause, "input kind %u unknown", input));
 	if (n == 0 || n > AE_MAX_N)
 		return (ae_fail(cause, "%zu calibration windows, need 1..%u",
 		    n, AE_MAX_N));
@@ -154,15 +173,21 @@ ae_quantize(const struct ae *ae, const float *x, size_t n,
 	if ((q = calloc(1, sizeof *q)) == NULL)
 		return (ae_fail(cause, "out of memory"));
 	q->dim = ae->dim;
-	if (ae_meta_encode(&ae->meta, &q->meta_buf, &len, cause) != 0) {
+	q->meta_in = ae->meta;
+	q->meta_in.input = input;
+	/* parsed back: the input helpers then see exactly what a node sees */
+	if (ae_meta_encode(&q->meta_in, &q->meta_buf, &len, cause) != 0 ||
+	    ae_meta_parse(q->meta_buf, len, &q->meta_in, cause) != 0) {
+		memset(&q->meta_in, 0, sizeof q->meta_in);
 		ae_quant_free(q);
 		return (-1);
 	}
-	ae_ranges(ae, x, n, lo, hi);
+	ae_ranges(ae, x, n, input, lo, hi);
 	ae_qparams(lo[0], hi[0], &q->model.in_scale, &q->model.in_zp);
 	in_scale = q->model.in_scale;
 	for (j = 0; j < AE_NLAYERS; j++) {
-		const struct ae_layer		*l = &ae->l[j];
+		const struct ae_layer		*l = j == 0 ?
+						    ae_first(ae, input) : &ae->l[j];
 		struct tflite_write_dense	*d = &q->layers[j];
 
 		q->w[j] = calloc((size_t)l->in * l->out, 1);
@@ -201,28 +226,20 @@ ae_quant_model(const struct ae_quant *q)
 	return (&q->model);
 }
 
-/* Quantize a raw window to the int8 input tensor (round, clamp). */
+/* A raw window to this model's int8 input tensor. */
 void
 ae_quant_input(const struct ae_quant *q, const float *x, int8_t *in)
 {
-	double		 v;
-	uint32_t	 i;
-
-	for (i = 0; i < q->dim; i++) {
-		v = round(x[i] / (double)q->model.in_scale) + q->model.in_zp;
-		in[i] = (int8_t)(v > 127 ? 127 : (v < -128 ? -128 : v));
-	}
+	ae_input(&q->meta_in, x, q->model.in_scale, q->model.in_zp, in);
 }
 
-/* Dequantize the int8 output tensor into floats. */
+/* This model's int8 output tensor to floats. */
 void
 ae_quant_output(const struct ae_quant *q, const int8_t *o, float *out)
 {
 	const struct tflite_write_dense	*d = &q->layers[AE_NLAYERS - 1];
-	uint32_t			 i;
 
-	for (i = 0; i < q->dim; i++)
-		out[i] = (float)(((int32_t)o[i] - d->out_zp) * d->out_scale);
+	ae_dequant(o, q->dim, d->out_scale, d->out_zp, out);
 }
 
 /* Free an int8 model. */
@@ -238,6 +255,7 @@ ae_quant_free(struct ae_quant *q)
 		free(q->ws[j]);
 		free(q->bias[j]);
 	}
+	ae_meta_free(&q->meta_in);
 	free(q->meta_buf);
 	free(q);
 }

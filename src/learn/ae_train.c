@@ -65,7 +65,7 @@ ae_check(size_t n, uint32_t dim, const struct ae_params *p, uint32_t *hidden,
 		return (ae_fail(cause, "%zu windows, need %u..%u", n,
 		    AE_MIN_N, AE_MAX_N));
 	if (h == 0)
-		h = dim / 2 < 8 ? 8 : (dim / 2 > 48 ? 48 : (int)dim / 2);
+		h = dim / 2 < 8 ? 8 : (dim / 2 > 32 ? 32 : (int)dim / 2);
 	if (c == 0)
 		c = h / 3 < 4 ? 4 : (h / 3 > 16 ? 16 : h / 3);
 	if (c > h)
