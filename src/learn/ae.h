@@ -56,11 +56,14 @@
  *	ae_set_threshold(ae, thr);
  *	ae_quantize(ae, x, n, AE_INPUT_STD, &q, &cause);
  *	tflite_write_dense(ae_quant_model(q), &buf, &len, &cause);
- * and per later window, with the runtime (after a restart too: the
- * metadata comes from tflite_write_metadata() and ae_meta_parse()):
+ * and per later window, with the written file (after a restart too):
+ *	ae_runner_open(buf, len, &r, &cause);		once
+ *	err = ae_runner_error(r, x);
+ *	score = ae_score(err, ae_runner_meta(r)->threshold);
+ * which is, step by step, what a node does with the runtime:
  *	ae_input(meta, x, in_info.scale, in_info.zero_point, input tensor);
  *	tflite_model_invoke(); ae_dequant(output, dim, scale, zp, out);
- *	err = ae_error(meta, x, out); score = ae_score(err, meta->threshold);
+ *	err = ae_error(meta, x, out);
  */
 #ifndef TE_AE_H
 #define TE_AE_H
@@ -89,7 +92,7 @@
 struct ae_params {
 	int		 hidden;	/* 0: dim / 2 in 8..32 (int8 model of
 					   dim 128: under 20 KB) */
-	int		 code;		/* 0: sized from hidden (4..16) */
+	int		 code;		/* 0: hidden / 3 in 4..16, <= hidden */
 	int		 max_epochs;	/* 300 */
 	int		 patience;	/* 25 epochs without a better held loss */
 	int		 batch;		/* 16 windows per step */
@@ -118,7 +121,9 @@ struct ae_report {
 struct ae_meta {
 	uint32_t	 dim;
 	float		 threshold;	/* NaN until ae_set_threshold() */
-	uint32_t	 input;		/* AE_INPUT_*, set by ae_quantize() */
+	uint32_t	 input;		/* AE_INPUT_* of the int8 model: set in
+					   the entry ae_quantize() encodes
+					   (ae_meta(ae) keeps AE_INPUT_STD) */
 	char		 kind[AE_KIND_MAX + 1];
 	float		*mean;		/* [dim] */
 	float		*std;		/* [dim] */
@@ -126,6 +131,7 @@ struct ae_meta {
 
 struct ae;		/* a trained float model (standardization folded) */
 struct ae_quant;	/* its int8 form, arrays owned */
+struct ae_runner;	/* a written model loaded by the runtime */
 
 void	ae_params_default(struct ae_params *);
 
@@ -186,9 +192,27 @@ int	ae_quantize(const struct ae *, const float *, size_t, uint32_t,
 	    struct ae_quant **, char **);
 /* The description to hand to tflite_write_dense() (valid until freed). */
 const struct tflite_write_dense_model *ae_quant_model(const struct ae_quant *);
+/*
+ * Change the threshold in the int8 model's metadata entry (the model is
+ * unchanged): for a threshold taken from the int8 model's own held-out
+ * errors (ae_runner_error() on rep.held_index), which run a little over
+ * the float model's by the quantization noise.  Write the model again.
+ */
+int	ae_quant_set_threshold(struct ae_quant *, float, char **);
 /* ae_input() and ae_dequant() with this model's tensors. */
 void	ae_quant_input(const struct ae_quant *, const float *, int8_t *);
 void	ae_quant_output(const struct ae_quant *, const int8_t *, float *);
 void	ae_quant_free(struct ae_quant *);
+
+/*
+ * Score with a written .tflite (outside input: the runtime checks the
+ * file, then the metadata entry must parse and the tensors be int8
+ * [1, dim] in and out).  The bytes are copied.  One thread at a time per
+ * runner.  ae_runner_error() gives NaN for a window that is not finite.
+ */
+int	ae_runner_open(const void *, size_t, struct ae_runner **, char **);
+const struct ae_meta *ae_runner_meta(const struct ae_runner *);
+float	ae_runner_error(struct ae_runner *, const float *);
+void	ae_runner_free(struct ae_runner *);
 
 #endif

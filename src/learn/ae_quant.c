@@ -226,6 +226,25 @@ ae_quant_model(const struct ae_quant *q)
 	return (&q->model);
 }
 
+/* Re-encode the metadata entry with another threshold. */
+int
+ae_quant_set_threshold(struct ae_quant *q, float thr, char **cause)
+{
+	struct ae_meta	 m = q->meta_in;
+	uint8_t		*buf;
+	size_t		 len;
+
+	m.threshold = thr;
+	if (ae_meta_encode(&m, &buf, &len, cause) != 0)
+		return (-1);
+	free(q->meta_buf);
+	q->meta_buf = buf;
+	q->meta.data = buf;
+	q->meta.len = len;
+	q->meta_in.threshold = thr;
+	return (0);
+}
+
 /* A raw window to this model's int8 input tensor. */
 void
 ae_quant_input(const struct ae_quant *q, const float *x, int8_t *in)

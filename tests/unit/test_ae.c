@@ -6,9 +6,8 @@
  * the standardization gives what standardizing by hand gives; the
  * quantizer against scales computed by hand on a tiny layer; quantile and
  * score; NaN/inf, wrong shapes and bounds refused; the metadata entry's
- * round trip and a table of malformed entries; the quantized model
- * written by tflite_write_dense(), loaded by the runtime, against the
- * float model within a bound derived from its scales.
+ * round trip and a table of malformed entries.  test_ae_int8.c runs the
+ * written int8 model.
  */
 #include <check.h>
 #include <math.h>
@@ -19,82 +18,8 @@
 
 #include "learn/ae.h"
 #include "learn/ae_int.h"
+#include "ae_fixture.h"
 #include "testutil.h"
-#include "tflite/tflite.h"
-#include "tflite/tflite_write.h"
-
-#define SUB_DIM		16	/* features */
-#define SUB_RANK	3	/* dimension of the subspace */
-#define SUB_N		200	/* windows */
-#define SUB_NOISE	0.05	/* noise std, before the per-feature scale */
-
-/* A standard normal draw (Box-Muller on the library's generator). */
-static double
-gauss(uint64_t *rng)
-{
-	double	 u = ae_rand01(rng), v = ae_rand01(rng);
-
-	return (sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v));
-}
-
-/*
- * n windows x_j = scale_j * (sum_k a[j][k] s_k + noise_j) + off_j, with
- * s ~ N(0, I) of rank SUB_RANK; a, scale, off drawn once from seed 7 so
- * every call shares the subspace.  nvar[j] (if not NULL) gets the share
- * of feature j's variance that is noise, sigma^2 / var_j.
- */
-static float *
-subspace(size_t n, uint64_t seed, double *nvar)
-{
-	static double	 a[SUB_DIM][SUB_RANK], sc[SUB_DIM], off[SUB_DIM];
-	uint64_t	 g = 7, rng = seed;
-	float		*x = calloc(n * SUB_DIM, sizeof *x);
-	double		 s[SUB_RANK], v;
-	size_t		 i;
-	int		 j, k;
-
-	ck_assert_ptr_nonnull(x);
-	for (j = 0; j < SUB_DIM; j++) {
-		v = 0;
-		for (k = 0; k < SUB_RANK; k++) {
-			a[j][k] = 2 * ae_rand01(&g) - 1;
-			v += a[j][k] * a[j][k];
-		}
-		/* features of very different scales and offsets */
-		sc[j] = pow(10, 4 * ae_rand01(&g) - 2);
-		off[j] = 100 * (ae_rand01(&g) - 0.5);
-		if (nvar != NULL)
-			nvar[j] = SUB_NOISE * SUB_NOISE /
-			    (v + SUB_NOISE * SUB_NOISE);
-	}
-	for (i = 0; i < n; i++) {
-		for (k = 0; k < SUB_RANK; k++)
-			s[k] = gauss(&rng);
-		for (j = 0; j < SUB_DIM; j++) {
-			v = SUB_NOISE * gauss(&rng);
-			for (k = 0; k < SUB_RANK; k++)
-				v += a[j][k] * s[k];
-			x[i * SUB_DIM + j] = (float)(sc[j] * v + off[j]);
-		}
-	}
-	return (x);
-}
-
-/* Train on the subspace problem with the defaults and a seed. */
-static struct ae *
-train_sub(const float *x, uint64_t seed, struct ae_report *rep)
-{
-	struct ae_params	 p;
-	struct ae		*ae;
-	char			*cause = NULL;
-
-	ae_params_default(&p);
-	p.seed = seed;
-	p.kind = "spectral";
-	ck_assert_msg(ae_train(x, SUB_N, SUB_DIM, &p, &ae, rep, &cause) == 0,
-	    "%s", cause);
-	return (ae);
-}
 
 /*
  * Convergence.  With the code at least the subspace's rank, the best
@@ -110,17 +35,23 @@ START_TEST(test_converge)
 	struct ae_report	 rep;
 	struct ae		*ae;
 	double			 nvar[SUB_DIM], bound = 0;
-	float			*x = subspace(SUB_N, 11, nvar), *y, err, mx;
+	float			*x = ae_fixture_subspace(SUB_N, 11, nvar), *y, err, mx;
 	size_t			 i;
 	int			 j;
 
 	for (j = 0; j < SUB_DIM; j++)
 		bound += nvar[j] / SUB_DIM;
 	bound *= 3;
-	ae = train_sub(x, 1, &rep);
+	ae = ae_fixture_train(x, 1, &rep);
 	ck_assert_uint_eq(rep.nheld, 40);
 	ck_assert_int_ge(rep.epochs, rep.best_epoch);
 	ck_assert_int_ge(rep.best_epoch, 1);
+	/* stopped by patience (25 epochs without a better held loss) or
+	 * by the epoch bound (300), and the kept loss is the best one */
+	ck_assert(rep.epochs == 300 || rep.epochs == rep.best_epoch + 25);
+	for (j = 0; j < rep.epochs; j++)
+		ck_assert(rep.held_loss[j] >= rep.held_loss[rep.best_epoch -
+		    1]);
 	ck_assert_msg(rep.held_loss[rep.best_epoch - 1] < bound,
 	    "held loss %g, bound %g", rep.held_loss[rep.best_epoch - 1],
 	    bound);
@@ -129,7 +60,7 @@ START_TEST(test_converge)
 	mx = ae_quantile(rep.held_errors, rep.nheld, 1.0);
 	ck_assert(mx < 4 * bound);
 	/* fresh normal windows: mostly under the threshold */
-	y = subspace(SUB_N, 99, NULL);
+	y = ae_fixture_subspace(SUB_N, 99, NULL);
 	for (i = 0, j = 0; i < SUB_N; i++) {
 		err = ae_model_error(ae, y + i * SUB_DIM);
 		if (err > mx)
@@ -159,11 +90,11 @@ START_TEST(test_deterministic)
 {
 	struct ae_report	 r1, r2, r3;
 	struct ae		*a1, *a2, *a3;
-	float			*x = subspace(SUB_N, 12, NULL);
+	float			*x = ae_fixture_subspace(SUB_N, 12, NULL);
 
-	a1 = train_sub(x, 5, &r1);
-	a2 = train_sub(x, 5, &r2);
-	a3 = train_sub(x, 6, &r3);
+	a1 = ae_fixture_train(x, 5, &r1);
+	a2 = ae_fixture_train(x, 5, &r2);
+	a3 = ae_fixture_train(x, 6, &r3);
 	ck_assert_int_eq(r1.epochs, r2.epochs);
 	ck_assert_mem_eq(r1.held_index, r2.held_index, r1.nheld *
 	    sizeof *r1.held_index);
@@ -179,6 +110,52 @@ START_TEST(test_deterministic)
 	ae_free(a1);
 	ae_free(a2);
 	ae_free(a3);
+	free(x);
+}
+END_TEST
+
+/*
+ * Constant features: their std is floored at 1e-3 of the largest (no
+ * division by 0), training works, and a window that moves a constant
+ * feature scores far over the normal ones.  All features constant: std 1
+ * everywhere, errors 0 for the constant window.
+ */
+START_TEST(test_constant)
+{
+	struct ae_report	 rep;
+	struct ae		*ae;
+	float			*x = ae_fixture_subspace(SUB_N, 17, NULL);
+	float			 mx, row[SUB_DIM], maxstd = 0;
+	size_t			 i;
+	int			 j;
+
+	for (i = 0; i < SUB_N; i++)
+		x[i * SUB_DIM + 5] = 3;
+	ae = ae_fixture_train(x, 8, &rep);
+	for (j = 0; j < SUB_DIM; j++) {
+		if (ae_meta(ae)->std[j] > maxstd)
+			maxstd = ae_meta(ae)->std[j];
+	}
+	ck_assert_float_eq_tol(ae_meta(ae)->std[5], maxstd * 1e-3f,
+	    maxstd * 1e-9f);
+	ck_assert_float_eq(ae_meta(ae)->mean[5], 3);
+	mx = ae_quantile(rep.held_errors, rep.nheld, 1);
+	ck_assert(isfinite(mx));
+	memcpy(row, x, sizeof row);
+	row[5] = 3 + maxstd * 0.01f;
+	ck_assert(ae_model_error(ae, row) > 10 * mx);
+	ae_report_free(&rep);
+	ae_free(ae);
+
+	for (i = 0; i < SUB_N * SUB_DIM; i++)
+		x[i] = -7;
+	ae = ae_fixture_train(x, 8, &rep);
+	for (j = 0; j < SUB_DIM; j++)
+		ck_assert_float_eq(ae_meta(ae)->std[j], 1);
+	for (i = 0; i < rep.nheld; i++)
+		ck_assert(rep.held_errors[i] < 1e-6);
+	ae_report_free(&rep);
+	ae_free(ae);
 	free(x);
 }
 END_TEST
@@ -247,8 +224,8 @@ START_TEST(test_fold)
 	ae_free(f);
 
 	/* the held-out errors of a training run, by hand */
-	sx = subspace(SUB_N, 13, NULL);
-	t = train_sub(sx, 2, &rep);
+	sx = ae_fixture_subspace(SUB_N, 13, NULL);
+	t = ae_fixture_train(sx, 2, &rep);
 	for (k = 0; k < rep.nheld; k++) {
 		const float	*row = sx + rep.held_index[k] * SUB_DIM;
 		float		 out[SUB_DIM];
@@ -410,7 +387,7 @@ START_TEST(test_refuse)
 	struct ae_report	 rep;
 	struct ae		*ae = NULL;
 	struct ae_quant		*q;
-	float			*x = subspace(SUB_N, 14, NULL);
+	float			*x = ae_fixture_subspace(SUB_N, 14, NULL);
 	char			*cause;
 	static const struct {
 		size_t		 n;
@@ -612,258 +589,6 @@ START_TEST(test_meta)
 }
 END_TEST
 
-/*
- * A bound on |int8 output - float output| derived from the scales: the
- * error e of a layer's inputs (input: half a step) grows through layer
- * j's output channel c to at most
- *	sum_i |w_ci| e			(the input error through the weights)
- *	+ ws_c / 2 * (|a|_1 + in e)	(weight rounding, |a| the float input)
- *	+ in_scale * ws_c / 2		(bias rounding)
- * plus 1.5 output steps (the requantization's rounding, the fixed-point
- * multiplier and the zero point's nudge); ReLU does not increase it.
- * a1 is the largest |a|_1 of each layer's input over the windows.
- */
-static double
-int8_bound(const struct ae *ae, const struct ae_layer *first,
-    const struct tflite_write_dense_model *m, const double *a1)
-{
-	const struct ae_layer		*l;
-	const struct tflite_write_dense	*d;
-	double				 e = m->in_scale / 2, next, s, sw;
-	float				 in_scale = m->in_scale;
-	uint32_t			 c, i;
-	int				 j;
-
-	for (j = 0; j < AE_NLAYERS; j++) {
-		l = j == 0 ? first : &ae->l[j];
-		d = &m->layers[j];
-		next = 0;
-		for (c = 0; c < l->out; c++) {
-			sw = 0;
-			for (i = 0; i < l->in; i++)
-				sw += fabs(l->w[(size_t)c * l->in + i]);
-			s = sw * e + d->w_scales[c] / 2 * (a1[j] + l->in * e) +
-			    in_scale * d->w_scales[c] / 2;
-			if (s > next)
-				next = s;
-		}
-		e = next + 1.5 * d->out_scale;
-		in_scale = d->out_scale;
-	}
-	return (e);
-}
-
-/* The largest |a|_1 of each int8 layer's input over n raw windows. */
-static void
-layer_l1(const struct ae *ae, const float *x, size_t n, uint32_t input,
-    double *a1)
-{
-	float		 a[AE_NLAYERS + 1][SUB_DIM > AE_MAX_HIDDEN ? SUB_DIM :
-			     AE_MAX_HIDDEN];
-	const float	*row;
-	double		 s;
-	size_t		 k;
-	uint32_t	 i;
-	int		 j;
-
-	memset(a1, 0, AE_NLAYERS * sizeof *a1);
-	for (k = 0; k < n; k++) {
-		row = x + k * SUB_DIM;
-		for (i = 0; i < SUB_DIM; i++)
-			a[0][i] = input == AE_INPUT_RAW ? row[i] : (row[i] -
-			    ae->meta.mean[i]) / ae->meta.std[i];
-		for (j = 0; j < AE_NLAYERS; j++) {
-			ae_layer_forward(j == 0 && input == AE_INPUT_STD ?
-			    &ae->z0 : &ae->l[j], a[j], a[j + 1]);
-			s = 0;
-			for (i = 0; i < ae->l[j].in; i++)
-				s += fabs(a[j][i]);
-			if (s > a1[j])
-				a1[j] = s;
-		}
-	}
-}
-
-/* What running an int8 model of one input kind gave. */
-struct int8_run {
-	size_t	 bytes;		/* the .tflite file */
-	double	 worst;		/* largest |int8 - float| output */
-	double	 bound;		/* int8_bound() */
-	int	 agree;		/* windows on the same side of thr */
-	double	 ef, eq;	/* mean float and int8 errors */
-	int	 caught;	/* of 20 anomalies, int8 error over thr */
-};
-
-/*
- * Quantize ae for input kind input, write it, load it with the runtime,
- * check its tensors and metadata, and run every window of x through it
- * as a node would (ae_input(), invoke, ae_dequant(), ae_error()).
- */
-static void
-int8_run(struct ae *ae, const float *x, float thr, uint32_t input,
-    struct int8_run *r)
-{
-	struct tflite_tensor_info	 ii, oi;
-	struct tflite_model		*tm;
-	struct ae_meta			 meta;
-	struct ae_quant			*q;
-	const struct ae_layer		*first = input == AE_INPUT_STD ?
-					    &ae->z0 : &ae->l[0];
-	const void			*md;
-	float				 fo[SUB_DIM], qo[SUB_DIM], ef, eq;
-	double				 a1[AE_NLAYERS];
-	uint8_t				*buf;
-	size_t				 mlen, k;
-	char				*cause = NULL;
-	int				 i;
-
-	memset(r, 0, sizeof *r);
-	ck_assert_msg(ae_quantize(ae, x, SUB_N, input, &q, &cause) == 0, "%s",
-	    cause);
-	ck_assert_msg(tflite_write_dense(ae_quant_model(q), &buf, &r->bytes,
-	    &cause) == 0, "%s", cause);
-	ck_assert_msg(tflite_model_load_mem(buf, r->bytes, "ae", &tm, &cause)
-	    == 0, "%s", cause);
-	ck_assert_int_eq(tflite_model_input_info(tm, 0, &ii), 0);
-	ck_assert_int_eq(tflite_model_output_info(tm, 0, &oi), 0);
-	ck_assert_int_eq(ii.dtype, TFLITE_INT8);
-	ck_assert_int_eq(oi.dtype, TFLITE_INT8);
-	ck_assert_float_eq(ii.scale, ae_quant_model(q)->in_scale);
-	ck_assert_int_eq(ii.zero_point, ae_quant_model(q)->in_zp);
-	/* the metadata entry, as a node would read it */
-	ck_assert_int_eq(tflite_write_metadata(buf, r->bytes, AE_META_NAME,
-	    &md, &mlen), 0);
-	ck_assert_int_eq(ae_meta_parse(md, mlen, &meta, &cause), 0);
-	ck_assert_float_eq(meta.threshold, thr);
-	ck_assert_uint_eq(meta.input, input);
-	ck_assert_str_eq(meta.kind, "spectral");
-	ck_assert_mem_eq(meta.std, ae_meta(ae)->std, SUB_DIM * sizeof(float));
-	layer_l1(ae, x, SUB_N, input, a1);
-	r->bound = int8_bound(ae, first, ae_quant_model(q), a1);
-	for (k = 0; k < SUB_N; k++) {
-		const float	*row = x + k * SUB_DIM;
-
-		ae_input(&meta, row, ii.scale, ii.zero_point,
-		    tflite_model_input(tm, 0));
-		ck_assert_int_eq(tflite_model_invoke(tm, NULL), 0);
-		ae_dequant(tflite_model_output(tm, 0), SUB_DIM, oi.scale,
-		    oi.zero_point, qo);
-		ae_forward(ae, row, fo);
-		for (i = 0; i < SUB_DIM; i++) {
-			if (fabs(qo[i] - fo[i]) > r->worst)
-				r->worst = fabs(qo[i] - fo[i]);
-		}
-		ef = ae_error(&meta, row, fo);
-		eq = ae_error(&meta, row, qo);
-		r->agree += (ef > thr) == (eq > thr);
-		r->ef += ef / SUB_N;
-		r->eq += eq / SUB_N;
-	}
-	/* anomalies as in test_converge, outside the calibration ranges */
-	for (k = 0; k < 20; k++) {
-		float	 row[SUB_DIM];
-
-		memcpy(row, x + k * SUB_DIM, sizeof row);
-		row[0] += 3 * meta.std[0];
-		row[1] -= 3 * meta.std[1];
-		ae_input(&meta, row, ii.scale, ii.zero_point,
-		    tflite_model_input(tm, 0));
-		ck_assert_int_eq(tflite_model_invoke(tm, NULL), 0);
-		ae_dequant(tflite_model_output(tm, 0), SUB_DIM, oi.scale,
-		    oi.zero_point, qo);
-		r->caught += ae_error(&meta, row, qo) > thr;
-	}
-	tflite_model_free(tm);
-	ae_meta_free(&meta);
-	free(buf);
-	ae_quant_free(q);
-}
-
-/*
- * The int8 model written, loaded by the runtime and run on every
- * calibration window.  Standardized input (the default): every output
- * within the bound derived from the scales; the int8 error adds
- * quantization noise (output steps of ~0.03 in z) to a float error of
- * ~0.003 on this nearly noiseless problem, so with the float model's
- * threshold (the 95% quantile) at least 85% of the decisions agree, the
- * mean int8 error is under twice the float one, and every anomaly is
- * caught.  Raw input, on these features 1e-2..1e2 apart, does worse
- * (ae.h says why the default is standardized; numbers on stderr).
- */
-START_TEST(test_written)
-{
-	struct ae_report	 rep;
-	struct ae		*ae;
-	struct int8_run		 s, r;
-	float			*x = subspace(SUB_N, 15, NULL), thr;
-
-	ae = train_sub(x, 3, &rep);
-	thr = ae_quantile(rep.held_errors, rep.nheld, 0.95);
-	ae_set_threshold(ae, thr);
-	int8_run(ae, x, thr, AE_INPUT_STD, &s);
-	int8_run(ae, x, thr, AE_INPUT_RAW, &r);
-	fprintf(stderr, "test_written: threshold %g; std input: %zu bytes, "
-	    "worst %g (bound %g), agreement %d/%d, mean error float %g int8 "
-	    "%g, anomalies %d/20; raw input: worst %g, agreement %d/%d, "
-	    "mean int8 error %g, anomalies %d/20\n", thr, s.bytes, s.worst,
-	    s.bound, s.agree, SUB_N, s.ef, s.eq, s.caught, r.worst, r.agree,
-	    SUB_N, r.eq, r.caught);
-	ck_assert_msg(s.worst <= s.bound, "int8 off by %g, bound %g", s.worst,
-	    s.bound);
-	ck_assert_msg(s.agree >= SUB_N * 85 / 100, "%d of %d agree", s.agree,
-	    SUB_N);
-	ck_assert(s.eq < 2 * s.ef);
-	ck_assert_int_eq(s.caught, 20);
-	ck_assert_int_lt(r.agree, s.agree);
-	ae_report_free(&rep);
-	ae_free(ae);
-	free(x);
-}
-END_TEST
-
-/*
- * The default sizes keep the written int8 model of dim 128 (and less)
- * within 20 KB, metadata included; dim 128's layers are 128-32-10-32-128.
- */
-START_TEST(test_size)
-{
-	static const uint32_t	 dims[] = { 8, 39, 64, 128 };
-	struct ae_params	 p;
-	struct ae_report	 rep;
-	struct ae		*ae;
-	struct ae_quant		*q;
-	uint64_t		 rng = 21;
-	uint8_t			*buf;
-	size_t			 len, i, k;
-	float			*x = calloc(20 * 128, sizeof *x);
-
-	ck_assert_ptr_nonnull(x);
-	for (k = 0; k < 20 * 128; k++)
-		x[k] = (float)gauss(&rng);
-	for (i = 0; i < sizeof dims / sizeof dims[0]; i++) {
-		ae_params_default(&p);
-		p.max_epochs = 2;
-		ck_assert_int_eq(ae_train(x, 20, dims[i], &p, &ae, &rep, NULL),
-		    0);
-		ae_set_threshold(ae, 1);
-		ck_assert_int_eq(ae_quantize(ae, x, 20, AE_INPUT_STD, &q, NULL),
-		    0);
-		ck_assert_int_eq(tflite_write_dense(ae_quant_model(q), &buf,
-		    &len, NULL), 0);
-		ck_assert_msg(len <= 20 * 1024, "dim %u: %zu bytes", dims[i],
-		    len);
-		if (dims[i] == 128) {
-			ck_assert_uint_eq(rep.hidden, 32);
-			ck_assert_uint_eq(rep.code, 10);
-		}
-		free(buf);
-		ae_quant_free(q);
-		ae_report_free(&rep);
-		ae_free(ae);
-	}
-	free(x);
-}
-END_TEST
 
 int
 main(void)
@@ -872,12 +597,11 @@ main(void)
 		{ test_converge, 0 },
 		{ test_deterministic, 0 },
 		{ test_fold, 0 },
+		{ test_constant, 0 },
 		{ test_quant_hand, 0 },
 		{ test_quantile_score, 0 },
 		{ test_refuse, 0 },
 		{ test_meta, 0 },
-		{ test_written, 0 },
-		{ test_size, 0 },
 	};
 
 	return (testutil_run("ae", 120, cases, sizeof cases / sizeof cases[0]));
