@@ -49,7 +49,6 @@
 #include "metrics.h"
 #include "models.h"
 #include "store.h"
-#include "tflite/tflite.h"
 #include "uplink.h"
 #include "xmalloc.h"
 
@@ -85,7 +84,6 @@ static struct {
 	size_t			  mem;
 	uint64_t		  gen;
 	int			  started;
-	int			  on_connect;
 	int			  timer_init;
 	uv_timer_t		  timer;
 	struct learn_emit	  emit[LEARN_EMIT_MAX];
@@ -95,6 +93,9 @@ static struct {
 } lm;
 
 static void	learn_on_connect(void);
+
+/* uplink_on_connect() hooks are never removed: once per process. */
+static int	learn_hooked;
 
 /* The bytes collected by every node (learn_take's counter). */
 size_t *
@@ -333,12 +334,11 @@ learn_score(struct learn_node *nd, const float *x, const struct store_msg *sm,
 {
 	struct learn_emit	*e;
 	float			 err;
-	char			*cause = NULL;
 
-	if (learn_int8_error(nd->tm, &nd->meta, x, nd->dim, &err,
-	    &cause) != 0) {
+	/* The runtime and the metadata entry, as the node would score. */
+	err = ae_runner_error(nd->run, x);
+	if (!isfinite(err)) {
 		nd->rej_bad++;
-		free(cause);
 		return;
 	}
 	nd->scored++;
@@ -444,7 +444,7 @@ learn_window(struct learn_sect *s, const struct store_msg *sm,
 	if ((nd = learn_node_get(s, sm->node)) == NULL)
 		return;
 	if (nd->state == LEARN_TRAINING || nd->state == LEARN_FAILED ||
-	    (nd->state == LEARN_READY && nd->tm == NULL))
+	    (nd->state == LEARN_READY && nd->run == NULL))
 		return;
 	if (features_output_len(s->feat, w->frames, w->axes, &dim, &why) != 0 ||
 	    dim == 0 || dim > LEARN_DIM_MAX || features_compute(s->feat,
@@ -531,19 +531,21 @@ learn_start(const struct config *cf, char **cause)
 		    lm.s[i]->sect, "features"), lm.s[i]->windows,
 		    lm.s[i]->nodes, lm.s[i]->nn);
 	}
-	/* Hooks are never removed: once per process. */
-	if (!lm.on_connect)
+	if (!learn_hooked)
 		uplink_on_connect(learn_on_connect);
-	lm.on_connect = 1;
+	learn_hooked = 1;
 	return (0);
 }
 
-/* Forget a section: its nodes, its records, its training. */
+/* Forget a section: its nodes, records, retained topics, training. */
 static void
 learn_sect_remove(struct learn_sect *s)
 {
 	char	prefix[LEARN_KEY_MAX];
+	size_t	i;
 
+	for (i = 0; i < s->nn; i++)
+		learn_clear(s->name, s->n[i]->node);
 	snprintf(prefix, sizeof prefix, "learn/%s/", s->name);
 	learn_records_delete(prefix);
 	learn_sect_free(s);

@@ -43,7 +43,6 @@ enum learn_rec_kind {
 	LEARN_REC_STATE,	/* learn/S/N/s: the node's status (JSON) */
 	LEARN_REC_WINDOW,	/* learn/S/N/w/IIIII: float32 LE features */
 	LEARN_REC_MODEL,	/* learn/S/N/m: the .tflite bytes */
-	LEARN_REC_META,		/* learn/S/N/a: the ae metadata entry */
 	LEARN_REC_SIG,		/* learn/S/sig: the section's signature */
 };
 
@@ -56,7 +55,6 @@ struct learn_key {
 };
 
 struct learn_sect;
-struct tflite_model;
 
 /* One node of a section. */
 struct learn_node {
@@ -80,11 +78,7 @@ struct learn_node {
 	char			 sha256[65];
 	uint8_t			*model;
 	size_t			 model_len;
-	uint8_t			*metabuf;
-	size_t			 metalen;
-	struct ae_meta		 meta;
-	int			 has_meta;
-	struct tflite_model	*tm;
+	struct ae_runner	*run;		/* the model, loaded */
 	int			 serve;		/* -1 name too long, 1 served */
 	int			 queued;
 	struct learn_node	*qnext;
@@ -125,6 +119,7 @@ int		 learn_window_decode(const void *, size_t, uint32_t, float *);
 /* learn_node.c */
 char		*learn_doc(const struct learn_node *);
 void		 learn_publish(const struct learn_node *);
+void		 learn_clear(const char *, const char *);
 void		 learn_save(const struct learn_node *);
 void		 learn_serve(struct learn_node *);
 int		 learn_load_model(struct learn_node *, char **);
@@ -144,7 +139,5 @@ void		 learn_train_queue(struct learn_node *);
 void		 learn_train_forget(struct learn_node *);
 void		 learn_train_stop(void);
 int		 learn_train_busy(void);
-int		 learn_int8_error(struct tflite_model *, const struct ae_meta *,
-		    const float *, uint32_t, float *, char **);
 
 #endif

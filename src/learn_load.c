@@ -2,8 +2,8 @@
  * learn_load.c - the learn module's records read back at start (SPEC 11:
  * a restart keeps ready models and the windows collected so far).
  *
- * One scan of the "learn/" records (sorted by key, so a node's model,
- * metadata and status come before its windows) rebuilds each node: its
+ * One scan of the "learn/" records (sorted by key, so a node's model and
+ * status come before its windows) rebuilds each node: its
  * status, its windows in index order (a gap ends them), its model.
  * Records of sections not configured, or whose signature changed, and of
  * nodes past max_nodes are deleted after the scan (never during it), and
@@ -20,7 +20,6 @@
 #include "learn_int.h"
 #include "log.h"
 #include "store.h"
-#include "tflite/tflite.h"
 #include "xmalloc.h"
 
 /* What a scan gathers. */
@@ -99,7 +98,6 @@ learn_scan_node(struct learn_scan *sc, struct learn_node *nd,
 {
 	char	*cause = NULL;
 	float	 x[LEARN_DIM_MAX];
-	uint8_t	**dst = k->kind == LEARN_REC_MODEL ? &nd->model : &nd->metabuf;
 
 	switch (k->kind) {
 	case LEARN_REC_STATE:
@@ -111,12 +109,10 @@ learn_scan_node(struct learn_scan *sc, struct learn_node *nd,
 		}
 		break;
 	case LEARN_REC_MODEL:
-	case LEARN_REC_META:
-		free(*dst);
-		*dst = xmalloc(len ? len : 1);
-		memcpy(*dst, val, len);
-		*(k->kind == LEARN_REC_MODEL ? &nd->model_len :
-		    &nd->metalen) = len;
+		free(nd->model);
+		nd->model = xmalloc(len ? len : 1);
+		memcpy(nd->model, val, len);
+		nd->model_len = len;
 		break;
 	case LEARN_REC_WINDOW:
 		if (k->index != nd->n || nd->dim == 0 ||
@@ -153,6 +149,9 @@ learn_scan_cb(const char *key, const void *val, size_t len, void *arg)
 	if (k.kind == LEARN_REC_SIG && s != NULL)
 		return;
 	if (s == NULL || sc->reset[i - 1]) {
+		/* Gone or starting over: its P/learn goes too. */
+		if (k.kind == LEARN_REC_STATE)
+			learn_clear(k.sect, k.node);
 		learn_scan_del(sc, key);
 		return;
 	}

@@ -15,7 +15,6 @@
 #include "metrics.h"
 #include "models.h"
 #include "store.h"
-#include "tflite/tflite.h"
 #include "xmalloc.h"
 
 /* The P/learn document of a node (caller frees). */
@@ -74,6 +73,18 @@ learn_publish(const struct learn_node *nd)
 	free(doc);
 }
 
+/* Clear the retained P/learn/NAME/node (an empty retained message). */
+void
+learn_clear(const char *name, const char *node)
+{
+	char	topic[LEARN_KEY_MAX];
+
+	snprintf(topic, sizeof topic, "learn/%s/%s", name, node);
+	if (store_outbox_add(topic, "", 0, STORE_CLASS_EVENT, 1, NULL,
+	    NULL) != 0)
+		log_warnx("learn %s: P/%s could not be cleared", name, topic);
+}
+
 /* Write a node's status record (joins the open transaction). */
 void
 learn_save(const struct learn_node *nd)
@@ -128,27 +139,28 @@ learn_serve(struct learn_node *nd)
 	nd->serve = 1;
 }
 
-/* Load a ready node's model and metadata into the runtime. */
+/* Load a ready node's model (and its metadata entry) into the runtime. */
 int
 learn_load_model(struct learn_node *nd, char **cause)
 {
-	tflite_model_free(nd->tm);
-	nd->tm = NULL;
-	if (nd->has_meta)
-		ae_meta_free(&nd->meta);
-	nd->has_meta = 0;
-	if (nd->model == NULL || nd->metabuf == NULL) {
-		xasprintf(cause, "model or metadata missing");
+	const struct ae_meta	*m;
+
+	ae_runner_free(nd->run);
+	nd->run = NULL;
+	if (nd->model == NULL) {
+		xasprintf(cause, "no model");
 		return (-1);
 	}
-	if (ae_meta_parse(nd->metabuf, nd->metalen, &nd->meta, cause) != 0)
+	if (ae_runner_open(nd->model, nd->model_len, &nd->run, cause) != 0)
 		return (-1);
-	nd->has_meta = 1;
-	if (nd->meta.dim != nd->dim) {
-		xasprintf(cause, "metadata for %u features, windows have %u",
-		    nd->meta.dim, nd->dim);
+	m = ae_runner_meta(nd->run);
+	if (m->dim != nd->dim || !(m->threshold >= 0)) {
+		xasprintf(cause, "the model is for %u features, windows have "
+		    "%u", m->dim, nd->dim);
+		ae_runner_free(nd->run);
+		nd->run = NULL;
 		return (-1);
 	}
-	return (tflite_model_load_mem(nd->model, nd->model_len, nd->node,
-	    &nd->tm, cause));
+	nd->threshold = m->threshold;
+	return (0);
 }

@@ -5,7 +5,7 @@
  *
  * Keys: "learn/S/N/s" the node's status as JSON, "learn/S/N/w/IIIII" one
  * collected window's features (dim float32, little-endian), "learn/S/N/m"
- * the .tflite model, "learn/S/N/a" its ae metadata entry, "learn/S/sig"
+ * the .tflite model (its metadata entry inside), "learn/S/sig"
  * the section's signature (features and their parameters, windows).  S
  * and N are section and node names, [A-Za-z0-9_.-], so '/' splits them.
  * The window count is not in the status: it is the number of window
@@ -26,7 +26,6 @@
 
 #include "learn_int.h"
 #include "log.h"
-#include "tflite/tflite.h"
 #include "xmalloc.h"
 
 static const char *const learn_state_names[] = {
@@ -76,8 +75,7 @@ learn_key(char *buf, size_t len, const char *sect, const char *node,
 		break;
 	default:
 		snprintf(buf, len, "learn/%s/%s/%c", sect, node,
-		    kind == LEARN_REC_STATE ? 's' : kind == LEARN_REC_MODEL ?
-		    'm' : 'a');
+		    kind == LEARN_REC_STATE ? 's' : 'm');
 		break;
 	}
 }
@@ -114,8 +112,6 @@ learn_key_parse(const char *key, struct learn_key *k)
 		k->kind = LEARN_REC_STATE;
 	else if (strcmp(t, "m") == 0)
 		k->kind = LEARN_REC_MODEL;
-	else if (strcmp(t, "a") == 0)
-		k->kind = LEARN_REC_META;
 	else if (strncmp(t, "w/", 2) == 0 && strlen(t + 2) == 5 &&
 	    strspn(t + 2, "0123456789") == 5) {
 		v = strtoul(t + 2, &end, 10);
@@ -327,14 +323,8 @@ learn_node_drop(struct learn_node *nd, size_t *mem)
 	free(nd->model);
 	nd->model = NULL;
 	nd->model_len = 0;
-	free(nd->metabuf);
-	nd->metabuf = NULL;
-	nd->metalen = 0;
-	if (nd->has_meta)
-		ae_meta_free(&nd->meta);
-	nd->has_meta = 0;
-	tflite_model_free(nd->tm);
-	nd->tm = NULL;
+	ae_runner_free(nd->run);
+	nd->run = NULL;
 	nd->serve = 0;
 	nd->state = LEARN_COLLECTING;
 }

@@ -29,7 +29,6 @@
 #include "log.h"
 #include "models.h"
 #include "store.h"
-#include "tflite/tflite.h"
 #include "tflite/tflite_write.h"
 #include "xmalloc.h"
 
@@ -47,11 +46,12 @@ struct learn_job {
 	char			 kind[AE_KIND_MAX + 1];
 	int			 rc;
 	char			*cause;
-	float			 threshold;
+	float			 threshold, threshold_f;
 	double			 agreement, max_diff;
 	uint64_t		 ms;
-	uint8_t			*model, *meta;
-	size_t			 len, metalen;
+	int			 epochs;
+	uint8_t			*model;
+	size_t			 len;
 	char			 sha256[65];
 };
 
@@ -63,70 +63,59 @@ static struct {
 
 static void	learn_train_kick(void);
 
-/*
- * The error of one raw window (dim values) under an int8 model: input
- * quantized with the model's input parameters, output dequantized, then
- * ae_error() with the metadata.  -1 with a cause if it cannot run.
- */
-int
-learn_int8_error(struct tflite_model *tm, const struct ae_meta *meta,
-    const float *x, uint32_t dim, float *err, char **cause)
+/* Write the int8 model, replacing an earlier write of the job. */
+static int
+learn_train_write(struct learn_job *j, const struct ae_quant *q, char **cause)
 {
-	struct tflite_tensor_info	 in, out;
-	const int8_t			*q;
-	float				 y[LEARN_DIM_MAX];
-	uint32_t			 i;
-
-	if (tflite_model_input_info(tm, 0, &in) != 0 ||
-	    tflite_model_output_info(tm, 0, &out) != 0 ||
-	    in.dtype != TFLITE_INT8 || out.dtype != TFLITE_INT8 ||
-	    in.bytes != dim || out.bytes != dim || dim > LEARN_DIM_MAX) {
-		xasprintf(cause, "the model does not take and give %u int8 "
-		    "values", dim);
-		return (-1);
-	}
-	if (features_quantize(x, dim, in.scale, in.zero_point,
-	    tflite_model_input(tm, 0)) < 0) {
-		xasprintf(cause, "features not finite or bad input scale");
-		return (-1);
-	}
-	if (tflite_model_invoke(tm, cause) != 0)
-		return (-1);
-	q = tflite_model_output(tm, 0);
-	for (i = 0; i < dim; i++)
-		y[i] = ((float)q[i] - (float)out.zero_point) * out.scale;
-	*err = ae_error(meta, x, y);
-	return (0);
+	free(j->model);
+	j->model = NULL;
+	return (tflite_write_dense(ae_quant_model(q), &j->model, &j->len,
+	    cause));
 }
 
-/* The int8 model against the float one on the held-out windows. */
+/*
+ * The int8 model as the node will run it (the runtime and its metadata
+ * entry) on the held-out windows: its threshold is the quantile of its
+ * own errors (they run over the float ones by the quantization noise),
+ * put into the entry and written again; then the decisions of both
+ * models against their thresholds are compared.
+ */
 static int
-learn_train_check(struct learn_job *j, struct ae *ae,
+learn_train_check(struct learn_job *j, struct ae_quant *q, float thr_f,
     const struct ae_report *rep, char **cause)
 {
-	struct tflite_model	*tm;
-	const float		*x;
-	float			 ef, eq;
+	struct ae_runner	*run = NULL;
+	float			*eq, ef;
 	size_t			 i, agree = 0;
-	int			 rc = 0;
+	int			 rc = -1;
 
-	if (tflite_model_load_mem(j->model, j->len, j->node, &tm, cause) != 0)
-		return (-1);
-	j->max_diff = 0;
-	for (i = 0; i < rep->nheld && rc == 0; i++) {
-		x = j->x + rep->held_index[i] * j->dim;
-		ef = ae_model_error(ae, x);
-		if ((rc = learn_int8_error(tm, ae_meta(ae), x, j->dim, &eq,
-		    cause)) != 0)
-			break;
-		if ((ef > j->threshold) == (eq > j->threshold))
-			agree++;
-		if (fabs((double)eq - ef) > j->max_diff || !isfinite(eq))
-			j->max_diff = isfinite(eq) ? fabs((double)eq - ef) :
-			    INFINITY;
+	eq = xcalloc(rep->nheld, sizeof *eq);
+	if (ae_runner_open(j->model, j->len, &run, cause) != 0)
+		goto out;
+	for (i = 0; i < rep->nheld; i++)
+		eq[i] = ae_runner_error(run, j->x + rep->held_index[i] * j->dim);
+	j->threshold = ae_quantile(eq, rep->nheld, j->quantile);
+	if (!isfinite(j->threshold)) {
+		xasprintf(cause, "the int8 model's held-out errors are not "
+		    "finite");
+		goto out;
 	}
-	j->agreement = rep->nheld ? (double)agree / (double)rep->nheld : 0;
-	tflite_model_free(tm);
+	j->max_diff = 0;
+	for (i = 0; i < rep->nheld; i++) {
+		ef = rep->held_errors[i];
+		if ((ef > thr_f) == (eq[i] > j->threshold))
+			agree++;
+		if (fabs((double)eq[i] - ef) > j->max_diff)
+			j->max_diff = fabs((double)eq[i] - ef);
+	}
+	j->agreement = (double)agree / (double)rep->nheld;
+	if (ae_quant_set_threshold(q, j->threshold, cause) != 0 ||
+	    learn_train_write(j, q, cause) != 0)
+		goto out;
+	rc = 0;
+out:
+	ae_runner_free(run);
+	free(eq);
 	return (rc);
 }
 
@@ -140,6 +129,7 @@ learn_train_work(uv_work_t *req)
 	struct ae		*ae = NULL;
 	struct ae_quant		*q = NULL;
 	uint64_t		 t0 = uv_hrtime();
+	float			 thr_f;
 	size_t			 h;
 
 	memset(&rep, 0, sizeof rep);
@@ -151,18 +141,18 @@ learn_train_work(uv_work_t *req)
 	j->rc = -1;
 	if (ae_train(j->x, j->n, j->dim, &p, &ae, &rep, &j->cause) != 0)
 		goto out;
-	j->threshold = ae_quantile(rep.held_errors, rep.nheld, j->quantile);
-	if (!isfinite(j->threshold)) {
+	thr_f = ae_quantile(rep.held_errors, rep.nheld, j->quantile);
+	if (!isfinite(thr_f) || rep.nheld == 0) {
 		xasprintf(&j->cause, "no held-out errors for a threshold");
 		goto out;
 	}
-	ae_set_threshold(ae, j->threshold);
-	if (ae_quantize(ae, j->x, j->n, &q, &j->cause) != 0 ||
-	    tflite_write_dense(ae_quant_model(q), &j->model, &j->len,
-	    &j->cause) != 0 || ae_meta_encode(ae_meta(ae), &j->meta,
-	    &j->metalen, &j->cause) != 0 || learn_train_check(j, ae, &rep,
-	    &j->cause) != 0)
+	ae_set_threshold(ae, thr_f);
+	if (ae_quantize(ae, j->x, j->n, AE_INPUT_STD, &q, &j->cause) != 0 ||
+	    learn_train_write(j, q, &j->cause) != 0 ||
+	    learn_train_check(j, q, thr_f, &rep, &j->cause) != 0)
 		goto out;
+	j->threshold_f = thr_f;
+	j->epochs = rep.epochs;
 	models_sha256(j->model, j->len, j->sha256);
 	j->rc = 0;
 out:
@@ -179,7 +169,6 @@ learn_job_free(struct learn_job *j)
 	free(j->x);
 	free(j->cause);
 	free(j->model);
-	free(j->meta);
 	free(j);
 }
 
@@ -202,13 +191,9 @@ learn_train_ready(struct learn_node *nd, struct learn_job *j)
 	char	 key[LEARN_KEY_MAX], *cause = NULL;
 
 	free(nd->model);
-	free(nd->metabuf);
 	nd->model = j->model;
 	nd->model_len = j->len;
-	nd->metabuf = j->meta;
-	nd->metalen = j->metalen;
-	j->model = j->meta = NULL;
-	nd->threshold = j->threshold;
+	j->model = NULL;
 	nd->agreement = j->agreement;
 	nd->max_diff = j->max_diff;
 	nd->train_ms = j->ms;
@@ -222,16 +207,14 @@ learn_train_ready(struct learn_node *nd, struct learn_job *j)
 	nd->reason[0] = '\0';
 	learn_key(key, sizeof key, nd->s->name, nd->node, LEARN_REC_MODEL, 0);
 	store_state_set(key, nd->model, nd->model_len);
-	learn_key(key, sizeof key, nd->s->name, nd->node, LEARN_REC_META, 0);
-	store_state_set(key, nd->metabuf, nd->metalen);
 	learn_save(nd);
 	learn_serve(nd);
 	learn_publish(nd);
-	log_info("learn %s: %s: ready in %" PRIu64 " ms: %zu byte int8 model, "
-	    "threshold %.6g, int8 agrees with float on %.1f%% of held-out "
-	    "windows (max error difference %.3g)", nd->s->name, nd->node,
-	    nd->train_ms, nd->model_len, nd->threshold, 100 * nd->agreement,
-	    nd->max_diff);
+	log_info("learn %s: %s: ready in %" PRIu64 " ms (%d epochs): %zu byte "
+	    "int8 model, threshold %.6g (float %.6g), int8 agrees with float "
+	    "on %.1f%% of held-out windows (max error difference %.3g)",
+	    nd->s->name, nd->node, nd->train_ms, j->epochs, nd->model_len,
+	    nd->threshold, j->threshold_f, 100 * nd->agreement, nd->max_diff);
 }
 
 /* Loop: a training returned. */
