@@ -71,7 +71,7 @@ struct tl_node {
 	double		 train_ms, quant_ms;	/* train; quantize + write */
 	size_t		 model_bytes;
 	int		 epochs;
-	float		 thr;
+	float		 thr, thr8;	/* float, int8 (in the file) */
 	double		 base_thr;
 	double		 auc[TL_SETS][TL_KINDS];
 	double		 det[TL_SETS][TL_KINDS];	/* over threshold */
@@ -181,43 +181,6 @@ tl_auc(const double *neg, size_t nn, const double *pos, size_t np)
 	return (s / ((double)nn * (double)np));
 }
 
-/*
- * Train the node's model on x (n windows), set its threshold, quantize
- * and write it; the times and sizes go to r.
- */
-static struct ae *
-tl_train(const struct tl_opts *o, uint64_t seed, const float *x, size_t n,
-    uint32_t dim, struct tl_node *r, uint8_t **buf, size_t *len)
-{
-	struct ae_params	 p;
-	struct ae_report	 rep;
-	struct ae		*ae;
-	struct ae_quant		*q;
-	char			*cause = NULL;
-	double			 t0;
-
-	ae_params_default(&p);
-	p.seed = seed;
-	p.kind = "spectral";
-	t0 = tl_ms();
-	if (ae_train(x, n, dim, &p, &ae, &rep, &cause) != 0)
-		tl_die("ae_train", cause);
-	r->thr = ae_quantile(rep.held_errors, rep.nheld, o->quantile);
-	ae_set_threshold(ae, r->thr);
-	r->train_ms = tl_ms() - t0;
-	r->epochs = rep.epochs;
-	ae_report_free(&rep);
-	t0 = tl_ms();
-	if (ae_quantize(ae, x, n, AE_INPUT_STD, &q, &cause) != 0)
-		tl_die("ae_quantize", cause);
-	if (tflite_write_dense(ae_quant_model(q), buf, len, &cause) != 0)
-		tl_die("tflite_write_dense", cause);
-	r->quant_ms = tl_ms() - t0;
-	r->model_bytes = *len;
-	ae_quant_free(q);
-	return (ae);
-}
-
 /* Open the written model as a node would: runtime plus metadata. */
 static struct tflite_model *
 tl_open(const uint8_t *buf, size_t len, uint32_t dim, struct ae_meta *meta)
@@ -273,6 +236,64 @@ tl_int8_error(struct tflite_model *tm, const struct ae_meta *meta,
 	return (ae_error(meta, x, y));
 }
 
+/*
+ * Train the node's model on x (n windows), set its threshold, quantize
+ * and write it as the module does: the float threshold from the float
+ * model's held-out errors, then the int8 model's own threshold from its
+ * held-out errors (by the node's steps, tl_int8_error) written into its
+ * metadata and the file written again.  Times and sizes go to r.
+ */
+static struct ae *
+tl_train(const struct tl_opts *o, uint64_t seed, const float *x, size_t n,
+    uint32_t dim, struct tl_node *r, uint8_t **buf, size_t *len)
+{
+	struct ae_params	 p;
+	struct ae_report	 rep;
+	struct ae_meta		 meta;
+	struct ae		*ae;
+	struct ae_quant		*q;
+	struct tflite_model	*tm;
+	char			*cause = NULL;
+	float			*eq, *y = tl_alloc(dim, sizeof *y);
+	double			 t0;
+	size_t			 i;
+
+	ae_params_default(&p);
+	p.seed = seed;
+	p.kind = "spectral";
+	t0 = tl_ms();
+	if (ae_train(x, n, dim, &p, &ae, &rep, &cause) != 0)
+		tl_die("ae_train", cause);
+	r->thr = ae_quantile(rep.held_errors, rep.nheld, o->quantile);
+	ae_set_threshold(ae, r->thr);
+	r->train_ms = tl_ms() - t0;
+	r->epochs = rep.epochs;
+	t0 = tl_ms();
+	if (ae_quantize(ae, x, n, AE_INPUT_STD, &q, &cause) != 0)
+		tl_die("ae_quantize", cause);
+	if (tflite_write_dense(ae_quant_model(q), buf, len, &cause) != 0)
+		tl_die("tflite_write_dense", cause);
+	tm = tl_open(*buf, *len, dim, &meta);
+	eq = tl_alloc(rep.nheld, sizeof *eq);
+	for (i = 0; i < rep.nheld; i++)
+		eq[i] = (float)tl_int8_error(tm, &meta, x + rep.held_index[i] *
+		    dim, y);
+	r->thr8 = ae_quantile(eq, rep.nheld, o->quantile);
+	free(*buf);
+	if (ae_quant_set_threshold(q, r->thr8, &cause) != 0 ||
+	    tflite_write_dense(ae_quant_model(q), buf, len, &cause) != 0)
+		tl_die("int8 threshold", cause);
+	r->quant_ms = tl_ms() - t0;
+	r->model_bytes = *len;
+	tflite_model_free(tm);
+	ae_meta_free(&meta);
+	ae_report_free(&rep);
+	ae_quant_free(q);
+	free(eq);
+	free(y);
+	return (ae);
+}
+
 /* Score every window of a set in the three ways. */
 static void
 tl_score(struct tl_set *s, const struct ae *ae, struct tflite_model *tm,
@@ -315,7 +336,7 @@ tl_baseline(const struct tl_opts *o, const double *rms, size_t n,
 static void
 tl_judge(struct tl_set *sets, struct tl_node *r)
 {
-	double	thr[TL_KINDS] = { r->thr, r->thr, r->base_thr };
+	double	thr[TL_KINDS] = { r->thr, r->thr8, r->base_thr };
 	size_t	i, same = 0, all = 0;
 	int	s, k;
 
@@ -349,7 +370,7 @@ tl_dump(FILE *f, int node, const struct tl_set *sets, const struct tl_node *r)
 			fprintf(f, "%s\t%.1f\t%d\t%.6g\t%.6g\t%.6g\n",
 			    vibsim_fault_name(sets[s].fault), sets[s].sev, node,
 			    sets[s].score[0][i] / r->thr,
-			    sets[s].score[1][i] / r->thr,
+			    sets[s].score[1][i] / r->thr8,
 			    sets[s].score[2][i] / r->base_thr);
 }
 
@@ -395,6 +416,8 @@ tl_node(const struct tl_opts *o, int node, struct features *fe, FILE *tsv,
 		*hwm = tl_status_kb("VmHWM");
 	tl_baseline(o, rms, o->ntrain, &mu, &sd, r);
 	tm = tl_open(buf, len, dim, &meta);
+	if (meta.threshold != r->thr8)
+		tl_die("metadata", "the file's threshold is not the int8 one");
 	for (s = 0; s < TL_SETS; s++) {
 		sets[s].fault = s == 0 ? VIBSIM_NORMAL :
 		    (enum vibsim_fault)(1 + (s - 1) % 3);
@@ -444,14 +467,15 @@ tl_print_nodes(const struct tl_node *r, int n)
 {
 	int	i;
 
-	printf("%-5s %7s %6s %9s %9s %11s %10s %12s %12s %7s\n", "node",
-	    "rot_hz", "epochs", "train_ms", "quant_ms", "model_bytes",
-	    "threshold", "false_int8", "false_base", "agree");
+	printf("%-5s %7s %6s %9s %9s %11s %10s %10s %10s %10s %7s\n",
+	    "node", "rot_hz", "epochs", "train_ms", "quant_ms", "model_bytes",
+	    "thr_float", "thr_int8", "false_int8", "false_base", "agree");
 	for (i = 0; i < n; i++)
-		printf("%-5d %7.2f %6d %9.1f %9.1f %11zu %10.4g %12.3f %12.3f "
-		    "%7.4f\n", i, r[i].f0, r[i].epochs, r[i].train_ms,
+		printf("%-5d %7.2f %6d %9.1f %9.1f %11zu %10.4g %10.4g %10.3f "
+		    "%10.3f %7.4f\n", i, r[i].f0, r[i].epochs, r[i].train_ms,
 		    r[i].quant_ms, r[i].model_bytes, (double)r[i].thr,
-		    r[i].det[0][1], r[i].det[0][2], r[i].agree);
+		    (double)r[i].thr8, r[i].det[0][1], r[i].det[0][2],
+		    r[i].agree);
 	printf("\n");
 }
 
