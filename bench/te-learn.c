@@ -569,7 +569,7 @@ tl_print_goals(const struct tl_node *r, int n, long hwm0, long hwm)
 			ms = r[i].train_ms + r[i].quant_ms;
 		mean_ms += (r[i].train_ms + r[i].quant_ms) / n;
 	}
-	ok &= tl_goal("|AUC int8 - AUC float|, worst fault", worst,
+	ok &= tl_goal("AUC int8 - AUC float, worst fault (abs.)", worst,
 	    "-", NAN, "<= 0.01", worst <= 0.01);
 	ok &= tl_goal("model size, largest (bytes)", (double)bytes,
 	    "20480 (20 KB)", (double)bytes / 20480, "<= 20 KB", bytes <= 20480);
