@@ -338,44 +338,46 @@ sim_check_vibration(void)
 	return (0);
 }
 
+/* The long options (each one a case of sim_parse). */
+static const struct option sim_opts[] = {
+	{ "coap", required_argument, NULL, 'c' },
+	{ "psk", required_argument, NULL, 'p' },
+	{ "nodes", required_argument, NULL, 'n' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "window", required_argument, NULL, 'w' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "windows-every", required_argument, NULL, 'k' },
+	{ "seed", required_argument, NULL, 's' },
+	{ "prefix", required_argument, NULL, 'P' },
+	{ "acked-log", required_argument, NULL, 'a' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "serial", required_argument, NULL, 'S' },
+	{ "framing", required_argument, NULL, 'F' },
+	{ "garbage", required_argument, NULL, 'g' },
+	{ "count", required_argument, NULL, 'C' },
+	{ "baud", required_argument, NULL, 'b' },
+	{ "audio", no_argument, NULL, 'A' },
+	{ "windows-only", no_argument, NULL, 'W' },
+	{ "cbor", no_argument, NULL, 'X' },
+	{ "ack-timeout", required_argument, NULL, 'T' },
+	{ "observe", no_argument, NULL, 'O' },
+	{ "state", required_argument, NULL, 'D' },
+	{ "control-log", required_argument, NULL, 'L' },
+	{ "block", required_argument, NULL, 'B' },
+	{ "vibration", no_argument, NULL, 'V' },
+	{ "frames", required_argument, NULL, 'N' },
+	{ "snr", required_argument, NULL, 'R' },
+	{ "fault", required_argument, NULL, 'f' },
+	{ "fault-at", required_argument, NULL, 't' },
+	{ "severity", required_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 /* Parse the options into nodesim and a; -1 if the acked log won't open. */
 static int
 sim_parse(int argc, char **argv, struct sim_args *a)
 {
-	static const struct option opts[] = {
-		{ "coap", required_argument, NULL, 'c' },
-		{ "psk", required_argument, NULL, 'p' },
-		{ "nodes", required_argument, NULL, 'n' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "window", required_argument, NULL, 'w' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "windows-every", required_argument, NULL, 'k' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "prefix", required_argument, NULL, 'P' },
-		{ "acked-log", required_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "serial", required_argument, NULL, 'S' },
-		{ "framing", required_argument, NULL, 'F' },
-		{ "garbage", required_argument, NULL, 'g' },
-		{ "count", required_argument, NULL, 'C' },
-		{ "baud", required_argument, NULL, 'b' },
-		{ "audio", no_argument, NULL, 'A' },
-		{ "windows-only", no_argument, NULL, 'W' },
-		{ "cbor", no_argument, NULL, 'X' },
-		{ "ack-timeout", required_argument, NULL, 'T' },
-		{ "observe", no_argument, NULL, 'O' },
-		{ "state", required_argument, NULL, 'D' },
-		{ "control-log", required_argument, NULL, 'L' },
-		{ "block", required_argument, NULL, 'B' },
-		{ "vibration", no_argument, NULL, 'V' },
-		{ "frames", required_argument, NULL, 'N' },
-		{ "snr", required_argument, NULL, 'R' },
-		{ "fault", required_argument, NULL, 'f' },
-		{ "fault-at", required_argument, NULL, 't' },
-		{ "severity", required_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int	ch;
 
 	memset(a, 0, sizeof *a);
@@ -391,7 +393,7 @@ sim_parse(int argc, char **argv, struct sim_args *a)
 	nodesim.frames = VIBSIM_FRAMES;
 	nodesim.snr = VIBSIM_SNR_DB;
 	nodesim.severity = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", sim_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': a->uri = optarg; break;
 		case 'p': a->psk = optarg; break;
