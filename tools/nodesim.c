@@ -25,7 +25,7 @@
  * (tools/vibsim.c, one machine per node from --seed and the node id):
  * 3-axis accelerometer, 1 kHz, --frames frames, binary int16 by Block1.
  * --fault bearing|imbalance|looseness makes the machine faulty from
- * --fault-at seconds after its first window (default 0), or, with
+ * --fault-at seconds after the run's first window (default 0), or, with
  * --fault-at signal, from the moment the process gets SIGUSR1 (any
  * --fault-at: SIGUSR1 starts the fault at once).  --severity scales the
  * fault (1 = the documented level), --snr sets the noise.  The acked log's
@@ -211,7 +211,7 @@ sim_usage(int status)
 	    "  --frames N         frames per vibration window (default 1024)\n"
 	    "  --snr DB           vibration noise (default 10 dB)\n"
 	    "  --fault KIND       bearing, imbalance or looseness\n"
-	    "  --fault-at S       the fault starts S seconds after the first "
+	    "  --fault-at S       the fault starts S seconds after the run's first "
 	    "window\n"
 	    "                     (default 0); \"signal\": at SIGUSR1 (which "
 	    "always\n"

@@ -103,7 +103,7 @@ struct nodesim {
 	int		 cbor;		/* JSON bodies go as CBOR (60) */
 	int		 vibration;	/* every message a vibration window */
 	enum vibsim_fault fault;	/* --fault, VIBSIM_NORMAL if none */
-	double		 fault_at;	/* s after the first window, or inf */
+	double		 fault_at;	/* s after the run's first window, or inf */
 	double		 severity;	/* --severity, 1 */
 	double		 snr;		/* --snr, dB */
 	int		 frames;	/* --frames per vibration window */
