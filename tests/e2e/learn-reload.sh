@@ -130,4 +130,22 @@ t_is "windows still accepted" "$(send pump-1 18 40 1)" 2.04
 
 stop_daemon
 t_is "daemon stops cleanly" "$EXIT_RC" 0
+
+# kill -9 after a training, before the store committed its result (a
+# 10 s commit interval): the journal gives the windows back, the node is
+# trained again and gets the same model (the seed comes from the node id).
+conf "[store]" "commit_interval = 10s" \
+	"[learn:k]" "nodes = k-*" "spectral_axes = 1" "windows = 10"
+t_ok "daemon starts with a 10 s commit interval" start_daemon "$T/d.ini"
+for s in $(seq 1 10); do send k-1 "$s" 40 1 > /dev/null; done
+t_ok "k-1 trained" wait_for 30 daemon_log_has "learn k: k-1: ready in"
+kill -9 "$DAEMON_PID"
+wait "$DAEMON_PID" 2> /dev/null
+t_ok "daemon restarts" start_daemon "$T/d.ini"
+t_ok "k-1 trained again from the journaled windows" \
+	wait_for 30 sh -c "[ \$(grep -c 'learn k: k-1: ready in' '$T/daemon.log') = 2 ]"
+sums=$(grep -o 'node model learn-k-k-1@[0-9a-f]*' "$T/daemon.log" | sort -u | wc -l)
+t_is "the same model both times" "$sums" 1
+stop_daemon
+t_is "daemon stops cleanly" "$EXIT_RC" 0
 t_done
