@@ -545,7 +545,7 @@ int te_prep_dwconv(struct te_prep *p)
 				 c->wf, c->biasf, c->flo, c->fhi };
 	c->d = (struct te_dw8){ c->n, c->ih, c->iw, c->oc, c->oh, c->ow, c->kh,
 				c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
-				c->izp, c->ozp, c->lo, c->hi, te_have_avx2(),
+				c->izp, c->ozp, c->lo, c->hi, te_have_avx2(), te_have_neon(),
 				c->wdw, c->bias, c->qm, c->ls, c->rs };
 	return 0;
 }
