@@ -1,0 +1,36 @@
+/* tflite_hybrid.h - TFLite's hybrid (dynamic-range quantized) kernels:
+ * float activations, int8 weights, for CONV_2D and FULLY_CONNECTED.
+ *
+ * At each invoke the float input is quantized to int8 (one scale per
+ * batch for convolutions, per row for fully connected; symmetric, or
+ * asymmetric with an offset), multiplied by the int8 weights in int32,
+ * and scaled back to float by input scale times weight scale, plus the
+ * float bias, then the activation clamp: TFLite's EvalHybrid arithmetic.
+ */
+#ifndef TFLITE_HYBRID_H
+#define TFLITE_HYBRID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A prepared hybrid convolution or fully connected layer. */
+struct te_hyb {
+	int fc;                 /* rows are the input's batches */
+	int n, ih, iw, ic, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
+	int k, oc;              /* patch (row) length, output channels */
+	int asym;               /* asymmetric input quantization */
+	const int8_t *w;        /* [oc][k] */
+	const float *ws;        /* per-channel scales, or NULL */
+	float wscale;           /* per-tensor scale (ws == NULL) */
+	const float *bias;      /* oc values, or NULL */
+	const int32_t *rowsum;  /* oc sums of each weight row (asym) */
+	float lo, hi;
+};
+
+void te_hyb_quantize(const float *x, size_t n, int asym, int8_t *q,
+		     float *scale, int32_t *zp);
+void te_hyb_rowsums(const int8_t *w, int oc, int k, int32_t *rowsum);
+size_t te_hyb_scratch(const struct te_hyb *h);
+void te_hyb_run(const struct te_hyb *h, const float *in, float *out,
+		void *scratch);
+#endif
