@@ -75,7 +75,7 @@ void te_neon_dw8(const struct te_dw8 *d, const int8_t *in, int8_t *out);
 /* A prepared float GEMM (conv / fully connected) with bias and clamp. */
 struct te_gemmf {
 	int k, oc, ocp;
-	int avx2;
+	int avx2, neon;
 	float *w;               /* blocks [ocp/8][k][8] */
 	float *bias;            /* ocp entries */
 	float lo, hi;
@@ -97,4 +97,9 @@ struct te_dwf {
 };
 
 void te_dwf_run(const struct te_dwf *d, const float *in, float *out);
+
+/* NEON float kernels (tflite_gemm_neon.c), used on 32-bit ARM. */
+void te_neon_gemmf(const struct te_gemmf *g, const float *const *rows,
+		   int np, float *const *outs);
+void te_neon_dwf(const struct te_dwf *d, const float *in, float *out);
 #endif

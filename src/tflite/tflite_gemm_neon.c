@@ -1,5 +1,6 @@
 /* tflite_gemm_neon.c - NEON versions of the int8 GEMM, batch-1 dot and
- * depthwise kernels (tflite_gemm.h).
+ * depthwise kernels, and of the float GEMM and depthwise for 32-bit ARM
+ * (tflite_gemm.h).
  *
  * aarch64 always has Advanced SIMD; 32-bit ARM (armhf, ARMv7) has it only
  * on some cores, so this whole file is compiled for the NEON FPU with a
@@ -135,13 +136,17 @@ block(const struct te_gemm8 *g, int b, const int16_t *const *a, int NR,
 			c[r][j] = vdupq_n_s32(0);
 	for (int i = 0; i < g->k2; i += 2) {
 		int16x8_t w0 = vld1q_s16(w + i * 8), w1 = vld1q_s16(w + i * 8 + 8);
-		for (int r = 0; r < NR; r++) {
-			int16x4_t x = v_pair(a[r] + i);
-			c[r][0] = vmlal_s16(c[r][0], vget_low_s16(w0), x);
-			c[r][1] = vmlal_s16(c[r][1], vget_high_s16(w0), x);
-			c[r][2] = vmlal_s16(c[r][2], vget_low_s16(w1), x);
-			c[r][3] = vmlal_s16(c[r][3], vget_high_s16(w1), x);
+		/* spelled out per row, constant indices, so that the
+		 * accumulators stay in registers */
+#define ROW(r) if (NR > (r)) {						\
+			int16x4_t x = v_pair(a[r] + i);				\
+			c[r][0] = vmlal_s16(c[r][0], vget_low_s16(w0), x);	\
+			c[r][1] = vmlal_s16(c[r][1], vget_high_s16(w0), x);	\
+			c[r][2] = vmlal_s16(c[r][2], vget_low_s16(w1), x);	\
+			c[r][3] = vmlal_s16(c[r][3], vget_high_s16(w1), x);	\
 		}
+		ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
 	}
 	int32x4_t b0 = vld1q_s32(g->bias + b * 8), b1 = vld1q_s32(g->bias + b * 8 + 4);
 	for (int r = 0; r < NR; r++)
@@ -288,6 +293,108 @@ te_neon_dw8(const struct te_dw8 *d, const int8_t *in, int8_t *out)
 				taps(ix0, d->kw, d->dw, d->iw, &kr[2], &kr[3]);
 				dw_pixel(d, in, out + (((size_t)b * d->oh + oy) * d->ow +
 					 ox) * d->c, b, iy0, ix0, kr);
+			}
+}
+
+/* Clamp and store the first n (1..8) of eight float lanes. */
+NI void
+f_out8(float *d, float32x4_t a0, float32x4_t a1, float lo, float hi, int n)
+{
+	float32x4_t l = vdupq_n_f32(lo), h = vdupq_n_f32(hi);
+	float t[8];
+	/* max then min, like the portable clamp for lo <= hi */
+	vst1q_f32(t, vminq_f32(vmaxq_f32(a0, l), h));
+	vst1q_f32(t + 4, vminq_f32(vmaxq_f32(a1, l), h));
+	memcpy(d, t, sizeof(float) * (size_t)(n < 8 ? n : 8));
+}
+
+/* NR rows (1..4) through one block of 8 float channels. */
+NI void
+fblock(const struct te_gemmf *g, int b, const float *const *a, int NR,
+       float *const *outs)
+{
+	const float *w = g->w + (size_t)b * g->k * 8;
+	float32x4_t c[4][2];
+	for (int r = 0; r < NR; r++) {
+		c[r][0] = vld1q_f32(g->bias + b * 8);
+		c[r][1] = vld1q_f32(g->bias + b * 8 + 4);
+	}
+	for (int i = 0; i < g->k; i++) {
+		float32x4_t w0 = vld1q_f32(w + (size_t)i * 8);
+		float32x4_t w1 = vld1q_f32(w + (size_t)i * 8 + 4);
+#define ROW(r) if (NR > (r)) {						\
+			c[r][0] = vmlaq_n_f32(c[r][0], w0, a[r][i]);		\
+			c[r][1] = vmlaq_n_f32(c[r][1], w1, a[r][i]);		\
+		}
+		ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
+	}
+	for (int r = 0; r < NR; r++)
+		f_out8(outs[r] + b * 8, c[r][0], c[r][1], g->lo, g->hi,
+		       g->oc - b * 8);
+}
+
+/* NEON float GEMM: blocks of 8 channels, up to 4 rows at a time. */
+void
+te_neon_gemmf(const struct te_gemmf *g, const float *const *rows, int np,
+	      float *const *outs)
+{
+	for (int b = 0; b < g->ocp / 8; b++) {
+		if (np == 4)
+			fblock(g, b, rows, 4, outs);
+		else
+			for (int p = 0; p < np; p++)
+				fblock(g, b, rows + p, 1, outs + p);
+	}
+}
+
+/* One output pixel of the float depthwise convolution. */
+NI void
+dwf_pixel(const struct te_dwf *d, const float *in, float *o, int b, int iy0,
+	  int ix0, const int *kr)
+{
+	const int C = d->c;
+	int cb = 0;
+	for (; cb + 8 <= C; cb += 8) {
+		float32x4_t a0 = vld1q_f32(d->bias + cb);
+		float32x4_t a1 = vld1q_f32(d->bias + cb + 4);
+		for (int ky = kr[0]; ky < kr[1]; ky++) {
+			const float *x = in + ((size_t)b * d->ih + iy0 + ky * d->dh) *
+				d->iw * C + cb;
+			const float *w = d->w + (size_t)ky * d->kw * C + cb;
+			for (int kx = kr[2]; kx < kr[3]; kx++) {
+				const float *xk = x + (size_t)(ix0 + kx * d->dw) * C;
+				const float *wk = w + (size_t)kx * C;
+				a0 = vmlaq_f32(a0, vld1q_f32(xk), vld1q_f32(wk));
+				a1 = vmlaq_f32(a1, vld1q_f32(xk + 4), vld1q_f32(wk + 4));
+			}
+		}
+		f_out8(o + cb, a0, a1, d->lo, d->hi, 8);
+	}
+	for (; cb < C; cb++) {
+		float acc = d->bias[cb];
+		for (int ky = kr[0]; ky < kr[1]; ky++)
+			for (int kx = kr[2]; kx < kr[3]; kx++)
+				acc += in[(((size_t)b * d->ih + iy0 + ky * d->dh) * d->iw +
+					   ix0 + kx * d->dw) * C + cb] *
+				       d->w[((size_t)ky * d->kw + kx) * C + cb];
+		o[cb] = acc < d->lo ? d->lo : acc > d->hi ? d->hi : acc;
+	}
+}
+
+/* NEON float depthwise convolution, depth multiplier 1. */
+void
+te_neon_dwf(const struct te_dwf *d, const float *in, float *out)
+{
+	for (int b = 0; b < d->n; b++)
+		for (int oy = 0; oy < d->oh; oy++)
+			for (int ox = 0; ox < d->ow; ox++) {
+				int iy0 = oy * d->sh - d->pt, ix0 = ox * d->sw - d->pl;
+				int kr[4];
+				taps(iy0, d->kh, d->dh, d->ih, &kr[0], &kr[1]);
+				taps(ix0, d->kw, d->dw, d->iw, &kr[2], &kr[3]);
+				dwf_pixel(d, in, out + (((size_t)b * d->oh + oy) * d->ow +
+					  ox) * d->c, b, iy0, ix0, kr);
 			}
 }
 
