@@ -1,28 +1,32 @@
 /* tflite_hybrid.c - hybrid CONV_2D / FULLY_CONNECTED (tflite_hybrid.h).
  *
- * Written from the definition of TFLite's hybrid kernels (fully
- * connected EvalHybridDense, conv EvalHybrid / EvalHybridPerChannel and
- * the portable tensor utilities they call), so that models quantized with
- * dynamic range run as TFLite runs them rather than with the weights
- * dequantized to float (which differs by up to a couple of percent):
+ * Models quantized with dynamic range (float activations, int8 weights)
+ * run as TFLite's CPU runtime runs them, rather than with the weights
+ * dequantized to float (which differs by up to a couple of percent of
+ * max).  TFLite (LiteRT) hands these layers to its default XNNPACK
+ * delegate, whose dynamically quantized kernels differ from TFLite's own
+ * hybrid kernels in where the input is quantized and how:
  *
- * - the input is quantized per unit (a fully connected row; a whole
- *   batch image for a convolution).  Symmetric: range = max |x|, scale =
- *   range / 127, q = round(x * (127 / range)) clamped to [-127, 127], all
- *   in float, round half away from zero; a zero range gives q = 0, scale
- *   1.  Asymmetric: rmin = min(0, min x), rmax = max(0, max x) in double,
+ * - the input is quantized asymmetrically, per unit: a fully connected
+ *   row; each pixel of a 1x1 stride-1 unpadded convolution (a fully
+ *   connected layer over the pixels); the whole batch image of any other
+ *   convolution.  rmin = min(0, min x), rmax = max(0, max x) in double,
  *   scale = (rmax - rmin) / 255, the zero point from whichever end has
- *   the smaller error, nudged into [-128, 127] and rounded, q = round(zp +
- *   x * (float)(1 / scale)) clamped to [-128, 127];
- * - per-tensor weights: the unit's scale is multiplied by the weight
- *   scale; per-channel weights: each output uses unit scale times the
- *   channel's scale;
- * - acc = sum q * w in int32 (minus rowsum * zp when asymmetric; padding
- *   of a convolution holds the zero point, so it adds nothing), then
- *   out = (float)acc * scale + bias, clamped.
+ *   the smaller error, nudged into [-128, 127] and rounded, q = round(zp
+ *   + x * (float)(1 / scale)) clamped to [-128, 127]; a zero range gives
+ *   q = 0, scale 1;
+ * - each output channel's scale is unit scale times the weight scale (per
+ *   tensor, or the channel's);
+ * - acc = sum q * w - rowsum * zp in int32 (padding of a convolution
+ *   holds the zero point, so it adds nothing), out = (float)acc * scale +
+ *   bias, clamped.
  *
- * Integer sums are exact in any order; the float steps are the
- * reference's own, one rounding each.
+ * This reproduces LiteRT 2.5 (WebAssembly, XNNPACK) on the shared hybrid
+ * models to a few 1e-7 of max (bench/hybrid-check).  TFLite's own hybrid
+ * kernels, which run when XNNPACK is off, quantize symmetrically (range =
+ * max |x|, scale = range / 127, q = round(x * (127 / range)) in
+ * [-127, 127]) per row or per image; te_hyb_quantize does both.  Integer
+ * sums are exact in any order; each float step rounds once.
  */
 #include "tflite/tflite_hybrid.h"
 #include "tflite/tflite_int.h"
@@ -163,6 +167,14 @@ patch(const struct te_hyb *h, const int8_t *img, int oy, int ox, int8_t pad,
 	}
 }
 
+/* True for a 1x1, stride 1, unpadded convolution. */
+static int
+direct(const struct te_hyb *h)
+{
+	return h->kh == 1 && h->kw == 1 && h->sh == 1 && h->sw == 1 &&
+	       h->pt == 0 && h->pl == 0;
+}
+
 /* Run the layer: quantize each unit, then every output of it. */
 void
 te_hyb_run(const struct te_hyb *h, const float *in, float *out,
@@ -173,24 +185,27 @@ te_hyb_run(const struct te_hyb *h, const float *in, float *out,
 	for (int u = 0; u < h->n; u++) {
 		float sf;
 		int32_t zp;
-		te_hyb_quantize(in + (size_t)u * ul, ul, h->asym, q, &sf, &zp);
-		if (!h->ws)
-			sf *= h->wscale;
-		if (h->fc) {
-			outputs(h, q, sf, zp, out + (size_t)u * h->oc);
+		const float *x = in + (size_t)u * ul;
+		float *o = out + (size_t)u * h->oh * h->ow * h->oc;
+		if (h->fc || direct(h)) {
+			/* rows: one FC batch row, or every pixel of a 1x1 conv */
+			int rows = h->fc ? 1 : h->oh * h->ow;
+			for (int r = 0; r < rows; r++) {
+				te_hyb_quantize(x + (size_t)r * h->k, (size_t)h->k, 1, q,
+						&sf, &zp);
+				outputs(h, q, h->ws ? sf : sf * h->wscale, zp,
+					o + (size_t)r * h->oc);
+			}
 			continue;
 		}
-		const int direct = h->kh == 1 && h->kw == 1 && h->sh == 1 &&
-				   h->sw == 1 && h->pt == 0 && h->pl == 0;
+		te_hyb_quantize(x, ul, 1, q, &sf, &zp);
+		if (!h->ws)
+			sf *= h->wscale;
 		for (int oy = 0; oy < h->oh; oy++)
 			for (int ox = 0; ox < h->ow; ox++) {
-				const int8_t *p = q + ((size_t)oy * h->iw + ox) * h->ic;
-				if (!direct) {
-					patch(h, q, oy, ox, (int8_t)zp, pt);
-					p = pt;
-				}
-				outputs(h, p, sf, zp, out + (((size_t)u * h->oh + oy) *
-							     h->ow + ox) * h->oc);
+				patch(h, q, oy, ox, (int8_t)zp, pt);
+				outputs(h, pt, sf, zp, o + ((size_t)oy * h->ow + ox) *
+					h->oc);
 			}
 	}
 }

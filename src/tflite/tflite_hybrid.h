@@ -1,11 +1,12 @@
-/* tflite_hybrid.h - TFLite's hybrid (dynamic-range quantized) kernels:
- * float activations, int8 weights, for CONV_2D and FULLY_CONNECTED.
+/* tflite_hybrid.h - hybrid (dynamic-range quantized) CONV_2D and
+ * FULLY_CONNECTED: float activations, int8 weights.
  *
- * At each invoke the float input is quantized to int8 (one scale per
- * batch for convolutions, per row for fully connected; symmetric, or
- * asymmetric with an offset), multiplied by the int8 weights in int32,
- * and scaled back to float by input scale times weight scale, plus the
- * float bias, then the activation clamp: TFLite's EvalHybrid arithmetic.
+ * At each invoke the float input is quantized to int8 with a scale and
+ * zero point (per row for fully connected and 1x1 convolutions, per batch
+ * image otherwise), multiplied by the int8 weights in int32, and scaled
+ * back to float by input scale times weight scale, plus the float bias,
+ * then the activation clamp: the arithmetic of TFLite's CPU runtime with
+ * its default XNNPACK delegate (tflite_hybrid.c).
  */
 #ifndef TFLITE_HYBRID_H
 #define TFLITE_HYBRID_H
@@ -18,7 +19,7 @@ struct te_hyb {
 	int fc;                 /* rows are the input's batches */
 	int n, ih, iw, ic, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
 	int k, oc;              /* patch (row) length, output channels */
-	int asym;               /* asymmetric input quantization */
+	/* k is ic for a 1x1 convolution, whose rows are its pixels */
 	const int8_t *w;        /* [oc][k] */
 	const float *ws;        /* per-channel scales, or NULL */
 	float wscale;           /* per-tensor scale (ws == NULL) */

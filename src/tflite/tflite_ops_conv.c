@@ -11,9 +11,10 @@
  * fully connected layers use the input directly as the GEMM operand.
  *
  * Hybrid models (float activations, int8 weights) run CONV_2D and
- * FULLY_CONNECTED with TFLite's hybrid arithmetic (tflite_hybrid.c:
- * dynamic int8 quantization of the input at each invoke); DEPTHWISE_CONV_2D
- * with int8 weights dequantizes them to float once at prepare time.
+ * FULLY_CONNECTED with TFLite's CPU runtime's hybrid arithmetic
+ * (tflite_hybrid.c: dynamic int8 quantization of the input at each
+ * invoke); DEPTHWISE_CONV_2D with int8 weights dequantizes them to float
+ * once at prepare time.
  */
 #include "tflite/tflite_gemm.h"
 #include "tflite/tflite_hybrid.h"
@@ -457,8 +458,6 @@ int te_prep_conv(struct te_prep *p)
 		h->dw = c->dw;
 		h->pt = c->pt;
 		h->pl = c->pl;
-		/* per-channel weights: EvalHybridPerChannel, asymmetric inputs */
-		h->asym = h->ws != NULL;
 		h->lo = c->flo;
 		h->hi = c->fhi;
 		p->op->scratch = te_hyb_scratch(h);
@@ -731,13 +730,13 @@ int te_prep_fc(struct te_prep *p)
 		p->op->scratch = te_gemm8_scratch(k, units);
 		p->op->eval = eval_fc8;
 	} else if (f->type == TT_INT8) {
-		uint8_t asym;
-		if (te_act_range_f(p, act, &c->hy.lo, &c->hy.hi) < 0 ||
-		    te_opt_u8(p, 3, 0, &asym) < 0)
+		/* asymmetric_quantize_inputs (option 3) chooses TFLite's own
+		 * kernel's quantization; XNNPACK's is asymmetric either way */
+		if (te_act_range_f(p, act, &c->hy.lo, &c->hy.hi) < 0)
 			return -1;
 		c->hy.fc = 1;
 		c->hy.n = (int)batches;
-		c->hy.asym = asym != 0;
+		c->hy.oh = c->hy.ow = 1;
 		p->op->scratch = te_hyb_scratch(&c->hy);
 		p->op->eval = eval_hyb;
 	} else {

@@ -1,18 +1,24 @@
 /* test_tflite_hybrid.c - hybrid (float activations, int8 weights) CONV_2D
- * and FULLY_CONNECTED against TFLite's hybrid arithmetic.
+ * and FULLY_CONNECTED against the arithmetic of TFLite's CPU runtime.
  *
  * The dynamic input quantization is checked on a table of inputs whose
  * results follow from the definition by hand (ties rounded away from zero,
  * zero, infinite and NaN inputs, one-element rows, the asymmetric zero
- * point's choice and clamping).  One-operator models built with
- * tflite_build then check the whole pipeline on inputs chosen so that the
- * quantization is exact (scale 1): the output is then exactly weight
+ * point's choice and clamping; symmetric rows as TFLite's own kernels
+ * quantize).  One-operator models built with tflite_build then check the
+ * whole pipeline on inputs chosen so that the quantization is exact
+ * (scale 1 or 2, zero point -28): the output is then exactly weight
  * scale x integer sum + bias, which a dequantize-the-weights runtime also
- * gives, so each case also has inputs where TFLite's rounding of the
- * input shows (the answer only the hybrid arithmetic gives).
+ * gives, so each case also has an input whose rounding shows (an answer
+ * only the hybrid arithmetic gives), and the 1x1 case tells per-pixel
+ * from per-image quantization.  Built with -DTEST_WITH_MODELS
+ * (test_tflite_hybrid_models), the two shared hybrid models are compared
+ * with real TFLite's outputs (bench/hybrid/, from LiteRT) within 1e-4 of
+ * max, and the program is skipped as a whole without the models.
  */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,7 +127,7 @@ expectf(const char *what, const float *got, const float *want, size_t n)
 			      what, i, got[i], want[i]);
 }
 
-START_TEST(fc_per_tensor_symmetric)
+START_TEST(fc_rows_quantized_apart)
 {
 	/* 2 batches x 3 inputs, 2 units, weight scale 0.5, bias, no act */
 	static const int8_t w[] = { 1, 2, -3, -4, 5, 6 };
@@ -135,21 +141,23 @@ START_TEST(fc_per_tensor_symmetric)
 		{ .type = F32, .ndims = 2, .dims = { 2, 2 } },
 	};
 	float out[4];
-	/* row 0 has range 127 (q = x); row 1 range 254 (q = x / 2) */
-	static const float in[] = { 127, -64, 3, 254, 3, -2 };
+	/* row 0: scale 1, zero point -28, exact; row 1: scale 2, zero point
+	 * -28, and 3 / 2 = 1.5 gives round(-26.5) = -27, i.e. 2 not 3 */
+	static const float in[] = { -100, 155, 3, -200, 310, 3 };
 	run(t, 4, OP_FC, NULL, 0, in, out, 4);
-	/* row 0: acc0 = 127 - 128 - 9 = -10 -> -5 + 0.25; acc1 = -508 - 320
-	 * + 18 = -810 -> -405 - 1.  row 1: q = 127, 2 (1.5 away), -1; scale
-	 * 2 * 0.5 = 1: acc0 = 127 + 4 + 3 = 134; acc1 = -508 + 10 - 6 = -504
-	 * (dequantized weights would give 133.25 for the third value) */
-	static const float want[] = { -4.75f, -406.0f, 134.25f, -505.0f };
+	/* row 0: acc0 = -100 + 310 - 9 = 201 -> 100.5 + 0.25; acc1 = 400 +
+	 * 775 + 18 = 1193 -> 596.5 - 1.  row 1 (q - zp = -100, 155, 1, scale
+	 * 2 x 0.5 = 1): acc0 = -100 + 310 - 3 = 207; acc1 = 400 + 775 + 6 =
+	 * 1181.  Dequantized weights would give 205.75 for the third value */
+	static const float want[] = { 100.75f, 595.5f, 207.25f, 1180.0f };
 	expectf("fc", out, want, 4);
 }
 END_TEST
 
-START_TEST(fc_asymmetric_option_relu)
+START_TEST(fc_relu)
 {
-	/* asymmetric_quantize_inputs (option 3) and RELU (option 0 = 1) */
+	/* RELU (option 0 = 1); asymmetric_quantize_inputs (option 3) set,
+	 * which changes nothing here */
 	static const int8_t w[] = { 1, -1, 2, 3 };
 	static const float ws[] = { 0.25f }, bias[] = { 100.0f, -200.0f };
 	static const int64_t z0[] = { 0 };
@@ -169,14 +177,14 @@ START_TEST(fc_asymmetric_option_relu)
 	float out[2];
 	run(t, 4, OP_FC, opt, 2, in, out, 2);
 	static const float want[] = { 36.25f, 0.0f };
-	expectf("fc asym", out, want, 2);
+	expectf("fc relu", out, want, 2);
 }
 END_TEST
 
 START_TEST(conv_per_tensor_same_padding)
 {
 	/* 3x3 SAME, stride 1, on 1x3x3x1, 1 output channel, weight scale 1:
-	 * padding is zero; whole-image symmetric quantization */
+	 * one scale for the image; padding holds the zero point */
 	static const int8_t w[] = { 1, 1, 1, 1, 2, 1, 1, 1, 1 };
 	static const float ws[] = { 1.0f }, bias[] = { 0.5f };
 	static const int64_t z0[] = { 0 };
@@ -189,28 +197,51 @@ START_TEST(conv_per_tensor_same_padding)
 	};
 	static const struct tb_opt opt[] = { { 0, 'b', 0, 0 }, { 1, 'i', 1, 0 },
 					     { 2, 'i', 1, 0 } };
-	/* range 254: q = x / 2 with 5 / 2 = 2.5 -> 3 and -1 / 2 -> -1;
-	 * scale 2: q = 127 0 3 / 0 -1 0 / 0 0 0 */
-	static const float in[] = { 254, 0, 5, 0, -1, 0, 0, 0, 0 };
+	/* min -100, max 155: scale 1, zero point -28; 5.5 quantizes to
+	 * round(-22.5) = -23, i.e. 5 */
+	static const float in[] = { 155, 0, 5.5f, 0, -1, 0, 0, 0, -100 };
 	float out[9];
 	run(t, 4, OP_CONV, opt, 3, in, out, 9);
-	/* each output: 2 * (sum of q over the window, centre twice) + 0.5;
-	 * dequantized weights would see 5, not 2 * 3, in the corner */
+	/* each output: the window's sum with the centre twice, + 0.5;
+	 * dequantized weights would see 5.5 where this sees 5 */
 	static const float want[] = {
-		2 * (127 * 2 + 0 - 1) + 0.5f, 2 * (127 + 3 - 1) + 0.5f,
-		2 * (6 + 0 - 1) + 0.5f,
-		2 * (127 - 1) + 0.5f, 2 * (127 + 3 - 2) + 0.5f,
-		2 * (3 - 1 + 0) + 0.5f,
-		2 * (-1) + 0.5f, 2 * (-1) + 0.5f, 2 * (-1) + 0.5f,
+		309.5f, 159.5f, 9.5f,
+		154.5f, 58.5f, -95.5f,
+		-0.5f, -100.5f, -200.5f,
 	};
 	expectf("conv", out, want, 9);
 }
 END_TEST
 
+START_TEST(conv_1x1_per_pixel)
+{
+	/* a 1x1 convolution quantizes each pixel apart: pixel 0 (-100, 155)
+	 * has scale 1, pixel 1 (-200, 310) scale 2, both exact; one scale
+	 * for the image (2) would round 155 / 2 and give 56, not 55 */
+	static const int8_t w[] = { 1, 1 };
+	static const float ws[] = { 1.0f }, bias[] = { 0 };
+	static const int64_t z0[] = { 0 };
+	struct tb_tensor t[4] = {
+		{ .type = F32, .ndims = 4, .dims = { 1, 1, 2, 2 } },
+		{ .type = I8, .ndims = 4, .dims = { 1, 1, 1, 2 }, .data = w,
+		  .bytes = 2, .nq = 1, .scales = ws, .zps = z0 },
+		{ .type = F32, .ndims = 1, .dims = { 1 }, .data = bias, .bytes = 4 },
+		{ .type = F32, .ndims = 4, .dims = { 1, 1, 2, 1 } },
+	};
+	static const struct tb_opt opt[] = { { 0, 'b', 1, 0 }, { 1, 'i', 1, 0 },
+					     { 2, 'i', 1, 0 } };
+	static const float in[] = { -100, 155, -200, 310 };
+	float out[2];
+	run(t, 4, OP_CONV, opt, 3, in, out, 2);
+	static const float want[] = { 55.0f, 110.0f };
+	expectf("conv 1x1", out, want, 2);
+}
+END_TEST
+
 START_TEST(conv_per_channel_asymmetric)
 {
-	/* 2x2 VALID, stride 1, on 1x2x3x1, 2 channels with different scales:
-	 * EvalHybridPerChannel quantizes asymmetrically */
+	/* 2x2 VALID, stride 1, on 1x2x3x1, 2 channels with different
+	 * scales */
 	static const int8_t w[] = { 1, 0, 0, 1, -1, 1, 1, -1 };
 	static const float ws[] = { 0.5f, 0.25f }, bias[] = { 0, 1 };
 	static const int64_t z0[] = { 0, 0 };
@@ -236,17 +267,86 @@ START_TEST(conv_per_channel_asymmetric)
 }
 END_TEST
 
-/* Run the suite; exit status reflects failures. */
+#ifdef TEST_WITH_MODELS
+/* Read a whole file (NULL if missing); *n gets its size. */
+static float *
+slurpf(const char *path, size_t *n)
+{
+	return (float *)(void *)testutil_slurp(path, n);
+}
+
+START_TEST(shared_models_match_litert)
+{
+	/* bench/hybrid/<model>/: inputs and LiteRT's outputs (hybrid-ref.mjs) */
+	static const char *names[] = { "model_ToyCar_quant",
+				       "kws_ref_model_float32" };
+	const char *models = getenv("TE_MODELS"), *src = getenv("TE_SRCDIR");
+	char path[2048];
+	struct tflite_model *m;
+	char *cause = NULL;
+	snprintf(path, sizeof path, "%s/extra/%s.tflite", models, names[_i]);
+	ck_assert_msg(tflite_model_load_file(path, &m, &cause) == 0, "%s: %s",
+		      path, cause ? cause : "?");
+	int v = 0;
+	for (; v < 16; v++) {
+		size_t ni, ne;
+		snprintf(path, sizeof path, "%s/bench/hybrid/%s/input_%02d.bin",
+			 src ? src : "..", names[_i], v);
+		float *x = slurpf(path, &ni);
+		snprintf(path, sizeof path, "%s/bench/hybrid/%s/expected_%02d.bin",
+			 src ? src : "..", names[_i], v);
+		float *e = slurpf(path, &ne);
+		if (x == NULL || e == NULL) {
+			free(x);
+			free(e);
+			break;
+		}
+		struct tflite_tensor_info ii, oi;
+		tflite_model_input_info(m, 0, &ii);
+		tflite_model_output_info(m, 0, &oi);
+		ck_assert_uint_eq(ni, ii.bytes);
+		ck_assert_uint_eq(ne, oi.bytes);
+		memcpy(tflite_model_input(m, 0), x, ni);
+		ck_assert_int_eq(tflite_model_invoke(m, NULL), 0);
+		const float *o = tflite_model_output(m, 0);
+		double mx = 0, md = 0;
+		for (size_t i = 0; i < ne / 4; i++) {
+			mx = fmax(mx, fabs(e[i]));
+			md = fmax(md, fabs((double)o[i] - e[i]));
+		}
+		ck_assert_msg(md <= 1e-4 * mx, "%s vector %d: max |diff| %g > 1e-4 "
+			      "x %g", names[_i], v, md, mx);
+		free(x);
+		free(e);
+	}
+	ck_assert_msg(v >= 4, "%s: %d vectors under bench/hybrid", names[_i], v);
+	tflite_model_free(m);
+}
+END_TEST
+
+#endif /* TEST_WITH_MODELS */
+
+/* Run the suite (with the models: skipped as a whole without them). */
 int
 main(void)
 {
+#ifdef TEST_WITH_MODELS
+	static char env[1100];
+	const char *dir = testutil_models("extra/model_ToyCar_quant.tflite");
+	snprintf(env, sizeof env, "TE_MODELS=%s", dir);
+	putenv(env);
+#endif
 	struct testutil_case cases[] = {
 		{ quantize_table, (int)(sizeof qcases / sizeof qcases[0]) },
 		{ quantize_nan_is_bounded, 0 },
-		{ fc_per_tensor_symmetric, 0 },
-		{ fc_asymmetric_option_relu, 0 },
+		{ fc_rows_quantized_apart, 0 },
+		{ fc_relu, 0 },
 		{ conv_per_tensor_same_padding, 0 },
+		{ conv_1x1_per_pixel, 0 },
 		{ conv_per_channel_asymmetric, 0 },
+#ifdef TEST_WITH_MODELS
+		{ shared_models_match_litert, 2 },
+#endif
 	};
 	return testutil_run("tflite_hybrid", 0, cases,
 			    sizeof cases / sizeof cases[0]);
