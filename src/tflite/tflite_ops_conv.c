@@ -147,18 +147,12 @@ static void eval_hyb(const struct te_op *op, struct te_tensor *t,
 		   (float *)t[op->out[0]].data, scratch);
 }
 
-/* Shared operand checks and parameter setup for the three kernels. */
-static int prep_common(struct te_prep *p, struct conv **cp, int nch, int kind,
-		       size_t wfloats, int gemm_k)
+/* Operand dtypes and weight quantization of the three kernels. */
+static int check_types(struct te_prep *p, int nch, int kind)
 {
 	struct te_tensor *in = te_input(p, 0), *f = te_input(p, 1);
 	struct te_tensor *b = te_input(p, 2), *out = te_output(p, 0);
-	if (!f->is_const)
-		return te_fail(p, "non-constant weights are unsupported");
-	if (b && (!b->is_const || (int)b->nelem != nch))
-		return te_fail(p, "bias must be constant with %d values", nch);
-	int q8 = in->type == TT_INT8;
-	if (q8) {
+	if (in->type == TT_INT8) {
 		if (f->type != TT_INT8 || out->type != TT_INT8 ||
 		    (b && b->type != TT_INT32))
 			return te_fail(p, "unsupported dtype combination");
@@ -182,6 +176,22 @@ static int prep_common(struct te_prep *p, struct conv **cp, int nch, int kind,
 				return te_fail(p, "bad hybrid weight quantization");
 	} else
 		return te_fail(p, "unsupported input dtype");
+	return 0;
+}
+
+/* Shared operand checks and parameter setup for the three kernels. */
+static int prep_common(struct te_prep *p, struct conv **cp, int nch, int kind,
+		       size_t wfloats, int gemm_k)
+{
+	struct te_tensor *in = te_input(p, 0), *f = te_input(p, 1);
+	struct te_tensor *b = te_input(p, 2), *out = te_output(p, 0);
+	if (!f->is_const)
+		return te_fail(p, "non-constant weights are unsupported");
+	if (b && (!b->is_const || (int)b->nelem != nch))
+		return te_fail(p, "bias must be constant with %d values", nch);
+	if (check_types(p, nch, kind) < 0)
+		return -1;
+	int q8 = in->type == TT_INT8;
 	int hyb = !q8 && f->type == TT_INT8 && kind != 1;
 	size_t sz = al64(sizeof(struct conv)) + 4 * al64(sizeof(int32_t) * (size_t)nch);
 	if (!q8 && f->type == TT_INT8 && !hyb)
