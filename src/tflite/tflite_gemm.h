@@ -98,6 +98,16 @@ struct te_dwf {
 
 void te_dwf_run(const struct te_dwf *d, const float *in, float *out);
 
+/* The NEON kernels exist on ARM with a hard-float ABI (not in portable
+ * builds); they run only where te_have_neon() says so. */
+#if (defined(__aarch64__) || (defined(__arm__) && defined(__ARM_PCS_VFP))) && \
+	!defined(TFLITE_GENERIC)
+#define TE_NEON_KERNELS 1
+#endif
+
+/* NEON int8 dot product with int32 wrap-around (hybrid layers). */
+int32_t te_neon_sdot8(const int8_t *a, const int8_t *b, int n);
+
 /* NEON float kernels (tflite_gemm_neon.c), used on 32-bit ARM. */
 void te_neon_gemmf(const struct te_gemmf *g, const float *const *rows,
 		   int np, float *const *outs);

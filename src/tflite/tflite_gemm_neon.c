@@ -296,6 +296,24 @@ te_neon_dw8(const struct te_dw8 *d, const int8_t *in, int8_t *out)
 			}
 }
 
+/* int8 dot product of n values, int32 wrap-around like the portable sum:
+ * products widened to int16 (each fits) and pairwise added into int32. */
+int32_t
+te_neon_sdot8(const int8_t *a, const int8_t *b, int n)
+{
+	int32x4_t acc = vdupq_n_s32(0);
+	int i = 0;
+	for (; i + 16 <= n; i += 16) {
+		int8x16_t x = vld1q_s8(a + i), y = vld1q_s8(b + i);
+		acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(x), vget_low_s8(y)));
+		acc = vpadalq_s16(acc, vmull_s8(vget_high_s8(x), vget_high_s8(y)));
+	}
+	uint32_t s = (uint32_t)v_hsum(acc);
+	for (; i < n; i++)
+		s += (uint32_t)(a[i] * b[i]);
+	return (int32_t)s;
+}
+
 /* Clamp and store the first n (1..8) of eight float lanes. */
 NI void
 f_out8(float *d, float32x4_t a0, float32x4_t a1, float lo, float hi, int n)

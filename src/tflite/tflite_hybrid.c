@@ -28,6 +28,7 @@
  * [-127, 127]) per row or per image; te_hyb_quantize does both.  Integer
  * sums are exact in any order; each float step rounds once.
  */
+#include "tflite/tflite_gemm.h"
 #include "tflite/tflite_hybrid.h"
 #include "tflite/tflite_int.h"
 
@@ -136,7 +137,13 @@ outputs(const struct te_hyb *h, const int8_t *patch, float sf, int32_t zp,
 	float *o)
 {
 	for (int c = 0; c < h->oc; c++) {
-		int32_t acc = dot(h->w + (size_t)c * h->k, patch, h->k);
+		const int8_t *w = h->w + (size_t)c * h->k;
+#ifdef TE_NEON_KERNELS
+		int32_t acc = h->neon ? te_neon_sdot8(w, patch, h->k) :
+				       dot(w, patch, h->k);
+#else
+		int32_t acc = dot(w, patch, h->k);
+#endif
 		if (zp != 0)
 			acc = (int32_t)((uint32_t)acc - (uint32_t)h->rowsum[c] *
 					(uint32_t)zp);

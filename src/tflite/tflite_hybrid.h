@@ -26,6 +26,7 @@ struct te_hyb {
 	const float *bias;      /* oc values, or NULL */
 	const int32_t *rowsum;  /* oc sums of each weight row (asym) */
 	float lo, hi;
+	int neon;               /* te_neon_sdot8 for the dot products */
 };
 
 void te_hyb_quantize(const float *x, size_t n, int asym, int8_t *q,

@@ -136,6 +136,7 @@ static void hyb_init(struct te_hyb *h, const struct te_tensor *f,
 			h->ws = f->scales;
 	te_hyb_rowsums(h->w, nch, k, rowsum);
 	h->rowsum = rowsum;
+	h->neon = te_have_neon();
 }
 
 /* CONV_2D / FULLY_CONNECTED hybrid (tflite_hybrid.c). */
