@@ -267,6 +267,53 @@ START_TEST(conv_per_channel_asymmetric)
 }
 END_TEST
 
+/* One malformed hybrid weight quantization: what must be refused. */
+struct badq {
+	const char *name;
+	int nq;
+	float scales[3];
+	int64_t zps[3];
+};
+
+static const struct badq badqs[] = {
+	{ "zero point 3", 1, { 0.5f }, { 3 } },
+	{ "zero scale", 1, { 0.0f }, { 0 } },
+	{ "negative channel scale", 2, { 0.5f, -0.5f }, { 0, 0 } },
+	{ "NaN scale", 1, { NAN }, { 0 } },
+	{ "3 scales for 2 channels", 3, { 1, 1, 1 }, { 0, 0, 0 } },
+	{ "no quantization", 0, { 0 }, { 0 } },
+};
+
+START_TEST(bad_weight_quantization_refused)
+{
+	const struct badq *c = &badqs[_i];
+	static const int8_t w[] = { 1, 2, 3, 4 };
+	static const int32_t ins[] = { 0, 1, 2 };
+	int32_t o = 3, gin = 0;
+	struct tb_tensor t[4] = {
+		{ .type = F32, .ndims = 2, .dims = { 1, 2 } },
+		{ .type = I8, .ndims = 2, .dims = { 2, 2 }, .data = w, .bytes = 4,
+		  .nq = c->nq, .scales = c->scales, .zps = c->zps },
+		{ .type = F32, .ndims = 1, .dims = { 2 } },
+		{ .type = F32, .ndims = 2, .dims = { 1, 2 } },
+	};
+	static const float bias[] = { 0, 0 };
+	t[2].data = bias;
+	t[2].bytes = 8;
+	struct tb_op op = { .code = OP_FC, .nin = 3, .nout = 1, .in = ins,
+			    .out = &o };
+	uint8_t *buf;
+	size_t len;
+	ck_assert_int_eq(tb_build(t, 4, &op, 1, &gin, 1, &o, 1, &buf, &len), 0);
+	struct tflite_model *m = NULL;
+	char *cause = NULL;
+	int rc = tflite_model_load_mem(buf, len, "bad", &m, &cause);
+	free(buf);
+	ck_assert_msg(rc < 0 && cause != NULL, "%s: loaded", c->name);
+	free(cause);
+}
+END_TEST
+
 #ifdef TEST_WITH_MODELS
 /* Read a whole file (NULL if missing); *n gets its size. */
 static float *
@@ -344,6 +391,8 @@ main(void)
 		{ conv_per_tensor_same_padding, 0 },
 		{ conv_1x1_per_pixel, 0 },
 		{ conv_per_channel_asymmetric, 0 },
+		{ bad_weight_quantization_refused,
+		  (int)(sizeof badqs / sizeof badqs[0]) },
 #ifdef TEST_WITH_MODELS
 		{ shared_models_match_litert, 2 },
 #endif
