@@ -40,7 +40,7 @@ stop_bus() {
 # until it answers; its pid goes to $MOCK_PID.  SPEC is
 # ADDR[,name=N][,known=1][,inrange=0][,acquire=0].
 start_mock() {
-	"$BLE_PY" "$BLE_DIR/mock.py" --address "$BUS_ADDR" \
+	"$BLE_PY" -B "$BLE_DIR/mock.py" --address "$BUS_ADDR" \
 	    --log "$T/mock.log" "$@" 2>> "$T/mock.log" &
 	MOCK_PID=$!
 	t_track $MOCK_PID
@@ -49,7 +49,7 @@ start_mock() {
 
 # ctl OP [KEY=VALUE]...: one command to the mock; its JSON answer on stdout.
 ctl() {
-	timeout -k 2 300 "$BLE_PY" "$BLE_DIR/ctl.py" --address "$BUS_ADDR" \
+	timeout -k 2 300 "$BLE_PY" -B "$BLE_DIR/ctl.py" --address "$BUS_ADDR" \
 	    "$@" 2>> "$T/ctl.err"
 }
 

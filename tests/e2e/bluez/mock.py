@@ -31,6 +31,10 @@ import argparse
 import json
 import sys
 
+# base.py and device.py are imported from the source tree: leave no
+# __pycache__ there.
+sys.dont_write_bytecode = True
+
 import dbus
 import dbus.service
 import dbus.mainloop.glib
