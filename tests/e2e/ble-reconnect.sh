@@ -28,14 +28,14 @@ ble_conf "$T/d.ini" "$MQTT_PORT" "${BLE_LINES[@]}"
 t_ok "daemon starts" start_daemon "$T/d.ini"
 t_or_bail "b0 subscribed" mock_wait "$A" subscribed '"fd"' 10
 t_or_bail "b1 subscribed" mock_wait "$A2" subscribed '"fd"' 10
-t_ok "subscription logged" daemon_log_has "ble b0: $A subscribed"
+t_ok "subscription logged" daemon_log_has "ble b0: subscribed to $A"
 
 frames_file "$T/pre" --framing cobs --count 50 --seed 3 --prefix pre
 t_ok "50 frames sent" ble_send "$A" "$T/pre" 1
 t_ok "50 stored" wait_for 10 rows_are 50 "WHERE node LIKE 'pre-%'"
 
 # Out of range: the link drops, Connect fails until it returns.
-t_ok "the device goes out of range" ctl vanish addr="$A"
+t_ok "the device goes out of range" mock_do vanish addr="$A"
 t_ok "the loss is logged" wait_for 3 daemon_log_has "ble b0: $A lost"
 U=coap://127.0.0.1:$COAP_PORT/v1/n
 t_is "CoAP answers 2.04 while it is away" \
@@ -45,10 +45,12 @@ sleep 8
 t_ok "no busy loop while it is away (< 0.3 s CPU in 8 s)" \
     test $(($(cpu_ticks "$DAEMON_PID") - before)) -lt $(($(getconf CLK_TCK) * 3 / 10))
 n=$(dev_get "$A" connect)
-t_ok "retried while away ($n Connects in 8 s)" test "$n" -ge 3
+t_ok "retried while away ($n Connects in 8 s)" test "$n" -ge 2
 t_ok "with a backoff, not a tight loop" test "$n" -le 8
+# The loss, and the first failed Connect's cause: the retries after it
+# repeat that cause and are not logged again.
 t_is "the loss logged once, the retries quietly" \
-    "$(grep -c "ble b0: .*\(lost\|retrying\)" "$T/daemon.log")" 1
+    "$(grep -c "ble b0: .*\(lost\|retrying\)" "$T/daemon.log")" 2
 t_ok "the other link still delivers" ble_text "$A2" \
     '{"type":"inference","seq":5,"model":"m","label":"on","score":0.7}\n'
 t_ok "stored under its default node" wait_for 3 rows_are 1 "WHERE node = 'dflt'"
@@ -58,14 +60,14 @@ SECONDS=0
 t_ok "subscribed again within the backoff (<= 30 s)" mock_wait "$A" \
     subscribed '"fd"' 32
 echo "# back after ${SECONDS} s"
-t_ok "logged as back" wait_for 3 daemon_log_has "ble b0: $A is back"
+t_ok "logged as back" wait_for 3 daemon_log_has "ble b0: back: $A"
 frames_file "$T/post" --framing cobs --count 50 --seed 4 --prefix post
 t_ok "frames sent after the return" ble_send "$A" "$T/post" 2
 t_ok "all 50 stored" wait_for 10 rows_are 50 "WHERE node LIKE 'post-%'"
 t_ok "P/metrics: reopens = 1" wait_for 3 ble_counter_is b0 reopens 1
 
 # The device object goes and comes back.
-t_ok "the device object is removed" ctl vanish addr="$A" remove=1
+t_ok "the device object is removed" mock_do vanish addr="$A" remove=1
 t_ok "the loss is logged" wait_for 3 test "$(daemon_log_count "ble b0: $A lost")" = 2
 ctl appear addr="$A" > /dev/null
 t_ok "the object returns and the link with it (<= 30 s)" mock_wait "$A" \
@@ -75,7 +77,7 @@ t_ok "frames sent" ble_send "$A" "$T/post2" 3
 t_ok "all 20 stored" wait_for 10 rows_are 20 "WHERE node LIKE 'again-%'"
 
 # A link loss in range: back within the first backoff step (a few s).
-t_ok "the link drops in range" ctl drop addr="$A"
+t_ok "the link drops in range" mock_do drop addr="$A"
 SECONDS=0
 t_ok "subscribed again within 5 s" mock_wait "$A" subscribed '"fd"' 5
 echo "# back after ${SECONDS} s"

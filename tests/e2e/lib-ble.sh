@@ -107,9 +107,11 @@ ble_send() {
 	    > "$T/send.json" && [ "$(jq -r .complete "$T/send.json")" = true ]
 }
 
-# ble_text ADDR TEXT: a short string as notifications (printf escapes).
+# ble_text ADDR TEXT: a short string as notifications (printf escapes;
+# through a file, since $(...) would strip a final newline).
 ble_text() {
-	ctl send addr="$1" text="$(printf "$2")" min=20 max=244 > /dev/null
+	printf "$2" > "$T/text"
+	ctl send addr="$1" file="$T/text" min=20 max=244 > /dev/null
 }
 
 # ble_counter NAME KEY: ble_links.NAME.KEY of the last P/metrics body.
@@ -216,3 +218,6 @@ ble_ingest_test() {
 	t_ok "no sanitizer reports" sh -c \
 	    "! grep -q 'Sanitizer\|runtime error' '$T/daemon.log'"
 }
+
+# mock_do OP [KEY=VALUE]...: ctl without its answer (for t_ok).
+mock_do() { ctl "$@" > /dev/null; }
