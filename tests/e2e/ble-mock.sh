@@ -126,4 +126,5 @@ t_ok "a new bus at the same address" start_bus
 t_ok "a new mock on it" start_mock --device "$A1,known=1"
 t_is "a device without a name is aliased by its address" \
     "$(prop "$D1" org.bluez.Device1 Alias)" '"C0-FF-EE-00-00-01"'
+stop_bus
 t_done

@@ -231,6 +231,7 @@ class Device:
         self.resolve_ms = 30
         self.fail_ms = 300
         self.job = None
+        self.connect_times = []	# monotonic seconds of each Connect call
         self.counters = {k: 0 for k in ("connect", "connect_ok",
             "disconnect", "acquire_notify", "start_notify", "stop_notify",
             "rx_bytes", "link_losses")}
@@ -260,6 +261,7 @@ class Device:
     def connect(self, ok, err):
         """Device1.Connect: succeeds after connect_ms when in range."""
         self.counters["connect"] += 1
+        self.connect_times.append(round(time.monotonic(), 3))
         if self.connecting is not None:
             err(BluezError("InProgress", "In Progress"))
             return
@@ -369,7 +371,8 @@ class Device:
         return dict(self.counters, address=self.addr, name=self.name,
                     exported=self.exported, inrange=self.inrange,
                     connected=self.connected, resolved=self.gatt_up,
-                    subscribed=sub, acquire=self.acquire)
+                    subscribed=sub, acquire=self.acquire,
+                    connect_times=self.connect_times)
 
 
 class SendJob:
