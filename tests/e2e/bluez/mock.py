@@ -41,7 +41,7 @@ import dbus.mainloop.glib
 from gi.repository import GLib
 
 import base
-from base import (OM, ADAPTER, GATT, CTL, CTL_PATH, BUS_NAME, log,
+from base import (OM, ADAPTER, DEVICE, GATT, CTL, CTL_PATH, BUS_NAME, log,
                   BluezError, PropsObject)
 from device import Device, SendJob
 
@@ -282,6 +282,8 @@ def device_args(kv):
             kw[k] = opt_bool(kv[k])
     if "mtu" in kv:
         kw["mtu"] = int(kv["mtu"])
+        if not 23 <= kw["mtu"] <= 517:
+            raise ValueError("ATT MTU %d not in 23..517" % kw["mtu"])
     return kw
 
 
@@ -332,6 +334,8 @@ class Control(dbus.service.Object):
             m.appear(self.dev(cmd))
         elif op == "drop":
             self.dev(cmd).link_loss("link lost")
+        elif op == "garbage":
+            self.garbage(self.dev(cmd))
         elif op == "set":
             d = self.dev(cmd)
             for k in ("acquire",):
@@ -367,12 +371,48 @@ class Control(dbus.service.Object):
         if not d.gatt_up or d.tx.subscribed() is None:
             raise ValueError("%s: no client subscribed" % d.addr)
         lo = int(cmd.get("min", 20))
-        hi = min(int(cmd.get("max", 244)), d.mtu - 3)
+        # An attribute value is at most 512 bytes (Core spec, ATT), so
+        # is a notification whatever the MTU.
+        hi = min(int(cmd.get("max", 244)), d.mtu - 3, 512)
         if not 1 <= lo <= hi:
             raise ValueError("bad chunk sizes %d..%d" % (lo, hi))
         d.job = SendJob(d, data, int(cmd.get("seed", 1)), lo, hi,
                         float(cmd.get("rate", 0)), ok, None)
         return None
+
+    def garbage(self, d):
+        """Signals from org.bluez itself with the wrong types where the
+        client expects others, and objects it cannot use; the device's
+        real state does not change."""
+        sv = lambda **kw: dbus.Dictionary(kw, signature="sv")
+        none = dbus.Array([], signature="s")
+        if d.exported:
+            d.obj.PropertiesChanged(DEVICE, sv(Connected="no",
+                ServicesResolved=dbus.Int32(0), Address=dbus.UInt32(7),
+                Name=dbus.Array([1, 2], signature="y")), none)
+            d.obj.PropertiesChanged(DEVICE, sv(), dbus.Array(
+                ["Connected", "ServicesResolved"], signature="s"))
+        if d.gatt_up:
+            d.tx.PropertiesChanged(base.CHAR, sv(Value=dbus.Array(
+                ["x"], signature="s"), UUID=dbus.Int64(3)), none)
+            d.tx.PropertiesChanged(base.CHAR, sv(Value=dbus.Dictionary(
+                {"a": "b"}, signature="ss")), none)
+        junk = d.path + "/service00ff"
+        self.mock.root.InterfacesAdded(junk, {
+            base.SERVICE: sv(UUID=dbus.Int32(1), Device="nowhere",
+                             Primary="yes"),
+            "org.example.Unknown1": sv(Foo=dbus.Double(1.5))})
+        self.mock.root.InterfacesAdded(junk + "/char0100", {
+            base.CHAR: sv(UUID=base.NUS_TX, Service=dbus.ObjectPath(junk),
+                          Flags=dbus.Array([], signature="s"))})
+        self.mock.root.InterfacesAdded("/org/bluez/hci0/dev_bogus", {
+            DEVICE: sv(Address=dbus.Array(["a"], signature="s"),
+                       Name=dbus.Int16(5), Connected=dbus.Boolean(True))})
+        self.mock.root.InterfacesRemoved("/org/bluez/hci9/nothing",
+                                         dbus.Array(["x.y"], signature="s"))
+        self.mock.root.InterfacesRemoved(junk + "/char0100", none)
+        self.mock.root.InterfacesRemoved(junk, none)
+        self.mock.root.InterfacesRemoved("/org/bluez/hci0/dev_bogus", none)
 
     def wait(self, cmd, ok, err):
         """Reply once a device's state key has a value (bounded)."""

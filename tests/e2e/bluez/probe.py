@@ -14,6 +14,11 @@
 #                              prints "mtu=N"
 #   signal DEV BYTES OUT       the same through StartNotify and
 #                              PropertiesChanged of Value
+#   spoof DEV TEXT             from this connection (not org.bluez): a
+#                              Value change carrying TEXT on DEV's TX,
+#                              Connected and ServicesResolved false on
+#                              DEV, DEV's removal; what a hostile peer on
+#                              the system bus can send
 # DEV is the device's object path.  Each command gives up after 20 s.
 
 import os
@@ -21,6 +26,7 @@ import sys
 import time
 
 import dbus
+import dbus.lowlevel
 import dbus.mainloop.glib
 from gi.repository import GLib
 
@@ -102,6 +108,26 @@ def signal(bus, loop, dev, want, out):
     save(out, got["data"], got["sizes"])
 
 
+def spoof(bus, dev, text):
+    """Signals that claim to be BlueZ's, sent by another peer."""
+    tx = dev + "/service000c/char000f"
+    props = "org.freedesktop.DBus.Properties"
+
+    def emit(path, iface, member, sig, *args):
+        m = dbus.lowlevel.SignalMessage(path, iface, member)
+        m.append(*args, signature=sig)
+        bus.send_message(m)
+    none = dbus.Array([], signature="s")
+    emit(tx, props, "PropertiesChanged", "sa{sv}as", CHAR,
+         {"Value": dbus.ByteArray(text.encode())}, none)
+    emit(dev, props, "PropertiesChanged", "sa{sv}as", "org.bluez.Device1",
+         {"Connected": dbus.Boolean(False),
+          "ServicesResolved": dbus.Boolean(False)}, none)
+    emit("/", "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+         "oas", dbus.ObjectPath(dev), ["org.bluez.Device1"])
+    bus.flush()
+
+
 def save(out, data, sizes):
     """The bytes to OUT, the sizes to OUT.sizes."""
     with open(out, "wb") as f:
@@ -120,6 +146,8 @@ def main():
     cmd, args = sys.argv[3], sys.argv[4:]
     if cmd == "discover":
         discover(bus, loop, args[0], args[1] if len(args) > 1 else "")
+    elif cmd == "spoof":
+        spoof(bus, args[0], args[1])
     elif cmd in ("acquire", "signal"):
         {"acquire": acquire, "signal": signal}[cmd](bus, loop, args[0],
                                                     int(args[1]), args[2])
