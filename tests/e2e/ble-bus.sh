@@ -58,4 +58,5 @@ t_is "both CoAP messages stored" "$(rows "WHERE node = 'c1'")" 2
 stop_daemon
 t_is "clean stop" "$EXIT_RC" 0
 t_ok "no sanitizer reports" sh -c "! grep -q 'Sanitizer\|runtime error' '$T/daemon.log'"
+stop_bus
 t_done

@@ -174,6 +174,10 @@ ble_ingest_test() {
 	t_ok "sent as notifications at random edges" ble_send "$a" "$sim" 11
 	t_ok "in more notifications than messages" test \
 	    "$(jq -r .notifications "$T/send.json")" -gt 500
+	t_ok "P/metrics: every notification and byte counted" wait_for 5 \
+	    ble_counter_is b0 notifications "$(jq -r .notifications "$T/send.json")"
+	t_is "P/metrics: bytes" "$(ble_counter b0 bytes)" \
+	    "$(jq -r .bytes "$T/send.json")"
 	t_ok "500 rows stored" wait_for 10 rows_are 500
 	t_is "exactly the valid messages stored" "$(stored_set | md5sum)" \
 	    "$(acked_set "$T/acked" | md5sum)"

@@ -372,8 +372,11 @@ class Control(dbus.service.Object):
             raise ValueError("%s: no client subscribed" % d.addr)
         lo = int(cmd.get("min", 20))
         # An attribute value is at most 512 bytes (Core spec, ATT), so
-        # is a notification whatever the MTU.
-        hi = min(int(cmd.get("max", 244)), d.mtu - 3, 512)
+        # is a notification whatever the MTU; oversize=1 breaks that rule
+        # (up to MTU - 3 = 514), as a misbehaving stack could.
+        hi = min(int(cmd.get("max", 244)), d.mtu - 3)
+        if not opt_bool(cmd.get("oversize", 0)):
+            hi = min(hi, 512)
         if not 1 <= lo <= hi:
             raise ValueError("bad chunk sizes %d..%d" % (lo, hi))
         d.job = SendJob(d, data, int(cmd.get("seed", 1)), lo, hi,
