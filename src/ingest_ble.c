@@ -172,26 +172,26 @@ ble_leave(struct ble_link *l, enum ingest_ble_state to)
 		    0, NULL, NULL, NULL);
 }
 
-/* Log a failure unless it repeats the last one logged. */
+/*
+ * Log a failure once per outage: the loss of a subscribed device, or the
+ * first failure of a link that never got that far; the retries that
+ * follow are quiet until the link is subscribed again.
+ */
 static void
 ble_log_failure(struct ble_link *l, enum ingest_ble_state from,
     const char *cause)
 {
-	if (from == INGEST_BLE_SUBSCRIBED) {
+	if (from == INGEST_BLE_SUBSCRIBED)
 		log_warnx("ble %s: %s lost (%s); reconnecting with backoff up "
 		    "to %d s", l->name, l->dev_addr, cause,
 		    INGEST_BLE_BACKOFF_MAX / 1000);
-	} else if (l->last_cause == NULL ||
-	    strcmp(l->last_cause, cause) != 0) {
+	else if (!l->outage_logged)
 		log_warnx("ble %s: %s: %s; retrying with backoff", l->name,
 		    ingest_ble_state_name(from), cause);
-	} else {
+	else
 		log_debug("ble %s: %s: %s", l->name,
 		    ingest_ble_state_name(from), cause);
-		return;
-	}
-	free(l->last_cause);
-	l->last_cause = xstrdup(cause);
+	l->outage_logged = 1;
 }
 
 /*
@@ -217,16 +217,15 @@ ble_set_state(struct ble_link *l, enum ingest_ble_state to,
 		    (uint32_t)random());
 		ble_log_failure(l, from, cause != NULL ? cause : "failed");
 	} else if (to == INGEST_BLE_SUBSCRIBED) {
-		log_info("ble %s: %s %s %s (%s)", l->name,
-		    l->ever_subscribed ? "back:" : "subscribed to",
-		    l->dev_addr, l->dev, l->notify != NULL ?
-		    "notification socket" : "StartNotify");
+		log_info("ble %s: %s %s (%s)", l->name, l->dev_addr,
+		    l->ever_subscribed ? "is back" : "subscribed",
+		    l->notify != NULL ? "notification socket" :
+		    "StartNotify");
 		if (l->ever_subscribed)
 			l->il.n.reopens++;
 		l->ever_subscribed = 1;
 		l->attempts = 0;
-		free(l->last_cause);
-		l->last_cause = NULL;
+		l->outage_logged = 0;
 	} else
 		log_debug("ble %s: %s -> %s", l->name,
 		    ingest_ble_state_name(from), ingest_ble_state_name(to));
@@ -372,7 +371,6 @@ ble_link_free(struct ble_link *l)
 	free(l->dev);
 	free(l->dev_addr);
 	free(l->chr);
-	free(l->last_cause);
 	free(l);
 }
 

@@ -57,7 +57,7 @@ struct ble_link {
 	unsigned int		 attempts;	/* failures since subscribed */
 	uint64_t		 retry_at;
 	uint64_t		 deadline;	/* of the current step */
-	char			*last_cause;	/* the last failure logged */
+	int			 outage_logged;	/* a failure was logged */
 	uint64_t		 notifications;
 	uint64_t		 bytes;
 	uint64_t		 oversized;	/* notifications over 512 bytes */
