@@ -72,15 +72,9 @@ class PropsObject(dbus.service.Object):
             self.PropertiesChanged(iface, dbus.Dictionary(moved,
                 signature="sv"), dbus.Array([], signature="s"))
 
-    def drop_prop(self, iface, name):
-        """Remove an optional property (it is then invalidated)."""
-        if name in self.props[iface]:
-            del self.props[iface][name]
-            self.PropertiesChanged(iface, dbus.Dictionary({}, signature="sv"),
-                dbus.Array([name], signature="s"))
-
     @dbus.service.method(PROPS, in_signature="ss", out_signature="v")
     def Get(self, iface, name):
+        """Properties.Get: one property."""
         if iface not in self.props or name not in self.props[iface]:
             raise dbus.DBusException("No such property '%s'" % name,
                 name="org.freedesktop.DBus.Error.InvalidArgs")
@@ -88,10 +82,12 @@ class PropsObject(dbus.service.Object):
 
     @dbus.service.method(PROPS, in_signature="s", out_signature="a{sv}")
     def GetAll(self, iface):
+        """Properties.GetAll: an interface's properties."""
         return dbus.Dictionary(self.props.get(iface, {}), signature="sv")
 
     @dbus.service.method(PROPS, in_signature="ssv")
     def Set(self, iface, name, value):
+        """Properties.Set: only the few BlueZ lets clients write."""
         if iface not in self.props or name not in self.props[iface]:
             raise dbus.DBusException("No such property '%s'" % name,
                 name="org.freedesktop.DBus.Error.InvalidArgs")
@@ -103,4 +99,5 @@ class PropsObject(dbus.service.Object):
 
     @dbus.service.signal(PROPS, signature="sa{sv}as")
     def PropertiesChanged(self, iface, changed, invalidated):
+        """The signal (emitted by change())."""
         pass

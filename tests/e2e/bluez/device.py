@@ -56,6 +56,7 @@ class TxChar(Gatt):
 
     @dbus.service.method(CHAR, in_signature="a{sv}", out_signature="hq")
     def AcquireNotify(self, opts):
+        """The notify socket: our end kept, theirs returned with the MTU."""
         self.dev.counters["acquire_notify"] += 1
         if not self.dev.acquire:
             raise BluezError("NotSupported", "Operation is not supported")
@@ -95,6 +96,7 @@ class TxChar(Gatt):
 
     @dbus.service.method(CHAR, sender_keyword="sender")
     def StartNotify(self, sender=None):
+        """A notify session for the caller: Value changes as signals."""
         self.dev.counters["start_notify"] += 1
         if self.sock is not None:
             raise BluezError("NotPermitted", "Notify acquired")
@@ -103,6 +105,7 @@ class TxChar(Gatt):
         self.notifiers.add(sender)
 
         def gone(owner):
+            """The caller left the bus: its session ends."""
             if owner == "" and sender in self.notifiers:
                 self.notifiers.discard(sender)
                 if self.dev.gatt_up:
@@ -114,6 +117,7 @@ class TxChar(Gatt):
 
     @dbus.service.method(CHAR, sender_keyword="sender")
     def StopNotify(self, sender=None):
+        """End the caller's notify session."""
         self.dev.counters["stop_notify"] += 1
         if sender not in self.notifiers:
             raise BluezError("Failed", "No notify session started")
@@ -122,6 +126,7 @@ class TxChar(Gatt):
 
     @dbus.service.method(CHAR, in_signature="a{sv}", out_signature="ay")
     def ReadValue(self, opts):
+        """NUS characteristics cannot be read."""
         raise BluezError("NotPermitted", "Read not permitted")
 
     def notify(self, chunk):
@@ -155,10 +160,12 @@ class RxChar(Gatt):
 
     @dbus.service.method(CHAR, in_signature="aya{sv}")
     def WriteValue(self, value, opts):
+        """Bytes for the node (counted, not used)."""
         self.dev.counters["rx_bytes"] += len(value)
 
     @dbus.service.method(CHAR, in_signature="a{sv}", out_signature="ay")
     def ReadValue(self, opts):
+        """NUS characteristics cannot be read."""
         raise BluezError("NotPermitted", "Read not permitted")
 
 
@@ -188,18 +195,22 @@ class DevObj(PropsObject):
 
     @dbus.service.method(DEVICE, async_callbacks=("ok", "err"))
     def Connect(self, ok, err):
+        """Device1.Connect (replied to later)."""
         self.dev.connect(ok, err)
 
     @dbus.service.method(DEVICE)
     def Disconnect(self):
+        """Device1.Disconnect."""
         self.dev.disconnect()
 
     @dbus.service.method(DEVICE)
     def Pair(self):
+        """NUS needs no pairing; the mock refuses it."""
         raise BluezError("AuthenticationFailed", "Authentication Failed")
 
     @dbus.service.method(DEVICE)
     def CancelPairing(self):
+        """Nothing to cancel."""
         raise BluezError("DoesNotExist", "Does Not Exist")
 
 
@@ -380,8 +391,8 @@ class SendJob:
     random edges of min..max bytes, at most rate notifications a second
     (0: as fast as the client drains the notify socket)."""
 
-    def __init__(self, dev, data, seed, lo, hi, rate, ok, err):
-        self.dev, self.data, self.ok, self.err = dev, data, ok, err
+    def __init__(self, dev, data, seed, lo, hi, rate, ok):
+        self.dev, self.data, self.ok = dev, data, ok
         self.rnd = random.Random(seed)
         self.lo, self.hi, self.rate = lo, hi, rate
         self.off = 0

@@ -54,16 +54,19 @@ class Root(dbus.service.Object):
 
     @dbus.service.method(OM, out_signature="a{oa{sa{sv}}}")
     def GetManagedObjects(self):
+        """Every object under org.bluez with its interfaces."""
         self.mock.count("get_managed_objects")
         return dbus.Dictionary({dbus.ObjectPath(o.path): o.managed()
             for o in self.mock.tree()}, signature="oa{sa{sv}}")
 
     @dbus.service.signal(OM, signature="oa{sa{sv}}")
     def InterfacesAdded(self, path, ifaces):
+        """The signal (emitted for objects that appear)."""
         pass
 
     @dbus.service.signal(OM, signature="oas")
     def InterfacesRemoved(self, path, ifaces):
+        """The signal (emitted for objects that go)."""
         pass
 
 
@@ -95,6 +98,7 @@ class Adapter(PropsObject):
             return
 
         def gone(owner):
+            """The bus connection closed."""
             if owner == "":
                 self.release(client)
         self.watches[client] = self.mock.bus.watch_name_owner(client, gone)
@@ -123,6 +127,7 @@ class Adapter(PropsObject):
 
     @dbus.service.method(ADAPTER, sender_keyword="sender")
     def StartDiscovery(self, sender=None):
+        """A discovery session for the caller."""
         self.mock.count("start_discovery")
         if sender in self.sessions:
             raise BluezError("InProgress", "Operation already in progress")
@@ -133,6 +138,7 @@ class Adapter(PropsObject):
 
     @dbus.service.method(ADAPTER, sender_keyword="sender")
     def StopDiscovery(self, sender=None):
+        """End the caller's discovery session."""
         self.mock.count("stop_discovery")
         if sender not in self.sessions:
             raise BluezError("Failed", "No discovery started")
@@ -143,6 +149,7 @@ class Adapter(PropsObject):
     @dbus.service.method(ADAPTER, in_signature="a{sv}",
                          sender_keyword="sender")
     def SetDiscoveryFilter(self, filt, sender=None):
+        """The caller's filter, checked as BlueZ checks it."""
         self.mock.count("set_discovery_filter")
         known = {"UUIDs", "RSSI", "Pathloss", "Transport", "DuplicateData",
                  "Discoverable", "Pattern"}
@@ -167,11 +174,13 @@ class Adapter(PropsObject):
 
     @dbus.service.method(ADAPTER, out_signature="as")
     def GetDiscoveryFilters(self):
+        """The filter keys the mock understands."""
         return ["UUIDs", "RSSI", "Pathloss", "Transport", "DuplicateData",
                 "Discoverable", "Pattern"]
 
     @dbus.service.method(ADAPTER, in_signature="o")
     def RemoveDevice(self, path):
+        """Forget a device (its object goes)."""
         for d in self.mock.devices.values():
             if d.path == path and d.exported:
                 d.link_loss("removed")
@@ -211,6 +220,7 @@ class Mock:
         return objs
 
     def discovering(self):
+        """Whether any discovery session runs."""
         return bool(self.adapter.sessions)
 
     def scan_changed(self):
@@ -297,6 +307,7 @@ class Control(dbus.service.Object):
     @dbus.service.method(CTL, in_signature="s", out_signature="s",
                          async_callbacks=("ok", "err"))
     def Command(self, text, ok, err):
+        """One test command (JSON in, JSON out)."""
         try:
             cmd = json.loads(text)
             res = self.run(cmd, ok, err)
@@ -380,7 +391,7 @@ class Control(dbus.service.Object):
         if not 1 <= lo <= hi:
             raise ValueError("bad chunk sizes %d..%d" % (lo, hi))
         d.job = SendJob(d, data, int(cmd.get("seed", 1)), lo, hi,
-                        float(cmd.get("rate", 0)), ok, None)
+                        float(cmd.get("rate", 0)), ok)
         return None
 
     def garbage(self, d):
@@ -424,6 +435,7 @@ class Control(dbus.service.Object):
         left = [int(float(cmd.get("timeout", 10)) * 50)]
 
         def poll():
+            """Check the state; False stops polling."""
             got = d.state().get(key)
             if got == want:
                 ok(json.dumps({"ok": True}))
@@ -456,6 +468,7 @@ def main():
     loop = GLib.MainLoop()
 
     def gone():
+        """The bus connection closed."""
         log("bus gone: exiting")
         loop.quit()
     bus.add_signal_receiver(gone, signal_name="Disconnected",

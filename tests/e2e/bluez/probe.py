@@ -50,6 +50,7 @@ def discover(bus, loop, secs, pattern):
     seen = []
 
     def added(path, ifaces):
+        """Note a device object that appeared."""
         if "org.bluez.Device1" in ifaces:
             seen.append(str(path))
     bus.add_signal_receiver(added, signal_name="InterfacesAdded",
@@ -90,6 +91,7 @@ def signal(bus, loop, dev, want, out):
     got = {"data": b"", "sizes": []}
 
     def changed(iface, props, invalidated):
+        """Collect a Value change."""
         if iface == CHAR and "Value" in props:
             v = bytes(props["Value"])
             got["data"] += v
@@ -114,6 +116,7 @@ def spoof(bus, dev, text):
     props = "org.freedesktop.DBus.Properties"
 
     def emit(path, iface, member, sig, *args):
+        """Send one signal from this connection."""
         m = dbus.lowlevel.SignalMessage(path, iface, member)
         m.append(*args, signature=sig)
         bus.send_message(m)
