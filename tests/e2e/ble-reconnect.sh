@@ -6,7 +6,8 @@
 # a second BLE link keep working; it is subscribed again within the
 # backoff (<= 30 s) of its return and its frames flow.  The same when the
 # device object itself goes (InterfacesRemoved) and comes back
-# (InterfacesAdded), and after a plain link loss in range.
+# (InterfacesAdded), after a plain link loss in range, and when only the
+# notify socket closes.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-mqtt.sh"
 . "$(dirname "$0")/lib-coap.sh"
@@ -90,11 +91,19 @@ SECONDS=0
 t_ok "subscribed again within 5 s" mock_wait "$A" subscribed '"fd"' 5
 echo "# back after ${SECONDS} s"
 t_ok "P/metrics: reopens = 3" wait_for 3 ble_counter_is b0 reopens 3
+
+# Only the notify socket closes (BlueZ does so when the MTU changes).
+t_ok "the notify socket closes, the link stays" mock_do closefd addr="$A"
+t_ok "subscribed again within 5 s" mock_wait "$A" subscribed '"fd"' 5
+t_ok "P/metrics: reopens = 4" wait_for 3 ble_counter_is b0 reopens 4
+frames_file "$T/post3" --framing cobs --count 10 --seed 6 --prefix last
+t_ok "frames sent" ble_send "$A" "$T/post3" 4
+t_ok "all 10 stored" wait_for 10 rows_are 10 "WHERE node LIKE 'last-%'"
 t_is "b1 was never disturbed" "$(dev_get "$A2" connect)" 1
 t_is "CoAP still 2.04" \
     "$(coap_code -m post -t 50 -e '{"seq":2,"model":"m","label":"l","score":0.5}' "$U/c1/inference")" 2.04
 stop_daemon
 t_is "clean stop" "$EXIT_RC" 0
-t_is "reopens = 3 in the last log" "$(ble_log_counter b0 reopens)" 3
+t_is "reopens = 4 in the last log" "$(ble_log_counter b0 reopens)" 4
 t_ok "no sanitizer reports" sh -c "! grep -q 'Sanitizer\|runtime error' '$T/daemon.log'"
 t_done

@@ -7,6 +7,7 @@
 #   ping | stats
 #   add addr=A [name=N] [known=1] [inrange=0] [acquire=0] [mtu=247]
 #   remove addr=A | vanish addr=A [remove=1] | appear addr=A | drop addr=A
+#   closefd addr=A  (the notify socket closes, the link stays up)
 #   garbage addr=A  (malformed signals from org.bluez about the device)
 #   set addr=A [acquire=0|1] [fail_connects=N] [connect_ms=N] [mtu=N]
 #   send addr=A (file=PATH | text=STR) [seed=N] [min=20] [max=244] [rate=N]

@@ -345,6 +345,13 @@ class Control(dbus.service.Object):
             m.appear(self.dev(cmd))
         elif op == "drop":
             self.dev(cmd).link_loss("link lost")
+        elif op == "closefd":
+            # BlueZ closes the notify socket alone, e.g. when the MTU is
+            # negotiated again; the link stays up.
+            d = self.dev(cmd)
+            if not d.gatt_up or d.tx.sock is None:
+                raise ValueError("%s: no notify socket" % d.addr)
+            d.tx.release_fd()
         elif op == "garbage":
             self.garbage(self.dev(cmd))
         elif op == "set":
