@@ -447,7 +447,10 @@ ble_find(const char *name)
 	return (-1);
 }
 
-/* Drop links whose section went or changed (their counters logged). */
+/*
+ * Drop links whose section went, start over those whose section changed
+ * (in place); the counters of both are logged.
+ */
 static void
 ble_reload_drop(const struct config *cf)
 {
@@ -467,11 +470,16 @@ ble_reload_drop(const struct config *cf)
 			i++;
 			continue;
 		}
-		free(sect);
-		log_info("reload: ble %s %s", l->name, j < n ? "changed" :
-		    "removed");
+		log_info("reload: ble %s %s", l->name, j < n ?
+		    "changed, starting over" : "removed");
 		ingest_link_log(&l->il);
 		ble_link_free(l);
+		if (j < n) {
+			ble.links[i++] = ble_link_new(cf, sect);
+			free(sect);
+			continue;
+		}
+		free(sect);
 		memmove(&ble.links[i], &ble.links[i + 1],
 		    (ble.nlinks - i - 1) * sizeof ble.links[0]);
 		ble.nlinks--;

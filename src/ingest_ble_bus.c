@@ -359,9 +359,20 @@ bus_adapter(const char *path)
 		if (strcmp(bus.adapters[i].path, path) == 0)
 			return (&bus.adapters[i]);
 	}
-	if (bus.nadapters == INGEST_BLE_LINKS_MAX)
-		return (NULL);	/* cannot happen: one adapter a link at most */
-	a = &bus.adapters[bus.nadapters++];
+	/* Reuse an idle entry (reloads may have moved links elsewhere). */
+	for (i = 0; i < bus.nadapters; i++) {
+		a = &bus.adapters[i];
+		if (a->refs == 0 && a->st == DISC_OFF && a->slot == NULL) {
+			free(a->path);
+			break;
+		}
+	}
+	if (i == bus.nadapters) {
+		/* Cannot happen: one adapter a link, 64 links at most. */
+		if (bus.nadapters == INGEST_BLE_LINKS_MAX)
+			return (NULL);
+		a = &bus.adapters[bus.nadapters++];
+	}
 	memset(a, 0, sizeof *a);
 	a->path = xstrdup(path);
 	return (a);
