@@ -11,7 +11,7 @@
 #   garbage addr=A  (malformed signals from org.bluez about the device)
 #   set addr=A [acquire=0|1] [fail_connects=N] [connect_ms=N] [mtu=N]
 #   send addr=A (file=PATH | text=STR) [seed=N] [min=20] [max=244] [rate=N]
-#        [oversize=1]   (allow notifications over 512 bytes, up to MTU - 3)
+#        (max is capped at the device's MTU - 3)
 #   wait addr=A key=K value=V [timeout=S]   (V is JSON: true, 3, "fd")
 
 import argparse

@@ -292,8 +292,8 @@ def device_args(kv):
             kw[k] = opt_bool(kv[k])
     if "mtu" in kv:
         kw["mtu"] = int(kv["mtu"])
-        if not 23 <= kw["mtu"] <= 517:
-            raise ValueError("ATT MTU %d not in 23..517" % kw["mtu"])
+        if not 23 <= kw["mtu"] <= 65535:
+            raise ValueError("MTU %d not in 23..65535" % kw["mtu"])
     return kw
 
 
@@ -389,12 +389,10 @@ class Control(dbus.service.Object):
         if not d.gatt_up or d.tx.subscribed() is None:
             raise ValueError("%s: no client subscribed" % d.addr)
         lo = int(cmd.get("min", 20))
-        # An attribute value is at most 512 bytes (Core spec, ATT), so
-        # is a notification whatever the MTU; oversize=1 breaks that rule
-        # (up to MTU - 3 = 514), as a misbehaving stack could.
+        # A notification carries at most MTU - 3 bytes.  (An attribute
+        # value is at most 512 bytes, whatever the MTU: a device with a
+        # larger MTU can break that rule, as a misbehaving stack could.)
         hi = min(int(cmd.get("max", 244)), d.mtu - 3)
-        if not opt_bool(cmd.get("oversize", 0)):
-            hi = min(hi, 512)
         if not 1 <= lo <= hi:
             raise ValueError("bad chunk sizes %d..%d" % (lo, hi))
         d.job = SendJob(d, data, int(cmd.get("seed", 1)), lo, hi,
