@@ -19,16 +19,16 @@
  *   backoff     after any failure or loss: exponential with jitter up to
  *               30 s, then searching again
  *
- * Every callback turns into an event for ingest_ble_event(); the transition
- * table is ingest_ble_next() (pure, unit-tested) and ble_set_state() is
- * the one place that changes, logs and acts on a state.  A link has at
- * most one method call pending (its slot), so pending calls are bounded
- * by the links; leaving a state drops its call.  A device that goes
- * away is logged once; failures that repeat the last one are quiet.
+ * Every answer and signal turns into an event for ingest_ble_event(); the
+ * transition table is ingest_ble_next() (pure, unit-tested) and
+ * ble_set_state() is the one place that changes, logs and acts on a
+ * state.  A link has at most one method call pending (its slot), so
+ * pending calls are bounded by the links; leaving a state drops its call.
+ * A device that goes away is logged once and its retries are quiet.
  *
- * The connection itself, discovery and the property readers are in
- * ingest_ble_bus.c; the BlueZ objects are not cached: a link asks
- * GetManagedObjects when it needs to look.
+ * The work of each state is in ingest_ble_step.c; the connection itself,
+ * discovery and the property readers in ingest_ble_bus.c.  BlueZ's
+ * objects are not cached: a link asks GetManagedObjects when it looks.
  */
 #include <fnmatch.h>
 #include <stdio.h>

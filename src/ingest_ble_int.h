@@ -1,8 +1,10 @@
 /*
- * ingest_ble_int.h - what the BLE link module (ingest_ble.c) and its
- * D-Bus side (ingest_ble_bus.c: the system bus connection on the loop,
- * shared discovery per adapter, reading BlueZ's property dictionaries)
- * share.  Nothing else includes it.
+ * ingest_ble_int.h - what the three files of BLE links share: the link
+ * itself (its state machine and life in ingest_ble.c, the work of each
+ * state and BlueZ's signals in ingest_ble_step.c) and the D-Bus side
+ * (ingest_ble_bus.c: the system bus connection on the loop, discovery
+ * shared per adapter, the readers of BlueZ's property dictionaries).
+ * Nothing else includes it.
  */
 #ifndef TE_INGEST_BLE_INT_H
 #define TE_INGEST_BLE_INT_H
