@@ -755,8 +755,11 @@ config_diff(const struct config *old, const struct config *new,
 	for (i = 0; i < new->nsects; i++) {
 		b = &new->sects[i];
 		a = config_find_sect(old, b->name);
-		/* Node sections are settings: SIGHUP applies them all. */
-		reload = b->type->glob;
+		/*
+		 * Node sections are settings, and BLE links and learners are
+		 * started and stopped by SIGHUP: those come and go at once.
+		 */
+		reload = b->type->reload;
 		if (a == NULL) {
 			cb(b->name, NULL, reload, arg);
 			restart += !reload;
@@ -780,7 +783,7 @@ config_diff(const struct config *old, const struct config *new,
 	}
 	for (i = 0; i < old->nsects; i++) {
 		if (config_find_sect(new, old->sects[i].name) == NULL) {
-			reload = old->sects[i].type->glob;
+			reload = old->sects[i].type->reload;
 			cb(old->sects[i].name, NULL, reload, arg);
 			restart += !reload;
 		}

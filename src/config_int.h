@@ -51,6 +51,7 @@ struct config_stype {
 	const char	*name;
 	int		 repeatable;
 	int		 glob;		/* name is a glob ([node:GLOB]) */
+	int		 reload;	/* SIGHUP adds and removes these */
 };
 
 struct config_value {

@@ -22,19 +22,22 @@ static int	config_check_node_id(const char *, char **);
 static int	config_check_baud(const char *, char **);
 static int	config_check_uri(const char *, char **);
 static int	config_check_topic(const char *, char **);
+static int	config_check_ble_address(const char *, char **);
+static int	config_check_adapter(const char *, char **);
 
 const struct config_stype config_stypes[] = {
-	{ "gateway", 0, 0 },
-	{ "coap", 0, 0 },
-	{ "serial", 1, 0 },
-	{ "mqtt", 0, 0 },
-	{ "store", 0, 0 },
-	{ "summary", 0, 0 },
+	{ "gateway", 0, 0, 0 },
+	{ "coap", 0, 0, 0 },
+	{ "serial", 1, 0, 0 },
+	{ "ble", 1, 0, 1 },
+	{ "mqtt", 0, 0, 0 },
+	{ "store", 0, 0, 0 },
+	{ "summary", 0, 0, 0 },
 	{ "tier2", 1, 0 },
-	{ "node", 1, 1 },
-	{ "federated", 1, 0 },
-	{ "homeassistant", 0, 0 },
-	{ "learn", 1, 0 },
+	{ "node", 1, 1, 1 },
+	{ "federated", 1, 0, 0 },
+	{ "homeassistant", 0, 0, 0 },
+	{ "learn", 1, 0, 1 },
 };
 const size_t config_nstypes = sizeof config_stypes / sizeof config_stypes[0];
 
@@ -45,6 +48,7 @@ static const char *const config_levels[] = {
 static const char *const config_framings[] = {
 	[CONFIG_FRAMING_LINES] = "lines", [CONFIG_FRAMING_COBS] = "cobs", NULL
 };
+static const char *const config_ble_services[] = { "nus", NULL };
 static const char *const config_syncs[] = {
 	[CONFIG_SYNC_NORMAL] = "normal", [CONFIG_SYNC_FULL] = "full", NULL
 };
@@ -119,6 +123,21 @@ const struct config_key config_keys[] = {
 	  NULL, 0, "lines | cobs" },
 	{ "serial", "node", CT_STRING, "", NOBOUND, NULL,
 	  config_check_node_id, 0, "node id for frames that carry none" },
+
+	/* [ble:NAME]: exactly one of address and name (ingest_ble_check). */
+	{ "ble", "address", CT_STRING, "", NOBOUND, NULL,
+	  config_check_ble_address, CF_RELOAD, "AA:BB:CC:DD:EE:FF" },
+	{ "ble", "name", CT_STRING, "", NOBOUND, NULL, NULL, CF_RELOAD,
+	  "a glob over advertised names" },
+	{ "ble", "adapter", CT_STRING, "hci0", NOBOUND, NULL,
+	  config_check_adapter, CF_RELOAD, "BlueZ adapter, e.g. hci0" },
+	{ "ble", "service", CT_ENUM, "nus", NOBOUND, config_ble_services,
+	  NULL, CF_RELOAD, "nus (Nordic UART Service)" },
+	{ "ble", "framing", CT_ENUM, "lines", NOBOUND, config_framings,
+	  NULL, CF_RELOAD, "lines | cobs" },
+	{ "ble", "node", CT_STRING, "", NOBOUND, NULL,
+	  config_check_node_id, CF_RELOAD,
+	  "node id for frames that carry none" },
 
 	{ "mqtt", "uri", CT_STRING, "tcp://127.0.0.1:1883", NOBOUND, NULL,
 	  config_check_uri, CF_NONEMPTY, "tcp://HOST:PORT or ssl://HOST:PORT" },
@@ -369,4 +388,32 @@ config_check_topic(const char *s, char **cause)
 		return (-1);
 	}
 	return (0);
+}
+
+/* A Bluetooth device address, AA:BB:CC:DD:EE:FF (either case); empty = unset. */
+static int
+config_check_ble_address(const char *s, char **cause)
+{
+	size_t	i;
+
+	if (*s == '\0')
+		return (0);
+	for (i = 0; i < 17; i++) {
+		if (i % 3 == 2 ? s[i] != ':' :
+		    strchr("0123456789abcdefABCDEF", s[i]) == NULL ||
+		    s[i] == '\0')
+			break;
+	}
+	if (i == 17 && s[17] == '\0')
+		return (0);
+	xasprintf(cause, "\"%s\" is not a Bluetooth address "
+	    "(AA:BB:CC:DD:EE:FF)", s);
+	return (-1);
+}
+
+/* A BlueZ adapter name: hci0, hci1, ... (any [A-Za-z0-9_]{1,32}). */
+static int
+config_check_adapter(const char *s, char **cause)
+{
+	return (parse_id(s, 32, "_", cause));
 }

@@ -34,6 +34,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "fed.h"
+#include "ingest_ble.h"
 #include "ingest_coap.h"
 #include "ingest_serial.h"
 #include "learn.h"
@@ -95,6 +96,8 @@ static const struct daemon_module daemon_modules[] = {
 	    ingest_coap_status },
 	{ "serial", NULL, ingest_serial_start, ingest_serial_reload,
 	    ingest_serial_stop, NULL },
+	{ "ble", ingest_ble_check, ingest_ble_start, ingest_ble_reload,
+	    ingest_ble_stop, NULL },
 };
 #define NMODULES (sizeof daemon_modules / sizeof daemon_modules[0])
 
@@ -109,6 +112,7 @@ static const struct daemon_check daemon_checks[] = {
 	{ "fl", fed_check },
 	{ "command", command_check },
 	{ "serial", ingest_serial_check },
+	{ "ble", ingest_ble_tick },
 	{ "coap", ingest_coap_check },
 };
 

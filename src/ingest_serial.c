@@ -5,10 +5,8 @@
  * Each device is opened non-blocking and put in raw mode at its baud rate;
  * a uv_poll on the fd wakes us when bytes arrive, so there is no thread
  * and no busy loop.  The bytes go through a frame_reader (frame.c: lines
- * or COBS), and every complete line or frame through the same message
- * module and store path as CoAP.  A serial node gets no answer, so a
- * message is simply put in the store and forgotten; the store's group
- * commit at the end of the loop turn covers everything one read brought.
+ * or COBS), and every complete line or frame through ingest_link.c (shared
+ * with BLE links) to the message module and the store, as for CoAP.
  *
  * Hotplug: when the device vanishes (EOF, EIO, ENODEV, ENXIO) the link is
  * closed, which is logged once; the housekeeping check tries to open it
@@ -39,12 +37,10 @@
 #include "config.h"
 #include "daemon.h"
 #include "frame.h"
-#include "ingest.h"
+#include "ingest_link.h"
 #include "ingest_serial.h"
 #include "log.h"
-#include "message.h"
 #include "metrics.h"
-#include "store.h"
 #include "xmalloc.h"
 
 #define SERIAL_RETRY_MS		2000	/* reopen period of a missing device */
@@ -65,33 +61,20 @@ enum serial_event {
 	SERIAL_EV_STOP,		/* the daemon is stopping */
 };
 
-/* Per-link counters (P/metrics "serial_links"). */
-struct serial_counters {
-	uint64_t	frames;		/* well-formed lines/frames seen */
-	uint64_t	bad_crc;
-	uint64_t	bad_frames;	/* bad COBS, bad lengths or type */
-	uint64_t	skipped_lines;	/* lines that are not JSON objects */
-	uint64_t	dropped_long;	/* over FRAME_MAX */
-	uint64_t	rejected;	/* failed validation or store refused */
-	uint64_t	reopens;	/* came back after vanishing */
-};
-
 /* One serial link. */
 struct serial_link {
 	char			*name;		/* NAME of [serial:NAME] */
 	char			*device;
 	int			 baud;
 	speed_t			 speed;
-	char			 node[MESSAGE_NODE_MAX + 1]; /* default node */
 	enum serial_state	 state;
 	int			 stopping;	/* free once closed */
 	int			 fd;
 	int			 ever_open;
 	int			 last_errno;	/* of the last failed open */
-	int			 refused_logged;
 	uint64_t		 retry_at;	/* loop ms of the next attempt */
 	uv_poll_t		 poll;
-	struct serial_counters	 n;
+	struct ingest_link	 il;		/* frames to messages */
 	struct frame_reader	 reader;
 };
 
@@ -264,7 +247,7 @@ serial_try_open(struct serial_link *l, uint64_t now)
 	}
 	l->last_errno = 0;
 	if (l->ever_open)
-		l->n.reopens++;
+		l->il.n.reopens++;
 	serial_set_state(l, SERIAL_OPEN, 0);
 }
 
@@ -296,178 +279,6 @@ serial_free(struct serial_link *l)
 }
 
 /*
- * Put a validated message in the store and free it.  A link has no way to
- * answer, so store.sync = full does not hold anything up here: the reading
- * is journaled and counted at once.
- */
-static void
-serial_deliver(struct serial_link *l, struct message *m)
-{
-	struct store_msg	sm;
-	enum store_result	result;
-	char			src[128];
-
-	ingest_store_msg(m, &sm);
-	snprintf(src, sizeof src, "serial:%s", l->name);
-	/*
-	 * A refused node's data is lost: the link cannot say "later".  The
-	 * registry logs the refusal (rate-limited); it is counted here.
-	 */
-	if (ingest_admit(m->node, src, 0) != INGEST_ADMIT_OK) {
-		l->n.rejected++;
-		metrics_add(METRICS_INGEST_REJECTED, 1);
-		message_free(m);
-		return;
-	}
-	result = store_put_message(&sm, NULL, NULL);
-	switch (result) {
-	case STORE_REFUSED:
-		if (!l->refused_logged)
-			log_warnx("serial %s: the store refuses data, dropping "
-			    "messages", l->name);
-		l->refused_logged = 1;
-		l->n.rejected++;
-		metrics_add(METRICS_INGEST_REJECTED, 1);
-		break;
-	case STORE_DUPLICATE:
-		metrics_add(METRICS_INGEST_DUPLICATES, 1);
-		ingest_seen(m);
-		break;
-	default:
-		l->refused_logged = 0;
-		metrics_add(METRICS_INGEST_SERIAL, 1);
-		ingest_seen(m);
-		break;
-	}
-	message_free(m);
-}
-
-/* Does a line that failed validation at least parse as a JSON object? */
-static int
-serial_is_object(const uint8_t *line, size_t len)
-{
-	cJSON	*o;
-	int	 yes;
-
-	/* MCU debug prints rarely start with '{': skip the parse for them. */
-	while (len > 0 && (*line == ' ' || *line == '\t')) {
-		line++;
-		len--;
-	}
-	if (len == 0 || *line != '{')
-		return (0);
-	o = cJSON_ParseWithLength((const char *)line, len);
-	yes = cJSON_IsObject(o);
-	cJSON_Delete(o);
-	return (yes);
-}
-
-/* The message type a JSON frame carries (frame.c refused other bytes). */
-static enum message_type
-serial_message_type(enum frame_type t)
-{
-	switch (t) {
-	case FRAME_TYPE_WINDOW:
-		return (MESSAGE_WINDOW);
-	case FRAME_TYPE_HEARTBEAT:
-		return (MESSAGE_HEARTBEAT);
-	case FRAME_TYPE_INFERENCE:
-	case FRAME_TYPE_WINDOW_BINARY:	/* parsed as binary before */
-		break;
-	}
-	return (MESSAGE_INFERENCE);
-}
-
-/* One complete line of "lines" framing. */
-static void
-serial_line(struct serial_link *l, const struct frame *f)
-{
-	struct message	*m;
-	char		*cause = NULL;
-
-	if (message_parse_line((const char *)f->data, f->len, l->node, &m,
-	    &cause) == 0) {
-		l->n.frames++;
-		serial_deliver(l, m);
-		return;
-	}
-	if (serial_is_object(f->data, f->len)) {
-		/* A message, but a bad one: the firmware needs to know. */
-		l->n.frames++;
-		l->n.rejected++;
-		metrics_add(METRICS_INGEST_REJECTED, 1);
-		log_debug("serial %s: line rejected: %s", l->name, cause);
-	} else {
-		l->n.skipped_lines++;
-		log_debug("serial %s: skipped: %.*s", l->name,
-		    (int)(f->len > 80 ? 80 : f->len), (const char *)f->data);
-	}
-	free(cause);
-}
-
-/* One COBS frame with a good CRC. */
-static void
-serial_packet(struct serial_link *l, const struct frame *f)
-{
-	struct message	*m = NULL;
-	char		 node[MESSAGE_NODE_MAX + 1], *cause = NULL;
-	int		 rc;
-
-	l->n.frames++;
-	if (f->node_len > 0) {
-		memcpy(node, f->node, f->node_len);
-		node[f->node_len] = '\0';
-	} else
-		snprintf(node, sizeof node, "%s", l->node);
-	if (node[0] == '\0') {
-		xasprintf(&cause, "node: required (or set node = for %s)",
-		    l->name);
-		rc = -1;
-	} else if (f->type == FRAME_TYPE_WINDOW_BINARY)
-		rc = message_parse_window_binary(node, f->body, f->body_len,
-		    &m, &cause);
-	else
-		rc = message_parse_json(serial_message_type(f->type), node,
-		    f->body, f->body_len, &m, &cause);
-	if (rc != 0) {
-		l->n.rejected++;
-		metrics_add(METRICS_INGEST_REJECTED, 1);
-		log_debug("serial %s: frame rejected: %s", l->name, cause);
-		free(cause);
-		return;
-	}
-	serial_deliver(l, m);
-}
-
-/* The reader's callback: one line, frame, or thing dropped. */
-static void
-serial_frame_cb(const struct frame *f, void *arg)
-{
-	struct serial_link	*l = arg;
-
-	switch (f->ev) {
-	case FRAME_LINE:
-		serial_line(l, f);
-		break;
-	case FRAME_PACKET:
-		serial_packet(l, f);
-		break;
-	case FRAME_TOO_LONG:
-		l->n.dropped_long++;
-		log_debug("serial %s: over %d bytes, dropped", l->name,
-		    FRAME_MAX);
-		break;
-	case FRAME_BAD_COBS:
-	case FRAME_BAD_LENGTH:
-		l->n.bad_frames++;
-		break;
-	case FRAME_BAD_CRC:
-		l->n.bad_crc++;
-		break;
-	}
-}
-
-/*
  * Read what the device has (a bounded number of chunks, so one chatty
  * link cannot starve the loop).  Returns 0, or -1 with *err set when the
  * device is gone (0 for end of file).
@@ -482,8 +293,8 @@ serial_read(struct serial_link *l, int *err)
 	for (i = 0; i < SERIAL_READ_BUDGET; i++) {
 		n = read(l->fd, buf, sizeof buf);
 		if (n > 0) {
-			frame_feed(&l->reader, buf, (size_t)n, serial_frame_cb,
-			    l);
+			frame_feed(&l->reader, buf, (size_t)n,
+			    ingest_link_frame, &l->il);
 			/* What we fed may have led to a stop: the fd is gone. */
 			if (l->state != SERIAL_OPEN)
 				return (0);
@@ -564,7 +375,8 @@ serial_link_new(const struct config *cf, const char *sect,
 	l->name = xstrdup(name != NULL ? name + 1 : sect);
 	l->device = xstrdup(config_str(cf, sect, "device"));
 	l->baud = (int)config_int(cf, sect, "baud");
-	snprintf(l->node, sizeof l->node, "%s", config_str(cf, sect, "node"));
+	ingest_link_init(&l->il, "serial", l->name, config_str(cf, sect,
+	    "node"), METRICS_INGEST_SERIAL);
 	frame_reader_init(&l->reader, config_enum(cf, sect, "framing") ==
 	    CONFIG_FRAMING_COBS ? FRAME_COBS : FRAME_LINES);
 	for (i = 0; i < sizeof serial_speeds / sizeof serial_speeds[0]; i++) {
@@ -661,21 +473,6 @@ ingest_serial_reload(const struct config *cf)
 	(void)cf;
 }
 
-/* Log a link's counters (at stop: a record for the operator). */
-static void
-serial_log_counters(const struct serial_link *l)
-{
-	log_info("serial %s: frames=%llu bad_crc=%llu bad_frames=%llu "
-	    "skipped_lines=%llu dropped_long=%llu rejected=%llu reopens=%llu",
-	    l->name, (unsigned long long)l->n.frames,
-	    (unsigned long long)l->n.bad_crc,
-	    (unsigned long long)l->n.bad_frames,
-	    (unsigned long long)l->n.skipped_lines,
-	    (unsigned long long)l->n.dropped_long,
-	    (unsigned long long)l->n.rejected,
-	    (unsigned long long)l->n.reopens);
-}
-
 /*
  * Stop every link: commit what was read while the node registry and the
  * metrics still run, close the handles; links are freed when closed.
@@ -694,7 +491,7 @@ ingest_serial_stop(void)
 			l->fd = -1;
 		}
 		if (ports.started)
-			serial_log_counters(l);
+			ingest_link_log(&l->il);
 		serial_event(l, SERIAL_EV_STOP, 0);
 	}
 	free(ports.links);
@@ -731,16 +528,6 @@ ingest_serial_metrics(struct cJSON *obj)
 		l = ports.links[i];
 		if ((o = cJSON_AddObjectToObject(links, l->name)) == NULL)
 			continue;
-		cJSON_AddNumberToObject(o, "frames", (double)l->n.frames);
-		cJSON_AddNumberToObject(o, "bad_crc", (double)l->n.bad_crc);
-		cJSON_AddNumberToObject(o, "bad_frames",
-		    (double)l->n.bad_frames);
-		cJSON_AddNumberToObject(o, "skipped_lines",
-		    (double)l->n.skipped_lines);
-		cJSON_AddNumberToObject(o, "dropped_long",
-		    (double)l->n.dropped_long);
-		cJSON_AddNumberToObject(o, "rejected", (double)l->n.rejected);
-		cJSON_AddNumberToObject(o, "reopens", (double)l->n.reopens);
-		cJSON_AddBoolToObject(o, "open", l->state == SERIAL_OPEN);
+		ingest_link_json(&l->il, o, l->state == SERIAL_OPEN);
 	}
 }

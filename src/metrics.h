@@ -17,6 +17,7 @@
 enum metrics_counter {
 	METRICS_INGEST_COAP,		/* messages accepted over CoAP */
 	METRICS_INGEST_SERIAL,		/* messages accepted over serial */
+	METRICS_INGEST_BLE,		/* messages accepted over BLE links */
 	METRICS_INGEST_REJECTED,	/* requests answered 4.xx/5.xx */
 	METRICS_INGEST_DUPLICATES,	/* repeated (node, boot, seq) */
 	METRICS_TIER2_RUNS,		/* second-tier inferences */

@@ -45,6 +45,7 @@
 #include "daemon.h"
 #include "fed.h"
 #include "ha.h"
+#include "ingest_ble.h"
 #include "ingest_serial.h"
 #include "learn.h"
 #include "metrics.h"
@@ -134,6 +135,7 @@ monitor_counters(cJSON *o)
 	s = cJSON_AddObjectToObject(o, "ingest");
 	monitor_num(s, "coap", metrics_get(METRICS_INGEST_COAP));
 	monitor_num(s, "serial", metrics_get(METRICS_INGEST_SERIAL));
+	monitor_num(s, "ble", metrics_get(METRICS_INGEST_BLE));
 	monitor_num(s, "rejected", metrics_get(METRICS_INGEST_REJECTED));
 	monitor_num(s, "duplicates", metrics_get(METRICS_INGEST_DUPLICATES));
 }
@@ -195,6 +197,7 @@ monitor_json(void)
 	nodes_metrics(s);
 	monitor_num(o, "rss_kb", monitor_rss_kb());
 	ingest_serial_metrics(o);
+	ingest_ble_metrics(o);
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return (text);
