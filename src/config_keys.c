@@ -33,7 +33,7 @@ const struct config_stype config_stypes[] = {
 	{ "mqtt", 0, 0, 0 },
 	{ "store", 0, 0, 0 },
 	{ "summary", 0, 0, 0 },
-	{ "tier2", 1, 0 },
+	{ "tier2", 1, 0, 0 },
 	{ "node", 1, 1, 1 },
 	{ "federated", 1, 0, 0 },
 	{ "homeassistant", 0, 0, 0 },
