@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "tflite_build.h"
+#include "tflite/tflite_write.h"
 
 /* Read exactly len bytes of path into a new buffer; NULL on any failure. */
 static void *
@@ -45,15 +45,17 @@ read_exact(const char *path, size_t len)
 int
 main(int argc, char **argv)
 {
-	struct tb_tensor	 t[4];
-	struct tb_op		 op = { .code = 9, .nin = 3, .nout = 1 };
-	int32_t			 in[3] = { 0, 1, 2 }, out[1] = { 3 };
-	int32_t			 gin[1] = { 0 };
-	long			 rows, cols;
-	float			*head;
-	uint8_t			*m;
-	size_t			 len;
-	FILE			*f;
+	struct tflite_write_tensor	 t[4];
+	struct tflite_write_op		 op = { .code = 9, .nin = 3, .nout = 1 };
+	struct tflite_write_graph	 g;
+	int32_t				 in[3] = { 0, 1, 2 }, out[1] = { 3 };
+	int32_t				 gin[1] = { 0 };
+	long				 rows, cols;
+	float				*head;
+	uint8_t				*m;
+	size_t				 len;
+	char				*cause = NULL;
+	FILE				*f;
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: te-flhead ROWS COLS HEAD OUT\n");
@@ -71,20 +73,23 @@ main(int argc, char **argv)
 		    argv[3], rows, cols);
 		return (1);
 	}
-	t[0] = (struct tb_tensor){ .type = 0, .ndims = 2,
+	t[0] = (struct tflite_write_tensor){ .type = 0, .ndims = 2,
 	    .dims = { 1, (int32_t)cols } };
-	t[1] = (struct tb_tensor){ .type = 0, .ndims = 2,
+	t[1] = (struct tflite_write_tensor){ .type = 0, .ndims = 2,
 	    .dims = { (int32_t)rows, (int32_t)cols }, .data = head,
 	    .bytes = 4 * (size_t)(rows * cols) };
-	t[2] = (struct tb_tensor){ .type = 0, .ndims = 1,
+	t[2] = (struct tflite_write_tensor){ .type = 0, .ndims = 1,
 	    .dims = { (int32_t)rows }, .data = head + rows * cols,
 	    .bytes = 4 * (size_t)rows };
-	t[3] = (struct tb_tensor){ .type = 0, .ndims = 2,
+	t[3] = (struct tflite_write_tensor){ .type = 0, .ndims = 2,
 	    .dims = { 1, (int32_t)rows } };
 	op.in = in;
 	op.out = out;
-	if (tb_build(t, 4, &op, 1, gin, 1, out, 1, &m, &len) != 0) {
-		fprintf(stderr, "te-flhead: cannot build the model\n");
+	g = (struct tflite_write_graph){ .tensors = t, .ntensors = 4,
+	    .ops = &op, .nops = 1, .inputs = gin, .ninputs = 1,
+	    .outputs = out, .noutputs = 1 };
+	if (tflite_write(&g, &m, &len, &cause) != 0) {
+		fprintf(stderr, "te-flhead: %s\n", cause ? cause : "?");
 		return (1);
 	}
 	if ((f = fopen(argv[4], "wb")) == NULL ||

@@ -5,7 +5,8 @@
  * The uplink hands every message of P/cmd/# to command_handle() on the
  * loop thread.  command_parse.c reads it; a bad one changes nothing and
  * gets ok:false.  A good one runs: config patches node settings
- * (control.c), reload is SIGHUP (daemon.c), at once; model stores a node
+ * (control.c), reload is SIGHUP (daemon.c), learn restarts a node's
+ * learning (learn.c), at once; model stores a node
  * model (models.c) and tier2 swaps a second-tier model (tier2.c), both in
  * the libuv pool, answering later.
  *
@@ -37,6 +38,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "learn.h"
 #include "log.h"
 #include "models.h"
 #include "store.h"
@@ -468,6 +470,9 @@ command_run_now(const struct command_req *q, const char *topic)
 			cJSON_AddItemToObject(o, "nodes", nodes);
 		else
 			cJSON_Delete(nodes);
+	} else if (q->verb == COMMAND_LEARN) {
+		if ((rc = learn_restart(q->arg, q->node, &cause)) == 0)
+			cJSON_AddStringToObject(o, "state", "collecting");
 	} else
 		rc = daemon_reload(&cause);
 	command_finish(q->verb, q->id, topic, o, rc == 0 ? NULL :

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "command.h"
+#include "message.h"
 #include "models.h"
 
 struct cJSON;
@@ -32,6 +33,7 @@ enum command_verb {
 	COMMAND_MODEL,
 	COMMAND_TIER2,
 	COMMAND_RELOAD,
+	COMMAND_LEARN,		/* learn/NAME/NODE {"id","action"} */
 };
 
 /* One parsed command; id is "" when it could not be read. */
@@ -41,6 +43,7 @@ struct command_req {
 	/* The glob, the model name or the section. */
 	char			 arg[COMMAND_GLOB_MAX + 1];
 	char			 version[MODELS_VERSION_MAX + 1];
+	char			 node[MESSAGE_NODE_MAX + 1];	/* learn */
 	struct cJSON		*json;	/* the payload (config, reload) */
 	const struct cJSON	*set;	/* config: in json */
 	const void		*data;	/* model, tier2: the caller's */

@@ -4,7 +4,8 @@
  * unit test can drive it without a store or a loop.
  *
  * The topic (relative to the prefix) names the verb and its arguments:
- * cmd/config/GLOB, cmd/model/NAME/VERSION, cmd/tier2/SECTION, cmd/reload.
+ * cmd/config/GLOB, cmd/model/NAME/VERSION, cmd/tier2/SECTION, cmd/reload,
+ * cmd/learn/NAME/NODE.
  * The id comes from the payload for the JSON verbs ({"id",...}) and from
  * the topic or the bytes for the binary ones ("model:NAME:VERSION",
  * "tier2:SECTION:" + 16 hex of the sha256).  The id is read first, as far
@@ -22,7 +23,7 @@
 #include "parse.h"
 
 static const char *const command_verb_names[] = {
-	"?", "config", "model", "tier2", "reload"
+	"?", "config", "model", "tier2", "reload", "learn"
 };
 
 /* The verb's name for logs. */
@@ -243,6 +244,37 @@ command_binary(struct command_req *r, const char **seg, size_t *sl,
 	return (0);
 }
 
+/* learn/NAME/NODE {"id", "action": "restart"} (SPEC 11). */
+static int
+command_learn(struct command_req *r, const char **seg, size_t *sl, size_t n,
+    char *err, size_t errlen)
+{
+	const cJSON	*k, *o, *a;
+
+	if (n != 3 || command_name(r->arg, seg[1], sl[1], MODELS_NAME_MAX) !=
+	    0 || command_name(r->node, seg[2], sl[2], MESSAGE_NODE_MAX) != 0 ||
+	    strcmp(r->node, ".") == 0 || strcmp(r->node, "..") == 0)
+		return (command_fail(err, errlen, "want cmd/learn/NAME/NODE "
+		    "(1 to 64 of [A-Za-z0-9_.-] each)"));
+	for (k = r->json->child; k != NULL; k = k->next) {
+		for (o = r->json->child; o != k; o = o->next)
+			if (strcmp(o->string, k->string) == 0)
+				return (command_fail(err, errlen, "key \"%s\" "
+				    "given twice", k->string));
+		if (strcmp(k->string, "id") != 0 &&
+		    strcmp(k->string, "action") != 0)
+			return (command_fail(err, errlen, "unknown key; want "
+			    "\"id\" and \"action\""));
+	}
+	a = cJSON_GetObjectItemCaseSensitive(r->json, "action");
+	if (a == NULL)
+		return (command_fail(err, errlen, "missing \"action\""));
+	if (!cJSON_IsString(a) || strcmp(a->valuestring, "restart") != 0)
+		return (command_fail(err, errlen, "bad \"action\": want "
+		    "\"restart\""));
+	return (0);
+}
+
 /*
  * Parse one command: topic relative to the prefix ("cmd/..."), payload of
  * len bytes (data NULL and a len over max: the bytes were not kept, as
@@ -270,6 +302,8 @@ command_parse(const char *topic, const void *data, size_t len, size_t max,
 		r->verb = COMMAND_TIER2;
 	else if (sl[0] == 6 && memcmp(seg[0], "reload", 6) == 0)
 		r->verb = COMMAND_RELOAD;
+	else if (sl[0] == 5 && memcmp(seg[0], "learn", 5) == 0)
+		r->verb = COMMAND_LEARN;
 	if (r->verb == COMMAND_MODEL || r->verb == COMMAND_TIER2)
 		return (command_binary(r, seg, sl, n, data, len, max, err,
 		    errlen));
@@ -284,8 +318,8 @@ command_parse(const char *topic, const void *data, size_t len, size_t max,
 	json = command_json(data, len, r, err, errlen);
 	if (r->verb == COMMAND_NONE)
 		return (command_fail(err, errlen, "unknown command; want "
-		    "config/GLOB, model/NAME/VERSION, tier2/SECTION or "
-		    "reload"));
+		    "config/GLOB, model/NAME/VERSION, tier2/SECTION, "
+		    "learn/NAME/NODE or reload"));
 	if (json != 0)
 		return (-1);
 	if (r->verb == COMMAND_RELOAD) {
@@ -293,6 +327,8 @@ command_parse(const char *topic, const void *data, size_t len, size_t max,
 			return (command_fail(err, errlen, "want cmd/reload"));
 		return (command_keys(r, 0, err, errlen));
 	}
+	if (r->verb == COMMAND_LEARN)
+		return (command_learn(r, seg, sl, n, err, errlen));
 	if (n > 2)
 		return (command_fail(err, errlen, "want cmd/config/GLOB"));
 	if (command_glob(r, n == 2 ? seg[1] : "", n == 2 ? sl[1] : 0, err,

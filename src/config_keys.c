@@ -34,6 +34,7 @@ const struct config_stype config_stypes[] = {
 	{ "node", 1, 1 },
 	{ "federated", 1, 0 },
 	{ "homeassistant", 0, 0 },
+	{ "learn", 1, 0 },
 };
 const size_t config_nstypes = sizeof config_stypes / sizeof config_stypes[0];
 
@@ -69,6 +70,11 @@ static const char *const config_protocols[] = {
 #define T2_INT(k, d, h)	{ "tier2", k, CT_INT, d, NOBOUND, NULL, NULL, \
 	CF_RELOAD, h }
 #define T2_DBL(k, d, h)	{ "tier2", k, CT_DOUBLE, d, NOBOUND, NULL, NULL, \
+	CF_RELOAD, h }
+/* The same for [learn:NAME]; a change starts the section over. */
+#define LN_INT(k, d, h)	{ "learn", k, CT_INT, d, NOBOUND, NULL, NULL, \
+	CF_RELOAD, h }
+#define LN_DBL(k, d, h)	{ "learn", k, CT_DOUBLE, d, NOBOUND, NULL, NULL, \
 	CF_RELOAD, h }
 
 const struct config_key config_keys[] = {
@@ -238,6 +244,34 @@ const struct config_key config_keys[] = {
 	  CF_FILE, "file of labelled head inputs for the gate; empty = none" },
 	{ "federated", "max_regression", CT_DOUBLE, "0.01", 0, 1, NULL, NULL,
 	  CF_RELOAD, "a round losing more validation accuracy is rejected" },
+
+	{ "learn", "nodes", CT_STRING, "*", NOBOUND, NULL, NULL,
+	  CF_NONEMPTY | CF_RELOAD, "glob: every matching node gets its own "
+	  "model" },
+	{ "learn", "features", CT_ENUM, "spectral", NOBOUND, config_features,
+	  NULL, CF_RELOAD, "raw | mfcc | spectral (a change starts over)" },
+	{ "learn", "windows", CT_INT, "200", 10, 5000, NULL, NULL, CF_RELOAD,
+	  "normal windows collected per node before training" },
+	{ "learn", "threshold_quantile", CT_DOUBLE, "0.995", 0.5, 1, NULL,
+	  NULL, CF_RELOAD, "of the errors on held-out normal windows" },
+	{ "learn", "max_nodes", CT_INT, "256", 1, 4096, NULL, NULL, CF_RELOAD,
+	  "nodes learned at most; later ones are counted, not learned" },
+	LN_INT("mfcc_frame_length", "480", "samples per STFT frame"),
+	LN_INT("mfcc_frame_step", "320", "hop between frames"),
+	LN_INT("mfcc_fft_length", "512", "FFT size"),
+	LN_INT("mfcc_mel_bins", "40", "mel filters"),
+	LN_INT("mfcc_coefficients", "10", "cepstral coefficients kept"),
+	LN_INT("mfcc_frames", "49", "frames a window must give"),
+	LN_INT("mfcc_normalize", "1", "1: divide by the window maximum"),
+	LN_DBL("mfcc_sample_rate", "16000", "Hz, places the mel filters"),
+	LN_DBL("mfcc_lower_hz", "20", "lower edge of the mel bank"),
+	LN_DBL("mfcc_upper_hz", "4000", "upper edge of the mel bank"),
+	LN_DBL("mfcc_log_offset", "1e-6", "log(mel + offset)"),
+	LN_INT("spectral_axes", "3", "axes a window must have"),
+	LN_INT("spectral_bands", "8", "log-spaced FFT bands per axis"),
+	LN_DBL("spectral_low_hz", "1", "lower edge of the first band"),
+	LN_DBL("spectral_lowpass_hz", "0", "low-pass cutoff, 0 = off"),
+	LN_DBL("spectral_highpass_hz", "0", "high-pass cutoff, 0 = off"),
 
 	/* Every other key of [node:GLOB] is a free setting (config_node.c). */
 	{ "node", "model", CT_STRING, "", NOBOUND, NULL,

@@ -50,5 +50,6 @@ int	control_model_in_use(const char *, const char *);
 void	control_models_changed(const char *);
 
 int	control_merge_patch(struct cJSON **, const struct cJSON *);
+int	control_merge_repeats(const struct cJSON *);
 
 #endif

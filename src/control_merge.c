@@ -11,6 +11,7 @@
  * fuzz target links it without the rest of control.c.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include <cJSON.h>
 
@@ -101,5 +102,27 @@ control_merge_patch(cJSON **target, const cJSON *patch)
 		return (0);
 	}
 	control_merge_object(target, patch);
+	return (0);
+}
+
+/*
+ * Does an object in v, at any depth, repeat a key?  A merge patch with
+ * one applies both values in turn, so its result depends on member order.
+ */
+int
+control_merge_repeats(const cJSON *v)
+{
+	const cJSON	*c, *d;
+
+	cJSON_ArrayForEach(c, v) {
+		if (control_merge_repeats(c))
+			return (1);
+		if (!cJSON_IsObject(v))
+			continue;
+		for (d = c->next; d != NULL; d = d->next) {
+			if (strcmp(c->string, d->string) == 0)
+				return (1);
+		}
+	}
 	return (0);
 }

@@ -25,25 +25,6 @@
 #include "store.h"
 #include "xmalloc.h"
 
-/* Does an object in v repeat a key?  (Then order would depend on it.) */
-static int
-control_patch_dups(const cJSON *v)
-{
-	const cJSON	*c, *d;
-
-	cJSON_ArrayForEach(c, v) {
-		if (control_patch_dups(c))
-			return (1);
-		if (!cJSON_IsObject(v))
-			continue;
-		for (d = c->next; d != NULL; d = d->next) {
-			if (strcmp(c->string, d->string) == 0)
-				return (1);
-		}
-	}
-	return (0);
-}
-
 /* Check a merge patch before it touches anything. */
 static int
 control_patch_check(const cJSON *patch, char **cause)
@@ -64,7 +45,7 @@ control_patch_check(const cJSON *patch, char **cause)
 		    CONTROL_MERGE_DEPTH);
 		return (-1);
 	}
-	if (control_patch_dups(patch)) {
+	if (control_merge_repeats(patch)) {
 		xasprintf(cause, "the settings patch repeats a key");
 		return (-1);
 	}

@@ -36,6 +36,7 @@
 #include "fed.h"
 #include "ingest_coap.h"
 #include "ingest_serial.h"
+#include "learn.h"
 #include "log.h"
 #include "models.h"
 #include "monitor.h"
@@ -87,6 +88,8 @@ static const struct daemon_module daemon_modules[] = {
 	{ "tier2", tier2_model_check, tier2_start, tier2_reload, tier2_stop,
 	    tier2_status },
 	{ "fl", fed_config_check, fed_start, fed_reload, fed_stop, fed_status },
+	{ "learn", learn_config_check, learn_start, learn_reload, learn_stop,
+	    learn_status },
 	{ "command", NULL, command_start, command_reload, command_stop, NULL },
 	{ "coap", NULL, ingest_coap_start, ingest_coap_reload, ingest_coap_stop,
 	    ingest_coap_status },

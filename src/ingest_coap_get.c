@@ -171,6 +171,32 @@ ingest_coap_config_pdu(coap_pdu_t *pdu, coap_session_t *session,
 }
 
 /*
+ * The Observe option of a GET of an observable document: 0 registers the
+ * request's token as an observer of KIND and KEY (unless the bounds say
+ * no: then the answer has no Observe option, RFC 7641 4.1), 1 cancels.
+ * Returns the sequence number to answer with, or -1 for none.
+ */
+static int64_t
+ingest_coap_get_observe(coap_session_t *session, const coap_pdu_t *request,
+    enum obs_kind kind, const char *key)
+{
+	coap_opt_iterator_t	 it;
+	coap_opt_t		*opt;
+	int64_t			 action = -1;
+
+	if ((opt = coap_check_option(request, COAP_OPTION_OBSERVE,
+	    &it)) != NULL)
+		action = (int64_t)coap_decode_var_bytes(coap_opt_value(opt),
+		    coap_opt_length(opt));
+	if (action == COAP_OBSERVE_ESTABLISH &&
+	    ingest_coap_obs_register(session, request, kind, key))
+		return (ingest_coap_obs_next());
+	if (action == COAP_OBSERVE_CANCEL)
+		ingest_coap_obs_cancel(session, request);
+	return (-1);
+}
+
+/*
  * GET /v1/n/{node}/config from an admitted node.  Observe 0 registers the
  * request's token as an observer (unless the bounds say no: then the
  * answer has no Observe option, RFC 7641 4.1), Observe 1 cancels it.
@@ -179,11 +205,9 @@ void
 ingest_coap_get_config(coap_session_t *session, const coap_pdu_t *request,
     coap_pdu_t *response, const char *node)
 {
-	coap_opt_iterator_t	 it;
-	coap_opt_t		*opt;
 	char			*body;
 	uint32_t		 rev;
-	int64_t			 action = -1, observe = -1;
+	int64_t			 observe;
 
 	/* Admitted, so known: NULL is a new rev the store could not keep. */
 	if ((body = control_settings(node, &rev)) == NULL) {
@@ -194,15 +218,7 @@ ingest_coap_get_config(coap_session_t *session, const coap_pdu_t *request,
 		    "settings cannot be stored now: try again later");
 		return;
 	}
-	if ((opt = coap_check_option(request, COAP_OPTION_OBSERVE,
-	    &it)) != NULL)
-		action = (int64_t)coap_decode_var_bytes(coap_opt_value(opt),
-		    coap_opt_length(opt));
-	if (action == COAP_OBSERVE_ESTABLISH &&
-	    ingest_coap_obs_register(session, request, OBS_CONFIG, node))
-		observe = ingest_coap_obs_next();
-	else if (action == COAP_OBSERVE_CANCEL)
-		ingest_coap_obs_cancel(session, request);
+	observe = ingest_coap_get_observe(session, request, OBS_CONFIG, node);
 	if (ingest_coap_config_pdu(response, session, request, body, rev,
 	    observe) != 0 && observe >= 0)
 		ingest_coap_obs_cancel(session, request);
@@ -339,24 +355,14 @@ void
 ingest_coap_get_fl(coap_session_t *session, const coap_pdu_t *request,
     coap_pdu_t *response, const char *name)
 {
-	coap_opt_iterator_t	 it;
-	coap_opt_t		*opt;
-	int64_t			 action = -1, observe = -1;
+	int64_t	observe;
 
 	if (name[0] == '\0' || fed_round(name) == 0) {
 		ingest_coap_get_error(response, COAP_RESPONSE_CODE_NOT_FOUND,
 		    "no such federated model");
 		return;
 	}
-	if ((opt = coap_check_option(request, COAP_OPTION_OBSERVE,
-	    &it)) != NULL)
-		action = (int64_t)coap_decode_var_bytes(coap_opt_value(opt),
-		    coap_opt_length(opt));
-	if (action == COAP_OBSERVE_ESTABLISH &&
-	    ingest_coap_obs_register(session, request, OBS_FL, name))
-		observe = ingest_coap_obs_next();
-	else if (action == COAP_OBSERVE_CANCEL)
-		ingest_coap_obs_cancel(session, request);
+	observe = ingest_coap_get_observe(session, request, OBS_FL, name);
 	if (ingest_coap_fl_pdu(response, session, request, name,
 	    observe) != 0 && observe >= 0)
 		ingest_coap_obs_cancel(session, request);

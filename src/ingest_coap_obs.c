@@ -264,31 +264,31 @@ ingest_coap_obs_send(struct observer *o, const char *body, uint32_t rev)
 }
 
 /*
- * control.h: a node's settings changed.  Notify its observers now (SPEC
- * 9.1: within 1 s); a node control no longer knows loses its observers.
- * control_settings() may itself find a change and call back here: that
- * inner call is skipped (it would free observers under the loop below),
- * and the document the outer call gets is the newest anyway.
+ * Send the observers of one kind and key (a node's settings, a round's
+ * name) the newest document; returns how many were sent.  The settings
+ * are read once, for the first observer: control_settings() may itself
+ * find a change and call back into ingest_coap_obs_changed(), and that
+ * inner call is skipped (it would free observers under the loop below);
+ * the document the outer call gets is the newest anyway.  Observers that
+ * must go are marked during the pass and freed after it.
  */
-static void
-ingest_coap_obs_changed(const char *node, uint32_t rev)
+static int
+ingest_coap_obs_notify(enum obs_kind kind, const char *key, uint32_t rev)
 {
 	struct observer	*o, *next;
 	char		*body = NULL;
 	int		 sent = 0;
 
-	if (obs.notifying)
-		return;
 	obs.notifying = 1;
 	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
 		next = TAILQ_NEXT(o, entry);
-		if (o->gone != NULL || o->kind != OBS_CONFIG ||
-		    strcmp(o->node, node) != 0)
+		if (o->gone != NULL || o->kind != kind ||
+		    strcmp(o->node, key) != 0)
 			continue;
 		/* The rules of a GET, again: a reload may have changed them. */
 		if (coap_session_get_proto(o->session) != COAP_PROTO_DTLS &&
 		    (config_bool(daemon_config(), "coap", "require_dtls") ||
-		    ingest_coap_node_has_key(node))) {
+		    (kind == OBS_CONFIG && ingest_coap_node_has_key(key)))) {
 			o->gone = "DTLS now required";
 			continue;
 		}
@@ -296,30 +296,45 @@ ingest_coap_obs_changed(const char *node, uint32_t rev)
 		 * NULL: a node the registry forgot (its observers go), or a
 		 * rev the store could not keep (they stay for the next one).
 		 */
-		if (body == NULL && (body = control_settings(node,
-		    &rev)) == NULL) {
-			if (!nodes_known(node))
+		if (kind == OBS_CONFIG && body == NULL &&
+		    (body = control_settings(key, &rev)) == NULL) {
+			if (!nodes_known(key))
 				o->gone = "node forgotten";
 			continue;
 		}
-		if (ingest_coap_obs_send(o, body, rev) != 0)
+		if (ingest_coap_obs_send(o, body, rev) == 0)
+			sent++;
+		else if (kind == OBS_CONFIG)
 			o->gone = "its session is closed";
 		else
-			sent++;
+			o->gone = "its session is closed or the round is gone";
 	}
 	obs.notifying = 0;
+	free(body);
 	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
 		next = TAILQ_NEXT(o, entry);
 		if (o->gone != NULL)
 			ingest_coap_obs_free(o, o->gone);
 	}
-	free(body);
-	if (sent > 0) {
-		log_debug("coap: %s settings rev %u: %d notifications", node,
-		    rev, sent);
-		/* libcoap's retransmission timer must see the new CONs. */
+	/* libcoap's retransmission timer must see the new CONs. */
+	if (sent > 0)
 		ingest_coap_rearm();
-	}
+	return (sent);
+}
+
+/*
+ * control.h: a node's settings changed.  Notify its observers now (SPEC
+ * 9.1: within 1 s); a node control no longer knows loses its observers.
+ */
+static void
+ingest_coap_obs_changed(const char *node, uint32_t rev)
+{
+	int	sent;
+
+	if (obs.notifying)
+		return;
+	if ((sent = ingest_coap_obs_notify(OBS_CONFIG, node, rev)) > 0)
+		log_debug("coap: %s settings: %d notifications", node, sent);
 }
 
 /*
@@ -329,38 +344,12 @@ ingest_coap_obs_changed(const char *node, uint32_t rev)
 static void
 ingest_coap_obs_fl_changed(const char *name)
 {
-	struct observer	*o, *next;
-	int		 sent = 0;
+	int	sent;
 
 	if (obs.notifying)
 		return;
-	obs.notifying = 1;
-	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
-		next = TAILQ_NEXT(o, entry);
-		if (o->gone != NULL || o->kind != OBS_FL ||
-		    strcmp(o->node, name) != 0)
-			continue;
-		/* A reload may have made DTLS required since it registered. */
-		if (coap_session_get_proto(o->session) != COAP_PROTO_DTLS &&
-		    config_bool(daemon_config(), "coap", "require_dtls")) {
-			o->gone = "DTLS now required";
-			continue;
-		}
-		if (ingest_coap_obs_send(o, NULL, 0) != 0)
-			o->gone = "its session is closed or the round is gone";
-		else
-			sent++;
-	}
-	obs.notifying = 0;
-	for (o = TAILQ_FIRST(&obs.list); o != NULL; o = next) {
-		next = TAILQ_NEXT(o, entry);
-		if (o->gone != NULL)
-			ingest_coap_obs_free(o, o->gone);
-	}
-	if (sent > 0) {
+	if ((sent = ingest_coap_obs_notify(OBS_FL, name, 0)) > 0)
 		log_debug("coap: round of %s: %d notifications", name, sent);
-		ingest_coap_rearm();
-	}
 }
 
 /*

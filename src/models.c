@@ -21,6 +21,11 @@
  * held alone, or it could never be served).  A miss starts a read in the
  * pool, checked against the indexed sha256, and answers NULL meanwhile.
  *
+ * Names are bounded by class: MODELS_NAMES_MAX of the operator's, and
+ * MODELS_LEARNED_MAX learned ones apart ("learn-" names, one per node of
+ * a [learn:NAME] section, SPEC 11), so learned models never take the
+ * operator's room.
+ *
  * Every pool job carries copies of what it needs and the generation of
  * the module it was started by: after models_stop() (or a restart) its
  * after-callback finds the generation changed and only frees the job.
@@ -46,6 +51,9 @@
 #include "xmalloc.h"
 
 #define MODELS_NAMES_MAX	64	/* names stored at most */
+/* Learned models (SPEC 11, one per node) have a bound of their own. */
+#define MODELS_LEARNED_PREFIX	"learn-"
+#define MODELS_LEARNED_MAX	4096
 #define MODELS_VERSIONS_MAX	16	/* versions of one name at most */
 #define MODELS_CACHE_BYTES	(16 * 1024 * 1024)
 
@@ -97,7 +105,7 @@ static struct {
 	uint64_t		 gen;
 	char			*dir;
 	size_t			 max;		/* mqtt.command_max */
-	struct models_name	*n[MODELS_NAMES_MAX];
+	struct models_name	*n[MODELS_NAMES_MAX + MODELS_LEARNED_MAX];
 	size_t			 nn;
 	size_t			 cached;	/* bytes held in memory */
 	uint64_t		 tick;
@@ -108,6 +116,26 @@ static struct {
 } mdl;
 
 #define MODELS_GC_EVERY_MS	(3600 * 1000)
+
+/* The bound of name's class: learned models, or the operator's. */
+static size_t
+models_class_max(const char *name)
+{
+	return (strncmp(name, MODELS_LEARNED_PREFIX,
+	    strlen(MODELS_LEARNED_PREFIX)) == 0 ? MODELS_LEARNED_MAX :
+	    MODELS_NAMES_MAX);
+}
+
+/* Names stored of the class of name. */
+static size_t
+models_class_count(const char *name)
+{
+	size_t	i, n = 0, max = models_class_max(name);
+
+	for (i = 0; i < mdl.nn; i++)
+		n += models_class_max(mdl.n[i]->name) == max;
+	return (n);
+}
 
 /* Is a newer than b? */
 static int
@@ -325,9 +353,10 @@ models_scan(char **cause)
 		if (!models_valid_name(de->d_name) || stat(p, &sb) == -1 ||
 		    !S_ISDIR(sb.st_mode))
 			log_warnx("models: ignoring %s", p);
-		else if (mdl.nn >= MODELS_NAMES_MAX)
-			log_warnx("models: ignoring %s: more than %d names", p,
-			    MODELS_NAMES_MAX);
+		else if (models_class_count(de->d_name) >=
+		    models_class_max(de->d_name))
+			log_warnx("models: ignoring %s: more than %zu names", p,
+			    models_class_max(de->d_name));
 		else
 			models_scan_name(de->d_name, p);
 		free(p);
@@ -589,9 +618,12 @@ models_job_new(enum models_op op, const char *name, const char *version)
 	return (j);
 }
 
-/* Puts in flight: of one name (versions), or of names not yet stored. */
+/*
+ * Puts in flight: of one name (versions), or of names not yet stored
+ * (of the class of cls).
+ */
 static size_t
-models_pending(const char *name)
+models_pending(const char *name, const char *cls)
 {
 	struct models_job	*j, *k;
 	size_t			 n = 0;
@@ -603,7 +635,8 @@ models_pending(const char *name)
 			n += strcmp(j->name, name) == 0;
 			continue;
 		}
-		if (models_name_find(j->name) != NULL)
+		if (models_name_find(j->name) != NULL ||
+		    models_class_max(j->name) != models_class_max(cls))
 			continue;
 		/* Count each new name once. */
 		for (k = mdl.jobs; k != j; k = k->next) {
@@ -621,13 +654,13 @@ static int
 models_full(const char *name, char **cause)
 {
 	struct models_name	*n = models_name_find(name);
-	size_t			 pend = models_pending(name);
+	size_t			 pend = models_pending(name, NULL);
 
-	if (n == NULL && pend == 0 &&
-	    mdl.nn + models_pending(NULL) >= MODELS_NAMES_MAX) {
+	if (n == NULL && pend == 0 && models_class_count(name) +
+	    models_pending(NULL, name) >= models_class_max(name)) {
 		if (cause != NULL)
-			xasprintf(cause, "too many model names (%d)",
-			    MODELS_NAMES_MAX);
+			xasprintf(cause, "too many model names (%zu)",
+			    models_class_max(name));
 		return (1);
 	}
 	if ((n != NULL ? n->nv : 0) + pend >= MODELS_VERSIONS_MAX) {

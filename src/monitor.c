@@ -46,6 +46,7 @@
 #include "fed.h"
 #include "ha.h"
 #include "ingest_serial.h"
+#include "learn.h"
 #include "metrics.h"
 #include "monitor.h"
 #include "nodes.h"
@@ -187,6 +188,7 @@ monitor_json(void)
 	monitor_num(s, "reconnects", us.reconnects);
 	monitor_tier2(o);
 	fed_metrics(o);
+	learn_metrics(o);
 	s = cJSON_AddObjectToObject(o, "nodes");
 	monitor_num(s, "known", known);
 	monitor_num(s, "online", online);

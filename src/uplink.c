@@ -98,19 +98,16 @@ static struct {
 	size_t			 nhooks;
 	int			 offline_sent;
 	int			 send_failed;	/* stop this fetch batch */
-	int64_t			*acked;		/* PUBACKed ids, this drain */
 	char			*topic;		/* full topic being sent */
 	char			*topic_cmd;	/* P/cmd/# while subscribed */
 	uint64_t		 rng;		/* backoff jitter state */
 	size_t			 sztopic;
-	size_t			 nacked, szacked;
 	size_t			 win;		/* window now (uplink_pump) */
 	int			 refused_logged;	/* once per connection */
 } client;
 
 static void	uplink_connect(void);
 static void	uplink_finish(void);
-static void	uplink_delete_acked(void);
 static void	uplink_retry_cb(uv_timer_t *);
 static void	uplink_finish_cb(uv_timer_t *);
 static void	uplink_offline_timeout_cb(uv_timer_t *);
@@ -321,7 +318,7 @@ uplink_connected(void)
 	client.tls_error = NULL;
 	client.ninfl = client.nlive = 0;
 	uplink_refuse_connected();
-	uplink_delete_acked();
+	uplink_ack_flush();
 	client.cursor = 0;
 	client.mark = store_outbox_last_id();
 	client.live = client.mark;
@@ -490,49 +487,6 @@ uplink_offline_timeout_cb(uv_timer_t *t)
 	uplink_disconnect();
 }
 
-/* Remember an acknowledged id; deleted in ranges after the drain. */
-static void
-uplink_acked(int64_t id)
-{
-	if (client.nacked == client.szacked) {
-		client.szacked = client.szacked ? client.szacked * 2 : 256;
-		client.acked = xreallocarray(client.acked, client.szacked,
-		    sizeof *client.acked);
-	}
-	client.acked[client.nacked++] = id;
-}
-
-/* qsort comparison of ids. */
-static int
-uplink_id_cmp(const void *a, const void *b)
-{
-	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x < y ? -1 : x > y);
-}
-
-/*
- * Delete the acknowledged rows: PUBACKs mostly come in order, so runs of
- * consecutive ids become one range delete each (fewer statements), and
- * while a backlog streams out they are batched (see uplink_async_cb).
- */
-static void
-uplink_delete_acked(void)
-{
-	size_t	i, j;
-
-	if (client.nacked == 0)
-		return;
-	qsort(client.acked, client.nacked, sizeof *client.acked, uplink_id_cmp);
-	for (i = 0; i < client.nacked; i = j) {
-		for (j = i + 1; j < client.nacked && client.acked[j] <=
-		    client.acked[j - 1] + 1; j++)
-			;
-		store_outbox_delete(client.acked[i], client.acked[j - 1]);
-	}
-	client.nacked = 0;
-}
-
 /* Handle one event from Paho on the loop thread. */
 static void
 uplink_handle(struct uplink_msg *m)
@@ -574,7 +528,7 @@ uplink_handle(struct uplink_msg *m)
 		uplink_refuse_lost(client.infl, client.ninfl);
 		client.ninfl = client.nlive = 0;
 		/* Before the cursor goes back to the oldest row. */
-		uplink_delete_acked();
+		uplink_ack_flush();
 		uplink_schedule("connection lost");
 		break;
 	case UE_PUB_OK:
@@ -587,7 +541,7 @@ uplink_handle(struct uplink_msg *m)
 			}
 		} else if (m->id > 0) {
 			uplink_infl_remove(m->id);
-			uplink_acked(m->id);
+			uplink_ack_add(m->id);
 			client.published++;
 			uplink_refuse_acked(m->id);
 		}
@@ -656,8 +610,8 @@ uplink_async_cb(uv_async_t *h)
 	 * stream, and at once when nothing is in flight.  A crash loses at
 	 * most a batch of deletes: those rows go out again (at-least-once).
 	 */
-	if (client.nacked >= UPLINK_ACK_BATCH || client.ninfl == 0)
-		uplink_delete_acked();
+	if (uplink_ack_pending() >= UPLINK_ACK_BATCH || client.ninfl == 0)
+		uplink_ack_flush();
 	/* Messages after events: a handler may publish at once. */
 	if (client.state != UPLINK_STOPPED)
 		uplink_direct_deliver(client.conf.prefix);
@@ -672,15 +626,14 @@ uplink_free_conf(void)
 	free(client.infl);
 	free(client.will);
 	free(client.tls_error);
-	free(client.acked);
+	uplink_ack_free();
 	free(client.topic);
 	free(client.topic_cmd);
 	uplink_alias_reset(0);
 	client.will = client.tls_error = client.topic = NULL;
 	client.topic_cmd = NULL;
-	client.infl = client.acked = NULL;
+	client.infl = NULL;
 	client.sztopic = 0;
-	client.nacked = client.szacked = 0;
 }
 
 /* Start: create the Paho client and begin connecting at once. */
@@ -785,7 +738,7 @@ uplink_stop(void)
 
 	if (!client.handles || client.state == UPLINK_STOPPING)
 		return;
-	uplink_delete_acked();
+	uplink_ack_flush();
 	uv_timer_stop(&client.timer);
 	if (client.state != UPLINK_CONNECTED) {
 		uplink_set_state(UPLINK_STOPPING, NULL);

@@ -47,4 +47,10 @@ void	uplink_direct_watch(const char *, uplink_message_cb);
 const char *uplink_watched(void);
 void	uplink_direct_deliver(const char *);
 
+/* uplink_ack.c */
+void	uplink_ack_add(int64_t);
+size_t	uplink_ack_pending(void);
+void	uplink_ack_flush(void);
+void	uplink_ack_free(void);
+
 #endif

@@ -21,6 +21,15 @@
  * its model and send heartbeats (SPEC section 9, nodesim_obs.c); the
  * result line then ends with what that did:
  *   ... config_updates=N models_ok=N models_failed=N resumed=N suppressed=N
+ * --vibration makes every message a window of a simulated machine
+ * (tools/vibsim.c, one machine per node from --seed and the node id):
+ * 3-axis accelerometer, 1 kHz, --frames frames, binary int16 by Block1.
+ * --fault bearing|imbalance|looseness makes the machine faulty from
+ * --fault-at seconds after the run's first window (default 0), or, with
+ * --fault-at signal, from the moment the process gets SIGUSR1 (any
+ * --fault-at: SIGUSR1 starts the fault at once).  --severity scales the
+ * fault (1 = the documented level), --snr sets the noise.  The acked log's
+ * label of a vibration window is what the machine had: normal or the fault.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -122,6 +131,25 @@ nodesim_count(int ok, double ms)
 	nodesim_latency(ms);
 }
 
+/* SIGUSR1: the --fault starts now. */
+static void
+sim_fault_signal(int sig)
+{
+	(void)sig;
+	nodesim.fault_now = 1;
+}
+
+/* Is the --fault on: past --fault-at, or started by SIGUSR1? */
+int
+nodesim_faulty(void)
+{
+	if (nodesim.fault == VIBSIM_NORMAL)
+		return (0);
+	if (nodesim.fault_now)
+		return (1);
+	return (nodesim_now_ms() - nodesim.vib_t0 >= nodesim.fault_at * 1000);
+}
+
 /* Lines framing cannot carry binary windows: send JSON ones only. */
 void
 nodesim_windows_json_only(void)
@@ -142,6 +170,9 @@ sim_usage(int status)
 	    "           [--windows-only] [--ack-timeout MS] [--cbor]\n"
 	    "           [--observe [--state DIR] [--control-log FILE] "
 	    "[--block SZX]]\n"
+	    "           [--vibration [--frames N] [--snr DB] [--fault KIND "
+	    "[--fault-at S|signal]\n"
+	    "           [--severity X]]]\n"
 	    "       tinyedge-nodesim --serial DEVICE [--framing lines|cobs] "
 	    "[--garbage P]\n"
 	    "           [--count N] [--baud B] [same options but --coap/--psk/"
@@ -174,6 +205,19 @@ sim_usage(int status)
 	    "                     EPOCH_MS NODE config REV | model STATE ...\n"
 	    "  --block SZX        model block size 2^(4+SZX), 0..6 (default 6: "
 	    "1024)\n"
+	    "  --vibration        every message is a 3-axis 1 kHz vibration "
+	    "window of the\n"
+	    "                     node's own simulated machine (binary int16)\n"
+	    "  --frames N         frames per vibration window (default 1024)\n"
+	    "  --snr DB           vibration noise (default 10 dB)\n"
+	    "  --fault KIND       bearing, imbalance or looseness\n"
+	    "  --fault-at S       the fault starts S seconds after the run's first "
+	    "window\n"
+	    "                     (default 0); \"signal\": at SIGUSR1 (which "
+	    "always\n"
+	    "                     starts it at once)\n"
+	    "  --severity X       fault severity (default 1, the documented "
+	    "level)\n"
 	    "  --serial DEVICE    write to a tty (or file) instead of CoAP\n"
 	    "  --framing F        lines (default) or cobs\n"
 	    "  --garbage P        junk (debug prints, bad frames) before a "
@@ -273,38 +317,67 @@ sim_log(const char *path, FILE **fp)
 	return (0);
 }
 
+/*
+ * The vibration options make sense together only; SIGUSR1 starts the
+ * fault.  0, or exits with the usage.
+ */
+static int
+sim_check_vibration(void)
+{
+	if (!nodesim.vibration) {
+		if (nodesim.fault != VIBSIM_NORMAL)
+			sim_usage(2);
+		return (0);
+	}
+	if (nodesim.frames < 2 || nodesim.frames > VIBSIM_MAX_FRAMES ||
+	    !isfinite(nodesim.snr) || !isfinite(nodesim.severity) ||
+	    nodesim.severity < 0 || isnan(nodesim.fault_at) ||
+	    nodesim.fault_at < 0 || nodesim.audio || nodesim.cbor)
+		sim_usage(2);
+	signal(SIGUSR1, sim_fault_signal);
+	return (0);
+}
+
+/* The long options (each one a case of sim_parse). */
+static const struct option sim_opts[] = {
+	{ "coap", required_argument, NULL, 'c' },
+	{ "psk", required_argument, NULL, 'p' },
+	{ "nodes", required_argument, NULL, 'n' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "window", required_argument, NULL, 'w' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "windows-every", required_argument, NULL, 'k' },
+	{ "seed", required_argument, NULL, 's' },
+	{ "prefix", required_argument, NULL, 'P' },
+	{ "acked-log", required_argument, NULL, 'a' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "serial", required_argument, NULL, 'S' },
+	{ "framing", required_argument, NULL, 'F' },
+	{ "garbage", required_argument, NULL, 'g' },
+	{ "count", required_argument, NULL, 'C' },
+	{ "baud", required_argument, NULL, 'b' },
+	{ "audio", no_argument, NULL, 'A' },
+	{ "windows-only", no_argument, NULL, 'W' },
+	{ "cbor", no_argument, NULL, 'X' },
+	{ "ack-timeout", required_argument, NULL, 'T' },
+	{ "observe", no_argument, NULL, 'O' },
+	{ "state", required_argument, NULL, 'D' },
+	{ "control-log", required_argument, NULL, 'L' },
+	{ "block", required_argument, NULL, 'B' },
+	{ "vibration", no_argument, NULL, 'V' },
+	{ "frames", required_argument, NULL, 'N' },
+	{ "snr", required_argument, NULL, 'R' },
+	{ "fault", required_argument, NULL, 'f' },
+	{ "fault-at", required_argument, NULL, 't' },
+	{ "severity", required_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 /* Parse the options into nodesim and a; -1 if the acked log won't open. */
 static int
 sim_parse(int argc, char **argv, struct sim_args *a)
 {
-	static const struct option opts[] = {
-		{ "coap", required_argument, NULL, 'c' },
-		{ "psk", required_argument, NULL, 'p' },
-		{ "nodes", required_argument, NULL, 'n' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "window", required_argument, NULL, 'w' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "windows-every", required_argument, NULL, 'k' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "prefix", required_argument, NULL, 'P' },
-		{ "acked-log", required_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "serial", required_argument, NULL, 'S' },
-		{ "framing", required_argument, NULL, 'F' },
-		{ "garbage", required_argument, NULL, 'g' },
-		{ "count", required_argument, NULL, 'C' },
-		{ "baud", required_argument, NULL, 'b' },
-		{ "audio", no_argument, NULL, 'A' },
-		{ "windows-only", no_argument, NULL, 'W' },
-		{ "cbor", no_argument, NULL, 'X' },
-		{ "ack-timeout", required_argument, NULL, 'T' },
-		{ "observe", no_argument, NULL, 'O' },
-		{ "state", required_argument, NULL, 'D' },
-		{ "control-log", required_argument, NULL, 'L' },
-		{ "block", required_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int	ch;
 
 	memset(a, 0, sizeof *a);
@@ -317,7 +390,10 @@ sim_parse(int argc, char **argv, struct sim_args *a)
 	nodesim.window = 1;
 	nodesim.duration = 10;
 	nodesim.block_szx = 6;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	nodesim.frames = VIBSIM_FRAMES;
+	nodesim.snr = VIBSIM_SNR_DB;
+	nodesim.severity = 1;
+	while ((ch = getopt_long(argc, argv, "h", sim_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': a->uri = optarg; break;
 		case 'p': a->psk = optarg; break;
@@ -349,11 +425,24 @@ sim_parse(int argc, char **argv, struct sim_args *a)
 		case 'g': a->garbage = atof(optarg); break;
 		case 'C': a->count = strtoull(optarg, NULL, 10); break;
 		case 'b': a->baud = atol(optarg); break;
+		case 'V': nodesim.vibration = 1; break;
+		case 'N': nodesim.frames = atoi(optarg); break;
+		case 'R': nodesim.snr = atof(optarg); break;
+		case 'v': nodesim.severity = atof(optarg); break;
+		case 'f':
+			if (vibsim_fault_parse(optarg, &nodesim.fault) != 0 ||
+			    nodesim.fault == VIBSIM_NORMAL)
+				sim_usage(2);
+			break;
+		case 't':
+			nodesim.fault_at = strcmp(optarg, "signal") == 0 ?
+			    INFINITY : atof(optarg);
+			break;
 		case 'h': sim_usage(0);
 		default: sim_usage(2);
 		}
 	}
-	return (0);
+	return (sim_check_vibration());
 }
 
 /* Serial mode: check its options, write the traffic, report. */
@@ -367,7 +456,7 @@ sim_serial(const struct sim_args *a, int argc)
 	    nodesim.nnodes < 1 || nodesim.nnodes > 1000 || nodesim.rate < 0 ||
 	    nodesim.duration < 0 || nodesim.windows_every < 0 ||
 	    a->garbage < 0 || a->garbage > 1 || nodesim.observe ||
-	    nodesim.cbor ||
+	    nodesim.cbor || nodesim.vibration ||
 	    (strcmp(a->framing, "lines") && strcmp(a->framing, "cobs")))
 		sim_usage(2);
 	nodesim.rng = a->seed;
@@ -405,6 +494,7 @@ sim_coap(const struct sim_args *a, int argc)
 	    (nodesim.state_dir != NULL || nodesim.control_log != NULL)))
 		sim_usage(2);
 	nodesim.rng = a->seed;
+	nodesim.seed = a->seed;
 	co.uri = a->uri;
 	co.psk = a->psk;
 	co.prefix = a->prefix;

@@ -18,6 +18,7 @@
 #include <coap3/coap.h>
 
 #include "nodesim_ctl.h"
+#include "vibsim.h"
 
 #define SIM_WINDOW_MAX	64	/* outstanding requests per node */
 
@@ -82,6 +83,7 @@ struct sim_node {
 	int		 outstanding;
 	struct sim_req	 req[SIM_WINDOW_MAX];
 	struct sim_ctl	 ctl;
+	struct vibsim	*vib;		/* --vibration: its machine */
 };
 
 /*
@@ -99,6 +101,15 @@ struct nodesim {
 	int		 audio;		/* windows: 1 s of 16 kHz int16 audio */
 	int		 windows_only;	/* every message is a window */
 	int		 cbor;		/* JSON bodies go as CBOR (60) */
+	int		 vibration;	/* every message a vibration window */
+	enum vibsim_fault fault;	/* --fault, VIBSIM_NORMAL if none */
+	double		 fault_at;	/* s after the run's first window, or inf */
+	double		 severity;	/* --severity, 1 */
+	double		 snr;		/* --snr, dB */
+	int		 frames;	/* --frames per vibration window */
+	uint64_t	 seed;		/* --seed: each machine's comes from it */
+	double		 vib_t0;	/* the first vibration window, ms */
+	volatile sig_atomic_t fault_now; /* SIGUSR1: the fault starts */
 	int		 ack_timeout_ms; /* CoAP ACK_TIMEOUT; 0: libcoap's */
 	uint64_t	 rng;
 	int		 json;
@@ -149,6 +160,7 @@ void		 nodesim_latency(double);
 void		 nodesim_count(int, double);
 void		 nodesim_windows_json_only(void);
 void		 nodesim_report(double);
+int		 nodesim_faulty(void);
 
 /* nodesim_body.c */
 unsigned char	*nodesim_body(struct sim_node *, struct sim_req *, size_t *,

@@ -14,6 +14,10 @@
  * by that rule (nodesim_ctl_decide) right after the inference instead of
  * every K messages.  A pending heartbeat (nodesim_obs.c) goes first.
  *
+ * With --vibration every message but heartbeats is a window of the node's
+ * machine (tools/vibsim.c): 3 axes of int16 at 1 mm/s2 a step, sampled
+ * at 1 kHz, healthy or with the --fault once it is on (nodesim_faulty).
+ *
  * With --cbor every JSON body is sent as CBOR with the same keys
  * (content-format 60), encoded here from the JSON: the gateway decodes
  * with libcbor, so the simulator's own small encoder is a second,
@@ -145,6 +149,73 @@ body_accel_json(struct sim_node *nd, struct sim_req *r, int frames,
 	*len = strlen(s);
 	*cf = 50;
 	return ((unsigned char *)s);
+}
+
+/* FNV-1a of a node id: each node's machine differs, from one --seed. */
+static uint64_t
+body_hash(const char *s)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return (h);
+}
+
+/* Clamp and round to int16. */
+static int16_t
+body_int16(double v)
+{
+	v = round(v);
+	return ((int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v));
+}
+
+/* A vibration window of the node's machine as binary int16 (--vibration). */
+static unsigned char *
+body_vibration(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
+{
+	enum vibsim_fault	 f = VIBSIM_NORMAL;
+	unsigned char		*b;
+	float			*w, scale = 0.001f;
+	uint32_t		 bits;
+	size_t			 i, n = (size_t)nodesim.frames * VIBSIM_AXES;
+
+	if (nd->vib == NULL) {
+		nd->vib = vibsim_new(nodesim.seed ^ body_hash(nd->id),
+		    nodesim.snr);
+		if (nd->vib == NULL) {
+			fprintf(stderr, "tinyedge-nodesim: out of memory\n");
+			exit(1);
+		}
+	}
+	if (nodesim.vib_t0 == 0)
+		nodesim.vib_t0 = nodesim_now_ms();
+	if (nodesim_faulty())
+		f = nodesim.fault;
+	w = xcalloc(n, sizeof *w);
+	(void)vibsim_window(nd->vib, f, nodesim.severity, w,
+	    (size_t)nodesim.frames);
+	*len = 20 + n * 2;
+	b = xmalloc(*len);
+	memcpy(b, "TW\x01\x02\x03\x00", 6);
+	b[6] = nodesim.frames & 0xff;
+	b[7] = (unsigned char)(nodesim.frames >> 8);
+	body_le32(b + 8, r->seq);
+	body_le32(b + 12, VIBSIM_INTERVAL_US);
+	memcpy(&bits, &scale, 4);
+	body_le32(b + 16, bits);
+	for (i = 0; i < n; i++) {
+		int16_t x = body_int16(w[i] / scale);
+
+		b[20 + 2 * i] = x & 0xff;
+		b[21 + 2 * i] = (x >> 8) & 0xff;
+	}
+	free(w);
+	r->type = 2;
+	r->score = 0;
+	snprintf(r->label, sizeof r->label, "%s", vibsim_fault_name(f));
+	*cf = 42;
+	return (b);
 }
 
 /*
@@ -368,6 +439,8 @@ body_next(struct sim_node *nd, struct sim_req *r, size_t *len, int *cf)
 		*cf = 50;
 		return (nodesim_obs_heartbeat(nd, len));
 	}
+	if (nodesim.vibration)
+		return (body_vibration(nd, r, len, cf));
 	if (nd->ctl.have_doc)
 		return (body_ruled(nd, r, len, cf));
 	if (nodesim.windows_only || (nodesim.windows_every > 0 &&

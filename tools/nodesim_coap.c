@@ -90,7 +90,8 @@ sim_finish(struct sim_node *nd, struct sim_req *r, int ok)
 			fprintf(nodesim.acked_log, "%s %u %u %s %s %.4f\n",
 			    nd->id, nd->boot, r->seq, r->type == 1 ?
 			    "inference" : r->type == 2 ? "window" :
-			    "heartbeat", r->type == 1 ? r->label : "-",
+			    "heartbeat", r->type == 1 || (r->type == 2 &&
+			    nodesim.vibration) ? r->label : "-",
 			    r->score);
 	} else {
 		nodesim.failed++;
@@ -502,8 +503,10 @@ nodesim_coap_run(const struct nodesim_coap_opts *o)
 	start = nodesim_now_ms();
 	sim_loop(ctx, start);
 	sim_abandon();
-	for (i = 0; i < nodesim.nnodes; i++)
+	for (i = 0; i < nodesim.nnodes; i++) {
 		nodesim_obs_stop(&nodesim.nodes[i]);
+		vibsim_free(nodesim.nodes[i].vib);
+	}
 	nodesim_report(start);
 	coap_free_context(ctx);
 	coap_cleanup();

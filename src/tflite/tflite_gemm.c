@@ -25,6 +25,14 @@
 #define TE_X86 1
 #include <immintrin.h>
 #endif
+#if (defined(__aarch64__) || (defined(__arm__) && defined(__ARM_PCS_VFP))) && \
+	defined(__linux__) && !defined(TFLITE_GENERIC)
+#define TE_NEON 1
+#include <sys/auxv.h>
+#ifdef __arm__
+#include <asm/hwcap.h>
+#endif
+#endif
 
 /* Round up to a multiple of m (a power of two). */
 static int up(int x, int m)
@@ -43,6 +51,19 @@ int te_have_avx2(void)
 {
 #ifdef TE_X86
 	return __builtin_cpu_supports("avx2");
+#else
+	return 0;
+#endif
+}
+
+/* True if the CPU can run the NEON kernels (tflite_gemm_neon.c). */
+int te_have_neon(void)
+{
+#if defined(TE_NEON) && defined(__aarch64__)
+	/* Advanced SIMD is part of the base aarch64 architecture */
+	return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0;
+#elif defined(TE_NEON)
+	return (getauxval(AT_HWCAP) & HWCAP_NEON) != 0;
 #else
 	return 0;
 #endif
@@ -75,6 +96,7 @@ void te_gemm8_init(struct te_gemm8 *g, void *mem, const int8_t *w, int k,
 	g->k2 = up(k, 2);
 	g->kp = dot ? up(k, 16) : 0;
 	g->avx2 = te_have_avx2();
+	g->neon = te_have_neon();
 	g->w = (int16_t *)q;
 	memset(q, 0, (size_t)ocp * (size_t)up(k, 16) * 2);
 	q += a64((size_t)ocp * (size_t)up(k, 16) * 2);
@@ -346,6 +368,12 @@ void te_gemm8_run(const struct te_gemm8 *g, const int8_t *const *rows, int np,
 		return;
 	}
 #endif
+#ifdef TE_NEON
+	if (g->neon) {
+		te_neon_gemm8(g, rows, np, outs, scratch);
+		return;
+	}
+#endif
 	(void)scratch;
 	gemm_generic(g, rows, np, outs);
 }
@@ -357,6 +385,12 @@ void te_gemm8_dot(const struct te_gemm8 *g, const int8_t *row, int8_t *out,
 #ifdef TE_X86
 	if (g->avx2) {
 		dot_avx2(g, row, out, scratch);
+		return;
+	}
+#endif
+#ifdef TE_NEON
+	if (g->neon) {
+		te_neon_dot8(g, row, out, scratch);
 		return;
 	}
 #endif
@@ -464,6 +498,12 @@ void te_dw8_run(const struct te_dw8 *d, const int8_t *in, int8_t *out)
 #ifdef TE_X86
 	if (d->avx2) {
 		dw_avx2(d, in, out);
+		return;
+	}
+#endif
+#ifdef TE_NEON
+	if (d->neon) {
+		te_neon_dw8(d, in, out);
 		return;
 	}
 #endif

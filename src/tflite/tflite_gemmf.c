@@ -6,7 +6,12 @@
  * value is broadcast against a block, four output pixels at a time.  The
  * loop bodies are written once with GCC/Clang vector extensions and
  * compiled twice: for the baseline target and, on x86-64, for AVX2+FMA,
- * chosen at prepare time.
+ * chosen at prepare time.  aarch64's baseline has Advanced SIMD, so there
+ * the baseline build is already vectorized; 32-bit ARM (armhf, whose
+ * baseline FPU is VFP only, where GCC lowers the vector type to scalar
+ * code even in a NEON-target function) uses the intrinsics versions in
+ * tflite_gemm_neon.c when the CPU has NEON.  ARMv7 NEON flushes denormals
+ * to zero, which the float tolerance absorbs.
  */
 #include "tflite/tflite_gemm.h"
 
@@ -20,6 +25,10 @@ typedef float te_v8f __attribute__((vector_size(32)));
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
 	!defined(TFLITE_GENERIC)
 #define TF_X86 1
+#endif
+
+#if defined(__arm__) && defined(__ARM_PCS_VFP) && !defined(TFLITE_GENERIC)
+#define TF_ARM32 1
 #endif
 
 #define TF_INLINE static inline __attribute__((always_inline))
@@ -56,6 +65,7 @@ void te_gemmf_init(struct te_gemmf *g, void *mem, const float *w, int k,
 	g->oc = oc;
 	g->ocp = ocp;
 	g->avx2 = have_avx2_fma();
+	g->neon = te_have_neon();
 	g->w = mem;
 	g->bias = g->w + (size_t)ocp * k;
 	g->lo = lo;
@@ -155,6 +165,12 @@ void te_gemmf_run(const struct te_gemmf *g, const float *const *rows, int np,
 		return;
 	}
 #endif
+#ifdef TF_ARM32
+	if (g->neon) {
+		te_neon_gemmf(g, rows, np, outs);
+		return;
+	}
+#endif
 	gemmf_base(g, rows, np, outs);
 }
 
@@ -228,6 +244,12 @@ void te_dwf_run(const struct te_dwf *d, const float *in, float *out)
 #ifdef TF_X86
 	if (have_avx2_fma()) {
 		dwf_avx2(d, in, out);
+		return;
+	}
+#endif
+#ifdef TF_ARM32
+	if (te_have_neon()) {
+		te_neon_dwf(d, in, out);
 		return;
 	}
 #endif

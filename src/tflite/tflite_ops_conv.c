@@ -10,10 +10,14 @@
  * so that they contribute exactly nothing.  1x1 stride-1 convolutions and
  * fully connected layers use the input directly as the GEMM operand.
  *
- * Hybrid models (float activations, int8 weights) are run by dequantizing
- * the weights to float once at prepare time.
+ * Hybrid models (float activations, int8 weights) run CONV_2D and
+ * FULLY_CONNECTED with TFLite's CPU runtime's hybrid arithmetic
+ * (tflite_hybrid.c: dynamic int8 quantization of the input at each
+ * invoke); DEPTHWISE_CONV_2D with int8 weights dequantizes them to float
+ * once at prepare time.
  */
 #include "tflite/tflite_gemm.h"
+#include "tflite/tflite_hybrid.h"
 #include "tflite/tflite_int.h"
 #include "tflite/tflite_quant.h"
 
@@ -41,6 +45,7 @@ struct conv {
 	struct te_dw8 d;        /* depthwise int8 */
 	struct te_gemmf gf;     /* conv / FC float */
 	struct te_dwf df;       /* depthwise float */
+	struct te_hyb hy;       /* conv / FC hybrid (float in, int8 weights) */
 	void *gmem;
 	size_t patch_bytes;     /* im2col area at the start of the scratch */
 };
@@ -115,18 +120,40 @@ static const float *float_weights(const struct te_tensor *f, float *dst,
 	return dst;
 }
 
-/* Shared operand checks and parameter setup for the three kernels. */
-static int prep_common(struct te_prep *p, struct conv **cp, int nch, int kind,
-		       size_t wfloats, int gemm_k)
+/* Weights, scales and row sums of a hybrid layer (geometry comes later). */
+static void hyb_init(struct te_hyb *h, const struct te_tensor *f,
+		     int32_t *rowsum, int nch, int k, const float *bias)
+{
+	memset(h, 0, sizeof *h);
+	h->w = (const int8_t *)f->data;
+	h->oc = nch;
+	h->k = k;
+	h->wscale = f->scales[0];
+	h->bias = bias;
+	/* equal per-channel scales are one scale to TFLite (EvalHybrid) */
+	for (int i = 1; i < f->nq; i++)
+		if (f->scales[i] != f->scales[0])
+			h->ws = f->scales;
+	te_hyb_rowsums(h->w, nch, k, rowsum);
+	h->rowsum = rowsum;
+	h->neon = te_have_neon();
+}
+
+/* CONV_2D / FULLY_CONNECTED hybrid (tflite_hybrid.c). */
+static void eval_hyb(const struct te_op *op, struct te_tensor *t,
+		     uint8_t *scratch)
+{
+	const struct conv *c = op->data;
+	te_hyb_run(&c->hy, (const float *)t[op->in[0]].data,
+		   (float *)t[op->out[0]].data, scratch);
+}
+
+/* Operand dtypes and weight quantization of the three kernels. */
+static int check_types(struct te_prep *p, int nch, int kind)
 {
 	struct te_tensor *in = te_input(p, 0), *f = te_input(p, 1);
 	struct te_tensor *b = te_input(p, 2), *out = te_output(p, 0);
-	if (!f->is_const)
-		return te_fail(p, "non-constant weights are unsupported");
-	if (b && (!b->is_const || (int)b->nelem != nch))
-		return te_fail(p, "bias must be constant with %d values", nch);
-	int q8 = in->type == TT_INT8;
-	if (q8) {
+	if (in->type == TT_INT8) {
 		if (f->type != TT_INT8 || out->type != TT_INT8 ||
 		    (b && b->type != TT_INT32))
 			return te_fail(p, "unsupported dtype combination");
@@ -144,15 +171,38 @@ static int prep_common(struct te_prep *p, struct conv **cp, int nch, int kind,
 		if (f->type == TT_INT8 && (f->nq < 1 ||
 					   (f->nq > 1 && f->nq != nch)))
 			return te_fail(p, "hybrid weights without quantization");
+		/* TFLite's hybrid kernels take the weights as symmetric */
+		for (int i = 0; f->type == TT_INT8 && i < f->nq; i++)
+			if (!(f->scales[i] > 0) || f->zps[i] != 0)
+				return te_fail(p, "bad hybrid weight quantization");
 	} else
 		return te_fail(p, "unsupported input dtype");
+	return 0;
+}
+
+/* Shared operand checks and parameter setup for the three kernels. */
+static int prep_common(struct te_prep *p, struct conv **cp, int nch, int kind,
+		       size_t wfloats, int gemm_k)
+{
+	struct te_tensor *in = te_input(p, 0), *f = te_input(p, 1);
+	struct te_tensor *b = te_input(p, 2), *out = te_output(p, 0);
+	if (!f->is_const)
+		return te_fail(p, "non-constant weights are unsupported");
+	if (b && (!b->is_const || (int)b->nelem != nch))
+		return te_fail(p, "bias must be constant with %d values", nch);
+	if (check_types(p, nch, kind) < 0)
+		return -1;
+	int q8 = in->type == TT_INT8;
+	int hyb = !q8 && f->type == TT_INT8 && kind != 1;
 	size_t sz = al64(sizeof(struct conv)) + 4 * al64(sizeof(int32_t) * (size_t)nch);
-	if (!q8 && f->type == TT_INT8)
+	if (!q8 && f->type == TT_INT8 && !hyb)
 		sz += al64(sizeof(float) * wfloats);
 	if (q8 && kind != 1)
 		sz += al64(te_gemm8_bytes(gemm_k, nch));
-	if (!q8 && kind != 1)
+	if (!q8 && kind != 1 && !hyb)
 		sz += al64(te_gemmf_bytes(gemm_k, nch));
+	if (hyb)
+		sz += al64(sizeof(int32_t) * (size_t)nch);
 	if (q8 && kind == 1)
 		sz += al64(sizeof(int32_t) * f->nelem);
 	struct conv *c = te_alloc(p, sz);
@@ -182,6 +232,10 @@ static int prep_common(struct te_prep *p, struct conv **cp, int nch, int kind,
 			for (size_t i = 0; i < f->nelem; i++)
 				c->wdw[i] = c->w[i];
 		}
+	} else if (hyb) {
+		hyb_init(&c->hy, f, (int32_t *)q, nch, gemm_k, b ? c->biasf : NULL);
+		if (b)
+			memcpy(c->biasf, b->data, sizeof(float) * (size_t)nch);
 	} else {
 		c->wf = float_weights(f, (float *)q, nch);
 		if (f->type == TT_INT8)
@@ -399,6 +453,28 @@ int te_prep_conv(struct te_prep *p)
 			      0);
 	c->direct = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 &&
 		    c->pt == 0 && c->pl == 0;
+	if (f->type == TT_INT8 && in->type == TT_FLOAT32) {
+		struct te_hyb *h = &c->hy;
+		h->n = c->n;
+		h->ih = c->ih;
+		h->iw = c->iw;
+		h->ic = c->ic;
+		h->oh = c->oh;
+		h->ow = c->ow;
+		h->kh = c->kh;
+		h->kw = c->kw;
+		h->sh = c->sh;
+		h->sw = c->sw;
+		h->dh = c->dh;
+		h->dw = c->dw;
+		h->pt = c->pt;
+		h->pl = c->pl;
+		h->lo = c->flo;
+		h->hi = c->fhi;
+		p->op->scratch = te_hyb_scratch(h);
+		p->op->eval = eval_hyb;
+		return 0;
+	}
 	if (in->type == TT_INT8) {
 		c->patch_bytes = c->direct ? 0 : al64((size_t)c->k * 4);
 		p->op->scratch = c->patch_bytes + te_gemm8_scratch(c->k, c->oc);
@@ -545,7 +621,7 @@ int te_prep_dwconv(struct te_prep *p)
 				 c->wf, c->biasf, c->flo, c->fhi };
 	c->d = (struct te_dw8){ c->n, c->ih, c->iw, c->oc, c->oh, c->ow, c->kh,
 				c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
-				c->izp, c->ozp, c->lo, c->hi, te_have_avx2(),
+				c->izp, c->ozp, c->lo, c->hi, te_have_avx2(), te_have_neon(),
 				c->wdw, c->bias, c->qm, c->ls, c->rs };
 	return 0;
 }
@@ -664,6 +740,16 @@ int te_prep_fc(struct te_prep *p)
 				      batches == 1);
 		p->op->scratch = te_gemm8_scratch(k, units);
 		p->op->eval = eval_fc8;
+	} else if (f->type == TT_INT8) {
+		/* asymmetric_quantize_inputs (option 3) chooses TFLite's own
+		 * kernel's quantization; XNNPACK's is asymmetric either way */
+		if (te_act_range_f(p, act, &c->hy.lo, &c->hy.hi) < 0)
+			return -1;
+		c->hy.fc = 1;
+		c->hy.n = (int)batches;
+		c->hy.oh = c->hy.ow = 1;
+		p->op->scratch = te_hyb_scratch(&c->hy);
+		p->op->eval = eval_hyb;
 	} else {
 		if (te_act_range_f(p, act, &c->flo, &c->fhi) < 0)
 			return -1;

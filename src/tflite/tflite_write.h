@@ -12,9 +12,10 @@
  * conventions: per-channel weight scales with zero point 0, int32 bias at
  * scale input_scale * weight_scale, int8 activations per tensor.
  *
- * A pure library like the runtime: no allocation but the output buffer,
- * no global state, no logging.  Recoverable failures return -1 and store a
- * malloc'd one-line message in *cause (when cause is not NULL).
+ * A pure library like the runtime: no allocation that outlives a call but
+ * the output buffer, no global state, no logging.  Recoverable failures
+ * return -1 and store a malloc'd one-line message in *cause (when cause is
+ * not NULL).
  */
 #ifndef TFLITE_WRITE_H
 #define TFLITE_WRITE_H
@@ -23,6 +24,16 @@
 #include <stdint.h>
 
 #define TFLITE_WRITE_MAX_DIMS	8
+
+/* Bounds of what the writer accepts (anything larger is refused). */
+#define TFLITE_WRITE_MAX_TENSORS	4096
+#define TFLITE_WRITE_MAX_OPS		4096
+#define TFLITE_WRITE_MAX_OP_IO		16	/* inputs or outputs of one op */
+#define TFLITE_WRITE_MAX_OPT_ID		31	/* options table field index */
+#define TFLITE_WRITE_MAX_META		16
+#define TFLITE_WRITE_MAX_STRING		4096	/* names, description */
+#define TFLITE_WRITE_MAX_LAYERS		64	/* dense stack */
+#define TFLITE_WRITE_MAX_WIDTH		65536	/* dense layer width */
 
 /* One tensor to write. */
 struct tflite_write_tensor {
@@ -98,10 +109,22 @@ struct tflite_write_dense_model {
 	const char			*description;
 };
 
+/*
+ * Write a model into a new malloc'd buffer (*out, *len; 16-byte aligned, for
+ * tflite_model_load_mem, which may use its constant data in place).  Every
+ * description is checked first: -1 and *cause for anything out of the
+ * bounds above or inconsistent.  Constant tensors get buffers 1, 2, ... in
+ * tensor order, then the metadata entries in their order.
+ */
 int	tflite_write(const struct tflite_write_graph *, uint8_t **, size_t *,
 	    char **);
+/* The same for a dense stack: tensors input, dense_K/weights,
+ * dense_K/bias, dense_K/output, output; weights of -128 are refused. */
 int	tflite_write_dense(const struct tflite_write_dense_model *, uint8_t **,
 	    size_t *, char **);
+/* Find metadata entry name in any .tflite (untrusted): 0 and a pointer to
+ * its bytes inside the buffer and their length, or -1 if absent or
+ * malformed. */
 int	tflite_write_metadata(const void *, size_t, const char *,
 	    const void **, size_t *);
 

@@ -45,25 +45,6 @@ fz_nulls_gone(const cJSON *result, const cJSON *patch)
 	return (1);
 }
 
-/* Does an object in v repeat a key (control_patch() refuses those)? */
-static int
-fz_dups(const cJSON *v)
-{
-	const cJSON	*c, *d;
-
-	cJSON_ArrayForEach(c, v) {
-		if (fz_dups(c))
-			return (1);
-		if (!cJSON_IsObject(v))
-			continue;
-		for (d = c->next; d != NULL; d = d->next) {
-			if (strcmp(c->string, d->string) == 0)
-				return (1);
-		}
-	}
-	return (0);
-}
-
 /*
  * Are a and b the same, member order included?  Not cJSON_Compare(): it
  * looks members up by name, so an object with a repeated key (cJSON keeps
@@ -109,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !cJSON_IsObject(target)) || !fz_nulls_gone(target, patch))
 		abort();
 	/* With a repeated key the order of the result may differ. */
-	if (fz_dups(patch))
+	if (control_merge_repeats(patch))
 		goto out;
 	again = cJSON_Duplicate(target, 1);
 	if (control_merge_patch(&again, patch) != 0 ||

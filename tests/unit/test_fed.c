@@ -28,8 +28,8 @@
 #include "models.h"
 #include "parse.h"
 #include "store.h"
-#include "tflite_build.h"
 #include "testutil.h"
+#include "tflite/tflite_write.h"
 
 #define ROWS	3
 #define COLS	4
@@ -48,7 +48,7 @@ static const float	 BIAS0[ROWS] = { 0.1f, 0.2f, 0.3f };
 static void
 write_model(void)
 {
-	struct tb_tensor	 t[4] = {
+	struct tflite_write_tensor	 t[4] = {
 		{ .type = 0, .ndims = 2, .dims = { 1, COLS } },
 		{ .type = 0, .ndims = 2, .dims = { ROWS, COLS }, .data = WEIGHT0,
 		    .bytes = sizeof WEIGHT0 },
@@ -58,14 +58,18 @@ write_model(void)
 	};
 	int32_t			 in[3] = { 0, 1, 2 }, out[1] = { 3 };
 	int32_t			 gin[1] = { 0 };
-	struct tb_op		 op = { .code = 9, .nin = 3, .nout = 1,
+	struct tflite_write_op	 op = { .code = 9, .nin = 3, .nout = 1,
 	    .in = in, .out = out };
 	uint8_t			*m;
 	size_t			 len;
 	char			 path[128];
 	FILE			*f;
 
-	ck_assert_int_eq(tb_build(t, 4, &op, 1, gin, 1, out, 1, &m, &len), 0);
+	struct tflite_write_graph g = { .tensors = t, .ntensors = 4, .ops = &op,
+	    .nops = 1, .inputs = gin, .ninputs = 1, .outputs = out,
+	    .noutputs = 1 };
+
+	ck_assert_int_eq(tflite_write(&g, &m, &len, NULL), 0);
 	snprintf(path, sizeof path, "%s/m.tflite", dir);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	ck_assert_uint_eq(fwrite(m, 1, len, f), len);

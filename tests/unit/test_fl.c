@@ -19,11 +19,28 @@
 #include "learn/fl_int.h"
 #include "testutil.h"
 #include "tflite/tflite.h"
+#include "tflite/tflite_write.h"
 #include "tflite_build.h"
 
 #define F32	0
 #define I32	2
 #define I8	9
+
+/* Write a one-operator model (graph output: the operator's output). */
+static uint8_t *
+write1(const struct tflite_write_tensor *t, int nt,
+    const struct tflite_write_op *op, const int32_t *gin, int nin,
+    size_t *len)
+{
+	struct tflite_write_graph	 g = { .tensors = t, .ntensors = nt,
+	    .ops = op, .nops = 1, .inputs = gin, .ninputs = nin,
+	    .outputs = op->out, .noutputs = 1 };
+	uint8_t				*m;
+	char				*cause = NULL;
+
+	ck_assert_msg(tflite_write(&g, &m, len, &cause) == 0, "%s", cause);
+	return (m);
+}
 
 /*
  * A float FC model: input [1,3], weights 2x3, bias 2 (nin 2: no bias);
@@ -34,7 +51,7 @@ float_fc(int nin, int wconst, int share, size_t *len)
 {
 	static const float	 w[6] = { 1, 2, 3, -1, 0.5f, 0.25f };
 	static const float	 b[2] = { 0.5f, -2 };
-	struct tb_tensor	 t[4] = {
+	struct tflite_write_tensor	 t[4] = {
 		{ .type = F32, .ndims = 2, .dims = { 1, 3 } },
 		{ .type = F32, .ndims = 2, .dims = { 2, 3 } },
 		{ .type = F32, .ndims = 1, .dims = { 2 }, .data = b,
@@ -43,7 +60,7 @@ float_fc(int nin, int wconst, int share, size_t *len)
 	};
 	int32_t			 in[3] = { 0, 1, 2 }, out[1] = { 3 };
 	int32_t			 gin[2] = { 0, 1 };
-	struct tb_op		 op = { .code = 9, .nin = nin, .nout = 1,
+	struct tflite_write_op	 op = { .code = 9, .nin = nin, .nout = 1,
 	    .in = in, .out = out };
 	uint8_t			*m;
 
@@ -51,10 +68,11 @@ float_fc(int nin, int wconst, int share, size_t *len)
 		t[1].data = w;
 		t[1].bytes = sizeof w;
 	}
+	m = write1(t, 4, &op, gin, wconst ? 1 : 2, len);
+	/* the writer gives each constant its own buffer: share one here */
 	if (share)
-		t[3].buffer = wconst ? 2 : 1;
-	ck_assert_int_eq(tb_build(t, 4, &op, 1, gin, wconst ? 1 : 2, out, 1,
-	    &m, len), 0);
+		ck_assert_int_eq(tb_set_tensor_buffer(m, *len, 3,
+		    wconst ? 2 : 1), 0);
 	return (m);
 }
 
@@ -69,24 +87,22 @@ int8_fc(size_t *len)
 	static const int32_t	 b[3] = { 1000, -2000, 300 };
 	static const float	 is[1] = { 0.05f }, os[1] = { 0.1f };
 	static const int64_t	 z3[3] = { 0, 0, 0 }, z1[1] = { 0 };
-	struct tb_tensor	 t[4] = {
+	struct tflite_write_tensor	 t[4] = {
 		{ .type = I8, .ndims = 2, .dims = { 1, 4 }, .nq = 1,
-		    .scales = is, .zps = z1 },
+		    .scales = is, .zero_points = z1 },
 		{ .type = I8, .ndims = 2, .dims = { 3, 4 }, .data = w,
-		    .bytes = sizeof w, .nq = 3, .scales = ws, .zps = z3 },
+		    .bytes = sizeof w, .nq = 3, .scales = ws, .zero_points = z3 },
 		{ .type = I32, .ndims = 1, .dims = { 3 }, .data = b,
-		    .bytes = sizeof b, .nq = 3, .scales = bs, .zps = z3 },
+		    .bytes = sizeof b, .nq = 3, .scales = bs, .zero_points = z3 },
 		{ .type = I8, .ndims = 2, .dims = { 1, 3 }, .nq = 1,
-		    .scales = os, .zps = z1 },
+		    .scales = os, .zero_points = z1 },
 	};
 	int32_t			 in[3] = { 0, 1, 2 }, out[1] = { 3 };
 	int32_t			 gin[1] = { 0 };
-	struct tb_op		 op = { .code = 9, .nin = 3, .nout = 1,
+	struct tflite_write_op	 op = { .code = 9, .nin = 3, .nout = 1,
 	    .in = in, .out = out };
-	uint8_t			*m;
 
-	ck_assert_int_eq(tb_build(t, 4, &op, 1, gin, 1, out, 1, &m, len), 0);
-	return (m);
+	return (write1(t, 4, &op, gin, 1, len));
 }
 
 /* Run model m (len bytes) on input x (ilen bytes) into y (olen bytes). */
@@ -192,18 +208,18 @@ END_TEST
 START_TEST(test_head_reject)
 {
 	struct fl_head		 h;
-	struct tb_tensor	 t[2] = {
+	struct tflite_write_tensor	 t[2] = {
 		{ .type = F32, .ndims = 2, .dims = { 1, 3 } },
 		{ .type = F32, .ndims = 1, .dims = { 3 } },
 	};
 	int32_t			 in[1] = { 0 }, out[1] = { 1 };
-	struct tb_op		 op = { .code = 22, .nin = 1, .nout = 1,
+	struct tflite_write_op	 op = { .code = 22, .nin = 1, .nout = 1,
 	    .in = in, .out = out };
 	uint8_t			*m, *o, junk[64];
 	size_t			 len, olen;
 	char			*cause = NULL;
 
-	ck_assert_int_eq(tb_build(t, 2, &op, 1, in, 1, out, 1, &m, &len), 0);
+	m = write1(t, 2, &op, in, 1, &len);
 	ck_assert_int_eq(fl_head_extract(m, len, &h, &cause), -1);
 	ck_assert_msg(strstr(cause, "no FULLY_CONNECTED") != NULL, "%s", cause);
 	free(cause);

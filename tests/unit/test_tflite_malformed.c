@@ -21,6 +21,7 @@
 
 #include "testutil.h"
 #include "tflite/tflite.h"
+#include "tflite/tflite_write.h"
 #include "tflite_build.h"
 
 #define MAXM 64
@@ -182,26 +183,44 @@ START_TEST(empty_and_tiny_files)
 }
 END_TEST
 
-/* Build a two-tensor RESHAPE model with the given tensor tweaks; load it and
- * return the failure message (malloc'd) or NULL if it loaded. */
+/*
+ * Write a two-tensor RESHAPE model, then give it the hostile fields the
+ * writer refuses (tensor 0's dims, tensor 1's buffer, the operator's input,
+ * its code); load it and return the failure message (malloc'd) or NULL if
+ * it loaded.
+ */
 static char *hand_built(const int32_t *dims0, int nd0, uint32_t buf1,
-			int32_t bad_in, int deprecated_code)
+			int32_t bad_in, int code)
 {
 	static const float one[] = { 1.0f };
 	static const int64_t zero[] = { 0 };
-	struct tb_tensor t[2] = {
-		{ .type = 9, .ndims = nd0, .nq = 1, .scales = one, .zps = zero },
+	struct tflite_write_tensor t[2] = {
+		{ .type = 9, .ndims = nd0, .nq = 1, .scales = one,
+		  .zero_points = zero },
 		{ .type = 9, .ndims = 1, .dims = { 4 }, .nq = 1, .scales = one,
-		  .zps = zero, .buffer = buf1 },
+		  .zero_points = zero },
 	};
-	memcpy(t[0].dims, dims0, sizeof(int32_t) * (size_t)nd0);
-	int32_t in = bad_in, out = 1;
-	struct tb_op op = { .code = deprecated_code ? deprecated_code : 22,
-			    .nin = 1, .nout = 1, .in = &in, .out = &out };
+	int32_t in = 0, out = 1, gin = 0;
+	struct tflite_write_op op = { .code = 22, .nin = 1, .nout = 1,
+				      .in = &in, .out = &out };
+	struct tflite_write_graph g = { .tensors = t, .ntensors = 2,
+					.ops = &op, .nops = 1, .inputs = &gin,
+					.ninputs = 1, .outputs = &out,
+					.noutputs = 1 };
 	uint8_t *b;
 	size_t len;
-	int32_t gin = 0;
-	ck_assert_int_eq(tb_build(t, 2, &op, 1, &gin, 1, &out, 1, &b, &len), 0);
+	for (int d = 0; d < nd0; d++)
+		t[0].dims[d] = 1;
+	ck_assert_int_eq(tflite_write(&g, &b, &len, NULL), 0);
+	for (int d = 0; d < nd0; d++)
+		ck_assert_int_eq(tb_set_tensor_dim(b, len, 0, d, dims0[d]), 0);
+	if (buf1)
+		ck_assert_int_eq(tb_set_tensor_buffer(b, len, 1, buf1), 0);
+	if (bad_in)
+		ck_assert_int_eq(tb_set_op_input(b, len, 0, 0, bad_in), 0);
+	if (code)
+		ck_assert_int_eq(tb_set_opcode(b, len, 0, code < 127 ? code :
+					       127, code), 0);
 	struct tflite_model *m;
 	char *cause = NULL;
 	if (tflite_model_load_mem(b, len, "hand.tflite", &m, &cause) == 0) {

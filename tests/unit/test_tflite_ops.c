@@ -1,6 +1,6 @@
 /* test_tflite_ops.c - per-operator tests of the TFLite runtime.
  *
- * Each test builds a one-operator model with tflite_build, runs it, and
+ * Each test writes a one-operator model with tflite_write, runs it, and
  * compares with values worked out by hand from the operator's definition
  * (padding corners, even kernels with SAME padding, stride 2, depth
  * multiplier, per-axis scales, ADD with different scales, pooling rounding,
@@ -13,10 +13,11 @@
 
 #include "testutil.h"
 #include "tflite/tflite.h"
-#include "tflite_build.h"
 #include "tflite/tflite_gemm.h"
 #include "tflite/tflite_int.h"
 #include "tflite/tflite_quant.h"
+#include "tflite/tflite_write.h"
+#include "tflite_build.h"
 
 #define I8 9
 #define F32 0
@@ -26,41 +27,76 @@ static const float one[] = { 1.0f };
 static const int64_t zero64[] = { 0 };
 
 /* An int8 activation tensor with one scale and zero point. */
-static struct tb_tensor act8(int nd, const int32_t *dims, const float *s,
+static struct tflite_write_tensor act8(int nd, const int32_t *dims, const float *s,
 			     const int64_t *z)
 {
-	struct tb_tensor t = { .type = I8, .ndims = nd, .nq = 1, .scales = s,
-			       .zps = z };
+	struct tflite_write_tensor t = { .type = I8, .ndims = nd, .nq = 1, .scales = s,
+			       .zero_points = z };
 	memcpy(t.dims, dims, sizeof(int32_t) * (size_t)nd);
 	return t;
 }
 
 /* A float tensor (constant when data is not NULL). */
-static struct tb_tensor tf32(int nd, const int32_t *dims, const float *data,
+static struct tflite_write_tensor tf32(int nd, const int32_t *dims, const float *data,
 			     size_t n)
 {
-	struct tb_tensor t = { .type = F32, .ndims = nd, .data = data,
+	struct tflite_write_tensor t = { .type = F32, .ndims = nd, .data = data,
 			       .bytes = n * 4 };
 	memcpy(t.dims, dims, sizeof(int32_t) * (size_t)nd);
 	return t;
 }
 
+/* The BuiltinOptions union type of the operators given options here. */
+static int options_type(int code)
+{
+	switch (code) {
+	case 0: return 11;      /* ADD: AddOptions */
+	case 1: case 17: return 5;      /* pools: Pool2DOptions */
+	case 2: return 10;      /* CONCATENATION: ConcatenationOptions */
+	case 3: return 1;       /* CONV_2D: Conv2DOptions */
+	case 4: return 2;       /* DEPTHWISE_CONV_2D: DepthwiseConv2DOptions */
+	case 25: return 9;      /* SOFTMAX: SoftmaxOptions */
+	case 40: return 27;     /* MEAN: ReducerOptions */
+	}
+	ck_abort_msg("no options type for operator %d", code);
+	return 0;
+}
+
+/* Write a model of t[0..nt-1] and ops[0..nops-1]; graph inputs gin[0..nin-1],
+ * output tensor o. */
+static void write1(const struct tflite_write_tensor *t, int nt,
+		   const struct tflite_write_op *ops, int nops,
+		   const int32_t *gin, int nin, const int32_t *o,
+		   uint8_t **buf, size_t *len)
+{
+	struct tflite_write_graph g = { .tensors = t, .ntensors = nt,
+					.ops = ops, .nops = nops,
+					.inputs = gin, .ninputs = nin,
+					.outputs = o, .noutputs = 1 };
+	char *cause = NULL;
+	int rc = tflite_write(&g, buf, len, &cause);
+	ck_assert_msg(rc == 0, "write: %s", cause ? cause : "?");
+}
+
 /* Build a one-operator model whose graph inputs are the first nin tensors
  * and whose output is the last tensor; run it and copy the output. */
-static struct tflite_model *run1(const struct tb_tensor *t, int nt, int code,
+static struct tflite_model *run1(const struct tflite_write_tensor *t, int nt, int code,
 				 const int32_t *in, int nopin, int nin,
-				 const struct tb_opt *opt, int nopt,
+				 const struct tflite_write_opt *opt, int nopt,
 				 const void *const *inputs, void *out,
 				 size_t outbytes)
 {
 	int32_t o = nt - 1, gin[4];
 	for (int i = 0; i < nin; i++)
 		gin[i] = in[i];
-	struct tb_op op = { .code = code, .nin = nopin, .nout = 1, .in = in,
-			    .out = &o, .nopt = nopt, .opt = opt };
+	struct tflite_write_op op = { .code = code, .nin = nopin, .nout = 1,
+				      .in = in, .out = &o, .nopt = nopt,
+				      .opt = opt };
 	uint8_t *buf;
 	size_t len;
-	ck_assert_int_eq(tb_build(t, nt, &op, 1, gin, nin, &o, 1, &buf, &len), 0);
+	if (nopt > 0)
+		op.options_type = options_type(code);
+	write1(t, nt, &op, 1, gin, nin, &o, &buf, &len);
 	struct tflite_model *m;
 	char *cause = NULL;
 	int rc = tflite_model_load_mem(buf, len, "test", &m, &cause);
@@ -136,7 +172,7 @@ START_TEST(conv_same_even_kernel_padding)
 	static const int8_t w[] = { 1, 1, 1, 1 };
 	static const int32_t bias[] = { 0 };
 	static const int64_t zin[] = { 3 }, zout[] = { -5 };
-	struct tb_tensor t[4] = { act8(4, din, one, zin), act8(4, dw, one, zero64),
+	struct tflite_write_tensor t[4] = { act8(4, din, one, zin), act8(4, dw, one, zero64),
 				  { .type = I32, .ndims = 1, .data = bias,
 				    .bytes = 4 }, act8(4, din, one, zout) };
 	t[1].data = w;
@@ -146,7 +182,7 @@ START_TEST(conv_same_even_kernel_padding)
 	for (int i = 0; i < 9; i++)
 		in[i] = (int8_t)(i + 1 + 3);
 	const void *ins[] = { in };
-	static const struct tb_opt opt[] = { { 0, 'b', 0, 0 }, { 1, 'i', 1, 0 },
+	static const struct tflite_write_opt opt[] = { { 0, 'b', 0, 0 }, { 1, 'i', 1, 0 },
 					     { 2, 'i', 1, 0 } };
 	static const int32_t ops[] = { 0, 1, 2 };
 	tflite_model_free(run1(t, 4, 3, ops, 3, 1, opt, 3, ins, out, 9));
@@ -165,7 +201,7 @@ START_TEST(conv_stride2_per_axis)
 	static const int32_t bias[] = { 4, 0 };
 	static const float sin[] = { 0.5f }, sw[] = { 0.25f, 1.0f };
 	static const int64_t zw[] = { 0, 0 };
-	struct tb_tensor t[4] = { act8(4, din, sin, zero64), act8(4, dw, sw, zw),
+	struct tflite_write_tensor t[4] = { act8(4, din, sin, zero64), act8(4, dw, sw, zw),
 				  { .type = I32, .ndims = 1, .dims = { 2 },
 				    .data = bias, .bytes = 8 },
 				  act8(4, dout, sin, zero64) };
@@ -176,7 +212,7 @@ START_TEST(conv_stride2_per_axis)
 	for (int i = 0; i < 16; i++)
 		in[i] = (int8_t)i;
 	const void *ins[] = { in };
-	static const struct tb_opt opt[] = { { 0, 'b', 1, 0 }, { 1, 'i', 2, 0 },
+	static const struct tflite_write_opt opt[] = { { 0, 'b', 1, 0 }, { 1, 'i', 2, 0 },
 					     { 2, 'i', 2, 0 } };
 	static const int32_t ops[] = { 0, 1, 2 };
 	tflite_model_free(run1(t, 4, 3, ops, 3, 1, opt, 3, ins, out, 8));
@@ -193,7 +229,7 @@ START_TEST(depthwise_multiplier_relu)
 	static const int8_t w[] = { 1, 1, 1, -1, 1, -2, 1, 0 };
 	static const float sw[] = { 1, 1 };
 	static const int64_t zw[] = { 0, 0 };
-	struct tb_tensor t[3] = { act8(4, din, one, zero64), act8(4, dw, sw, zw),
+	struct tflite_write_tensor t[3] = { act8(4, din, one, zero64), act8(4, dw, sw, zw),
 				  act8(4, dout, one, zero64) };
 	t[1].nq = 2;
 	t[1].qdim = 3;
@@ -202,7 +238,7 @@ START_TEST(depthwise_multiplier_relu)
 	static const int8_t in[] = { 1, 2, 3, 4 };
 	int8_t out[2];
 	const void *ins[] = { in };
-	static const struct tb_opt opt[] = { { 0, 'b', 1, 0 }, { 1, 'i', 1, 0 },
+	static const struct tflite_write_opt opt[] = { { 0, 'b', 1, 0 }, { 1, 'i', 1, 0 },
 					     { 2, 'i', 1, 0 }, { 3, 'i', 2, 0 },
 					     { 4, 'b', 1, 0 } };
 	static const int32_t ops[] = { 0, 1 };
@@ -221,14 +257,14 @@ START_TEST(depthwise_same_stride2_corners)
 	static const int32_t dout[] = { 1, 2, 2, 1 };
 	static const int8_t w[9] = { 1, 1, 1, 1, 1, 1, 1, 1, 1 };
 	static const int64_t zin[] = { -1 };
-	struct tb_tensor t[3] = { act8(4, din, one, zin), act8(4, dw, one, zero64),
+	struct tflite_write_tensor t[3] = { act8(4, din, one, zin), act8(4, dw, one, zero64),
 				  act8(4, dout, one, zero64) };
 	t[1].data = w;
 	t[1].bytes = 9;
 	int8_t in[16], out[4];
 	memset(in, 0, sizeof in);   /* real value 1 everywhere */
 	const void *ins[] = { in };
-	static const struct tb_opt opt[] = { { 0, 'b', 0, 0 }, { 1, 'i', 2, 0 },
+	static const struct tflite_write_opt opt[] = { { 0, 'b', 0, 0 }, { 1, 'i', 2, 0 },
 					     { 2, 'i', 2, 0 }, { 3, 'i', 1, 0 } };
 	static const int32_t ops[] = { 0, 1 };
 	tflite_model_free(run1(t, 3, 4, ops, 2, 1, opt, 4, ins, out, 4));
@@ -245,7 +281,7 @@ START_TEST(fully_connected_rounding)
 	static const int32_t bias[] = { 10, -1 };
 	static const int64_t zin[] = { 1 };
 	static const float sout[] = { 2.0f };
-	struct tb_tensor t[4] = { act8(2, din, one, zin), act8(2, dw, one, zero64),
+	struct tflite_write_tensor t[4] = { act8(2, din, one, zin), act8(2, dw, one, zero64),
 				  { .type = I32, .ndims = 1, .dims = { 2 },
 				    .data = bias, .bytes = 8 },
 				  act8(2, dout, sout, zero64) };
@@ -266,11 +302,11 @@ START_TEST(avg_pool_rounding_and_padding)
 {
 	/* 2x2 SAME window, stride 1, on 2x2x2: counts 4, 2, 2, 1 */
 	static const int32_t d[] = { 1, 2, 2, 2 };
-	struct tb_tensor t[2] = { act8(4, d, one, zero64), act8(4, d, one, zero64) };
+	struct tflite_write_tensor t[2] = { act8(4, d, one, zero64), act8(4, d, one, zero64) };
 	static const int8_t in[] = { -1, -1, 1, -1, 0, 0, 2, -2 };
 	int8_t out[8];
 	const void *ins[] = { in };
-	static const struct tb_opt opt[] = { { 0, 'b', 0, 0 }, { 1, 'i', 1, 0 },
+	static const struct tflite_write_opt opt[] = { { 0, 'b', 0, 0 }, { 1, 'i', 1, 0 },
 					     { 2, 'i', 1, 0 }, { 3, 'i', 2, 0 },
 					     { 4, 'i', 2, 0 } };
 	static const int32_t ops[] = { 0 };
@@ -284,12 +320,12 @@ END_TEST
 START_TEST(max_pool_stride2)
 {
 	static const int32_t din[] = { 1, 2, 4, 1 }, dout[] = { 1, 1, 2, 1 };
-	struct tb_tensor t[2] = { act8(4, din, one, zero64),
+	struct tflite_write_tensor t[2] = { act8(4, din, one, zero64),
 				  act8(4, dout, one, zero64) };
 	static const int8_t in[] = { 1, 5, -3, -2, 0, 2, -7, -1 };
 	int8_t out[2];
 	const void *ins[] = { in };
-	static const struct tb_opt opt[] = { { 0, 'b', 1, 0 }, { 1, 'i', 2, 0 },
+	static const struct tflite_write_opt opt[] = { { 0, 'b', 1, 0 }, { 1, 'i', 2, 0 },
 					     { 2, 'i', 2, 0 }, { 3, 'i', 2, 0 },
 					     { 4, 'i', 2, 0 } };
 	static const int32_t ops[] = { 0 };
@@ -304,7 +340,7 @@ START_TEST(add_different_scales)
 	static const int32_t d[] = { 4 };
 	static const float sa[] = { 0.5f }, sb[] = { 0.25f };
 	static const int64_t zb[] = { 10 }, zo[] = { -3 };
-	struct tb_tensor t[3] = { act8(1, d, sa, zero64), act8(1, d, sb, zb),
+	struct tflite_write_tensor t[3] = { act8(1, d, sa, zero64), act8(1, d, sb, zb),
 				  act8(1, d, one, zo) };
 	static const int8_t a[] = { 4, -6, 3, 1 }, b[] = { 14, 2, 12, 11 };
 	int8_t out[4];
@@ -320,12 +356,12 @@ END_TEST
 START_TEST(add_float_broadcast_relu6)
 {
 	static const int32_t da[] = { 2, 2 }, db[] = { 2 };
-	struct tb_tensor t[3] = { tf32(2, da, NULL, 0), tf32(1, db, NULL, 0),
+	struct tflite_write_tensor t[3] = { tf32(2, da, NULL, 0), tf32(1, db, NULL, 0),
 				  tf32(2, da, NULL, 0) };
 	static const float a[] = { 1, 2, 3, -40 }, b[] = { 10, 20 };
 	float out[4];
 	const void *ins[] = { a, b };
-	static const struct tb_opt opt[] = { { 0, 'b', 3, 0 } };
+	static const struct tflite_write_opt opt[] = { { 0, 'b', 3, 0 } };
 	static const int32_t ops[] = { 0, 1 };
 	tflite_model_free(run1(t, 3, 0, ops, 2, 2, opt, 1, ins, out, 16));
 	ck_assert(out[0] == 6 && out[1] == 6 && out[2] == 6 && out[3] == 0);
@@ -336,7 +372,7 @@ START_TEST(mul_int8)
 {
 	static const int32_t d[] = { 3 };
 	static const float sa[] = { 0.5f }, so[] = { 0.25f };
-	struct tb_tensor t[3] = { act8(1, d, sa, zero64), act8(1, d, sa, zero64),
+	struct tflite_write_tensor t[3] = { act8(1, d, sa, zero64), act8(1, d, sa, zero64),
 				  act8(1, d, so, zero64) };
 	static const int8_t a[] = { 2, -4, 7 }, b[] = { 6, 5, 7 };
 	int8_t out[3];
@@ -354,11 +390,11 @@ START_TEST(softmax_saturation)
 	static const int32_t d[] = { 2, 4 };
 	static const float so[] = { 1.0f / 256 };
 	static const int64_t zo[] = { -128 };
-	struct tb_tensor t[2] = { act8(2, d, one, zero64), act8(2, d, so, zo) };
+	struct tflite_write_tensor t[2] = { act8(2, d, one, zero64), act8(2, d, so, zo) };
 	static const int8_t in[] = { 100, -100, -100, -100, 5, 5, 5, 5 };
 	int8_t out[8];
 	const void *ins[] = { in };
-	static const struct tb_opt opt[] = { { 0, 'f', 0, 1.0f } };
+	static const struct tflite_write_opt opt[] = { { 0, 'f', 0, 1.0f } };
 	static const int32_t ops[] = { 0 };
 	tflite_model_free(run1(t, 2, 25, ops, 1, 1, opt, 1, ins, out, 8));
 	static const int8_t want[] = { 127, -128, -128, -128, -64, -64, -64, -64 };
@@ -371,7 +407,7 @@ START_TEST(quantize_dequantize)
 	static const int32_t d[] = { 3 };
 	static const float s[] = { 0.5f };
 	static const int64_t z[] = { 1 };
-	struct tb_tensor t[2] = { tf32(1, d, NULL, 0), act8(1, d, s, z) };
+	struct tflite_write_tensor t[2] = { tf32(1, d, NULL, 0), act8(1, d, s, z) };
 	static const float in[] = { 1.0f, -1.25f, 100.0f };
 	int8_t out[3];
 	const void *ins[] = { in };
@@ -379,7 +415,7 @@ START_TEST(quantize_dequantize)
 	tflite_model_free(run1(t, 2, 114, ops, 1, 1, NULL, 0, ins, out, 3));
 	static const int8_t want[] = { 3, -2, 127 };
 	expect8(out, want, 3);
-	struct tb_tensor u[2] = { act8(1, d, s, z), tf32(1, d, NULL, 0) };
+	struct tflite_write_tensor u[2] = { act8(1, d, s, z), tf32(1, d, NULL, 0) };
 	float fo[3];
 	static const int8_t qin[] = { 3, -2, -128 };
 	const void *qins[] = { qin };
@@ -394,7 +430,7 @@ START_TEST(logistic_tanh_int8)
 	static const float si[] = { 1.0f / 16 }, sl[] = { 1.0f / 256 };
 	static const float st[] = { 1.0f / 128 };
 	static const int64_t zl[] = { -128 };
-	struct tb_tensor t[2] = { act8(1, d, si, zero64), act8(1, d, sl, zl) };
+	struct tflite_write_tensor t[2] = { act8(1, d, si, zero64), act8(1, d, sl, zl) };
 	static const int8_t in[] = { 0, 127, -128 };
 	int8_t out[3];
 	const void *ins[] = { in };
@@ -404,7 +440,7 @@ START_TEST(logistic_tanh_int8)
 	ck_assert_int_eq(out[0], 0);
 	ck_assert_int_eq(out[1], 127);
 	ck_assert_int_eq(out[2], -128);
-	struct tb_tensor u[2] = { act8(1, d, si, zero64), act8(1, d, st, zero64) };
+	struct tflite_write_tensor u[2] = { act8(1, d, si, zero64), act8(1, d, st, zero64) };
 	tflite_model_free(run1(u, 2, 28, ops, 1, 1, NULL, 0, ins, out, 3));
 	ck_assert_int_eq(out[0], 0);
 	ck_assert_int_eq(out[1], 127);
@@ -415,12 +451,12 @@ END_TEST
 START_TEST(concat_mean_reshape)
 {
 	static const int32_t da[] = { 1, 2 }, db[] = { 1, 1 }, dc[] = { 1, 3 };
-	struct tb_tensor t[3] = { act8(2, da, one, zero64), act8(2, db, one, zero64),
+	struct tflite_write_tensor t[3] = { act8(2, da, one, zero64), act8(2, db, one, zero64),
 				  act8(2, dc, one, zero64) };
 	static const int8_t a[] = { 1, 2 }, b[] = { 3 };
 	int8_t out[4];
 	const void *ins[] = { a, b };
-	static const struct tb_opt opt[] = { { 0, 'i', -1, 0 } };
+	static const struct tflite_write_opt opt[] = { { 0, 'i', -1, 0 } };
 	static const int32_t ops[] = { 0, 1 };
 	tflite_model_free(run1(t, 3, 2, ops, 2, 2, opt, 1, ins, out, 3));
 	static const int8_t want[] = { 1, 2, 3 };
@@ -429,18 +465,18 @@ START_TEST(concat_mean_reshape)
 	static const int32_t dm[] = { 1, 2, 2, 1 }, dax[] = { 2 };
 	static const int32_t dmo[] = { 1, 1, 1, 1 };
 	static const int32_t axes[] = { 1, 2 };
-	struct tb_tensor u[3] = { act8(4, dm, one, zero64),
+	struct tflite_write_tensor u[3] = { act8(4, dm, one, zero64),
 				  { .type = I32, .ndims = 1, .data = axes,
 				    .bytes = 8 }, act8(4, dmo, one, zero64) };
 	memcpy(u[1].dims, dax, 4);
 	static const int8_t mi[] = { 1, 2, 3, 5 };
 	const void *mins[] = { mi };
-	static const struct tb_opt kd[] = { { 0, 'b', 1, 0 } };
+	static const struct tflite_write_opt kd[] = { { 0, 'b', 1, 0 } };
 	tflite_model_free(run1(u, 3, 40, ops, 2, 1, kd, 1, mins, out, 1));
 	ck_assert_int_eq(out[0], 3);  /* 11/4 = 2.75 -> 3 */
 
 	static const int32_t dr[] = { 4 };
-	struct tb_tensor r[2] = { act8(4, dm, one, zero64), act8(1, dr, one, zero64) };
+	struct tflite_write_tensor r[2] = { act8(4, dm, one, zero64), act8(1, dr, one, zero64) };
 	tflite_model_free(run1(r, 2, 22, ops, 1, 1, NULL, 0, mins, out, 4));
 	expect8(out, mi, 4);
 }
@@ -449,12 +485,13 @@ END_TEST
 START_TEST(unsupported_and_deprecated_codes)
 {
 	static const int32_t d[] = { 4 };
-	struct tb_tensor t[2] = { act8(1, d, one, zero64), act8(1, d, one, zero64) };
+	struct tflite_write_tensor t[2] = { act8(1, d, one, zero64), act8(1, d, one, zero64) };
 	int32_t i0 = 0, o1 = 1;
-	struct tb_op pad = { .code = 34, .nin = 1, .nout = 1, .in = &i0, .out = &o1 };
+	struct tflite_write_op pad = { .code = 34, .nin = 1, .nout = 1,
+				       .in = &i0, .out = &o1 };
 	uint8_t *buf;
 	size_t len;
-	ck_assert_int_eq(tb_build(t, 2, &pad, 1, &i0, 1, &o1, 1, &buf, &len), 0);
+	write1(t, 2, &pad, 1, &i0, 1, &o1, &buf, &len);
 	struct tflite_model *m;
 	char *cause = NULL;
 	ck_assert_int_eq(tflite_model_load_mem(buf, len, "pad.tflite", &m, &cause), -1);
@@ -464,9 +501,10 @@ START_TEST(unsupported_and_deprecated_codes)
 	free(cause);
 	free(buf);
 	/* RESHAPE stored only in deprecated_builtin_code */
-	struct tb_op rs = { .code = 22, .nin = 1, .nout = 1, .in = &i0, .out = &o1,
-			    .deprecated = 1 };
-	ck_assert_int_eq(tb_build(t, 2, &rs, 1, &i0, 1, &o1, 1, &buf, &len), 0);
+	struct tflite_write_op rs = { .code = 22, .nin = 1, .nout = 1,
+				      .in = &i0, .out = &o1 };
+	write1(t, 2, &rs, 1, &i0, 1, &o1, &buf, &len);
+	ck_assert_int_eq(tb_set_opcode(buf, len, 0, 22, 0), 0);
 	ck_assert_int_eq(tflite_model_load_mem(buf, len, "rs", &m, &cause), 0);
 	ck_assert_str_eq(tflite_model_op_name(m, 0), "RESHAPE");
 	tflite_model_free(m);
@@ -625,7 +663,7 @@ START_TEST(conv_geometries_against_reference)
 		static const int64_t zin[] = { 7 }, zout[] = { -3 };
 		int32_t din[4] = { 1, h, w, c }, dout[4] = { 1, oh, ow, oc };
 		int32_t dwt[4] = { dw ? 1 : oc, kh, kw, dw ? oc : c };
-		struct tb_tensor t[4];
+		struct tflite_write_tensor t[4];
 		memset(t, 0, sizeof t);
 		t[0] = fl ? tf32(4, din, NULL, 0) : act8(4, din, sin_, zin);
 		t[1] = fl ? tf32(4, dwt, wf, (size_t)nw) : act8(4, dwt, ws, wz);
@@ -635,20 +673,20 @@ START_TEST(conv_geometries_against_reference)
 			t[1].data = w8;
 			t[1].bytes = (size_t)nw;
 		}
-		t[2] = (struct tb_tensor){ .type = fl ? F32 : I32, .ndims = 1,
+		t[2] = (struct tflite_write_tensor){ .type = fl ? F32 : I32, .ndims = 1,
 					   .dims = { oc }, .data = fl ? (void *)biasf :
 					   (void *)bias8, .bytes = 4 * (size_t)oc };
 		t[3] = fl ? tf32(4, dout, NULL, 0) : act8(4, dout, sout, zout);
-		struct tb_opt opt[7] = { { 0, 'b', same ? 0 : 1, 0 }, { 1, 'i', sw, 0 },
+		struct tflite_write_opt opt[7] = { { 0, 'b', same ? 0 : 1, 0 }, { 1, 'i', sw, 0 },
 					 { 2, 'i', sh, 0 } };
 		int nopt = 3;
 		if (dw) {
-			opt[nopt++] = (struct tb_opt){ 3, 'i', mult, 0 };
-			opt[nopt++] = (struct tb_opt){ 5, 'i', dwl, 0 };
-			opt[nopt++] = (struct tb_opt){ 6, 'i', dh, 0 };
+			opt[nopt++] = (struct tflite_write_opt){ 3, 'i', mult, 0 };
+			opt[nopt++] = (struct tflite_write_opt){ 5, 'i', dwl, 0 };
+			opt[nopt++] = (struct tflite_write_opt){ 6, 'i', dh, 0 };
 		} else {
-			opt[nopt++] = (struct tb_opt){ 4, 'i', dwl, 0 };
-			opt[nopt++] = (struct tb_opt){ 5, 'i', dh, 0 };
+			opt[nopt++] = (struct tflite_write_opt){ 4, 'i', dwl, 0 };
+			opt[nopt++] = (struct tflite_write_opt){ 5, 'i', dh, 0 };
 		}
 		static const int32_t ops[] = { 0, 1, 2 };
 		const void *ins[] = { fl ? (const void *)inf : (const void *)in8 };
