@@ -10,8 +10,9 @@
  * size (8, 4, 2, then 1 bytes), each aligned to its size, the table
  * aligned to its largest field.  Vectors are aligned for their elements
  * and constant data for SIMD loads (16 bytes, TFLite's force_align on
- * Buffer.data); the output comes from malloc, itself 16-byte aligned, so
- * the runtime can use constant data in place.
+ * Buffer.data); the output is copied at the end into memory from
+ * posix_memalign(16) (malloc aligns to 8 only on 32-bit ARM), so the
+ * runtime can use constant data in place.
  *
  * Everything a caller passes is checked before a byte is written, so a
  * refused description costs nothing and an accepted one cannot fail but
@@ -635,7 +636,7 @@ write_buffers(struct wb *b, size_t bat, size_t mat,
 		    g->meta[i].data, g->meta[i].len);
 }
 
-/* Write a single-subgraph model; *out is malloc'd (caller frees). */
+/* Write a single-subgraph model; *out is 16-byte aligned, for free(). */
 int
 tflite_write(const struct tflite_write_graph *g, uint8_t **out,
     size_t *len, char **cause)
@@ -645,6 +646,7 @@ tflite_write(const struct tflite_write_graph *g, uint8_t **out,
 	struct wtab	 m;
 	uint32_t	*idx;
 	size_t		 root;
+	void		*aligned;
 
 	if (check_graph(g, cause) == -1)
 		return (-1);
@@ -672,7 +674,14 @@ tflite_write(const struct tflite_write_graph *g, uint8_t **out,
 		return (fail(cause, b.err == EFBIG ? "model of 2 GiB or more" :
 		    "out of memory"));
 	}
-	*out = b.p;
+	/* realloc keeps malloc's alignment only: copy to 16 once. */
+	if (posix_memalign(&aligned, 16, b.len) != 0) {
+		free(b.p);
+		return (fail(cause, "out of memory"));
+	}
+	memcpy(aligned, b.p, b.len);
+	free(b.p);
+	*out = aligned;
 	*len = b.len;
 	return (0);
 }
