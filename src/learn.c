@@ -546,8 +546,10 @@ learn_sect_remove(struct learn_sect *s)
 	char	prefix[LEARN_KEY_MAX];
 	size_t	i;
 
-	for (i = 0; i < s->nn; i++)
+	for (i = 0; i < s->nn; i++) {
 		learn_clear(s->name, s->n[i]->node);
+		learn_unserve(s->name, s->n[i]->node);
+	}
 	snprintf(prefix, sizeof prefix, "learn/%s/", s->name);
 	learn_records_delete(prefix);
 	learn_sect_free(s);
@@ -667,6 +669,7 @@ learn_restart(const char *name, const char *node, char **cause)
 	learn_train_forget(nd);
 	snprintf(prefix, sizeof prefix, "learn/%s/%s/", name, node);
 	learn_records_delete(prefix);
+	learn_unserve(name, node);
 	learn_node_drop(nd, &lm.mem);
 	nd->gen = ++lm.gen;
 	learn_save(nd);

@@ -122,6 +122,7 @@ void		 learn_publish(const struct learn_node *);
 void		 learn_clear(const char *, const char *);
 void		 learn_save(const struct learn_node *);
 void		 learn_serve(struct learn_node *);
+void		 learn_unserve(const char *, const char *);
 int		 learn_load_model(struct learn_node *, char **);
 
 /* learn.c */

@@ -139,6 +139,20 @@ learn_serve(struct learn_node *nd)
 	nd->serve = 1;
 }
 
+/*
+ * A node starts over or goes: its node model learn-NAME-node is no longer
+ * served and its files are deleted (in the pool, models_delete()).
+ */
+void
+learn_unserve(const char *name, const char *node)
+{
+	char	model[160];
+
+	snprintf(model, sizeof model, "learn-%s-%s", name, node);
+	if (models_valid_name(model))
+		models_delete(model);
+}
+
 /* Load a ready node's model (and its metadata entry) into the runtime. */
 int
 learn_load_model(struct learn_node *nd, char **cause)
