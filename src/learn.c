@@ -30,7 +30,10 @@
  * section no longer configured, or whose signature (features and their
  * parameters, windows) changed, are deleted, so those nodes start over.
  * SIGHUP does the same per section (added, removed, changed); `nodes`,
- * `threshold_quantile` and `max_nodes` apply from then on.
+ * `threshold_quantile` and `max_nodes` apply from then on.  After the
+ * store rolls a transaction back (disk full), the nodes are rebuilt the
+ * same way before the next window, command or reload uses them, so the
+ * windows the journal replays are collected once.
  */
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -86,6 +89,7 @@ static struct {
 	size_t			  mem;
 	uint64_t		  gen;
 	int			  started;
+	int			  stale;	/* the store rolled back */
 	int			  timer_init;
 	uv_timer_t		  timer;
 	struct learn_emit	  emit[LEARN_EMIT_MAX];
@@ -468,6 +472,50 @@ learn_window(struct learn_sect *s, const struct store_msg *sm,
 		    w->seq, t0);
 }
 
+/*
+ * The store rolled a transaction back: windows collected (and results
+ * recorded) in it are gone from the store but not from memory, and its
+ * journal replay will hand those windows to the hook again.  Rebuilding
+ * here could free a node that a hook of ours is using (the rollback may
+ * come from our own write), so it waits for learn_fresh().
+ */
+static void
+learn_rolled_back(void)
+{
+	lm.stale = 1;
+}
+
+/*
+ * Before memory is used again after a rollback: every node rebuilt from
+ * the store's records, as at start (a training in flight is dropped when
+ * it returns: its node has a new generation).  0, or -1 while the store
+ * cannot be read (the nodes stay empty and it is tried again).
+ */
+int
+learn_fresh(void)
+{
+	struct learn_sect	*s;
+	char			*cause = NULL;
+	size_t			 i, k;
+
+	if (!lm.stale)
+		return (0);
+	for (i = 0; i < lm.ns; i++) {
+		s = lm.s[i];
+		for (k = 0; k < s->nn; k++)
+			learn_node_free(s->n[k]);
+		s->nn = 0;
+	}
+	if (learn_load(lm.s, lm.ns, "learn/", &cause) != 0) {
+		log_warnx("learn: after a rollback: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	lm.stale = 0;
+	log_info("learn: rebuilt from the store after its rollback");
+	return (0);
+}
+
 /* Store hook: windows of matching nodes are collected or scored. */
 static void
 learn_hook(const struct store_msg *sm, int64_t id, void *arg)
@@ -479,7 +527,7 @@ learn_hook(const struct store_msg *sm, int64_t id, void *arg)
 
 	(void)id;
 	(void)arg;
-	if (!lm.started || sm->kind != STORE_KIND_WINDOW)
+	if (!lm.started || sm->kind != STORE_KIND_WINDOW || learn_fresh() != 0)
 		return;
 	for (i = 0; i < lm.ns; i++) {
 		if (fnmatch(lm.s[i]->nodes, sm->node, 0) != 0)
@@ -524,6 +572,7 @@ learn_start(const struct config *cf, char **cause)
 	uv_timer_init(daemon_loop(), &lm.timer);
 	lm.timer_init = 1;
 	store_add_message_hook(learn_hook, NULL);
+	store_add_rollback(learn_rolled_back);
 	lm.started = 1;
 	for (i = 0; i < lm.ns; i++) {
 		for (n = 0; n < lm.s[i]->nn; n++)
@@ -566,6 +615,7 @@ learn_reload(const struct config *cf)
 
 	if (!lm.started)
 		return;
+	learn_fresh();
 	names = config_sections(cf, "learn", &n);
 	ns = xcalloc(n ? n : 1, sizeof *ns);
 	for (i = 0; i < n; i++) {
@@ -621,8 +671,10 @@ learn_stop(void)
 {
 	size_t	i;
 
-	if (lm.started)
+	if (lm.started) {
 		store_remove_message_hook(learn_hook);
+		store_remove_rollback(learn_rolled_back);
+	}
 	if (lm.timer_init) {
 		learn_emit_cb(&lm.timer);
 		uv_close((uv_handle_t *)&lm.timer, NULL);
@@ -652,6 +704,10 @@ learn_restart(const char *name, const char *node, char **cause)
 
 	if ((s = learn_sect_find(name)) == NULL) {
 		xasprintf(cause, "no [learn:%s] section", name);
+		return (-1);
+	}
+	if (learn_fresh() != 0) {
+		xasprintf(cause, "the store cannot be read");
 		return (-1);
 	}
 	if ((nd = learn_node_find(name, node)) == NULL) {

@@ -129,6 +129,7 @@ int		 learn_load_model(struct learn_node *, char **);
 struct learn_node *learn_node_find(const char *, const char *);
 struct learn_node *learn_node_new(struct learn_sect *, const char *);
 size_t		*learn_mem(void);
+int		 learn_fresh(void);
 
 /* learn_load.c */
 int		 learn_load(struct learn_sect **, size_t, const char *,

@@ -1,0 +1,143 @@
+/*
+ * test_learn_rollback.c - the learn module (SPEC 11) stays in step with
+ * the store when the store rolls a transaction back (SQLite full): the
+ * windows collected in that transaction leave memory too, and when the
+ * journal replays them they are collected once, at the indices that
+ * follow the committed ones.  Also: the store tells every stage added
+ * with store_add_rollback(), and the summary's store_set_rollback() one.
+ * The real store, models and learn modules on the daemon's loop.
+ */
+#include <check.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include <cJSON.h>
+
+#include "daemon.h"
+#include "learn.h"
+#include "models.h"
+#include "store.h"
+#include "store_fixture.h"
+#include "store_int.h"
+#include "testutil.h"
+
+static int	calls[3];
+
+/* Rollback callbacks: count. */
+static void rb0(void) { calls[0]++; }
+static void rb1(void) { calls[1]++; }
+static void rb2(void) { calls[2]++; }
+
+/* Put window seq of node n1: 8 frames of one axis, all JSON. */
+static void
+put_window(int seq)
+{
+	struct store_msg	 m;
+	char			 body[512];
+	int			 w, i;
+
+	w = snprintf(body, sizeof body, "{\"seq\":%d,\"boot\":1,"
+	    "\"interval_ms\":1,\"sensors\":[{\"name\":\"x\"}],\"values\":[",
+	    seq);
+	for (i = 0; i < 8; i++)
+		w += snprintf(body + w, sizeof body - w, "%s[%d.%d]", i ? "," :
+		    "", (seq * 7 + i * 3) % 5, i);
+	snprintf(body + w, sizeof body - w, "]}");
+	memset(&m, 0, sizeof m);
+	m.node = "n1";
+	m.boot = 1;
+	m.seq = seq;
+	m.kind = STORE_KIND_WINDOW;
+	m.rx_ms = daemon_now_ms();
+	m.body = body;
+	m.len = strlen(body);
+	ck_assert_int_eq(store_put_message(&m, NULL, NULL), STORE_OK);
+}
+
+/* The collected bytes of every node, as P/metrics says. */
+static double
+learn_bytes(void)
+{
+	cJSON	*o = cJSON_CreateObject();
+	double	 v;
+
+	learn_metrics(o);
+	v = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "learn"),
+	    "bytes")->valuedouble;
+	cJSON_Delete(o);
+	return (v);
+}
+
+/* Every added callback is told, with the setter's; removed ones not. */
+START_TEST(test_callbacks)
+{
+	store_set_rollback(rb0);
+	store_add_rollback(rb1);
+	store_add_rollback(rb2);
+	store_hook_rollback();
+	ck_assert(calls[0] == 1 && calls[1] == 1 && calls[2] == 1);
+	store_remove_rollback(rb1);
+	store_set_rollback(NULL);
+	store_hook_rollback();
+	ck_assert(calls[0] == 1 && calls[1] == 1 && calls[2] == 2);
+	store_hook_clear();
+	store_hook_rollback();
+	ck_assert_int_eq(calls[2], 2);
+}
+END_TEST
+
+/* Windows of a rolled-back transaction are collected once, in order. */
+START_TEST(test_rollback)
+{
+	char	*cause = NULL;
+	int	 s;
+
+	fx_setup("\n[learn:v]\nfeatures = raw\nwindows = 10\n");
+	fx_start();
+	if (models_start(fx_cf, &cause) != 0 || learn_start(fx_cf,
+	    &cause) != 0)
+		ck_abort_msg("start: %s", cause);
+	for (s = 1; s <= 3; s++)
+		put_window(s);
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM state WHERE key "
+	    "LIKE 'learn/v/n1/w/%'"), 3);
+	put_window(4);
+	put_window(5);
+	ck_assert(learn_bytes() == 5 * 8 * 4);
+	/* SQLite fails inside the transaction: it is rolled back. */
+	store_write_error(SQLITE_FULL);
+	ck_assert_int_eq(store_accepting(), 0);
+	/* The journal gives windows 4 and 5 back to the hooks. */
+	fx_wait_accepting();
+	fx_flush();
+	ck_assert(learn_bytes() == 5 * 8 * 4);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM state WHERE key "
+	    "LIKE 'learn/v/n1/w/%'"), 5);
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM state WHERE key "
+	    "= 'learn/v/n1/w/00004'"), 1);
+	/* And collection goes on from there. */
+	put_window(6);
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM state WHERE key "
+	    "= 'learn/v/n1/w/00005'"), 1);
+	ck_assert(learn_bytes() == 6 * 8 * 4);
+	learn_stop();
+	models_stop();
+	fx_stop();
+	fx_teardown();
+}
+END_TEST
+
+/* Run the tests. */
+int
+main(void)
+{
+	const TTest	*tests[] = { test_callbacks, test_rollback };
+
+	return (fx_run_tests("learn_rollback", 60, tests,
+	    sizeof tests / sizeof tests[0]));
+}
