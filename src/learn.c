@@ -57,7 +57,6 @@
 #include "uplink.h"
 #include "xmalloc.h"
 
-#define LEARN_EMIT_MAX	1024	/* scored windows waiting to be stored */
 #define LEARN_SEQ_BASE	0x10000	/* tier-2 seq: past tier2's sections */
 
 /* The feature parameters a section may set (features_params_set names). */

@@ -18,6 +18,7 @@
 #define LEARN_DIM_MAX		AE_MAX_DIM	/* features per window */
 #define LEARN_MEM_MAX		(64u * 1024 * 1024)	/* collected, all nodes */
 #define LEARN_REASON_MAX	160
+#define LEARN_EMIT_MAX		1024	/* scored windows waiting to be stored */
 #define LEARN_NAME_MAX		64	/* a section name, as models.h */
 /* "learn/" NAME "/" NODE "/w/" index, with room. */
 #define LEARN_KEY_MAX		(6 + LEARN_NAME_MAX + 1 + MESSAGE_NODE_MAX + 16)

@@ -1,23 +1,27 @@
 /*
- * test_learn_rollback.c - the learn module (SPEC 11) stays in step with
+ * test_learn_store.c - the learn module (SPEC 11) with the real store,
+ * models and learn modules on the daemon's loop.  It stays in step with
  * the store when the store rolls a transaction back (SQLite full): the
  * windows collected in that transaction leave memory too, and when the
  * journal replays them they are collected once, at the indices that
- * follow the committed ones.  Also: the store tells every stage added
- * with store_add_rollback(), and the summary's store_set_rollback() one.
- * The real store, models and learn modules on the daemon's loop.
+ * follow the committed ones (and the store tells every stage added with
+ * store_add_rollback(), and the summary's store_set_rollback() one).  The
+ * scored windows waiting for the next loop turn to be stored as tier-2
+ * results are bounded (LEARN_EMIT_MAX), the rest counted as dropped.
  */
 #include <check.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <cJSON.h>
 
 #include "daemon.h"
 #include "learn.h"
+#include "learn_int.h"
 #include "models.h"
 #include "store.h"
 #include "store_fixture.h"
@@ -57,18 +61,50 @@ put_window(int seq)
 	ck_assert_int_eq(store_put_message(&m, NULL, NULL), STORE_OK);
 }
 
+/* A number of P/metrics' "learn" (section NULL) or of its section v. */
+static double
+metric(const char *sect, const char *name)
+{
+	cJSON	*o = cJSON_CreateObject(), *l;
+	double	 v;
+
+	learn_metrics(o);
+	l = cJSON_GetObjectItem(o, "learn");
+	if (sect != NULL)
+		l = cJSON_GetObjectItem(l, sect);
+	v = cJSON_GetObjectItem(l, name)->valuedouble;
+	cJSON_Delete(o);
+	return (v);
+}
+
 /* The collected bytes of every node, as P/metrics says. */
 static double
 learn_bytes(void)
 {
-	cJSON	*o = cJSON_CreateObject();
-	double	 v;
+	return (metric(NULL, "bytes"));
+}
 
-	learn_metrics(o);
-	v = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "learn"),
-	    "bytes")->valuedouble;
-	cJSON_Delete(o);
-	return (v);
+/* Start the store, models and learn with [learn:v] (raw, 10 windows). */
+static void
+start_all(void)
+{
+	char	*cause = NULL;
+
+	fx_setup("\n[learn:v]\nfeatures = raw\nwindows = 10\n");
+	fx_start();
+	if (models_start(fx_cf, &cause) != 0 || learn_start(fx_cf,
+	    &cause) != 0)
+		ck_abort_msg("start: %s", cause);
+}
+
+/* Stop them all and check the loop closes. */
+static void
+stop_all(void)
+{
+	learn_stop();
+	models_stop();
+	fx_stop();
+	fx_teardown();
 }
 
 /* Every added callback is told, with the setter's; removed ones not. */
@@ -92,14 +128,9 @@ END_TEST
 /* Windows of a rolled-back transaction are collected once, in order. */
 START_TEST(test_rollback)
 {
-	char	*cause = NULL;
 	int	 s;
 
-	fx_setup("\n[learn:v]\nfeatures = raw\nwindows = 10\n");
-	fx_start();
-	if (models_start(fx_cf, &cause) != 0 || learn_start(fx_cf,
-	    &cause) != 0)
-		ck_abort_msg("start: %s", cause);
+	start_all();
 	for (s = 1; s <= 3; s++)
 		put_window(s);
 	fx_flush();
@@ -125,10 +156,41 @@ START_TEST(test_rollback)
 	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM state WHERE key "
 	    "= 'learn/v/n1/w/00005'"), 1);
 	ck_assert(learn_bytes() == 6 * 8 * 4);
-	learn_stop();
-	models_stop();
-	fx_stop();
-	fx_teardown();
+	stop_all();
+}
+END_TEST
+
+/* More scored windows in one loop turn than LEARN_EMIT_MAX: counted. */
+START_TEST(test_emit_bound)
+{
+	int	s, i;
+
+	start_all();
+	for (s = 1; s <= 10; s++)
+		put_window(s);
+	fx_flush();
+	/* Training runs in the pool (bounded wait: 30 s). */
+	for (i = 0; i < 3000 && metric("v", "ready") != 1; i++) {
+		usleep(10000);
+		fx_turn();
+	}
+	ck_assert(metric("v", "ready") == 1);
+	/* No loop turn in between: the zero timer cannot store them. */
+	for (s = 100; s < 100 + LEARN_EMIT_MAX + 76; s++)
+		put_window(s);
+	ck_assert(metric("v", "scored") == LEARN_EMIT_MAX + 76);
+	ck_assert(metric(NULL, "emit_dropped") == 76);
+	fx_turn();
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg WHERE kind = "
+	    "4"), LEARN_EMIT_MAX);
+	/* The next turn's windows are stored again. */
+	put_window(5000);
+	fx_turn();
+	fx_flush();
+	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg WHERE kind = "
+	    "4"), LEARN_EMIT_MAX + 1);
+	stop_all();
 }
 END_TEST
 
@@ -136,8 +198,9 @@ END_TEST
 int
 main(void)
 {
-	const TTest	*tests[] = { test_callbacks, test_rollback };
+	const TTest	*tests[] = { test_callbacks, test_rollback,
+	    test_emit_bound };
 
-	return (fx_run_tests("learn_rollback", 60, tests,
+	return (fx_run_tests("learn_store", 60, tests,
 	    sizeof tests / sizeof tests[0]));
 }
