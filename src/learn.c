@@ -359,7 +359,7 @@ learn_score(struct learn_node *nd, const float *x, const struct store_msg *sm,
 	/* Unique per (window, section), apart from tier2's results. */
 	e->seq = (int64_t)wseq + ((int64_t)(LEARN_SEQ_BASE + nd->s->index) <<
 	    32);
-	e->error = isfinite(err) ? err : -1;
+	e->error = err;
 	e->anomaly = !(err <= nd->threshold);
 	e->score = ae_score(err, nd->threshold);
 	e->us = (uv_hrtime() - t0) / 1000;
