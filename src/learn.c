@@ -512,6 +512,8 @@ learn_fresh(void)
 	}
 	lm.stale = 0;
 	log_info("learn: rebuilt from the store after its rollback");
+	/* The uplink may have sent P/learn rows of the rolled-back one. */
+	learn_on_connect();
 	return (0);
 }
 
