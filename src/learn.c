@@ -109,6 +109,36 @@ learn_mem(void)
 	return (&lm.mem);
 }
 
+/* The sections, their count in *n. */
+struct learn_sect *const *
+learn_sects(size_t *n)
+{
+	*n = lm.ns;
+	return (lm.s);
+}
+
+/* Scored windows dropped at the LEARN_EMIT_MAX bound. */
+uint64_t
+learn_emit_dropped(void)
+{
+	return (lm.emit_dropped);
+}
+
+/* The node of generation gen (each node's is unique), or NULL. */
+struct learn_node *
+learn_node_gen(uint64_t gen)
+{
+	size_t	i, k;
+
+	for (i = 0; i < lm.ns; i++) {
+		for (k = 0; k < lm.s[i]->nn; k++) {
+			if (lm.s[i]->n[k]->gen == gen)
+				return (lm.s[i]->n[k]);
+		}
+	}
+	return (NULL);
+}
+
 /* The section named name, or NULL. */
 static struct learn_sect *
 learn_sect_find(const char *name)
@@ -733,61 +763,4 @@ learn_restart(const char *name, const char *node, char **cause)
 	learn_publish(nd);
 	log_info("learn %s: %s: restarted, collecting", name, node);
 	return (0);
-}
-
-/* STATUS= part: nodes per state. */
-size_t
-learn_status(char *buf, size_t len)
-{
-	size_t	c[LEARN_FAILED + 1] = { 0 }, i, k;
-	int	w;
-
-	if (lm.ns == 0)
-		return (0);
-	for (i = 0; i < lm.ns; i++) {
-		for (k = 0; k < lm.s[i]->nn; k++)
-			c[lm.s[i]->n[k]->state]++;
-	}
-	w = snprintf(buf, len, "learn %zu collecting, %zu training, %zu "
-	    "ready, %zu failed", c[0], c[1], c[2], c[3]);
-	return (w < 0 ? 0 : (size_t)w < len ? (size_t)w : len - 1);
-}
-
-/* P/metrics: "learn": per section, counts and scoring time. */
-void
-learn_metrics(cJSON *o)
-{
-	cJSON		*all, *j;
-	uint64_t	 scored, anomalies, us, rej;
-	size_t		 i, k, c[LEARN_FAILED + 1];
-
-	all = cJSON_AddObjectToObject(o, "learn");
-	cJSON_AddNumberToObject(all, "bytes", (double)lm.mem);
-	cJSON_AddNumberToObject(all, "emit_dropped", (double)lm.emit_dropped);
-	cJSON_AddNumberToObject(all, "training", learn_train_busy());
-	for (i = 0; i < lm.ns; i++) {
-		const struct learn_sect *s = lm.s[i];
-
-		scored = anomalies = us = rej = 0;
-		memset(c, 0, sizeof c);
-		for (k = 0; k < s->nn; k++) {
-			c[s->n[k]->state]++;
-			scored += s->n[k]->scored;
-			anomalies += s->n[k]->anomalies;
-			us += s->n[k]->score_us;
-			rej += s->n[k]->rej_shape + s->n[k]->rej_bad +
-			    s->n[k]->rej_full;
-		}
-		j = cJSON_AddObjectToObject(all, s->name);
-		cJSON_AddNumberToObject(j, "nodes", (double)s->nn);
-		cJSON_AddNumberToObject(j, "nodes_refused", (double)s->refused);
-		cJSON_AddNumberToObject(j, "collecting", (double)c[0]);
-		cJSON_AddNumberToObject(j, "ready", (double)c[2]);
-		cJSON_AddNumberToObject(j, "failed", (double)c[3]);
-		cJSON_AddNumberToObject(j, "scored", (double)scored);
-		cJSON_AddNumberToObject(j, "anomalies", (double)anomalies);
-		cJSON_AddNumberToObject(j, "score_us", scored ?
-		    (double)(us / scored) : 0);
-		cJSON_AddNumberToObject(j, "rejected", (double)rej);
-	}
 }

@@ -2,8 +2,8 @@
  * learn_int.h - private to the learn module family: a [learn:NAME]
  * section and its nodes (learn.c: collection, scoring, topics, reload),
  * their store records (learn_rec.c: pure encoding and the collection
- * rules, unit-tested alone) and a node's training (learn_train.c: the
- * libuv pool job and its result).
+ * rules, unit-tested alone), a node's training (learn_train.c: the libuv
+ * pool job and its result) and the module's numbers (learn_stat.c).
  */
 #ifndef TE_LEARN_INT_H
 #define TE_LEARN_INT_H
@@ -130,6 +130,9 @@ int		 learn_load_model(struct learn_node *, char **);
 struct learn_node *learn_node_find(const char *, const char *);
 struct learn_node *learn_node_new(struct learn_sect *, const char *);
 size_t		*learn_mem(void);
+struct learn_sect *const *learn_sects(size_t *);
+uint64_t	 learn_emit_dropped(void);
+struct learn_node *learn_node_gen(uint64_t);
 int		 learn_fresh(void);
 
 /* learn_load.c */
