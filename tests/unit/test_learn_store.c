@@ -7,7 +7,8 @@
  * follow the committed ones (and the store tells every stage added with
  * store_add_rollback(), and the summary's store_set_rollback() one).  The
  * scored windows waiting for the next loop turn to be stored as tier-2
- * results are bounded (LEARN_EMIT_MAX), the rest counted as dropped.
+ * results are bounded (LEARN_EMIT_MAX), the rest counted as dropped.  A
+ * learned model that cannot be stored as a node model is not served.
  */
 #include <check.h>
 #include <sqlite3.h>
@@ -194,12 +195,45 @@ START_TEST(test_emit_bound)
 }
 END_TEST
 
+/* A model the models module cannot store is not served, P/learn says. */
+START_TEST(test_not_served)
+{
+	struct learn_node	*nd;
+	char			 path[128], *doc;
+	FILE			*f;
+	int			 s, i;
+
+	start_all();
+	/* A file where the name's directory would go: the put fails. */
+	snprintf(path, sizeof path, "%s/models/learn-v-n1", fx_dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fclose(f);
+	for (s = 1; s <= 10; s++)
+		put_window(s);
+	fx_flush();
+	nd = learn_node_find("v", "n1");
+	ck_assert_ptr_nonnull(nd);
+	for (i = 0; i < 3000 && (nd->state != LEARN_READY || nd->serve == 1);
+	    i++) {
+		usleep(10000);
+		fx_turn();
+	}
+	ck_assert_int_eq(nd->state, LEARN_READY);
+	ck_assert_int_eq(nd->serve, 0);
+	doc = learn_doc(nd);
+	ck_assert_msg(strstr(doc, "\"served\":false") != NULL, "%s", doc);
+	free(doc);
+	ck_assert_int_ne(models_find("learn-v-n1", NULL, NULL), 0);
+	stop_all();
+}
+END_TEST
+
 /* Run the tests. */
 int
 main(void)
 {
 	const TTest	*tests[] = { test_callbacks, test_rollback,
-	    test_emit_bound };
+	    test_emit_bound, test_not_served };
 
 	return (fx_run_tests("learn_store", 60, tests,
 	    sizeof tests / sizeof tests[0]));
