@@ -30,7 +30,10 @@
  * section no longer configured, or whose signature (features and their
  * parameters, windows) changed, are deleted, so those nodes start over.
  * SIGHUP does the same per section (added, removed, changed); `nodes`,
- * `threshold_quantile` and `max_nodes` apply from then on.
+ * `threshold_quantile` and `max_nodes` apply from then on.  After the
+ * store rolls a transaction back (disk full), the nodes are rebuilt the
+ * same way before the next window, command or reload uses them, so the
+ * windows the journal replays are collected once.
  */
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -54,7 +57,6 @@
 #include "uplink.h"
 #include "xmalloc.h"
 
-#define LEARN_EMIT_MAX	1024	/* scored windows waiting to be stored */
 #define LEARN_SEQ_BASE	0x10000	/* tier-2 seq: past tier2's sections */
 
 /* The feature parameters a section may set (features_params_set names). */
@@ -86,6 +88,7 @@ static struct {
 	size_t			  mem;
 	uint64_t		  gen;
 	int			  started;
+	int			  stale;	/* the store rolled back */
 	int			  timer_init;
 	uv_timer_t		  timer;
 	struct learn_emit	  emit[LEARN_EMIT_MAX];
@@ -104,6 +107,36 @@ size_t *
 learn_mem(void)
 {
 	return (&lm.mem);
+}
+
+/* The sections, their count in *n. */
+struct learn_sect *const *
+learn_sects(size_t *n)
+{
+	*n = lm.ns;
+	return (lm.s);
+}
+
+/* Scored windows dropped at the LEARN_EMIT_MAX bound. */
+uint64_t
+learn_emit_dropped(void)
+{
+	return (lm.emit_dropped);
+}
+
+/* The node of generation gen (each node's is unique), or NULL. */
+struct learn_node *
+learn_node_gen(uint64_t gen)
+{
+	size_t	i, k;
+
+	for (i = 0; i < lm.ns; i++) {
+		for (k = 0; k < lm.s[i]->nn; k++) {
+			if (lm.s[i]->n[k]->gen == gen)
+				return (lm.s[i]->n[k]);
+		}
+	}
+	return (NULL);
 }
 
 /* The section named name, or NULL. */
@@ -356,7 +389,7 @@ learn_score(struct learn_node *nd, const float *x, const struct store_msg *sm,
 	/* Unique per (window, section), apart from tier2's results. */
 	e->seq = (int64_t)wseq + ((int64_t)(LEARN_SEQ_BASE + nd->s->index) <<
 	    32);
-	e->error = isfinite(err) ? err : -1;
+	e->error = err;
 	e->anomaly = !(err <= nd->threshold);
 	e->score = ae_score(err, nd->threshold);
 	e->us = (uv_hrtime() - t0) / 1000;
@@ -468,6 +501,52 @@ learn_window(struct learn_sect *s, const struct store_msg *sm,
 		    w->seq, t0);
 }
 
+/*
+ * The store rolled a transaction back: windows collected (and results
+ * recorded) in it are gone from the store but not from memory, and its
+ * journal replay will hand those windows to the hook again.  Rebuilding
+ * here could free a node that a hook of ours is using (the rollback may
+ * come from our own write), so it waits for learn_fresh().
+ */
+static void
+learn_rolled_back(void)
+{
+	lm.stale = 1;
+}
+
+/*
+ * Before memory is used again after a rollback: every node rebuilt from
+ * the store's records, as at start (a training in flight is dropped when
+ * it returns: its node has a new generation).  0, or -1 while the store
+ * cannot be read (the nodes stay empty and it is tried again).
+ */
+int
+learn_fresh(void)
+{
+	struct learn_sect	*s;
+	char			*cause = NULL;
+	size_t			 i, k;
+
+	if (!lm.stale)
+		return (0);
+	for (i = 0; i < lm.ns; i++) {
+		s = lm.s[i];
+		for (k = 0; k < s->nn; k++)
+			learn_node_free(s->n[k]);
+		s->nn = 0;
+	}
+	if (learn_load(lm.s, lm.ns, "learn/", &cause) != 0) {
+		log_warnx("learn: after a rollback: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	lm.stale = 0;
+	log_info("learn: rebuilt from the store after its rollback");
+	/* The uplink may have sent P/learn rows of the rolled-back one. */
+	learn_on_connect();
+	return (0);
+}
+
 /* Store hook: windows of matching nodes are collected or scored. */
 static void
 learn_hook(const struct store_msg *sm, int64_t id, void *arg)
@@ -479,7 +558,7 @@ learn_hook(const struct store_msg *sm, int64_t id, void *arg)
 
 	(void)id;
 	(void)arg;
-	if (!lm.started || sm->kind != STORE_KIND_WINDOW)
+	if (!lm.started || sm->kind != STORE_KIND_WINDOW || learn_fresh() != 0)
 		return;
 	for (i = 0; i < lm.ns; i++) {
 		if (fnmatch(lm.s[i]->nodes, sm->node, 0) != 0)
@@ -524,6 +603,7 @@ learn_start(const struct config *cf, char **cause)
 	uv_timer_init(daemon_loop(), &lm.timer);
 	lm.timer_init = 1;
 	store_add_message_hook(learn_hook, NULL);
+	store_add_rollback(learn_rolled_back);
 	lm.started = 1;
 	for (i = 0; i < lm.ns; i++) {
 		for (n = 0; n < lm.s[i]->nn; n++)
@@ -546,8 +626,10 @@ learn_sect_remove(struct learn_sect *s)
 	char	prefix[LEARN_KEY_MAX];
 	size_t	i;
 
-	for (i = 0; i < s->nn; i++)
+	for (i = 0; i < s->nn; i++) {
 		learn_clear(s->name, s->n[i]->node);
+		learn_unserve(s->name, s->n[i]->node);
+	}
 	snprintf(prefix, sizeof prefix, "learn/%s/", s->name);
 	learn_records_delete(prefix);
 	learn_sect_free(s);
@@ -564,6 +646,7 @@ learn_reload(const struct config *cf)
 
 	if (!lm.started)
 		return;
+	learn_fresh();
 	names = config_sections(cf, "learn", &n);
 	ns = xcalloc(n ? n : 1, sizeof *ns);
 	for (i = 0; i < n; i++) {
@@ -619,8 +702,10 @@ learn_stop(void)
 {
 	size_t	i;
 
-	if (lm.started)
+	if (lm.started) {
 		store_remove_message_hook(learn_hook);
+		store_remove_rollback(learn_rolled_back);
+	}
 	if (lm.timer_init) {
 		learn_emit_cb(&lm.timer);
 		uv_close((uv_handle_t *)&lm.timer, NULL);
@@ -652,6 +737,10 @@ learn_restart(const char *name, const char *node, char **cause)
 		xasprintf(cause, "no [learn:%s] section", name);
 		return (-1);
 	}
+	if (learn_fresh() != 0) {
+		xasprintf(cause, "the store cannot be read");
+		return (-1);
+	}
 	if ((nd = learn_node_find(name, node)) == NULL) {
 		if (fnmatch(s->nodes, node, 0) != 0) {
 			xasprintf(cause, "node %s does not match [learn:%s] "
@@ -667,67 +756,11 @@ learn_restart(const char *name, const char *node, char **cause)
 	learn_train_forget(nd);
 	snprintf(prefix, sizeof prefix, "learn/%s/%s/", name, node);
 	learn_records_delete(prefix);
+	learn_unserve(name, node);
 	learn_node_drop(nd, &lm.mem);
 	nd->gen = ++lm.gen;
 	learn_save(nd);
 	learn_publish(nd);
 	log_info("learn %s: %s: restarted, collecting", name, node);
 	return (0);
-}
-
-/* STATUS= part: nodes per state. */
-size_t
-learn_status(char *buf, size_t len)
-{
-	size_t	c[LEARN_FAILED + 1] = { 0 }, i, k;
-	int	w;
-
-	if (lm.ns == 0)
-		return (0);
-	for (i = 0; i < lm.ns; i++) {
-		for (k = 0; k < lm.s[i]->nn; k++)
-			c[lm.s[i]->n[k]->state]++;
-	}
-	w = snprintf(buf, len, "learn %zu collecting, %zu training, %zu "
-	    "ready, %zu failed", c[0], c[1], c[2], c[3]);
-	return (w < 0 ? 0 : (size_t)w < len ? (size_t)w : len - 1);
-}
-
-/* P/metrics: "learn": per section, counts and scoring time. */
-void
-learn_metrics(cJSON *o)
-{
-	cJSON		*all, *j;
-	uint64_t	 scored, anomalies, us, rej;
-	size_t		 i, k, c[LEARN_FAILED + 1];
-
-	all = cJSON_AddObjectToObject(o, "learn");
-	cJSON_AddNumberToObject(all, "bytes", (double)lm.mem);
-	cJSON_AddNumberToObject(all, "emit_dropped", (double)lm.emit_dropped);
-	cJSON_AddNumberToObject(all, "training", learn_train_busy());
-	for (i = 0; i < lm.ns; i++) {
-		const struct learn_sect *s = lm.s[i];
-
-		scored = anomalies = us = rej = 0;
-		memset(c, 0, sizeof c);
-		for (k = 0; k < s->nn; k++) {
-			c[s->n[k]->state]++;
-			scored += s->n[k]->scored;
-			anomalies += s->n[k]->anomalies;
-			us += s->n[k]->score_us;
-			rej += s->n[k]->rej_shape + s->n[k]->rej_bad +
-			    s->n[k]->rej_full;
-		}
-		j = cJSON_AddObjectToObject(all, s->name);
-		cJSON_AddNumberToObject(j, "nodes", (double)s->nn);
-		cJSON_AddNumberToObject(j, "nodes_refused", (double)s->refused);
-		cJSON_AddNumberToObject(j, "collecting", (double)c[0]);
-		cJSON_AddNumberToObject(j, "ready", (double)c[2]);
-		cJSON_AddNumberToObject(j, "failed", (double)c[3]);
-		cJSON_AddNumberToObject(j, "scored", (double)scored);
-		cJSON_AddNumberToObject(j, "anomalies", (double)anomalies);
-		cJSON_AddNumberToObject(j, "score_us", scored ?
-		    (double)(us / scored) : 0);
-		cJSON_AddNumberToObject(j, "rejected", (double)rej);
-	}
 }

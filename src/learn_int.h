@@ -2,8 +2,8 @@
  * learn_int.h - private to the learn module family: a [learn:NAME]
  * section and its nodes (learn.c: collection, scoring, topics, reload),
  * their store records (learn_rec.c: pure encoding and the collection
- * rules, unit-tested alone) and a node's training (learn_train.c: the
- * libuv pool job and its result).
+ * rules, unit-tested alone), a node's training (learn_train.c: the libuv
+ * pool job and its result) and the module's numbers (learn_stat.c).
  */
 #ifndef TE_LEARN_INT_H
 #define TE_LEARN_INT_H
@@ -18,6 +18,7 @@
 #define LEARN_DIM_MAX		AE_MAX_DIM	/* features per window */
 #define LEARN_MEM_MAX		(64u * 1024 * 1024)	/* collected, all nodes */
 #define LEARN_REASON_MAX	160
+#define LEARN_EMIT_MAX		1024	/* scored windows waiting to be stored */
 #define LEARN_NAME_MAX		64	/* a section name, as models.h */
 /* "learn/" NAME "/" NODE "/w/" index, with room. */
 #define LEARN_KEY_MAX		(6 + LEARN_NAME_MAX + 1 + MESSAGE_NODE_MAX + 16)
@@ -122,12 +123,17 @@ void		 learn_publish(const struct learn_node *);
 void		 learn_clear(const char *, const char *);
 void		 learn_save(const struct learn_node *);
 void		 learn_serve(struct learn_node *);
+void		 learn_unserve(const char *, const char *);
 int		 learn_load_model(struct learn_node *, char **);
 
 /* learn.c */
 struct learn_node *learn_node_find(const char *, const char *);
 struct learn_node *learn_node_new(struct learn_sect *, const char *);
 size_t		*learn_mem(void);
+struct learn_sect *const *learn_sects(size_t *);
+uint64_t	 learn_emit_dropped(void);
+struct learn_node *learn_node_gen(uint64_t);
+int		 learn_fresh(void);
 
 /* learn_load.c */
 int		 learn_load(struct learn_sect **, size_t, const char *,

@@ -106,6 +106,7 @@ learn_scan_node(struct learn_scan *sc, struct learn_node *nd,
 			    cause);
 			free(cause);
 			learn_node_drop(nd, learn_mem());
+			learn_unserve(nd->s->name, nd->node);
 		}
 		break;
 	case LEARN_REC_MODEL:
@@ -149,9 +150,11 @@ learn_scan_cb(const char *key, const void *val, size_t len, void *arg)
 	if (k.kind == LEARN_REC_SIG && s != NULL)
 		return;
 	if (s == NULL || sc->reset[i - 1]) {
-		/* Gone or starting over: its P/learn goes too. */
-		if (k.kind == LEARN_REC_STATE)
+		/* Gone or starting over: its P/learn and model go too. */
+		if (k.kind == LEARN_REC_STATE) {
 			learn_clear(k.sect, k.node);
+			learn_unserve(k.sect, k.node);
+		}
 		learn_scan_del(sc, key);
 		return;
 	}
@@ -160,6 +163,10 @@ learn_scan_cb(const char *key, const void *val, size_t len, void *arg)
 			nd = s->n[i];
 	}
 	if (nd == NULL && s->nn >= s->max_nodes) {
+		if (k.kind == LEARN_REC_STATE) {
+			learn_clear(k.sect, k.node);
+			learn_unserve(k.sect, k.node);
+		}
 		learn_scan_del(sc, key);
 		return;
 	}
@@ -185,6 +192,7 @@ learn_resume(struct learn_node *nd)
 		    "the node starts over", nd->s->name, nd->node, cause);
 		free(cause);
 		learn_node_drop(nd, learn_mem());
+		learn_unserve(nd->s->name, nd->node);
 		learn_save(nd);
 	}
 	if (nd->state == LEARN_READY) {

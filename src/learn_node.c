@@ -4,6 +4,7 @@
  * into the runtime and served as node model learn-NAME-{node} (models.h).
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,17 +100,27 @@ learn_save(const struct learn_node *nd)
 	free(doc);
 }
 
-/* models_put finished for a learned model. */
+/*
+ * models_put finished for a learned model; arg is its node's generation
+ * (the node may have started over or gone meanwhile).  A model that
+ * could not be stored is not served: P/learn says so.
+ */
 static void
 learn_put_cb(int ok, const struct models_info *info, const char *cause,
     void *arg)
 {
-	(void)arg;
-	if (ok)
+	struct learn_node	*nd = learn_node_gen((uint64_t)(uintptr_t)arg);
+
+	if (ok) {
 		log_info("learn: node model %s@%s stored (%zu bytes)",
 		    info->name, info->version, info->size);
-	else
-		log_warnx("learn: node model not stored: %s", cause);
+		return;
+	}
+	log_warnx("learn: node model not stored: %s", cause);
+	if (nd != NULL && nd->state == LEARN_READY && nd->serve == 1) {
+		nd->serve = 0;
+		learn_publish(nd);
+	}
 }
 
 /* Serve a ready node's model as node model learn-NAME-node. */
@@ -129,7 +140,7 @@ learn_serve(struct learn_node *nd)
 	}
 	snprintf(version, sizeof version, "%.16s", nd->sha256);
 	if (models_put(name, version, nd->model, nd->model_len, learn_put_cb,
-	    NULL, &cause) != 0) {
+	    (void *)(uintptr_t)nd->gen, &cause) != 0) {
 		log_warnx("learn %s: node model %s: %s", nd->s->name, name,
 		    cause);
 		free(cause);
@@ -137,6 +148,20 @@ learn_serve(struct learn_node *nd)
 		return;
 	}
 	nd->serve = 1;
+}
+
+/*
+ * A node starts over or goes: its node model learn-NAME-node is no longer
+ * served and its files are deleted (in the pool, models_delete()).
+ */
+void
+learn_unserve(const char *name, const char *node)
+{
+	char	model[160];
+
+	snprintf(model, sizeof model, "learn-%s-%s", name, node);
+	if (models_valid_name(model))
+		models_delete(model);
 }
 
 /* Load a ready node's model (and its metadata entry) into the runtime. */

@@ -229,6 +229,8 @@ learn_train_done(uv_work_t *req, int status)
 		return;
 	}
 	lt.running = NULL;
+	/* After a rollback the node is rebuilt: its generation changes. */
+	learn_fresh();
 	nd = learn_node_find(j->sect, j->node);
 	if (nd != NULL && nd->gen == j->gen && nd->state == LEARN_TRAINING) {
 		nd->trainings++;

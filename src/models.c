@@ -3,8 +3,9 @@
  * data_dir/models/NAME/VERSION, their index and their bytes in memory.
  *
  * The filesystem is the only index: models_start() scans the directory
- * (synchronously, before the loop serves), deletes temporary files a crash
- * left behind and notes each version's sha256, size and mtime.  The newest
+ * (models_scan.c: synchronously, before the loop serves), deletes
+ * temporary files a crash left behind and notes each version's sha256,
+ * size and mtime.  The newest
  * version of a name is the one with the latest mtime (nanoseconds), ties
  * broken by the larger version name.
  *
@@ -16,15 +17,10 @@
  * refused.  A name@version with a write or delete in flight is "busy" and
  * refuses another put, so two pool jobs never race on one file.
  *
- * Bytes are served from memory, bounded by MODELS_CACHE_BYTES, least
- * recently used dropped first (one version larger than the bound is still
- * held alone, or it could never be served).  A miss starts a read in the
- * pool, checked against the indexed sha256, and answers NULL meanwhile.
- *
- * Names are bounded by class: MODELS_NAMES_MAX of the operator's, and
- * MODELS_LEARNED_MAX learned ones apart ("learn-" names, one per node of
- * a [learn:NAME] section, SPEC 11), so learned models never take the
- * operator's room.
+ * Bytes are served from memory (models_index.c: the index, its cache
+ * and the bounds of names); a miss starts a read in the pool, checked
+ * against the indexed sha256, and answers NULL meanwhile.  A name can be
+ * deleted whole (models_delete(): a learned model that starts over).
  *
  * Every pool job carries copies of what it needs and the generation of
  * the module it was started by: after models_stop() (or a restart) its
@@ -33,7 +29,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,29 +43,8 @@
 #include "log.h"
 #include "models.h"
 #include "models_file.h"
+#include "models_int.h"
 #include "xmalloc.h"
-
-#define MODELS_NAMES_MAX	64	/* names stored at most */
-/* Learned models (SPEC 11, one per node) have a bound of their own. */
-#define MODELS_LEARNED_PREFIX	"learn-"
-#define MODELS_LEARNED_MAX	4096
-#define MODELS_VERSIONS_MAX	16	/* versions of one name at most */
-#define MODELS_CACHE_BYTES	(16 * 1024 * 1024)
-
-/* One stored version. */
-struct models_version {
-	struct models_info	 info;
-	uint64_t		 mtime_ns;
-	uint8_t			*data;		/* cached bytes, or NULL */
-	uint64_t		 used;		/* LRU tick of the last use */
-};
-
-/* One name and its versions. */
-struct models_name {
-	char			 name[MODELS_NAME_MAX + 1];
-	struct models_version	*v[MODELS_VERSIONS_MAX];
-	size_t			 nv;
-};
 
 enum models_op {
 	MODELS_OP_PUT,		/* write a new version */
@@ -94,6 +68,7 @@ struct models_job {
 	char			 sha256[65];
 	uint64_t		 mtime_ns;	/* put: at least, then as is */
 	int			 rc;
+	int			 doomed;	/* put: the name was deleted */
 	char			*cause;
 	models_put_cb		 cb;
 	void			*arg;
@@ -105,10 +80,6 @@ static struct {
 	uint64_t		 gen;
 	char			*dir;
 	size_t			 max;		/* mqtt.command_max */
-	struct models_name	*n[MODELS_NAMES_MAX + MODELS_LEARNED_MAX];
-	size_t			 nn;
-	size_t			 cached;	/* bytes held in memory */
-	uint64_t		 tick;
 	uint64_t		 gc_ms;		/* last periodic GC */
 	struct models_job	*jobs;		/* in flight, this generation */
 	models_change_cb	 notify;
@@ -117,253 +88,9 @@ static struct {
 
 #define MODELS_GC_EVERY_MS	(3600 * 1000)
 
-/* The bound of name's class: learned models, or the operator's. */
-static size_t
-models_class_max(const char *name)
-{
-	return (strncmp(name, MODELS_LEARNED_PREFIX,
-	    strlen(MODELS_LEARNED_PREFIX)) == 0 ? MODELS_LEARNED_MAX :
-	    MODELS_NAMES_MAX);
-}
-
-/* Names stored of the class of name. */
-static size_t
-models_class_count(const char *name)
-{
-	size_t	i, n = 0, max = models_class_max(name);
-
-	for (i = 0; i < mdl.nn; i++)
-		n += models_class_max(mdl.n[i]->name) == max;
-	return (n);
-}
-
-/* Is a newer than b? */
-static int
-models_newer(const struct models_version *a, const struct models_version *b)
-{
-	if (a->mtime_ns != b->mtime_ns)
-		return (a->mtime_ns > b->mtime_ns);
-	return (strcmp(a->info.version, b->info.version) > 0);
-}
-
-/* Find a name; NULL if not stored. */
-static struct models_name *
-models_name_find(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < mdl.nn; i++) {
-		if (strcmp(mdl.n[i]->name, name) == 0)
-			return (mdl.n[i]);
-	}
-	return (NULL);
-}
-
-/* Find a version (NULL: the newest) of a name. */
-static struct models_version *
-models_version_find(struct models_name *n, const char *version)
-{
-	struct models_version	*best = NULL;
-	size_t			 i;
-
-	for (i = 0; n != NULL && i < n->nv; i++) {
-		if (version != NULL) {
-			if (strcmp(n->v[i]->info.version, version) == 0)
-				return (n->v[i]);
-		} else if (best == NULL || models_newer(n->v[i], best))
-			best = n->v[i];
-	}
-	return (best);
-}
-
-/* Drop a version's cached bytes. */
-static void
-models_uncache(struct models_version *v)
-{
-	if (v->data == NULL)
-		return;
-	free(v->data);
-	v->data = NULL;
-	mdl.cached -= v->info.size;
-}
-
-/* Hold a version's bytes, dropping least recently used ones over bound. */
-static void
-models_cache(struct models_version *v, uint8_t *data)
-{
-	struct models_version	*lru;
-	size_t			 i, k;
-
-	models_uncache(v);
-	v->data = data;
-	v->used = ++mdl.tick;
-	mdl.cached += v->info.size;
-	while (mdl.cached > MODELS_CACHE_BYTES) {
-		lru = NULL;
-		for (i = 0; i < mdl.nn; i++) {
-			for (k = 0; k < mdl.n[i]->nv; k++) {
-				struct models_version *c = mdl.n[i]->v[k];
-
-				if (c != v && c->data != NULL &&
-				    (lru == NULL || c->used < lru->used))
-					lru = c;
-			}
-		}
-		if (lru == NULL)
-			break;	/* v alone: held even over the bound */
-		models_uncache(lru);
-	}
-}
-
-/* Add a version to the index (the caller checked the bounds). */
-static struct models_version *
-models_add(const char *name, const char *version, const char *sha256,
-    size_t size, uint64_t mtime_ns)
-{
-	struct models_name	*n;
-	struct models_version	*v;
-
-	if ((n = models_name_find(name)) == NULL) {
-		n = xcalloc(1, sizeof *n);
-		snprintf(n->name, sizeof n->name, "%s", name);
-		mdl.n[mdl.nn++] = n;
-	}
-	v = xcalloc(1, sizeof *v);
-	snprintf(v->info.name, sizeof v->info.name, "%s", name);
-	snprintf(v->info.version, sizeof v->info.version, "%s", version);
-	snprintf(v->info.sha256, sizeof v->info.sha256, "%s", sha256);
-	v->info.size = size;
-	v->info.stored_ms = mtime_ns / 1000000;
-	v->mtime_ns = mtime_ns;
-	n->v[n->nv++] = v;
-	return (v);
-}
-
-/* Remove a version from the index (and a name left empty). */
-static void
-models_remove(struct models_name *n, struct models_version *v)
-{
-	size_t	i;
-
-	for (i = 0; i < n->nv && n->v[i] != v; i++)
-		;
-	if (i == n->nv)
-		return;
-	n->v[i] = n->v[--n->nv];
-	models_uncache(v);
-	free(v);
-	if (n->nv != 0)
-		return;
-	for (i = 0; i < mdl.nn && mdl.n[i] != n; i++)
-		;
-	mdl.n[i] = mdl.n[--mdl.nn];
-	free(n);
-}
-
-/* Free the index. */
-static void
-models_clear(void)
-{
-	size_t	i, k;
-
-	for (i = 0; i < mdl.nn; i++) {
-		for (k = 0; k < mdl.n[i]->nv; k++) {
-			free(mdl.n[i]->v[k]->data);
-			free(mdl.n[i]->v[k]);
-		}
-		free(mdl.n[i]);
-	}
-	mdl.nn = 0;
-	mdl.cached = 0;
-}
-
-/* Scan one name's directory: versions in, temporary files out. */
-static void
-models_scan_name(const char *name, const char *path)
-{
-	struct dirent	*de;
-	struct stat	 sb;
-	DIR		*d;
-	uint8_t		*buf;
-	size_t		 len;
-	char		*p, sha[65];
-
-	if ((d = opendir(path)) == NULL) {
-		log_warn("models: %s", path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		xasprintf(&p, "%s/%s", path, de->d_name);
-		if (models_file_is_tmp(de->d_name)) {
-			/* A put that a crash interrupted before its rename. */
-			if (unlink(p) == -1)
-				log_warn("models: unlink %s", p);
-			else
-				log_info("models: deleted leftover %s", p);
-		} else if (!models_valid_version(de->d_name) ||
-		    stat(p, &sb) == -1 || !S_ISREG(sb.st_mode))
-			log_warnx("models: ignoring %s", p);
-		else if (models_name_find(name) != NULL &&
-		    models_name_find(name)->nv >= MODELS_VERSIONS_MAX)
-			log_warnx("models: ignoring %s: more than %d versions",
-			    p, MODELS_VERSIONS_MAX);
-		else if (models_file_read(p, SIZE_MAX, &buf, &len) == -1)
-			log_warn("models: %s", p);
-		else {
-			if (len == 0)
-				log_warnx("models: ignoring empty %s", p);
-			else {
-				models_sha256(buf, len, sha);
-				models_cache(models_add(name, de->d_name, sha,
-				    len, models_file_mtime_ns(&sb)), buf);
-				buf = NULL;
-			}
-			free(buf);
-		}
-		free(p);
-	}
-	closedir(d);
-}
-
-/* Scan data_dir/models (made if missing). */
-static int
-models_scan(char **cause)
-{
-	struct dirent	*de;
-	struct stat	 sb;
-	DIR		*d;
-	char		*p;
-
-	if (mkdir(mdl.dir, 0755) == -1 && errno != EEXIST) {
-		xasprintf(cause, "models: %s: %s", mdl.dir, strerror(errno));
-		return (-1);
-	}
-	if ((d = opendir(mdl.dir)) == NULL) {
-		xasprintf(cause, "models: %s: %s", mdl.dir, strerror(errno));
-		return (-1);
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		xasprintf(&p, "%s/%s", mdl.dir, de->d_name);
-		if (!models_valid_name(de->d_name) || stat(p, &sb) == -1 ||
-		    !S_ISDIR(sb.st_mode))
-			log_warnx("models: ignoring %s", p);
-		else if (models_class_count(de->d_name) >=
-		    models_class_max(de->d_name))
-			log_warnx("models: ignoring %s: more than %zu names", p,
-			    models_class_max(de->d_name));
-		else
-			models_scan_name(de->d_name, p);
-		free(p);
-	}
-	closedir(d);
-	return (0);
-}
+static int	models_queue(struct models_job *, char **);
+static struct models_job *models_job_new(enum models_op, const char *,
+		    const char *);
 
 /* Start: scan the stored versions. */
 int
@@ -374,19 +101,18 @@ models_start(const struct config *cf, char **cause)
 	models_clear();
 	mdl.gen++;
 	mdl.jobs = NULL;
-	mdl.tick = 0;
 	free(mdl.dir);
 	xasprintf(&mdl.dir, "%s/models", config_str(cf, "gateway",
 	    "data_dir"));
 	mdl.max = config_bytes(cf, "mqtt", "command_max");
-	if (models_scan(cause) != 0) {
+	if (models_scan(mdl.dir, cause) != 0) {
 		models_clear();
 		return (-1);
 	}
-	for (i = 0; i < mdl.nn; i++)
-		nv += mdl.n[i]->nv;
-	log_info("models: %zu name%s, %zu version%s in %s", mdl.nn,
-	    mdl.nn == 1 ? "" : "s", nv, nv == 1 ? "" : "s", mdl.dir);
+	for (i = 0; i < models_names(); i++)
+		nv += models_name_at(i)->nv;
+	log_info("models: %zu name%s, %zu version%s in %s", models_names(),
+	    models_names() == 1 ? "" : "s", nv, nv == 1 ? "" : "s", mdl.dir);
 	mdl.started = 1;
 	return (0);
 }
@@ -531,6 +257,13 @@ models_put_done(struct models_job *j)
 			j->cb(1, &v->info, NULL, j->arg);
 		else
 			j->cb(0, NULL, "collected while being stored", j->arg);
+		return;
+	}
+	if (j->doomed) {
+		/* models_delete() came while it was written: it goes too. */
+		models_queue(models_job_new(MODELS_OP_DELETE, j->name,
+		    j->version), NULL);
+		j->cb(0, NULL, "deleted while being stored", j->arg);
 		return;
 	}
 	v = models_add(j->name, j->version, j->sha256, j->len, j->mtime_ns);
@@ -762,7 +495,7 @@ models_data(const char *name, const char *version, struct models_info *info)
 	if (info != NULL)
 		*info = v->info;
 	if (v->data != NULL) {
-		v->used = ++mdl.tick;
+		models_touch(v);
 		return (v->data);
 	}
 	if (models_job_find(v->info.name, v->info.version) == NULL) {
@@ -775,12 +508,56 @@ models_data(const char *name, const char *version, struct models_info *info)
 	return (NULL);
 }
 
+/* Take a version out of the index now, its file in the pool; 0 or -1. */
+static int
+models_drop(struct models_name *n, struct models_version *v)
+{
+	struct models_job	*j;
+
+	j = models_job_new(MODELS_OP_DELETE, n->name, v->info.version);
+	if (models_queue(j, NULL) != 0)
+		return (-1);
+	models_remove(n, v);
+	return (0);
+}
+
+/*
+ * Delete every version of name (a learned model started over, SPEC 11):
+ * out of the index at once, so it is no longer served, and its files in
+ * the pool; a put of the name still in flight is deleted when it lands.
+ * An unknown name is fine.
+ */
+void
+models_delete(const char *name)
+{
+	struct models_name	*n;
+	struct models_job	*j;
+	int			 changed = 0;
+
+	if (!mdl.started)
+		return;
+	for (j = mdl.jobs; j != NULL; j = j->next) {
+		if (j->op == MODELS_OP_PUT && strcmp(j->name, name) == 0)
+			j->doomed = 1;
+	}
+	while ((n = models_name_find(name)) != NULL) {
+		if (models_drop(n, n->v[0]) != 0) {
+			/* libuv refused: the file stays until a restart. */
+			log_warnx("models: %s@%s not deleted", name,
+			    n->v[0]->info.version);
+			models_remove(n, n->v[0]);
+		}
+		changed = 1;
+	}
+	if (changed)
+		models_changed(name);
+}
+
 /* Collect one name: 1 if a version went. */
 static int
 models_gc_name(struct models_name *n)
 {
 	struct models_version	*v, *order[MODELS_VERSIONS_MAX];
-	struct models_job	*j;
 	size_t			 i, k, nv = n->nv;
 	int			 gone = 0;
 
@@ -796,12 +573,8 @@ models_gc_name(struct models_name *n)
 		if (mdl.in_use(n->name, v->info.version) ||
 		    models_job_find(n->name, v->info.version) != NULL)
 			continue;
-		j = models_job_new(MODELS_OP_DELETE, n->name, v->info.version);
-		if (models_queue(j, NULL) != 0)
-			continue;
-		/* Out of the index now; the file goes in the pool. */
-		models_remove(n, v);
-		gone = 1;
+		if (models_drop(n, v) == 0)
+			gone = 1;
 	}
 	return (gone);
 }
@@ -819,10 +592,10 @@ models_gc(void)
 
 	if (!mdl.started || mdl.in_use == NULL)
 		return;
-	for (i = 0; i < mdl.nn; i++) {
+	for (i = 0; i < models_names(); i++) {
 		/* A name keeps MODELS_KEEP versions, so it stays at i. */
-		snprintf(name, sizeof name, "%s", mdl.n[i]->name);
-		if (models_gc_name(mdl.n[i]))
+		snprintf(name, sizeof name, "%s", models_name_at(i)->name);
+		if (models_gc_name(models_name_at(i)))
 			models_changed(name);
 	}
 }

@@ -51,6 +51,7 @@ int	models_find(const char *, const char *, struct models_info *);
 const uint8_t *models_data(const char *, const char *, struct models_info *);
 void	models_set_notify(models_change_cb);
 void	models_set_in_use(models_in_use_cb);
+void	models_delete(const char *);
 void	models_gc(void);
 void	models_check(uint64_t);
 

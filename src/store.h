@@ -25,7 +25,9 @@
  * it at start (store_msg_scan()).  A stage that keeps state changed by
  * many messages writes it once, from its pre-commit callback
  * (store_set_precommit()), which runs inside the transaction just before
- * it commits.
+ * it commits.  A rolled-back transaction is told to every stage that keeps
+ * state derived from messages (store_set_rollback() for summaries,
+ * store_add_rollback() for others), so each rebuilds from the database.
  */
 #ifndef TE_STORE_H
 #define TE_STORE_H
@@ -133,6 +135,8 @@ void	store_set_notify(store_notify_cb);
 void	store_add_message_hook(store_msg_hook, void *);
 void	store_remove_message_hook(store_msg_hook);
 void	store_set_rollback(store_rollback_cb);
+void	store_add_rollback(store_rollback_cb);
+void	store_remove_rollback(store_rollback_cb);
 void	store_set_precommit(store_precommit_cb);
 int	store_msg_scan(int64_t, store_msg_hook, void *);
 int	store_msg_consume(int64_t);

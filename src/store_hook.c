@@ -7,7 +7,8 @@
  * store.c decides when: it runs the hooks after inserting a message, the
  * pre-commit callback before COMMIT, and the waiting callbacks after it
  * (with their results) or after a rollback (with STORE_REFUSED, the stages
- * told first so they rebuild what they derived).  A callback may put
+ * told first so they rebuild what they derived: every stage that keeps
+ * such state has a rollback callback of its own).  A callback may put
  * again, so the waiting ones are handed over as a detached array.
  */
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "xmalloc.h"
 
 #define STORE_MAX_HOOKS		4
+#define STORE_MAX_ROLLBACKS	4
 
 /* A callback waiting for the commit of its transaction. */
 struct store_pending {
@@ -31,7 +33,9 @@ static struct {
 	store_msg_hook		 hook[STORE_MAX_HOOKS];
 	void			*hook_arg[STORE_MAX_HOOKS];
 	size_t			 nhooks;
-	store_rollback_cb	 rollback;
+	store_rollback_cb	 rollback;	/* store_set_rollback's */
+	store_rollback_cb	 rollbacks[STORE_MAX_ROLLBACKS];
+	size_t			 nrollbacks;
 	store_precommit_cb	 precommit;
 	struct store_pending	*pend;
 	size_t			 npend, szpend;
@@ -72,11 +76,40 @@ store_set_precommit(store_precommit_cb fn)
 	store_hooks.precommit = fn;
 }
 
-/* Tell fn (once per rollback) when a transaction's writes are undone. */
+/*
+ * Tell fn (once per rollback) when a transaction's writes are undone: the
+ * one callback of this setter (NULL: none), apart from those added with
+ * store_add_rollback().
+ */
 void
 store_set_rollback(store_rollback_cb fn)
 {
 	store_hooks.rollback = fn;
+}
+
+/* Also tell fn (once per rollback), for another stage with derived state. */
+void
+store_add_rollback(store_rollback_cb fn)
+{
+	if (store_hooks.nrollbacks == STORE_MAX_ROLLBACKS)
+		fatalx("store: too many rollback callbacks");
+	store_hooks.rollbacks[store_hooks.nrollbacks++] = fn;
+}
+
+/* Stop telling fn. */
+void
+store_remove_rollback(store_rollback_cb fn)
+{
+	size_t	i;
+
+	for (i = 0; i < store_hooks.nrollbacks; i++) {
+		if (store_hooks.rollbacks[i] != fn)
+			continue;
+		memmove(&store_hooks.rollbacks[i], &store_hooks.rollbacks[i + 1],
+		    (--store_hooks.nrollbacks - i) *
+		    sizeof store_hooks.rollbacks[0]);
+		return;
+	}
 }
 
 /*
@@ -104,8 +137,12 @@ store_hook_precommit(void)
 void
 store_hook_rollback(void)
 {
+	size_t	i;
+
 	if (store_hooks.rollback != NULL)
 		store_hooks.rollback();
+	for (i = 0; i < store_hooks.nrollbacks; i++)
+		store_hooks.rollbacks[i]();
 }
 
 /* Remember a callback to run after the commit. */

@@ -137,8 +137,9 @@ void	ae_params_default(struct ae_params *);
 
 /*
  * Train on n windows of dim floats (row-major x[n * dim]).  Refuses with a
- * cause: NaN or infinite values (before any training), n < AE_MIN_N or >
- * AE_MAX_N, dim 0 or > AE_MAX_DIM, sizes or settings out of range.  On
+ * cause: NaN or infinite values (before any training), windows that are
+ * all the same, n < AE_MIN_N or > AE_MAX_N, dim 0 or > AE_MAX_DIM, sizes
+ * or settings out of range.  On
  * success *out is the kept model (best held-out loss) and *rep is filled.
  */
 int	ae_train(const float *, size_t, uint32_t, const struct ae_params *,

@@ -416,6 +416,25 @@ ae_run(struct ae_trainer *tr, const struct ae_params *p, uint64_t *rng,
 	ae_params_copy(tr, tr->best, 0);
 }
 
+/*
+ * Refuse windows that are all the same (a stuck sensor, a constant
+ * signal): the autoencoder would learn one point, every held-out error
+ * would be 0 and so would the threshold, and every later window that
+ * differs at all would be an anomaly.
+ */
+static int
+ae_check_varies(const float *x, size_t n, uint32_t dim, char **cause)
+{
+	size_t	i;
+
+	for (i = 1; i < n; i++) {
+		if (memcmp(x, x + i * dim, dim * sizeof *x) != 0)
+			return (0);
+	}
+	return (ae_fail(cause, "the %zu windows are all the same: nothing to "
+	    "learn from (a stuck sensor?)", n));
+}
+
 /* Train a model on n raw windows of dim features; see ae.h. */
 int
 ae_train(const float *x, size_t n, uint32_t dim, const struct ae_params *p,
@@ -431,7 +450,8 @@ ae_train(const float *x, size_t n, uint32_t dim, const struct ae_params *p,
 	memset(&tr, 0, sizeof tr);
 	if (ae_check(n, dim, p, &hidden, &code, cause) != 0)
 		return (-1);
-	if (ae_check_finite(x, n, dim, cause) != 0)
+	if (ae_check_finite(x, n, dim, cause) != 0 ||
+	    ae_check_varies(x, n, dim, cause) != 0)
 		return (-1);
 	if ((ae = ae_alloc(dim, hidden, code)) == NULL)
 		return (ae_fail(cause, "out of memory"));

@@ -8,7 +8,8 @@
 # "anomaly" inference and event while a normal one stays "normal", the
 # model downloads over CoAP as node model learn-vib-pump-1 and loads in
 # the runtime, kill -9 after ready keeps the model, the max_nodes bound
-# counts simulated nodes past it, and P/cmd/learn restart starts over.
+# counts simulated nodes past it, and P/cmd/learn restart starts over
+# (the old model no longer served, its file deleted).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-coap.sh"
 command -v "$COAP_CLIENT" > /dev/null || t_skip_all "$COAP_CLIENT not installed"
@@ -173,6 +174,10 @@ store_settle
 t_is "the windows are gone from the store" "$(windows_kept)" 0
 t_is "the model is gone from the store" \
 	"$(sqlite3 "$T/data/tinyedge.db" "SELECT count(*) FROM state WHERE key = 'learn/vib/pump-1/m'")" 0
+t_is "the old model is no longer served: 4.04" \
+	"$(coap_code "$U/v1/models/learn-vib-pump-1")" 4.04
+gone() { [ -z "$(ls "$T/data/models/learn-vib-pump-1" 2> /dev/null)" ]; }
+t_ok "its file is deleted" wait_for 5 gone
 t_is "a window after the restart is collected again" "$(send pump-1 200 50 1)" 2.04
 store_settle
 t_is "1 window kept" "$(windows_kept)" 1

@@ -3,7 +3,8 @@
 # a bad section is a rejected configuration (-t exit 1 naming the line);
 # a reload that changes only nodes or threshold_quantile keeps a ready
 # node; one that changes windows starts the section's nodes over (windows
-# and model deleted, P/learn says collecting); a removed section loses its
+# and model deleted, the node model no longer served, P/learn says
+# collecting); a removed section loses its
 # records; P/metrics has the learn object with the scoring time.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-coap.sh"
@@ -111,6 +112,8 @@ kill -HUP "$DAEMON_PID"
 t_ok "windows changed: the section starts over" wait_for 10 daemon_log_has "learn vib: changed: every node starts over"
 store_settle
 t_is "its records are gone" "$(records)" 0
+t_is "its old node model is no longer served: 4.04" \
+	"$(coap_code "$U/v1/models/learn-vib-pump-1")" 4.04
 t_is "a window is collected again" "$(send pump-1 17 40 1)" 2.04
 store_settle
 t_is "1 record of windows plus the status" "$(records)" 2

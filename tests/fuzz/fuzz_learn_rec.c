@@ -80,6 +80,7 @@ fz_window(const uint8_t *data, size_t size)
 		abort();
 }
 
+/* libFuzzer's entry: the first byte picks the parser. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -460,6 +460,7 @@ START_TEST(test_int8_threshold)
 }
 END_TEST
 
+/* Run the tests. */
 int
 main(void)
 {

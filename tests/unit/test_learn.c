@@ -287,6 +287,7 @@ START_TEST(test_command)
 }
 END_TEST
 
+/* Run the tests. */
 int
 main(void)
 {

@@ -18,6 +18,7 @@
 #define FR	VIBSIM_FRAMES
 #define NWIN	20
 
+/* Fault names parse; a table of malformed ones is refused. */
 START_TEST(test_names)
 {
 	static const char *bad[] = {
@@ -44,6 +45,7 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* Arguments out of range are refused. */
 START_TEST(test_refused)
 {
 	struct vibsim	*a = vibsim_new(5, VIBSIM_SNR_DB);
@@ -72,6 +74,7 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* The same seed gives the same machine and windows, another seed not. */
 START_TEST(test_seed)
 {
 	struct vibsim	*a = vibsim_new(42, VIBSIM_SNR_DB);
@@ -172,6 +175,7 @@ measure(uint64_t seed, double snr, enum vibsim_fault fault, double r[4])
 	free(x);
 }
 
+/* The documented signal: SNR, imbalance, bearing and looseness. */
 START_TEST(test_signal)
 {
 	double		 n[4], b[4], im[4], lo[4], quiet[4], sd;
