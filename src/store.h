@@ -26,8 +26,8 @@
  * many messages writes it once, from its pre-commit callback
  * (store_set_precommit()), which runs inside the transaction just before
  * it commits.  A rolled-back transaction is told to every stage that keeps
- * state derived from messages (store_set_rollback() for summaries,
- * store_add_rollback() for others), so each rebuilds from the database.
+ * state derived from messages (store_add_rollback()), so each rebuilds it
+ * from the database.
  */
 #ifndef TE_STORE_H
 #define TE_STORE_H
@@ -134,7 +134,6 @@ int	store_uncommitted(void);
 void	store_set_notify(store_notify_cb);
 void	store_add_message_hook(store_msg_hook, void *);
 void	store_remove_message_hook(store_msg_hook);
-void	store_set_rollback(store_rollback_cb);
 void	store_add_rollback(store_rollback_cb);
 void	store_remove_rollback(store_rollback_cb);
 void	store_set_precommit(store_precommit_cb);

@@ -33,7 +33,6 @@ static struct {
 	store_msg_hook		 hook[STORE_MAX_HOOKS];
 	void			*hook_arg[STORE_MAX_HOOKS];
 	size_t			 nhooks;
-	store_rollback_cb	 rollback;	/* store_set_rollback's */
 	store_rollback_cb	 rollbacks[STORE_MAX_ROLLBACKS];
 	size_t			 nrollbacks;
 	store_precommit_cb	 precommit;
@@ -77,17 +76,9 @@ store_set_precommit(store_precommit_cb fn)
 }
 
 /*
- * Tell fn (once per rollback) when a transaction's writes are undone: the
- * one callback of this setter (NULL: none), apart from those added with
- * store_add_rollback().
+ * Tell fn (once per rollback, in the order added) when a transaction's
+ * writes are undone: a stage with state derived from messages rebuilds it.
  */
-void
-store_set_rollback(store_rollback_cb fn)
-{
-	store_hooks.rollback = fn;
-}
-
-/* Also tell fn (once per rollback), for another stage with derived state. */
 void
 store_add_rollback(store_rollback_cb fn)
 {
@@ -139,8 +130,6 @@ store_hook_rollback(void)
 {
 	size_t	i;
 
-	if (store_hooks.rollback != NULL)
-		store_hooks.rollback();
 	for (i = 0; i < store_hooks.nrollbacks; i++)
 		store_hooks.rollbacks[i]();
 }

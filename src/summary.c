@@ -358,7 +358,7 @@ summary_start(const struct config *cf, char **cause)
 		return (-1);
 	}
 	store_add_message_hook(summary_on_message, NULL);
-	store_set_rollback(summary_rolled_back);
+	store_add_rollback(summary_rolled_back);
 	store_set_precommit(summary_precommit);
 	stage.started = 1;
 	return (0);
@@ -382,7 +382,7 @@ summary_stop(void)
 	if (!stage.started)
 		return;
 	store_remove_message_hook(summary_on_message);
-	store_set_rollback(NULL);
+	store_remove_rollback(summary_rolled_back);
 	store_set_precommit(NULL);
 	/* The store commits once more at its stop: changed events join. */
 	if (!stage.stale && store_accepting())

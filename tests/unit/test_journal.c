@@ -569,7 +569,7 @@ START_TEST(test_journal_full)
 	    "raw_retention = 0");
 	fx_start_fresh();
 	store_add_message_hook(hook_cb, NULL);
-	store_set_rollback(rollback_cb);
+	store_add_rollback(rollback_cb);
 	seq = cycle_segments();
 	fx_flush();
 	signal(SIGXFSZ, SIG_IGN);

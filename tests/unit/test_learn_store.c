@@ -5,7 +5,7 @@
  * windows collected in that transaction leave memory too, and when the
  * journal replays them they are collected once, at the indices that
  * follow the committed ones (and the store tells every stage added with
- * store_add_rollback(), and the summary's store_set_rollback() one).  The
+ * store_add_rollback(), the summary's among them).  The
  * scored windows waiting for the next loop turn to be stored as tier-2
  * results are bounded (LEARN_EMIT_MAX), the rest counted as dropped.  A
  * learned model that cannot be stored as a node model is not served.
@@ -108,16 +108,16 @@ stop_all(void)
 	fx_teardown();
 }
 
-/* Every added callback is told, with the setter's; removed ones not. */
+/* Every added callback is told; removed ones not. */
 START_TEST(test_callbacks)
 {
-	store_set_rollback(rb0);
+	store_add_rollback(rb0);
 	store_add_rollback(rb1);
 	store_add_rollback(rb2);
 	store_hook_rollback();
 	ck_assert(calls[0] == 1 && calls[1] == 1 && calls[2] == 1);
 	store_remove_rollback(rb1);
-	store_set_rollback(NULL);
+	store_remove_rollback(rb0);
 	store_hook_rollback();
 	ck_assert(calls[0] == 1 && calls[1] == 1 && calls[2] == 2);
 	store_hook_clear();
