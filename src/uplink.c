@@ -487,6 +487,50 @@ uplink_offline_timeout_cb(uv_timer_t *t)
 	uplink_disconnect();
 }
 
+/* The connection dropped: everything in flight goes out again later. */
+static void
+uplink_lost(const char *why)
+{
+	log_warnx("uplink: connection to %s lost%s%s; %zu unacknowledged "
+	    "rows will be sent again", client.conf.uri, why ? ": " : "",
+	    why ? why : "", client.ninfl);
+	/*
+	 * The backoff starts again only after a connection that lasted:
+	 * one the broker drops at once (an ACL that refuses us, a duplicate
+	 * client id) keeps backing off.
+	 */
+	if (daemon_now_ms() - client.since_ms >= UPLINK_STABLE_MS)
+		client.backoff_ms = UPLINK_BACKOFF_MIN_MS;
+	uplink_refuse_lost(client.infl, client.ninfl);
+	client.ninfl = client.nlive = 0;
+	/* Before the cursor goes back to the oldest row. */
+	uplink_ack_flush();
+	uplink_schedule("connection lost");
+}
+
+/* A publish failed: a refused direct one is logged, a row is resent. */
+static void
+uplink_pub_failed(const struct uplink_msg *m)
+{
+	if (m->id == 0 && m->reason >= 0x80 && !client.refused_logged) {
+		client.refused_logged = 1;
+		log_warnx("uplink: the broker refuses our publishes under %s: "
+		    "%s (0x%02x); check its ACL", client.conf.prefix,
+		    MQTTReasonCode_toString(m->reason), m->reason);
+	}
+	if (m->id <= 0 || uplink_infl_remove(m->id) != 0 ||
+	    client.state != UPLINK_CONNECTED)
+		return;
+	uplink_refuse_failed(m);
+	/* Still connected: go back and send it again. */
+	if (client.mark != 0 && m->id > client.mark) {
+		if (client.live >= m->id)
+			client.live = m->id - 1;
+	} else if (client.cursor >= m->id)
+		client.cursor = m->id - 1;
+	log_debug("uplink: publish %" PRId64 " failed (%d)", m->id, m->rc);
+}
+
 /* Handle one event from Paho on the loop thread. */
 static void
 uplink_handle(struct uplink_msg *m)
@@ -513,23 +557,8 @@ uplink_handle(struct uplink_msg *m)
 			uplink_connect_failed(m->rc, m->text);
 		break;
 	case UE_LOST:
-		if (client.state != UPLINK_CONNECTED)
-			break;
-		log_warnx("uplink: connection to %s lost%s%s; %zu "
-		    "unacknowledged rows will be sent again", client.conf.uri,
-		    m->text ? ": " : "", m->text ? m->text : "", client.ninfl);
-		/*
-		 * The backoff starts again only after a connection that
-		 * lasted: one the broker drops at once (an ACL that refuses
-		 * us, a duplicate client id) keeps backing off.
-		 */
-		if (daemon_now_ms() - client.since_ms >= UPLINK_STABLE_MS)
-			client.backoff_ms = UPLINK_BACKOFF_MIN_MS;
-		uplink_refuse_lost(client.infl, client.ninfl);
-		client.ninfl = client.nlive = 0;
-		/* Before the cursor goes back to the oldest row. */
-		uplink_ack_flush();
-		uplink_schedule("connection lost");
+		if (client.state == UPLINK_CONNECTED)
+			uplink_lost(m->text);
 		break;
 	case UE_PUB_OK:
 		if (m->id == UPLINK_ID_STOP) {
@@ -547,26 +576,7 @@ uplink_handle(struct uplink_msg *m)
 		}
 		break;
 	case UE_PUB_FAIL:
-		/* A direct publish (status, metrics, discovery) refused. */
-		if (m->id == 0 && m->reason >= 0x80 && !client.refused_logged) {
-			client.refused_logged = 1;
-			log_warnx("uplink: the broker refuses our publishes "
-			    "under %s: %s (0x%02x); check its ACL",
-			    client.conf.prefix,
-			    MQTTReasonCode_toString(m->reason), m->reason);
-		}
-		if (m->id > 0 && uplink_infl_remove(m->id) == 0 &&
-		    client.state == UPLINK_CONNECTED) {
-			uplink_refuse_failed(m);
-			/* Still connected: go back and send it again. */
-			if (client.mark != 0 && m->id > client.mark) {
-				if (client.live >= m->id)
-					client.live = m->id - 1;
-			} else if (client.cursor >= m->id)
-				client.cursor = m->id - 1;
-			log_debug("uplink: publish %" PRId64 " failed (%d)",
-			    m->id, m->rc);
-		}
+		uplink_pub_failed(m);
 		break;
 	case UE_DISCONNECTED:
 		if (client.state == UPLINK_STOPPING)
