@@ -378,13 +378,21 @@ bus_adapter(const char *path)
 	return (a);
 }
 
-/* A discovery call failed: log once per adapter, retry later. */
+/*
+ * A discovery call failed: log once per adapter, retry later.  The error
+ * comes from whoever answered on the bus: escaped like any peer string.
+ */
 static void
 bus_disc_failed(struct bus_adapter *a, const char *what, const sd_bus_error *e)
 {
+	char	name[128], msg[256];
+
 	if (!a->failed_logged)
 		log_warnx("ble: %s: %s: %s: %s; retrying", a->path, what,
-		    e->name, e->message != NULL ? e->message : "");
+		    log_escape(name, sizeof name, e->name, strlen(e->name)),
+		    log_escape(msg, sizeof msg, e->message != NULL ?
+		    e->message : "", e->message != NULL ?
+		    strlen(e->message) : 0));
 	a->failed_logged = 1;
 	a->st = DISC_OFF;
 	a->retry_at = uv_now(daemon_loop()) + BUS_DISC_RETRY_MS;
