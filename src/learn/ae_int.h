@@ -1,14 +1,16 @@
 /*
  * ae_int.h - what the files of the autoencoder library share: the model's
  * layout (private to the library; tests include this header to build
- * models by hand), the cause helper, the seeded generator and
- * little-endian loads and stores for the metadata entry.
+ * models by hand) and the seeded generator (the cause helper and the
+ * little-endian loads and stores come from lu.h).
  */
 #ifndef TE_AE_INT_H
 #define TE_AE_INT_H
 
 #include <stdint.h>
 #include <string.h>
+
+#include "lu.h"
 
 #include "ae.h"
 
@@ -32,8 +34,6 @@ struct ae {
 	struct ae_meta	 meta;
 };
 
-int		 ae_fail(char **, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 struct ae	*ae_alloc(uint32_t, uint32_t, uint32_t);
 void		 ae_layer_forward(const struct ae_layer *, const float *,
 		    float *);
@@ -58,45 +58,6 @@ static inline double
 ae_rand01(uint64_t *s)
 {
 	return ((double)(ae_rand(s) >> 11) * (1.0 / 9007199254740992.0));
-}
-
-/* Little-endian uint32 at p. */
-static inline uint32_t
-ae_rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24);
-}
-
-/* Little-endian float32 at p. */
-static inline float
-ae_rdf(const uint8_t *p)
-{
-	uint32_t	 u = ae_rd32(p);
-	float		 f;
-
-	memcpy(&f, &u, 4);
-	return (f);
-}
-
-/* Store v little-endian at p. */
-static inline void
-ae_wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = v & 0xff;
-	p[1] = (v >> 8) & 0xff;
-	p[2] = (v >> 16) & 0xff;
-	p[3] = (v >> 24) & 0xff;
-}
-
-/* Store f as float32 little-endian at p. */
-static inline void
-ae_wrf(uint8_t *p, float f)
-{
-	uint32_t	 u;
-
-	memcpy(&u, &f, 4);
-	ae_wr32(p, u);
 }
 
 #endif

@@ -14,26 +14,6 @@
 #include "ae.h"
 #include "ae_int.h"
 
-/* Set *cause (if cause is not NULL) to a malloc'd message; returns -1. */
-int
-ae_fail(char **cause, const char *fmt, ...)
-{
-	char	 buf[256];
-	va_list	 ap;
-	size_t	 len;
-
-	if (cause == NULL)
-		return (-1);
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	len = strlen(buf) + 1;
-	/* NULL: no message, still -1. */
-	if ((*cause = malloc(len)) != NULL)
-		memcpy(*cause, buf, len);
-	return (-1);
-}
-
 /* Refuse n x dim values with a NaN or an infinity, naming the first. */
 int
 ae_check_finite(const float *x, size_t n, uint32_t dim, char **cause)
@@ -42,7 +22,7 @@ ae_check_finite(const float *x, size_t n, uint32_t dim, char **cause)
 
 	for (i = 0; i < total; i++) {
 		if (!isfinite(x[i]))
-			return (ae_fail(cause, "window %zu feature %zu is not "
+			return (lu_fail(cause, "window %zu feature %zu is not "
 			    "finite", i / dim, i % dim));
 	}
 	return (0);

@@ -38,20 +38,20 @@ ae_meta_check(const struct ae_meta *m, char **cause)
 	uint32_t	 i;
 
 	if (m->dim == 0 || m->dim > AE_MAX_DIM)
-		return (ae_fail(cause, "metadata dim %u not in 1..%u", m->dim,
+		return (lu_fail(cause, "metadata dim %u not in 1..%u", m->dim,
 		    AE_MAX_DIM));
 	if (!isfinite(m->threshold) || m->threshold < 0)
-		return (ae_fail(cause, "metadata threshold not set or not a "
+		return (lu_fail(cause, "metadata threshold not set or not a "
 		    "finite value >= 0"));
 	if (m->input != AE_INPUT_STD && m->input != AE_INPUT_RAW)
-		return (ae_fail(cause, "metadata input %u unknown", m->input));
+		return (lu_fail(cause, "metadata input %u unknown", m->input));
 	if (!ae_kind_ok((const uint8_t *)m->kind, strlen(m->kind)))
-		return (ae_fail(cause, "metadata feature kind is not a name"));
+		return (lu_fail(cause, "metadata feature kind is not a name"));
 	for (i = 0; i < m->dim; i++) {
 		if (!isfinite(m->mean[i]))
-			return (ae_fail(cause, "metadata mean %u not finite", i));
+			return (lu_fail(cause, "metadata mean %u not finite", i));
 		if (!isfinite(m->std[i]) || !(m->std[i] > 0))
-			return (ae_fail(cause, "metadata std %u not a finite "
+			return (lu_fail(cause, "metadata std %u not a finite "
 			    "value > 0", i));
 	}
 	return (0);
@@ -73,18 +73,18 @@ ae_meta_encode(const struct ae_meta *m, uint8_t **buf, size_t *len,
 	k = strlen(m->kind);
 	*len = AE_META_FIXED + k + 8 * (size_t)m->dim;
 	if ((b = malloc(*len)) == NULL)
-		return (ae_fail(cause, "out of memory"));
+		return (lu_fail(cause, "out of memory"));
 	memcpy(b, "TEAE", 4);
-	ae_wr32(b + 4, AE_META_VERSION);
-	ae_wr32(b + 8, m->dim);
-	ae_wrf(b + 12, m->threshold);
-	ae_wr32(b + 16, m->input);
-	ae_wr32(b + 20, (uint32_t)k);
+	lu_wr32(b + 4, AE_META_VERSION);
+	lu_wr32(b + 8, m->dim);
+	lu_wrf(b + 12, m->threshold);
+	lu_wr32(b + 16, m->input);
+	lu_wr32(b + 20, (uint32_t)k);
 	memcpy(b + AE_META_FIXED, m->kind, k);
 	off = AE_META_FIXED + k;
 	for (i = 0; i < m->dim; i++) {
-		ae_wrf(b + off + 4 * i, m->mean[i]);
-		ae_wrf(b + off + 4 * ((size_t)m->dim + i), m->std[i]);
+		lu_wrf(b + off + 4 * i, m->mean[i]);
+		lu_wrf(b + off + 4 * ((size_t)m->dim + i), m->std[i]);
 	}
 	*buf = b;
 	return (0);
@@ -100,40 +100,40 @@ ae_meta_parse(const void *data, size_t len, struct ae_meta *m, char **cause)
 
 	memset(m, 0, sizeof *m);
 	if (len < AE_META_FIXED)
-		return (ae_fail(cause, "metadata is %zu bytes, too short", len));
+		return (lu_fail(cause, "metadata is %zu bytes, too short", len));
 	if (memcmp(b, "TEAE", 4) != 0)
-		return (ae_fail(cause, "metadata has no TEAE magic"));
-	if (ae_rd32(b + 4) != AE_META_VERSION)
-		return (ae_fail(cause, "metadata version %u unknown",
-		    ae_rd32(b + 4)));
-	m->dim = ae_rd32(b + 8);
-	m->threshold = ae_rdf(b + 12);
-	m->input = ae_rd32(b + 16);
-	k = ae_rd32(b + 20);
+		return (lu_fail(cause, "metadata has no TEAE magic"));
+	if (lu_rd32(b + 4) != AE_META_VERSION)
+		return (lu_fail(cause, "metadata version %u unknown",
+		    lu_rd32(b + 4)));
+	m->dim = lu_rd32(b + 8);
+	m->threshold = lu_rdf(b + 12);
+	m->input = lu_rd32(b + 16);
+	k = lu_rd32(b + 20);
 	if (m->dim == 0 || m->dim > AE_MAX_DIM)
-		return (ae_fail(cause, "metadata dim %u not in 1..%u", m->dim,
+		return (lu_fail(cause, "metadata dim %u not in 1..%u", m->dim,
 		    AE_MAX_DIM));
 	if (k == 0 || k > AE_KIND_MAX)
-		return (ae_fail(cause, "metadata kind length %u", k));
+		return (lu_fail(cause, "metadata kind length %u", k));
 	/* both bounded above, so this cannot overflow */
 	if (len != AE_META_FIXED + k + 8 * (size_t)m->dim)
-		return (ae_fail(cause, "metadata is %zu bytes, dim %u and kind "
+		return (lu_fail(cause, "metadata is %zu bytes, dim %u and kind "
 		    "%u need %zu", len, m->dim, k,
 		    AE_META_FIXED + k + 8 * (size_t)m->dim));
 	if (!ae_kind_ok(b + AE_META_FIXED, k))
-		return (ae_fail(cause, "metadata feature kind is not a name"));
+		return (lu_fail(cause, "metadata feature kind is not a name"));
 	memcpy(m->kind, b + AE_META_FIXED, k);
 	m->kind[k] = '\0';
 	m->mean = calloc(m->dim, sizeof *m->mean);
 	m->std = calloc(m->dim, sizeof *m->std);
 	if (m->mean == NULL || m->std == NULL) {
 		ae_meta_free(m);
-		return (ae_fail(cause, "out of memory"));
+		return (lu_fail(cause, "out of memory"));
 	}
 	off = AE_META_FIXED + k;
 	for (i = 0; i < m->dim; i++) {
-		m->mean[i] = ae_rdf(b + off + 4 * i);
-		m->std[i] = ae_rdf(b + off + 4 * ((size_t)m->dim + i));
+		m->mean[i] = lu_rdf(b + off + 4 * i);
+		m->std[i] = lu_rdf(b + off + 4 * ((size_t)m->dim + i));
 	}
 	if (ae_meta_check(m, cause) != 0) {
 		ae_meta_free(m);

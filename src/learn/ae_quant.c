@@ -164,14 +164,14 @@ ae_quantize(const struct ae *ae, const float *x, size_t n, uint32_t input,
 
 	*out = NULL;
 	if (input != AE_INPUT_STD && input != AE_INPUT_RAW)
-		return (ae_fail(cause, "input kind %u unknown", input));
+		return (lu_fail(cause, "input kind %u unknown", input));
 	if (n == 0 || n > AE_MAX_N)
-		return (ae_fail(cause, "%zu calibration windows, need 1..%u",
+		return (lu_fail(cause, "%zu calibration windows, need 1..%u",
 		    n, AE_MAX_N));
 	if (ae_check_finite(x, n, ae->dim, cause) != 0)
 		return (-1);
 	if ((q = calloc(1, sizeof *q)) == NULL)
-		return (ae_fail(cause, "out of memory"));
+		return (lu_fail(cause, "out of memory"));
 	q->dim = ae->dim;
 	q->meta_in = ae->meta;
 	q->meta_in.input = input;
@@ -195,7 +195,7 @@ ae_quantize(const struct ae *ae, const float *x, size_t n, uint32_t input,
 		q->bias[j] = calloc(l->out, sizeof(int32_t));
 		if (q->w[j] == NULL || q->ws[j] == NULL || q->bias[j] == NULL) {
 			ae_quant_free(q);
-			return (ae_fail(cause, "out of memory"));
+			return (lu_fail(cause, "out of memory"));
 		}
 		ae_qlayer(l, in_scale, q->w[j], q->ws[j], q->bias[j]);
 		d->in = (int)l->in;

@@ -34,11 +34,11 @@ ae_run_tensor(const struct tflite_tensor_info *t, uint32_t dim,
 	    t->dims[1] == (int32_t)dim) || (t->ndims == 1 &&
 	    t->dims[0] == (int32_t)dim);
 	if (t->dtype != TFLITE_INT8 || !shape)
-		return (ae_fail(cause, "%s tensor is not int8 [1, %u]", what,
+		return (lu_fail(cause, "%s tensor is not int8 [1, %u]", what,
 		    dim));
 	if (!(t->scale > 0) || !isfinite(t->scale) || t->zero_point < -128 ||
 	    t->zero_point > 127)
-		return (ae_fail(cause, "%s tensor is not quantized", what));
+		return (lu_fail(cause, "%s tensor is not quantized", what));
 	return (0);
 }
 
@@ -53,10 +53,10 @@ ae_runner_open(const void *buf, size_t len, struct ae_runner **out,
 
 	*out = NULL;
 	if ((r = calloc(1, sizeof *r)) == NULL)
-		return (ae_fail(cause, "out of memory"));
+		return (lu_fail(cause, "out of memory"));
 	if (tflite_write_metadata(buf, len, AE_META_NAME, &md, &mlen) != 0) {
 		free(r);
-		return (ae_fail(cause, "no %s metadata entry", AE_META_NAME));
+		return (lu_fail(cause, "no %s metadata entry", AE_META_NAME));
 	}
 	if (ae_meta_parse(md, mlen, &r->meta, cause) != 0) {
 		free(r);
@@ -67,7 +67,7 @@ ae_runner_open(const void *buf, size_t len, struct ae_runner **out,
 		goto fail;
 	if (tflite_model_ninputs(r->tm) != 1 ||
 	    tflite_model_noutputs(r->tm) != 1) {
-		ae_fail(cause, "model has not one input and one output");
+		lu_fail(cause, "model has not one input and one output");
 		goto fail;
 	}
 	if (tflite_model_input_info(r->tm, 0, &r->in) != 0 ||
@@ -76,7 +76,7 @@ ae_runner_open(const void *buf, size_t len, struct ae_runner **out,
 	    ae_run_tensor(&r->out, r->meta.dim, "output", cause) != 0)
 		goto fail;
 	if ((r->deq = calloc(r->meta.dim, sizeof *r->deq)) == NULL) {
-		ae_fail(cause, "out of memory");
+		lu_fail(cause, "out of memory");
 		goto fail;
 	}
 	*out = r;

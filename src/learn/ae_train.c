@@ -60,9 +60,9 @@ ae_check(size_t n, uint32_t dim, const struct ae_params *p, uint32_t *hidden,
 	int	 h = p->hidden, c = p->code;
 
 	if (dim == 0 || dim > AE_MAX_DIM)
-		return (ae_fail(cause, "dim %u not in 1..%u", dim, AE_MAX_DIM));
+		return (lu_fail(cause, "dim %u not in 1..%u", dim, AE_MAX_DIM));
 	if (n < AE_MIN_N || n > AE_MAX_N)
-		return (ae_fail(cause, "%zu windows, need %u..%u", n,
+		return (lu_fail(cause, "%zu windows, need %u..%u", n,
 		    AE_MIN_N, AE_MAX_N));
 	if (h == 0)
 		h = dim / 2 < 8 ? 8 : (dim / 2 > 32 ? 32 : (int)dim / 2);
@@ -71,16 +71,16 @@ ae_check(size_t n, uint32_t dim, const struct ae_params *p, uint32_t *hidden,
 	if (c > h)
 		c = h;
 	if (h < 1 || h > AE_MAX_HIDDEN || c < 1)
-		return (ae_fail(cause, "hidden %d / code %d out of range", h, c));
+		return (lu_fail(cause, "hidden %d / code %d out of range", h, c));
 	if (p->max_epochs < 1 || p->max_epochs > AE_MAX_EPOCHS ||
 	    p->patience < 1 || p->batch < 1 || p->batch > 4096)
-		return (ae_fail(cause, "bad epochs, patience or batch"));
+		return (lu_fail(cause, "bad epochs, patience or batch"));
 	if (!(p->lr > 0 && p->lr < 1) || !(p->holdout > 0 &&
 	    p->holdout <= 0.9f) || !(p->std_floor > 0 && p->std_floor < 1))
-		return (ae_fail(cause, "bad lr, holdout or std_floor"));
+		return (lu_fail(cause, "bad lr, holdout or std_floor"));
 	if (p->kind == NULL || !ae_kind_ok((const uint8_t *)p->kind,
 	    strlen(p->kind)))
-		return (ae_fail(cause, "bad feature kind name"));
+		return (lu_fail(cause, "bad feature kind name"));
 	*hidden = (uint32_t)h;
 	*code = (uint32_t)c;
 	return (0);
@@ -431,7 +431,7 @@ ae_check_varies(const float *x, size_t n, uint32_t dim, char **cause)
 		if (memcmp(x, x + i * dim, dim * sizeof *x) != 0)
 			return (0);
 	}
-	return (ae_fail(cause, "the %zu windows are all the same: nothing to "
+	return (lu_fail(cause, "the %zu windows are all the same: nothing to "
 	    "learn from (a stuck sensor?)", n));
 }
 
@@ -454,7 +454,7 @@ ae_train(const float *x, size_t n, uint32_t dim, const struct ae_params *p,
 	    ae_check_varies(x, n, dim, cause) != 0)
 		return (-1);
 	if ((ae = ae_alloc(dim, hidden, code)) == NULL)
-		return (ae_fail(cause, "out of memory"));
+		return (lu_fail(cause, "out of memory"));
 	snprintf(ae->meta.kind, sizeof ae->meta.kind, "%s", p->kind);
 	rep->hidden = hidden;
 	rep->code = code;
@@ -477,7 +477,7 @@ oom:
 	ae_trainer_free(&tr);
 	ae_report_free(rep);
 	ae_free(ae);
-	return (ae_fail(cause, "out of memory"));
+	return (lu_fail(cause, "out of memory"));
 }
 
 /* Free a report's arrays. */

@@ -13,26 +13,6 @@
 #include "fl.h"
 #include "fl_int.h"
 
-/* Set *cause (if cause is not NULL) to a malloc'd message; returns -1. */
-int
-fl_fail(char **cause, const char *fmt, ...)
-{
-	char	 buf[256];
-	va_list	 ap;
-	size_t	 len;
-
-	if (cause == NULL)
-		return (-1);
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	len = strlen(buf) + 1;
-	/* NULL: no message, still -1. */
-	if ((*cause = malloc(len)) != NULL)
-		memcpy(*cause, buf, len);
-	return (-1);
-}
-
 /* Free what a head holds (not the struct itself). */
 void
 fl_head_free(struct fl_head *h)
@@ -59,9 +39,9 @@ fl_head_serialize(const struct fl_head *h, uint8_t *out)
 	size_t	 i, n = (size_t)h->rows * h->cols;
 
 	for (i = 0; i < n; i++)
-		fl_wrf(out + 4 * i, h->w[i]);
+		lu_wrf(out + 4 * i, h->w[i]);
 	for (i = 0; i < h->rows; i++)
-		fl_wrf(out + 4 * (n + i), h->b[i]);
+		lu_wrf(out + 4 * (n + i), h->b[i]);
 }
 
 /* Parse a serialized head of rows x cols; every value must be finite. */
@@ -74,24 +54,24 @@ fl_head_parse(const uint8_t *buf, size_t len, uint32_t rows, uint32_t cols,
 	memset(h, 0, sizeof *h);
 	if (rows == 0 || cols == 0 || (uint64_t)rows * cols + rows >
 	    FL_MAX_VALUES)
-		return (fl_fail(cause, "bad head shape %ux%u", rows, cols));
+		return (lu_fail(cause, "bad head shape %ux%u", rows, cols));
 	if (len != 4 * (n + rows))
-		return (fl_fail(cause, "head is %zu bytes, %ux%u needs %zu",
+		return (lu_fail(cause, "head is %zu bytes, %ux%u needs %zu",
 		    len, rows, cols, 4 * (n + rows)));
 	h->w = malloc(n * sizeof *h->w);
 	h->b = malloc((size_t)rows * sizeof *h->b);
 	if (h->w == NULL || h->b == NULL) {
 		fl_head_free(h);
-		return (fl_fail(cause, "out of memory for the head"));
+		return (lu_fail(cause, "out of memory for the head"));
 	}
 	h->rows = rows;
 	h->cols = cols;
 	for (i = 0; i < n + rows; i++) {
-		float	v = fl_rdf(buf + 4 * i);
+		float	v = lu_rdf(buf + 4 * i);
 
 		if (!isfinite(v)) {
 			fl_head_free(h);
-			return (fl_fail(cause, "head value %zu is not finite",
+			return (lu_fail(cause, "head value %zu is not finite",
 			    i));
 		}
 		if (i < n)

@@ -73,7 +73,7 @@ tensor(const struct fb *b, const struct fb_vec *tv, int32_t ti,
 	if (ti < 0 || fb_vec_table(b, tv, (uint32_t)ti, tt) != FB_OK ||
 	    fb_u8(b, tt, 1, 0, type) == FB_BAD ||
 	    fb_vector(b, tt, 0, 4, shape) != FB_OK)
-		return (fl_fail(cause, "head %s tensor %d: malformed or "
+		return (lu_fail(cause, "head %s tensor %d: malformed or "
 		    "without a shape", what, (int)ti));
 	return (0);
 }
@@ -95,16 +95,16 @@ tensor_data(const struct fb *b, const struct fb_vec *bufs,
 
 	if (fb_i32(b, tt, 2, 0, &bi) == FB_BAD || bi < 0 ||
 	    (uint32_t)bi >= bufs->n)
-		return (fl_fail(cause, "head %s: bad buffer index", what));
+		return (lu_fail(cause, "head %s: bad buffer index", what));
 	*bufi = bi;
 	if (bi == 0)
-		return (fl_fail(cause, "head %s is not a constant buffer "
+		return (lu_fail(cause, "head %s is not a constant buffer "
 		    "(computed at run time)", what));
 	if (fb_vec_table(b, bufs, (uint32_t)bi, &bt) != FB_OK ||
 	    (r = fb_vector(b, &bt, 0, 1, &dv)) == FB_BAD ||
 	    fb_u64(b, &bt, 1, 0, &off) == FB_BAD ||
 	    fb_u64(b, &bt, 2, 0, &size) == FB_BAD)
-		return (fl_fail(cause, "head %s: buffer %d malformed", what,
+		return (lu_fail(cause, "head %s: buffer %d malformed", what,
 		    (int)bi));
 	if (r == FB_OK && dv.n > 0) {
 		if (dv.n < need)
@@ -115,17 +115,17 @@ tensor_data(const struct fb *b, const struct fb_vec *bufs,
 	if (off > 1) {
 		/* Large models keep buffers after the flatbuffer. */
 		if (off > b->len || size > b->len - off)
-			return (fl_fail(cause, "head %s: buffer %d out of "
+			return (lu_fail(cause, "head %s: buffer %d out of "
 			    "range", what, (int)bi));
 		if (size < need)
 			goto short_buf;
 		*pos = (size_t)off;
 		return (0);
 	}
-	return (fl_fail(cause, "head %s is not a constant buffer (buffer %d "
+	return (lu_fail(cause, "head %s is not a constant buffer (buffer %d "
 	    "is empty)", what, (int)bi));
 short_buf:
-	return (fl_fail(cause, "head %s: buffer %d too short for its shape",
+	return (lu_fail(cause, "head %s: buffer %d too short for its shape",
 	    what, (int)bi));
 }
 
@@ -144,12 +144,12 @@ quant(const struct fb *b, const struct fb_table *tt, const char *what,
 		return (0);
 	if (r == FB_BAD || fb_vector(b, &q, 2, 4, scale) == FB_BAD ||
 	    fb_vector(b, &q, 3, 8, zp) == FB_BAD)
-		return (fl_fail(cause, "head %s: malformed quantization",
+		return (lu_fail(cause, "head %s: malformed quantization",
 		    what));
 	for (i = 0; i < scale->n; i++) {
 		s = fb_vec_f32(b, scale, i);
 		if (!isfinite(s) || s <= 0)
-			return (fl_fail(cause, "head %s: scale %u is not "
+			return (lu_fail(cause, "head %s: scale %u is not "
 			    "a positive number", what, i));
 	}
 	return (0);
@@ -167,16 +167,16 @@ locate_weights(const struct fb *b, const struct fb_vec *tv,
 	if (tensor(b, tv, wi, "weights", &tt, &l->wtype, &sh, cause) < 0)
 		return (-1);
 	if (sh.n != 2)
-		return (fl_fail(cause, "head weights are not 2-D"));
+		return (lu_fail(cause, "head weights are not 2-D"));
 	r = fb_vec_i32(b, &sh, 0);
 	c = fb_vec_i32(b, &sh, 1);
 	if (r <= 0 || c <= 0 || (uint64_t)r * c + r > FL_MAX_VALUES)
-		return (fl_fail(cause, "head weights: bad shape %dx%d",
+		return (lu_fail(cause, "head weights: bad shape %dx%d",
 		    (int)r, (int)c));
 	l->rows = (uint32_t)r;
 	l->cols = (uint32_t)c;
 	if (l->wtype != TT_FLOAT32 && l->wtype != TT_INT8)
-		return (fl_fail(cause, "head weights: type %u is neither "
+		return (lu_fail(cause, "head weights: type %u is neither "
 		    "float32 nor int8", l->wtype));
 	if (tensor_data(b, bufs, &tt, "weights", (size_t)r * c *
 	    (l->wtype == TT_INT8 ? 1 : 4), &l->wpos, &l->wbuf, cause) < 0)
@@ -186,10 +186,10 @@ locate_weights(const struct fb *b, const struct fb_vec *tv,
 	if (quant(b, &tt, "weights", &l->wscale, &zp, cause) < 0)
 		return (-1);
 	if (l->wscale.n != 1 && l->wscale.n != l->rows)
-		return (fl_fail(cause, "head weights: %u scales for %u rows",
+		return (lu_fail(cause, "head weights: %u scales for %u rows",
 		    l->wscale.n, l->rows));
 	if (zp.n != 0 && zp.n != 1 && zp.n != l->wscale.n)
-		return (fl_fail(cause, "head weights: %u zero points for %u "
+		return (lu_fail(cause, "head weights: %u zero points for %u "
 		    "scales", zp.n, l->wscale.n));
 	l->wzp = zp;
 	return (0);
@@ -208,32 +208,32 @@ locate_bias(const struct fb *b, const struct fb_vec *tv,
 	uint8_t		 itype;
 
 	if (bi < 0)
-		return (fl_fail(cause, "head has no bias tensor"));
+		return (lu_fail(cause, "head has no bias tensor"));
 	if (tensor(b, tv, bi, "bias", &tt, &l->btype, &sh, cause) < 0)
 		return (-1);
 	for (i = 0; i < sh.n && n <= l->rows; i++)
 		n *= (uint32_t)fb_vec_i32(b, &sh, i);
 	if (n != l->rows)
-		return (fl_fail(cause, "head bias: shape is not %u values",
+		return (lu_fail(cause, "head bias: shape is not %u values",
 		    l->rows));
 	if (l->btype == TT_FLOAT32)
 		return (tensor_data(b, bufs, &tt, "bias", (size_t)l->rows * 4,
 		    &l->bpos, &l->bbuf, cause));
 	if (l->btype != TT_INT32 || l->wtype != TT_INT8)
-		return (fl_fail(cause, "head bias: type %u does not go with "
+		return (lu_fail(cause, "head bias: type %u does not go with "
 		    "weights of type %u", l->btype, l->wtype));
 	if (tensor_data(b, bufs, &tt, "bias", (size_t)l->rows * 4, &l->bpos,
 	    &l->bbuf, cause) < 0 || quant(b, &tt, "bias", &l->bscale, &zp, cause) < 0)
 		return (-1);
 	if (l->bscale.n > 1 && l->bscale.n != l->rows)
-		return (fl_fail(cause, "head bias: %u scales for %u rows",
+		return (lu_fail(cause, "head bias: %u scales for %u rows",
 		    l->bscale.n, l->rows));
 	/* An int32 bias is on input scale x weight scale. */
 	if (tensor(b, tv, ii, "input", &tt, &itype, &sh, cause) < 0 ||
 	    quant(b, &tt, "input", &s, &zp, cause) < 0)
 		return (-1);
 	if (s.n == 0)
-		return (fl_fail(cause, "head input is not quantized"));
+		return (lu_fail(cause, "head input is not quantized"));
 	l->in_scale = fb_vec_f32(b, &s, 0);
 	return (0);
 }
@@ -251,16 +251,16 @@ check_shared(const struct fb *b, const struct fb_vec *tv, int32_t wi,
 	int32_t		 bufi;
 
 	if (l->wbuf == l->bbuf)
-		return (fl_fail(cause, "head weights and bias share buffer "
+		return (lu_fail(cause, "head weights and bias share buffer "
 		    "%d", (int)l->wbuf));
 	for (i = 0; i < tv->n; i++) {
 		if ((int32_t)i == wi || (int32_t)i == bi)
 			continue;
 		if (fb_vec_table(b, tv, i, &tt) != FB_OK ||
 		    fb_i32(b, &tt, 2, 0, &bufi) == FB_BAD)
-			return (fl_fail(cause, "tensor %u: malformed", i));
+			return (lu_fail(cause, "tensor %u: malformed", i));
 		if (bufi == l->wbuf || bufi == l->bbuf)
-			return (fl_fail(cause, "head buffer %d is shared with "
+			return (lu_fail(cause, "head buffer %d is shared with "
 			    "tensor %u", (int)bufi, i));
 	}
 	return (0);
@@ -285,30 +285,30 @@ locate(const struct fb *b, struct fl_loc *l, char **cause)
 	    fb_vec_table(b, &sgs, 0, &sg) != FB_OK ||
 	    fb_vector(b, &sg, 0, 4, &tv) != FB_OK ||
 	    fb_vector(b, &sg, 3, 4, &ov) == FB_BAD)
-		return (fl_fail(cause, "not a valid .tflite model"));
+		return (lu_fail(cause, "not a valid .tflite model"));
 	if (fb_field(b, &sg, 3, 4, &(size_t){0}) == FB_ABSENT)
 		ov.n = 0;
 	for (i = ov.n; i > 0; i--) {
 		if (fb_vec_table(b, &ov, i - 1, &ot) != FB_OK)
-			return (fl_fail(cause, "operator %u: malformed",
+			return (lu_fail(cause, "operator %u: malformed",
 			    i - 1));
 		if ((r = op_code(b, &codes, &ot)) < 0)
-			return (fl_fail(cause, "operator %u: bad operator "
+			return (lu_fail(cause, "operator %u: bad operator "
 			    "code", i - 1));
 		if (r == OP_FC)
 			break;
 	}
 	if (i == 0)
-		return (fl_fail(cause, "the model has no FULLY_CONNECTED "
+		return (lu_fail(cause, "the model has no FULLY_CONNECTED "
 		    "operator"));
 	if (fb_vector(b, &ot, 1, 4, &in) != FB_OK || in.n < 2)
-		return (fl_fail(cause, "head operator %u: bad inputs", i - 1));
+		return (lu_fail(cause, "head operator %u: bad inputs", i - 1));
 	/* A shuffled weights format would need a different layout. */
 	if ((r = fb_sub(b, &ot, 4, &opt)) == FB_BAD ||
 	    (r == FB_OK && fb_u8(b, &opt, 1, 0, &fmt) == FB_BAD))
-		return (fl_fail(cause, "head operator %u: bad options", i - 1));
+		return (lu_fail(cause, "head operator %u: bad options", i - 1));
 	if (r == FB_OK && fmt != 0)
-		return (fl_fail(cause, "head operator %u: weights format %u "
+		return (lu_fail(cause, "head operator %u: weights format %u "
 		    "is not the default", i - 1, fmt));
 	wi = fb_vec_i32(b, &in, 1);
 	bi = in.n > 2 ? fb_vec_i32(b, &in, 2) : -1;
@@ -344,7 +344,7 @@ fl_head_extract(const uint8_t *buf, size_t len, struct fl_head *h,
 	h->b = malloc((size_t)l.rows * sizeof *h->b);
 	if (h->w == NULL || h->b == NULL) {
 		fl_head_free(h);
-		return (fl_fail(cause, "out of memory for the head"));
+		return (lu_fail(cause, "out of memory for the head"));
 	}
 	h->rows = l.rows;
 	h->cols = l.cols;
@@ -359,13 +359,13 @@ fl_head_extract(const uint8_t *buf, size_t len, struct fl_head *h,
 				h->w[i] = (float)(((int8_t)buf[l.wpos + i] -
 				    zp) * (double)s);
 			else
-				h->w[i] = fl_rdf(buf + l.wpos + 4 * i);
+				h->w[i] = lu_rdf(buf + l.wpos + 4 * i);
 		}
 		if (l.btype == TT_INT32)
-			h->b[r] = (float)((int32_t)fl_rd32(buf + l.bpos +
+			h->b[r] = (float)((int32_t)lu_rd32(buf + l.bpos +
 			    4 * r) * (double)l.in_scale * s);
 		else
-			h->b[r] = fl_rdf(buf + l.bpos + 4 * r);
+			h->b[r] = lu_rdf(buf + l.bpos + 4 * r);
 	}
 	return (0);
 }
@@ -412,15 +412,15 @@ put_int8(uint8_t *out, const struct fl_head *h, const struct fl_loc *l,
 			out[l->wpos + i] = (uint8_t)(int8_t)q;
 		}
 		if (l->btype == TT_FLOAT32) {
-			fl_wrf(out + l->bpos + 4 * r, h->b[r]);
+			lu_wrf(out + l->bpos + 4 * r, h->b[r]);
 			continue;
 		}
 		q = round(h->b[r] / ((double)l->in_scale * s));
 		q = fmin(2147483647.0, fmax(-2147483647.0, q));
-		fl_wr32(out + l->bpos + 4 * r, (uint32_t)(int32_t)q);
+		lu_wr32(out + l->bpos + 4 * r, (uint32_t)(int32_t)q);
 		/* The bias tensor's own scale follows the weights'. */
 		if (l->bscale.n == l->rows || (l->bscale.n == 1 && r == 0))
-			fl_wrf(out + l->bscale.pos + 4 * (l->bscale.n == 1 ?
+			lu_wrf(out + l->bscale.pos + 4 * (l->bscale.n == 1 ?
 			    0 : r), l->in_scale * s);
 	}
 }
@@ -436,13 +436,13 @@ write_int8(uint8_t *out, const struct fl_head *h, const struct fl_loc *l)
 	memset(out + l->wzp.pos, 0, (size_t)l->wzp.n * 8);
 	if (l->wscale.n == 1) {
 		s = new_scale(h, l, 0, h->rows);
-		fl_wrf(out + l->wscale.pos, s);
+		lu_wrf(out + l->wscale.pos, s);
 		put_int8(out, h, l, 0, h->rows, s);
 		return;
 	}
 	for (r = 0; r < h->rows; r++) {
 		s = new_scale(h, l, r, r + 1);
-		fl_wrf(out + l->wscale.pos + 4 * r, s);
+		lu_wrf(out + l->wscale.pos + 4 * r, s);
 		put_int8(out, h, l, r, r + 1, s);
 	}
 }
@@ -462,23 +462,23 @@ fl_head_write(const uint8_t *buf, size_t len, const struct fl_head *h,
 	if (locate(&b, &l, cause) < 0)
 		return (-1);
 	if (h->rows != l.rows || h->cols != l.cols)
-		return (fl_fail(cause, "head is %ux%u, the model's is %ux%u",
+		return (lu_fail(cause, "head is %ux%u, the model's is %ux%u",
 		    h->rows, h->cols, l.rows, l.cols));
 	n = (size_t)h->rows * h->cols;
 	for (i = 0; i < n + h->rows; i++)
 		if (!isfinite(i < n ? h->w[i] : h->b[i - n]))
-			return (fl_fail(cause, "head value %zu is not finite",
+			return (lu_fail(cause, "head value %zu is not finite",
 			    i));
 	if ((o = malloc(len)) == NULL)
-		return (fl_fail(cause, "out of memory for the model copy"));
+		return (lu_fail(cause, "out of memory for the model copy"));
 	memcpy(o, buf, len);
 	if (l.wtype == TT_INT8)
 		write_int8(o, h, &l);
 	else {
 		for (i = 0; i < n; i++)
-			fl_wrf(o + l.wpos + 4 * i, h->w[i]);
+			lu_wrf(o + l.wpos + 4 * i, h->w[i]);
 		for (i = 0; i < h->rows; i++)
-			fl_wrf(o + l.bpos + 4 * i, h->b[i]);
+			lu_wrf(o + l.bpos + 4 * i, h->b[i]);
 	}
 	*out = o;
 	*outlen = len;

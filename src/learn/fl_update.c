@@ -46,31 +46,31 @@ fl_update_parse(const uint8_t *buf, size_t len, uint32_t rows, uint32_t cols,
 
 	memset(u, 0, sizeof *u);
 	if (rows == 0 || cols == 0 || n > FL_MAX_VALUES)
-		return (fl_fail(cause, "bad head shape %ux%u", rows, cols));
+		return (lu_fail(cause, "bad head shape %ux%u", rows, cols));
 	if (len < FL_UPDATE_HEADER)
-		return (fl_fail(cause, "update of %zu bytes is shorter than "
+		return (lu_fail(cause, "update of %zu bytes is shorter than "
 		    "its %d-byte header", len, FL_UPDATE_HEADER));
 	if (buf[0] != 'F' || buf[1] != 'L')
-		return (fl_fail(cause, "update: bad magic (not \"FL\")"));
+		return (lu_fail(cause, "update: bad magic (not \"FL\")"));
 	if (buf[2] != 1)
-		return (fl_fail(cause, "update: version %u, expected 1",
+		return (lu_fail(cause, "update: version %u, expected 1",
 		    buf[2]));
 	if (buf[3] != 3)
-		return (fl_fail(cause, "update: dtype %u, expected 3 "
+		return (lu_fail(cause, "update: dtype %u, expected 3 "
 		    "(float32)", buf[3]));
-	u->round = fl_rd32(buf + 4);
+	u->round = lu_rd32(buf + 4);
 	memcpy(u->base, buf + 8, sizeof u->base);
-	u->samples = fl_rd32(buf + 40);
+	u->samples = lu_rd32(buf + 40);
 	if (u->samples == 0)
-		return (fl_fail(cause, "update: samples is 0"));
+		return (lu_fail(cause, "update: samples is 0"));
 	if (len - FL_UPDATE_HEADER != 4 * n)
-		return (fl_fail(cause, "update: delta of %zu bytes, a %ux%u "
+		return (lu_fail(cause, "update: delta of %zu bytes, a %ux%u "
 		    "head needs %llu", len - FL_UPDATE_HEADER, rows, cols,
 		    (unsigned long long)(4 * n)));
 	for (i = 0; i < n; i++) {
-		v = fl_rdf(buf + FL_UPDATE_HEADER + 4 * i);
+		v = lu_rdf(buf + FL_UPDATE_HEADER + 4 * i);
 		if (!isfinite(v))
-			return (fl_fail(cause, "update: delta value %zu is "
+			return (lu_fail(cause, "update: delta value %zu is "
 			    "%s", i, isnan(v) ? "NaN" : "infinite"));
 	}
 	u->delta = buf + FL_UPDATE_HEADER;
@@ -113,7 +113,7 @@ fl_agg_add(struct fl_agg *a, const struct fl_update *u)
 	if (u->samples == 0 || u->delta == NULL)
 		return (-1);
 	for (i = 0; i < n; i++) {
-		v = fl_rdf(u->delta + 4 * i);
+		v = lu_rdf(u->delta + 4 * i);
 		if (!isfinite(v))
 			return (-1);
 		norm += v * v;
@@ -125,7 +125,7 @@ fl_agg_add(struct fl_agg *a, const struct fl_update *u)
 	if (a->max_weight > 0 && w > a->max_weight)
 		w = a->max_weight;
 	for (i = 0; i < n; i++)
-		a->sum[i] += w * scale * fl_rdf(u->delta + 4 * i);
+		a->sum[i] += w * scale * lu_rdf(u->delta + 4 * i);
 	a->wsum += w;
 	a->count++;
 	a->samples += u->samples;

@@ -27,27 +27,27 @@ fl_val_parse(const uint8_t *buf, size_t len, uint32_t rows, uint32_t cols,
 
 	memset(v, 0, sizeof *v);
 	if (len < FL_VAL_HEADER)
-		return (fl_fail(cause, "validation file of %zu bytes is "
+		return (lu_fail(cause, "validation file of %zu bytes is "
 		    "shorter than its header", len));
 	if (buf[0] != 'F' || buf[1] != 'V')
-		return (fl_fail(cause, "validation file: bad magic (not "
+		return (lu_fail(cause, "validation file: bad magic (not "
 		    "\"FV\")"));
 	if (buf[2] != 1 || buf[3] != 3)
-		return (fl_fail(cause, "validation file: version %u dtype %u, "
+		return (lu_fail(cause, "validation file: version %u dtype %u, "
 		    "expected 1 and 3", buf[2], buf[3]));
-	fc = fl_rd32(buf + 4);
-	n = fl_rd32(buf + 8);
+	fc = lu_rd32(buf + 4);
+	n = lu_rd32(buf + 8);
 	if (fc != cols)
-		return (fl_fail(cause, "validation file: %u inputs, the head "
+		return (lu_fail(cause, "validation file: %u inputs, the head "
 		    "has %u", fc, cols));
 	if (n == 0 || n > FL_VAL_MAX_N)
-		return (fl_fail(cause, "validation file: %u examples (1 to %u)",
+		return (lu_fail(cause, "validation file: %u examples (1 to %u)",
 		    n, FL_VAL_MAX_N));
 	if (cols == 0 || (uint64_t)n * cols > FL_VAL_MAX_VALUES)
-		return (fl_fail(cause, "validation file: %u x %u values is "
+		return (lu_fail(cause, "validation file: %u x %u values is "
 		    "more than %u", n, cols, FL_VAL_MAX_VALUES));
 	if (len - FL_VAL_HEADER != (uint64_t)n * (4 + 4 * (uint64_t)cols))
-		return (fl_fail(cause, "validation file: %zu bytes of "
+		return (lu_fail(cause, "validation file: %zu bytes of "
 		    "records, %u of %u inputs need %llu", len - FL_VAL_HEADER,
 		    n, cols, (unsigned long long)n * (4 + 4 *
 		    (unsigned long long)cols)));
@@ -55,22 +55,22 @@ fl_val_parse(const uint8_t *buf, size_t len, uint32_t rows, uint32_t cols,
 	v->label = malloc((size_t)n * sizeof *v->label);
 	if (v->x == NULL || v->label == NULL) {
 		fl_val_free(v);
-		return (fl_fail(cause, "out of memory for the validation "
+		return (lu_fail(cause, "out of memory for the validation "
 		    "file"));
 	}
 	p = buf + FL_VAL_HEADER;
 	for (i = 0; i < n; i++, p += 4 + 4 * (size_t)cols) {
-		if ((v->label[i] = fl_rd32(p)) >= rows) {
+		if ((v->label[i] = lu_rd32(p)) >= rows) {
 			fl_val_free(v);
-			return (fl_fail(cause, "validation file: example %u: "
+			return (lu_fail(cause, "validation file: example %u: "
 			    "label %u, the head has %u outputs", i,
-			    fl_rd32(p), rows));
+			    lu_rd32(p), rows));
 		}
 		for (j = 0; j < cols; j++) {
-			x = fl_rdf(p + 4 + 4 * (size_t)j);
+			x = lu_rdf(p + 4 + 4 * (size_t)j);
 			if (!isfinite(x)) {
 				fl_val_free(v);
-				return (fl_fail(cause, "validation file: "
+				return (lu_fail(cause, "validation file: "
 				    "example %u: value %u is not finite", i,
 				    j));
 			}

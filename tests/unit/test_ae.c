@@ -590,7 +590,7 @@ START_TEST(test_meta_bad)
 		if (bad[i].off >= 0 && bad[i].byte)
 			b[bad[i].off] = (uint8_t)bad[i].val;
 		else if (bad[i].off >= 0)
-			ae_wr32(b + bad[i].off, bad[i].val);
+			lu_wr32(b + bad[i].off, bad[i].val);
 		cause = NULL;
 		memset(&m, 0xa5, sizeof m);
 		ck_assert_int_eq(ae_meta_parse(b, len + bad[i].dlen, &m,

@@ -275,7 +275,7 @@ START_TEST(test_head_bytes)
 	ck_assert_uint_eq(fl_head_size(&h), 32);
 	fl_head_serialize(&h, buf);
 	ck_assert(buf[0] == 0 && buf[3] == 0x3f && buf[2] == 0x80);
-	ck_assert(fl_rdf(buf + 4 * 6) == -1 && fl_rdf(buf + 28) == 0.5f);
+	ck_assert(lu_rdf(buf + 4 * 6) == -1 && lu_rdf(buf + 28) == 0.5f);
 	ck_assert(fl_head_parse(buf, 32, 2, 3, &p, &cause) == 0);
 	ck_assert(memcmp(p.w, w, sizeof w) == 0);
 	ck_assert(memcmp(p.b, b, sizeof b) == 0);
@@ -286,7 +286,7 @@ START_TEST(test_head_bytes)
 	free(cause);
 	ck_assert_int_eq(fl_head_parse(buf, 32, 0, 3, &p, &cause), -1);
 	free(cause);
-	fl_wrf(buf + 8, INFINITY);
+	lu_wrf(buf + 8, INFINITY);
 	ck_assert_int_eq(fl_head_parse(buf, 32, 2, 3, &p, &cause), -1);
 	ck_assert_ptr_null(p.w);
 	free(cause);
@@ -304,12 +304,12 @@ make_update(uint8_t *u, uint32_t round, uint32_t samples, const float *d,
 	u[1] = 'L';
 	u[2] = 1;
 	u[3] = 3;
-	fl_wr32(u + 4, round);
+	lu_wr32(u + 4, round);
 	for (i = 0; i < 32; i++)
 		u[8 + i] = (uint8_t)i;
-	fl_wr32(u + 40, samples);
+	lu_wr32(u + 40, samples);
 	for (i = 0; i < n; i++)
-		fl_wrf(u + 44 + 4 * i, d[i]);
+		lu_wrf(u + 44 + 4 * i, d[i]);
 	return (44 + 4 * n);
 }
 
@@ -328,7 +328,7 @@ START_TEST(test_update_ok)
 	ck_assert_uint_eq(up.samples, 42);
 	ck_assert_uint_eq(up.base[31], 31);
 	ck_assert_ptr_eq(up.delta, u + 44);
-	ck_assert(fl_rdf(up.delta + 28) == 0.5f);
+	ck_assert(lu_rdf(up.delta + 28) == 0.5f);
 }
 END_TEST
 
@@ -380,7 +380,7 @@ START_TEST(test_update_malformed)
 		else if (c[i].at >= 0)
 			u[c[i].at] = c[i].val;
 		if (c[i].fat >= 0)
-			fl_wrf(u + 44 + 4 * c[i].fat, c[i].fval);
+			lu_wrf(u + 44 + 4 * c[i].fat, c[i].fval);
 		len = c[i].len == 0 ? 76 : c[i].len == 0xffff ? 0 : c[i].len;
 		cause = NULL;
 		ck_assert_msg(fl_update_parse(u, len, c[i].rows, c[i].cols,
@@ -553,14 +553,14 @@ make_val(uint32_t n, uint32_t cols, const float *x, size_t *len)
 	*len = FL_VAL_HEADER + (size_t)n * (4 + 4 * cols);
 	ck_assert_ptr_nonnull(v = calloc(1, *len));
 	memcpy(v, "FV\001\003", 4);
-	fl_wr32(v + 4, cols);
-	fl_wr32(v + 8, n);
+	lu_wr32(v + 4, cols);
+	lu_wr32(v + 8, n);
 	for (i = 0; i < n; i++) {
 		uint8_t	*p = v + FL_VAL_HEADER + (size_t)i * (4 + 4 * cols);
 
-		fl_wr32(p, i % 3);
+		lu_wr32(p, i % 3);
 		for (j = 0; x != NULL && j < cols; j++)
-			fl_wrf(p + 4 + 4 * j, x[(size_t)i * cols + j]);
+			lu_wrf(p + 4 + 4 * j, x[(size_t)i * cols + j]);
 	}
 	return (v);
 }
@@ -640,14 +640,14 @@ START_TEST(test_val_malformed)
 	}
 	/* n above the bound is refused from the header alone */
 	memcpy(hdr, "FV\001\003", 4);
-	fl_wr32(hdr + 4, 1);
-	fl_wr32(hdr + 8, FL_VAL_MAX_N + 1);
+	lu_wr32(hdr + 4, 1);
+	lu_wr32(hdr + 8, FL_VAL_MAX_N + 1);
 	ck_assert_int_eq(fl_val_parse(hdr, sizeof hdr, 3, 1, &v, &cause), -1);
 	ck_assert_msg(strstr(cause, "examples") != NULL, "%s", cause);
 	free(cause);
 	/* so is n x cols above its bound */
-	fl_wr32(hdr + 4, 200);
-	fl_wr32(hdr + 8, FL_VAL_MAX_N);
+	lu_wr32(hdr + 4, 200);
+	lu_wr32(hdr + 8, FL_VAL_MAX_N);
 	ck_assert_int_eq(fl_val_parse(hdr, sizeof hdr, 3, 200, &v, &cause), -1);
 	ck_assert_msg(strstr(cause, "more than") != NULL, "%s", cause);
 	free(cause);
