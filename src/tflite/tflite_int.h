@@ -103,6 +103,8 @@ struct te_prep {
 
 int te_fail(struct te_prep *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+int te_cause(char **cause, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 struct te_tensor *te_input(struct te_prep *p, int i);
 struct te_tensor *te_output(struct te_prep *p, int i);
 int te_check_io(struct te_prep *p, int min_in, int max_in, int nout);

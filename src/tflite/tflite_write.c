@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "tflite/tflite_fb.h"
+#include "tflite/tflite_int.h"
 
 /* Largest file: offsets are 32-bit, and TFLite's verifier wants < 2 GiB. */
 #define WRITE_MAX_FILE	((size_t)INT32_MAX)
@@ -48,12 +49,12 @@ struct wtab {
 	size_t	 slot[WRITE_MAXF];
 };
 
-static int	fail(char **, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-/* Store a formatted cause (when wanted) and return -1. */
-static int
-fail(char **cause, const char *fmt, ...)
+/*
+ * Store a formatted cause (when wanted) and return -1: the writer's files
+ * (tflite_write.c, tflite_write_dense.c) share it through tflite_int.h.
+ */
+int
+te_cause(char **cause, const char *fmt, ...)
 {
 	va_list	 ap;
 
@@ -230,9 +231,9 @@ check_str(const char *s, const char *what, int i, char **cause)
 	    strnlen(s, TFLITE_WRITE_MAX_STRING + 1) <= TFLITE_WRITE_MAX_STRING)
 		return (0);
 	if (i < 0)
-		return (fail(cause, "%s over %d bytes", what,
+		return (te_cause(cause, "%s over %d bytes", what,
 		    TFLITE_WRITE_MAX_STRING));
-	return (fail(cause, "%s %d: name over %d bytes", what, i,
+	return (te_cause(cause, "%s %d: name over %d bytes", what, i,
 	    TFLITE_WRITE_MAX_STRING));
 }
 
@@ -246,10 +247,10 @@ check_quant(const struct tflite_write_tensor *t, int i, char **cause)
 	if (t->nq == 0)
 		return (0);
 	if (t->nq < 0 || t->scales == NULL)
-		return (fail(cause, "tensor %d: %d scales", i, t->nq));
+		return (te_cause(cause, "tensor %d: %d scales", i, t->nq));
 	if (t->nq > 1 && (t->qdim < 0 || t->qdim >= t->ndims ||
 	    t->dims[t->qdim] != t->nq))
-		return (fail(cause, "tensor %d: %d scales do not match "
+		return (te_cause(cause, "tensor %d: %d scales do not match "
 		    "dimension %d", i, t->nq, t->qdim));
 	if (t->type == 9) {
 		lo = -128;
@@ -258,11 +259,11 @@ check_quant(const struct tflite_write_tensor *t, int i, char **cause)
 		hi = 255;
 	for (k = 0; k < t->nq; k++) {
 		if (!isfinite(t->scales[k]) || !(t->scales[k] > 0))
-			return (fail(cause, "tensor %d: scale %d is %g", i, k,
+			return (te_cause(cause, "tensor %d: scale %d is %g", i, k,
 			    (double)t->scales[k]));
 		z = t->zero_points != NULL ? t->zero_points[k] : 0;
 		if (z < lo || z > hi)
-			return (fail(cause, "tensor %d: zero point %lld out of "
+			return (te_cause(cause, "tensor %d: zero point %lld out of "
 			    "range", i, (long long)z));
 	}
 	return (0);
@@ -277,23 +278,23 @@ check_tensor(const struct tflite_write_tensor *t, int i, size_t *total,
 	int	 d;
 
 	if ((es = type_size(t->type)) == 0)
-		return (fail(cause, "tensor %d: type %d not supported", i,
+		return (te_cause(cause, "tensor %d: type %d not supported", i,
 		    t->type));
 	if (t->ndims < 0 || t->ndims > TFLITE_WRITE_MAX_DIMS)
-		return (fail(cause, "tensor %d: %d dimensions", i, t->ndims));
+		return (te_cause(cause, "tensor %d: %d dimensions", i, t->ndims));
 	for (d = 0; d < t->ndims; d++) {
 		if (t->dims[d] <= 0)
-			return (fail(cause, "tensor %d: dimension %d is %d", i,
+			return (te_cause(cause, "tensor %d: dimension %d is %d", i,
 			    d, (int)t->dims[d]));
 		if ((size_t)t->dims[d] > WRITE_MAX_FILE / es / n)
-			return (fail(cause, "tensor %d: shape too large", i));
+			return (te_cause(cause, "tensor %d: shape too large", i));
 		n *= (size_t)t->dims[d];
 	}
 	if (t->data != NULL && t->bytes != n * es)
-		return (fail(cause, "tensor %d: %zu bytes of data for %zu",
+		return (te_cause(cause, "tensor %d: %zu bytes of data for %zu",
 		    i, t->bytes, n * es));
 	if (t->data == NULL && t->bytes != 0)
-		return (fail(cause, "tensor %d: %zu bytes without data", i,
+		return (te_cause(cause, "tensor %d: %zu bytes without data", i,
 		    t->bytes));
 	if (check_str(t->name, "tensor", i, cause) == -1 ||
 	    check_quant(t, i, cause) == -1)
@@ -310,12 +311,12 @@ check_index(const int32_t *v, int n, int nt, int opt, const char *what,
 	int	 k;
 
 	if (n < 0 || n > TFLITE_WRITE_MAX_OP_IO || (n > 0 && v == NULL))
-		return (fail(cause, "%s: %d tensors", what, n));
+		return (te_cause(cause, "%s: %d tensors", what, n));
 	for (k = 0; k < n; k++) {
 		if (v[k] == -1 && opt)
 			continue;
 		if (v[k] < 0 || v[k] >= nt)
-			return (fail(cause, "%s: tensor index %d out of range",
+			return (te_cause(cause, "%s: tensor index %d out of range",
 			    what, (int)v[k]));
 	}
 	return (0);
@@ -331,33 +332,33 @@ check_op(const struct tflite_write_op *op, int i, int nt, char **cause)
 
 	/* CUSTOM needs a custom_code string this writer has no field for */
 	if (op->code < 0 || op->code > 1023 || op->code == 32)
-		return (fail(cause, "operator %d: code %d not supported", i,
+		return (te_cause(cause, "operator %d: code %d not supported", i,
 		    op->code));
 	if (op->options_type < 0 || op->options_type > 255 ||
 	    (op->nopt > 0 && op->options_type == 0))
-		return (fail(cause, "operator %d: options type %d", i,
+		return (te_cause(cause, "operator %d: options type %d", i,
 		    op->options_type));
 	if (op->nout < 1)
-		return (fail(cause, "operator %d: no outputs", i));
+		return (te_cause(cause, "operator %d: no outputs", i));
 	snprintf(what, sizeof what, "operator %d", i);
 	if (check_index(op->in, op->nin, nt, 1, what, cause) == -1 ||
 	    check_index(op->out, op->nout, nt, 0, what, cause) == -1)
 		return (-1);
 	if (op->nopt < 0 || op->nopt > TFLITE_WRITE_MAX_OPT_ID + 1 ||
 	    (op->nopt > 0 && op->opt == NULL))
-		return (fail(cause, "operator %d: %d options", i, op->nopt));
+		return (te_cause(cause, "operator %d: %d options", i, op->nopt));
 	for (k = 0; k < op->nopt; k++) {
 		if (op->opt[k].id < 0 ||
 		    op->opt[k].id > TFLITE_WRITE_MAX_OPT_ID)
-			return (fail(cause, "operator %d: option id %d out of "
+			return (te_cause(cause, "operator %d: option id %d out of "
 			    "range", i, op->opt[k].id));
 		if (seen & (1u << op->opt[k].id))
-			return (fail(cause, "operator %d: option %d twice", i,
+			return (te_cause(cause, "operator %d: option %d twice", i,
 			    op->opt[k].id));
 		seen |= 1u << op->opt[k].id;
 		if (op->opt[k].kind != 'b' && op->opt[k].kind != 'i' &&
 		    op->opt[k].kind != 'f')
-			return (fail(cause, "operator %d: option %d kind %d",
+			return (te_cause(cause, "operator %d: option %d kind %d",
 			    i, op->opt[k].id, op->opt[k].kind));
 	}
 	return (0);
@@ -371,19 +372,19 @@ check_meta(const struct tflite_write_graph *g, size_t *total, char **cause)
 
 	if (g->nmeta < 0 || g->nmeta > TFLITE_WRITE_MAX_META ||
 	    (g->nmeta > 0 && g->meta == NULL))
-		return (fail(cause, "%d metadata entries", g->nmeta));
+		return (te_cause(cause, "%d metadata entries", g->nmeta));
 	for (i = 0; i < g->nmeta; i++) {
 		if (g->meta[i].name == NULL || *g->meta[i].name == '\0')
-			return (fail(cause, "metadata %d: no name", i));
+			return (te_cause(cause, "metadata %d: no name", i));
 		if (check_str(g->meta[i].name, "metadata", i, cause) == -1)
 			return (-1);
 		if (g->meta[i].data == NULL && g->meta[i].len != 0)
-			return (fail(cause, "metadata %d: no data", i));
+			return (te_cause(cause, "metadata %d: no data", i));
 		if (g->meta[i].len > WRITE_MAX_FILE)
-			return (fail(cause, "metadata %d: too large", i));
+			return (te_cause(cause, "metadata %d: too large", i));
 		for (k = 0; k < i; k++)
 			if (strcmp(g->meta[k].name, g->meta[i].name) == 0)
-				return (fail(cause, "metadata %d: name %s "
+				return (te_cause(cause, "metadata %d: name %s "
 				    "twice", i, g->meta[i].name));
 		*total += g->meta[i].len + 64 + strlen(g->meta[i].name);
 	}
@@ -399,9 +400,9 @@ check_graph(const struct tflite_write_graph *g, char **cause)
 
 	if (g->ntensors < 1 || g->ntensors > TFLITE_WRITE_MAX_TENSORS ||
 	    g->tensors == NULL)
-		return (fail(cause, "%d tensors", g->ntensors));
+		return (te_cause(cause, "%d tensors", g->ntensors));
 	if (g->nops < 1 || g->nops > TFLITE_WRITE_MAX_OPS || g->ops == NULL)
-		return (fail(cause, "%d operators", g->nops));
+		return (te_cause(cause, "%d operators", g->nops));
 	for (i = 0; i < g->ntensors; i++)
 		if (check_tensor(&g->tensors[i], i, &total, cause) == -1)
 			return (-1);
@@ -409,7 +410,7 @@ check_graph(const struct tflite_write_graph *g, char **cause)
 		if (check_op(&g->ops[i], i, g->ntensors, cause) == -1)
 			return (-1);
 	if (g->ninputs < 1 || g->noutputs < 1)
-		return (fail(cause, "graph without inputs or outputs"));
+		return (te_cause(cause, "graph without inputs or outputs"));
 	if (check_index(g->inputs, g->ninputs, g->ntensors, 0, "graph inputs",
 	    cause) == -1 || check_index(g->outputs, g->noutputs,
 	    g->ntensors, 0, "graph outputs", cause) == -1)
@@ -420,7 +421,7 @@ check_graph(const struct tflite_write_graph *g, char **cause)
 	total += (size_t)g->nops * (128 + 8 * TFLITE_WRITE_MAX_OP_IO) +
 	    (size_t)g->ntensors * TFLITE_WRITE_MAX_STRING;
 	if (total > WRITE_MAX_FILE)
-		return (fail(cause, "model of 2 GiB or more"));
+		return (te_cause(cause, "model of 2 GiB or more"));
 	return (0);
 }
 
@@ -651,7 +652,7 @@ tflite_write(const struct tflite_write_graph *g, uint8_t **out,
 	if (check_graph(g, cause) == -1)
 		return (-1);
 	if ((idx = calloc((size_t)g->nops, sizeof *idx)) == NULL)
-		return (fail(cause, "out of memory"));
+		return (te_cause(cause, "out of memory"));
 	memset(&b, 0, sizeof b);
 	root = wb_put(&b, 8, 16);
 	if (!b.err)
@@ -671,13 +672,13 @@ tflite_write(const struct tflite_write_graph *g, uint8_t **out,
 	free(idx);
 	if (b.err) {
 		free(b.p);
-		return (fail(cause, b.err == EFBIG ? "model of 2 GiB or more" :
+		return (te_cause(cause, b.err == EFBIG ? "model of 2 GiB or more" :
 		    "out of memory"));
 	}
 	/* realloc keeps malloc's alignment only: copy to 16 once. */
 	if (posix_memalign(&aligned, 16, b.len) != 0) {
 		free(b.p);
-		return (fail(cause, "out of memory"));
+		return (te_cause(cause, "out of memory"));
 	}
 	memcpy(aligned, b.p, b.len);
 	free(b.p);

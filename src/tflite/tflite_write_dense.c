@@ -9,28 +9,11 @@
  */
 #include "tflite/tflite_write.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int	fail(char **, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-/* Store a formatted cause (when wanted) and return -1. */
-static int
-fail(char **cause, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (cause == NULL)
-		return (-1);
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
-	return (-1);
-}
+#include "tflite/tflite_int.h"
 
 #define LAYERS	TFLITE_WRITE_MAX_LAYERS
 
@@ -56,26 +39,26 @@ check_dense(const struct tflite_write_dense_model *dm, char **cause)
 
 	if (dm->nlayers < 1 || dm->nlayers > LAYERS ||
 	    dm->layers == NULL)
-		return (fail(cause, "%d layers", dm->nlayers));
+		return (te_cause(cause, "%d layers", dm->nlayers));
 	for (k = 0; k < dm->nlayers; k++) {
 		l = &dm->layers[k];
 		if (l->in < 1 || l->in > TFLITE_WRITE_MAX_WIDTH ||
 		    l->out < 1 || l->out > TFLITE_WRITE_MAX_WIDTH)
-			return (fail(cause, "layer %d: %d x %d", k, l->in,
+			return (te_cause(cause, "layer %d: %d x %d", k, l->in,
 			    l->out));
 		if (k > 0 && l->in != dm->layers[k - 1].out)
-			return (fail(cause, "layer %d: %d inputs after %d "
+			return (te_cause(cause, "layer %d: %d inputs after %d "
 			    "outputs", k, l->in, dm->layers[k - 1].out));
 		if (l->weights == NULL || l->w_scales == NULL ||
 		    l->bias == NULL)
-			return (fail(cause, "layer %d: no weights", k));
+			return (te_cause(cause, "layer %d: no weights", k));
 		if (l->relu != 0 && l->relu != 1)
-			return (fail(cause, "layer %d: activation %d", k,
+			return (te_cause(cause, "layer %d: activation %d", k,
 			    l->relu));
 		/* TFLite's int8 scheme: symmetric weights in -127..127 */
 		for (j = 0; j < (size_t)l->in * (size_t)l->out; j++)
 			if (l->weights[j] == -128)
-				return (fail(cause, "layer %d: weight %zu is "
+				return (te_cause(cause, "layer %d: weight %zu is "
 				    "-128", k, j));
 	}
 	return (0);
@@ -152,7 +135,7 @@ tflite_write_dense(const struct tflite_write_dense_model *dm, uint8_t **out,
 		if (d != NULL)
 			free(d->bscale);
 		free(d);
-		return (fail(cause, "out of memory"));
+		return (te_cause(cause, "out of memory"));
 	}
 	d->zp[0] = dm->in_zp;
 	d->t[0] = (struct tflite_write_tensor){ .name = "input", .type = 9,
