@@ -284,24 +284,6 @@ static const struct cbor_case cbor_cases[] = {
 	    "empty body" },
 };
 
-/* Decode hex into a new buffer; its length in *len. */
-static unsigned char *
-unhex(const char *hex, size_t *len)
-{
-	unsigned char	*b;
-	size_t		 i;
-	unsigned	 v;
-
-	*len = strlen(hex) / 2;
-	b = malloc(*len + 1);
-	ck_assert_ptr_nonnull(b);
-	for (i = 0; i < *len; i++) {
-		ck_assert(sscanf(hex + 2 * i, "%2x", &v) == 1);
-		b[i] = (unsigned char)v;
-	}
-	return (b);
-}
-
 START_TEST(test_cbor_table)
 {
 	const struct cbor_case	*c = &cbor_cases[_i];
@@ -311,7 +293,7 @@ START_TEST(test_cbor_table)
 	size_t			 len;
 	int			 rc;
 
-	b = unhex(c->hex, &len);
+	b = testutil_unhex(c->hex, &len);
 	rc = message_parse_cbor(c->type, "node-1", b, len, &m, &cause);
 	if (c->error == NULL) {
 		ck_assert_msg(rc == 0, "case %d rejected: %s", _i, cause);
@@ -345,7 +327,7 @@ START_TEST(test_cbor_same_as_json)
 	char			*cause = NULL;
 	size_t			 len;
 
-	b = unhex(cbor_cases[0].hex, &len);
+	b = testutil_unhex(cbor_cases[0].hex, &len);
 	ck_assert_int_eq(message_parse_cbor(INF, "n1", b, len, &a, &cause), 0);
 	ck_assert_int_eq(message_parse_json(INF, "n1", json, strlen(json), &j,
 	    &cause), 0);
@@ -366,14 +348,14 @@ START_TEST(test_cbor_window_heartbeat)
 	char		*cause = NULL;
 	size_t		 len;
 
-	b = unhex(cbor_cases[2].hex, &len);
+	b = testutil_unhex(cbor_cases[2].hex, &len);
 	ck_assert_int_eq(message_parse_cbor(WIN, "n1", b, len, &w, &cause), 0);
 	free(b);
 	ck_assert_uint_eq(w->frames, 2);
 	ck_assert_uint_eq(w->axes, 2);
 	ck_assert(w->values[0] == 1.5f && w->values[2] == -3.0f);
 	ck_assert_uint_eq(w->interval_us, 10000);
-	b = unhex(cbor_cases[3].hex, &len);
+	b = testutil_unhex(cbor_cases[3].hex, &len);
 	ck_assert_int_eq(message_parse_cbor(HB, "n1", b, len, &h, &cause), 0);
 	free(b);
 	ck_assert_ptr_nonnull(h->fields);

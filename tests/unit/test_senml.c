@@ -161,24 +161,6 @@ static const struct cbor_case cbor_cases[] = {
 	    "truncated" },
 };
 
-/* Decode hex into a new buffer; its length in *len. */
-static unsigned char *
-unhex(const char *hex, size_t *len)
-{
-	unsigned char	*b;
-	size_t		 i;
-	unsigned	 v;
-
-	*len = strlen(hex) / 2;
-	b = malloc(*len + 1);
-	ck_assert_ptr_nonnull(b);
-	for (i = 0; i < *len; i++) {
-		ck_assert(sscanf(hex + 2 * i, "%2x", &v) == 1);
-		b[i] = (unsigned char)v;
-	}
-	return (b);
-}
-
 /* Check an outcome against the expected diagnostic; m read back if ok. */
 static void
 check_outcome(int i, int rc, struct message *m, char *cause,
@@ -229,7 +211,7 @@ START_TEST(test_senml_cbor_table)
 	size_t			 len;
 	int			 rc;
 
-	b = unhex(c->hex, &len);
+	b = testutil_unhex(c->hex, &len);
 	rc = message_parse_senml("n1", 1, b, len, NOW_MS, &m, &cause);
 	check_outcome(_i, rc, m, cause, c->error);
 	message_free(m);

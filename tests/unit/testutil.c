@@ -133,3 +133,24 @@ testutil_run_in(char *tmpdir, const char *name, int timeout,
 		return (EXIT_FAILURE);
 	return (rc);
 }
+
+/*
+ * Decode hex ("" gives an empty buffer) into a new buffer, for the caller
+ * to free; its length in *len.  Bad hex fails the test.
+ */
+unsigned char *
+testutil_unhex(const char *hex, size_t *len)
+{
+	unsigned char	*b;
+	size_t		 i;
+	unsigned	 v;
+
+	*len = strlen(hex) / 2;
+	b = malloc(*len + 1);
+	ck_assert_ptr_nonnull(b);
+	for (i = 0; i < *len; i++) {
+		ck_assert(sscanf(hex + 2 * i, "%2x", &v) == 1);
+		b[i] = (unsigned char)v;
+	}
+	return (b);
+}

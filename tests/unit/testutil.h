@@ -18,6 +18,7 @@ struct testutil_case {
 };
 
 unsigned char	*testutil_slurp(const char *, size_t *);
+unsigned char	*testutil_unhex(const char *, size_t *);
 const char	*testutil_models(const char *);
 int		 testutil_run(const char *, int, const struct testutil_case *,
 		    size_t);
