@@ -51,12 +51,13 @@ print(json.dumps({"seq": seq, "boot": 1, "interval_ms": 1,
     separators=(",", ":")))
 PY
 }
-# send NODE SEQ HZ AMP [FRAMES] [AXES]: POST it, print the code.
+# send NODE SEQ HZ AMP [FRAMES] [AXES]: POST it as a node would (retried
+# without an answer or on 5.03), print the code.
 send() {
 	local node=$1
 	shift
 	win "$@" > "$T/w.json"
-	coap_code -m post -t 50 -f "$T/w.json" "$U/v1/n/$node/window"
+	coap_code_retry -m post -t 50 -f "$T/w.json" "$U/v1/n/$node/window"
 }
 windows_kept() {
 	sqlite3 "$T/data/tinyedge.db" "SELECT count(*) FROM state WHERE key LIKE 'learn/vib/pump-1/w/%'"

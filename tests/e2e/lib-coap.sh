@@ -13,6 +13,22 @@ coap_code() {
 	echo "${code:-none}"
 }
 
+# coap_code_retry ARGS...: coap_code as a node sends: with no answer in
+# time (a loaded test machine) or a 5.03, the same request (same seq, so
+# the store takes it once) again after a second, at most three tries; the
+# last code is printed, and each retry noted on stderr.
+coap_code_retry() {
+	local code try
+	for try in 1 2 3; do
+		code=$(coap_code "$@")
+		case $code in
+		none|5.03) echo "# try $try: $code" >&2; sleep 1 ;;
+		*) break ;;
+		esac
+	done
+	echo "$code"
+}
+
 # psk_hex TEXT: a key as the hex that psk_file wants.
 psk_hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 
