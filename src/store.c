@@ -555,10 +555,14 @@ static void
 store_apply(const struct store_msg *m, uint64_t rseq)
 {
 	sqlite3_stmt	*s = store.q[Q_MSG_INS];
+	unsigned char	*slim = NULL;
+	size_t		 len = m->len;
 	int		 prio, rc;
 
 	if (store_begin() != 0)
 		return;
+	/* The row keeps the body without what its columns hold. */
+	store_body_slim(m, &slim, &len);
 	prio = m->kind == STORE_KIND_WINDOW ? STORE_CLASS_RAW_WINDOW :
 	    STORE_CLASS_RAW;
 	sqlite3_bind_text(s, 1, m->node, -1, SQLITE_STATIC);
@@ -571,12 +575,13 @@ store_apply(const struct store_msg *m, uint64_t rseq)
 	sqlite3_bind_int(s, 5, prio);
 	sqlite3_bind_int64(s, 6, (int64_t)m->rx_ms);
 	sqlite3_bind_int64(s, 7, m->ts_ms);
-	sqlite3_bind_blob(s, 8, m->len ? m->body : "", (int)m->len,
-	    SQLITE_STATIC);
+	sqlite3_bind_blob(s, 8, slim != NULL ? slim : len ? m->body :
+	    (const void *)"", (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 9, store.msg_next + 1);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	free(slim);
 	if (rc != SQLITE_DONE) {
 		/*
 		 * The reading is acknowledged already: whatever the failure,
@@ -591,7 +596,7 @@ store_apply(const struct store_msg *m, uint64_t rseq)
 	store.msg_next++;
 	if (rseq > store.txn_rseq)
 		store.txn_rseq = rseq;
-	if ((rc = store_outbox_account_msg(prio, (int64_t)m->len)) != 0) {
+	if ((rc = store_outbox_account_msg(prio, (int64_t)len)) != 0) {
 		store_sql_failed(rc);
 		return;
 	}

@@ -104,6 +104,13 @@ static const char *const store_db_migrations[] = {
 	"  body FROM msg ORDER BY id;"
 	"DROP TABLE msg;"
 	"ALTER TABLE msg4 RENAME TO msg;",
+	/*
+	 * 4 -> 5: nothing to change in the file, but JSON bodies are now
+	 * stored without the "seq", "boot" and "ts" their row's columns
+	 * hold (store_body.c): a version 4 daemon would read such a body
+	 * as an inference without its seq, so it must refuse the file.
+	 */
+	"SELECT 1;",
 };
 #define STORE_VERSION	((int)(sizeof store_db_migrations / \
 			    sizeof store_db_migrations[0]))
@@ -256,10 +263,16 @@ store_db_open(const char *path, uint64_t max_bytes, sqlite3 **dbp, char **cause)
 	/*
 	 * synchronous = NORMAL whatever store.sync says: a commit is never a
 	 * sync (the journal makes readings durable; a checkpoint syncs).
+	 * secure_delete = 0: Debian builds SQLite with it on, and then every
+	 * page freed (the open-events record rewritten at each commit, rows
+	 * leaving the outbox) is written again as zeros before it is reused:
+	 * 4 % of the bytes written at 100 readings/s.  Deleted readings are
+	 * no secret the database must hide from whoever can read the file.
 	 */
 	xasprintf(&sql, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; "
 	    "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; "
-	    "PRAGMA cache_size = -1024; PRAGMA wal_autocheckpoint = 0; "
+	    "PRAGMA cache_size = -1024; PRAGMA secure_delete = 0; "
+	    "PRAGMA wal_autocheckpoint = 0; "
 	    "PRAGMA journal_size_limit = %" PRIu64 ";", wal_pages * 4096);
 	rc = store_db_exec(db, path, sql, NULL);
 	free(sql);

@@ -87,6 +87,10 @@ void	 store_msg_check(uint64_t);
 int	 store_msg_evict(uint64_t, uint64_t *);
 void	 store_msg_close(void);
 
+/* store_body.c */
+int	 store_body_slim(const struct store_msg *, unsigned char **, size_t *);
+int	 store_body_full(const struct store_msg *, unsigned char **, size_t *);
+
 /* store_journal.c */
 typedef void	(*store_journal_cb)(const struct store_msg *, uint64_t, void *);
 

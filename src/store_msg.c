@@ -15,6 +15,7 @@
  */
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -189,6 +190,8 @@ store_msg_scan(int64_t after, store_msg_hook fn, void *arg)
 {
 	struct store_msg	 m;
 	sqlite3_stmt		*s;
+	unsigned char		*full = NULL;
+	size_t			 len;
 	int			 rc;
 
 	if ((s = store_msg_stmt(M_SCAN)) == NULL)
@@ -205,7 +208,14 @@ store_msg_scan(int64_t after, store_msg_hook fn, void *arg)
 		m.ts_ms = sqlite3_column_int64(s, 6);
 		m.body = sqlite3_column_blob(s, 7);
 		m.len = (size_t)sqlite3_column_bytes(s, 7);
+		/* The stages read the body with what the columns hold. */
+		if (store_body_full(&m, &full, &len)) {
+			m.body = full;
+			m.len = len;
+		}
 		fn(&m, sqlite3_column_int64(s, 0), arg);
+		free(full);
+		full = NULL;
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {

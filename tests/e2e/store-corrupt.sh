@@ -21,7 +21,7 @@ check_case() {
 	t_is "$1: the old bytes are kept" \
 	    "$(cat "$T/data"/tinyedge.db.corrupt-*Z | cksum)" "$sum"
 	t_is "$1: fresh store usable" \
-	    "$(sqlite3 "$T/data/tinyedge.db" 'PRAGMA user_version')" 4
+	    "$(sqlite3 "$T/data/tinyedge.db" 'PRAGMA user_version')" 5
 	kill -TERM "$DAEMON_PID"
 	wait "$DAEMON_PID"
 	t_is "$1: clean stop" "$?" 0

@@ -46,7 +46,7 @@ START_TEST(test_migration)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_close(db);
 	fx_start();
-	ck_assert_int_eq(fx_count_sql("PRAGMA user_version"), 4);
+	ck_assert_int_eq(fx_count_sql("PRAGMA user_version"), 5);
 	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'index' AND tbl_name = 'msg'"), 0);
 	fx_put_row(STORE_CLASS_EVENT, "e", 20);
@@ -77,7 +77,7 @@ START_TEST(test_migration_v1)
 	    "1, 0, 'x'); PRAGMA user_version = 1;");
 	fx_start();
 	fx_turn();
-	ck_assert_int_eq(fx_count_sql("PRAGMA user_version"), 4);
+	ck_assert_int_eq(fx_count_sql("PRAGMA user_version"), 5);
 	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM msg"), 1);
 	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'index' AND tbl_name = 'msg'"), 0);
@@ -118,7 +118,7 @@ START_TEST(test_migration_v3)
 	    "WHERE type = 'index' AND tbl_name = 'msg'"), 1);
 	fx_start();
 	fx_turn();
-	ck_assert_int_eq(fx_count_sql("PRAGMA user_version"), 4);
+	ck_assert_int_eq(fx_count_sql("PRAGMA user_version"), 5);
 	/* The unique index is gone, rows, ids and records are kept. */
 	ck_assert_int_eq(fx_count_sql("SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'index' AND tbl_name = 'msg'"), 0);
