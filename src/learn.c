@@ -91,11 +91,18 @@ static struct {
 	int			  stale;	/* the store rolled back */
 	int			  timer_init;
 	uv_timer_t		  timer;
-	struct learn_emit	  emit[LEARN_EMIT_MAX];
-	size_t			  nemit;
+	size_t			  nemit;	/* in learn_emits */
 	uint64_t		  emit_dropped, store_fail;
 	float			 *buf;		/* features of one window */
 } lm;
+
+/*
+ * Scored windows waiting to be stored, [0, lm.nemit).  Outside lm because
+ * learn_start clears lm: 188 KB of zeroes written at every start were
+ * resident on every gateway, learning or not; these pages are touched
+ * only as windows are scored.
+ */
+static struct learn_emit	learn_emits[LEARN_EMIT_MAX];
 
 static void	learn_on_connect(void);
 
@@ -340,7 +347,7 @@ learn_emit_cb(uv_timer_t *h)
 
 	(void)h;
 	for (i = 0; i < lm.nemit; i++) {
-		e = &lm.emit[i];
+		e = &learn_emits[i];
 		xasprintf(&body, "{\"seq\":%" PRId64 ",\"boot\":%" PRIu32
 		    ",\"model\":\"%s\",\"label\":\"%s\",\"score\":%.6f,"
 		    "\"tier\":2,\"window\":%" PRId64 ",\"latency_us\":%" PRIu64
@@ -381,7 +388,7 @@ learn_score(struct learn_node *nd, const float *x, const struct store_msg *sm,
 		lm.emit_dropped++;
 		return;
 	}
-	e = &lm.emit[lm.nemit++];
+	e = &learn_emits[lm.nemit++];
 	snprintf(e->node, sizeof e->node, "%s", nd->node);
 	snprintf(e->model, sizeof e->model, "learn-%.58s", nd->s->name);
 	e->boot = sm->boot;

@@ -130,9 +130,15 @@ static struct {
 	int			  started;
 	int			  stopping;
 	int			  want_scores;	/* some model is low_confidence */
-	struct tier2_seen	  seen[TIER2_CACHE];
-	size_t			  nseen;
+	size_t			  nseen;	/* ever put in tier2_seen */
 } t2;
+
+/*
+ * The recent inferences, a ring of TIER2_CACHE read up to t2.nseen only.
+ * Outside t2 because tier2_start clears t2: clearing the ring made its
+ * 22 KB resident on every gateway, with tier-2 models or without.
+ */
+static struct tier2_seen	tier2_seen[TIER2_CACHE];
 
 static void	tier2_kick(struct tier2 *);
 
@@ -388,7 +394,7 @@ tier2_note_inference(const struct store_msg *sm)
 		m = parsed;
 	}
 	if (m->window >= 0) {
-		s = &t2.seen[t2.nseen++ % TIER2_CACHE];
+		s = &tier2_seen[t2.nseen++ % TIER2_CACHE];
 		snprintf(s->node, sizeof s->node, "%s", sm->node);
 		s->boot = sm->boot;
 		s->window = m->window;
@@ -410,7 +416,7 @@ tier2_node_score(const struct store_msg *sm, const struct message *w,
 	}
 	n = t2.nseen < TIER2_CACHE ? t2.nseen : TIER2_CACHE;
 	for (i = 0; i < n; i++) {
-		const struct tier2_seen *s = &t2.seen[i];
+		const struct tier2_seen *s = &tier2_seen[i];
 
 		if (s->boot == sm->boot && s->window == sm->seq &&
 		    strcmp(s->node, sm->node) == 0) {
