@@ -291,10 +291,12 @@ ingest_coap_rearm(void)
  *
  * Why the rounds are counted: under load another epoll_wait() right after
  * a batch finds the next datagrams and saves a trip through libuv; at a
- * steady trickle (one datagram a wake-up) it finds nothing and is one
- * wasted system call per reading, about a sixth of the kernel work of an
- * acknowledged reading.  So a quiet listener looks again only one wake-up
- * in COAP_PROBE_EVERY, and keeps looking while that finds a backlog.
+ * steady trickle (one datagram a wake-up) it finds nothing: one wasted
+ * system call per reading beside the six an acknowledged reading needs
+ * (libuv's epoll_wait, ours, recvmsg, the journal's pwrite, sendmsg, and
+ * libcoap's timerfd_settime).  So a quiet listener looks again only one
+ * wake-up in COAP_PROBE_EVERY, and keeps looking while that finds a
+ * backlog.
  */
 static void
 ingest_coap_poll_cb(uv_poll_t *h, int status, int events)
